@@ -1,0 +1,79 @@
+"""cnnlab: convolutional neural networks from scratch on NumPy, with a TensorFlow 2 API.
+
+    import cnnlab as tf
+
+    x = tf.Variable(3.0)
+    with tf.GradientTape() as tape:
+        y = x ** 2
+    tape.gradient(y, x)  # 6.0
+"""
+
+import importlib
+
+from . import dtypes
+from .autodiff import GradientTape, UnconnectedGradients
+from .dtypes import (
+    as_dtype,
+    bool_ as bool,  # noqa: A001 - TF's name
+    complex64,
+    complex128,
+    double,
+    float16,
+    float32,
+    float64,
+    half,
+    int8,
+    int16,
+    int32,
+    int64,
+    string,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
+)
+from .ops.array_ops import (
+    broadcast_to,
+    identity,
+    ones,
+    ones_like,
+    reshape,
+    stop_gradient,
+    where,
+    zeros,
+    zeros_like,
+)
+from .ops.math_ops import (
+    add,
+    cast,
+    divide,
+    equal,
+    exp,
+    log,
+    greater,
+    greater_equal,
+    less,
+    less_equal,
+    matmul,
+    maximum,
+    minimum,
+    multiply,
+    negative,
+    not_equal,
+    pow,  # noqa: A004 - TF's name
+    reduce_sum,
+    square,
+    subtract,
+)
+from .tensor import Tensor, TensorShape, Variable, constant, convert_to_tensor, is_tensor
+
+__version__ = "0.1.0"
+
+# Submodules that pull in more code load on first use: ``tf.keras``, ``tf.signal``, ...
+_LAZY_SUBMODULES = ("nn", "random", "signal", "keras", "testing", "datasets", "optimizers", "initializers", "losses")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'cnnlab' has no attribute {name!r}")
