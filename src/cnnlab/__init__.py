@@ -69,11 +69,24 @@ from .tensor import Tensor, TensorShape, Variable, constant, convert_to_tensor, 
 
 __version__ = "0.1.0"
 
-# Submodules that pull in more code load on first use: ``tf.keras``, ``tf.signal``, ...
-_LAZY_SUBMODULES = ("nn", "random", "signal", "keras", "testing", "datasets", "optimizers", "initializers", "losses")
+# Submodules that pull in more code load on first use (``tf.keras``, ``tf.signal``, ...).
+# As in TF 2, ``tf.optimizers`` / ``tf.initializers`` / ``tf.losses`` are the Keras ones.
+_LAZY_MODULES = {
+    "nn": ".nn",
+    "random": ".random",
+    "signal": ".signal",
+    "testing": ".testing",
+    "datasets": ".datasets",
+    "keras": ".keras",
+    "optimizers": ".keras.optimizers",
+    "initializers": ".keras.initializers",
+    "losses": ".keras.losses",
+}
 
 
 def __getattr__(name):
-    if name in _LAZY_SUBMODULES:
-        return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_MODULES:
+        return importlib.import_module(_LAZY_MODULES[name], __name__)
+    if name == "constant_initializer":
+        return importlib.import_module(".keras.initializers", __name__).Constant
     raise AttributeError(f"module 'cnnlab' has no attribute {name!r}")
