@@ -51,12 +51,15 @@ class Tensor:
     on every op's hot path.
     """
 
-    __slots__ = ("_value", "__weakref__")
+    # ``_keras_logits``: Keras's softmax activation leaves its input here so that a
+    # categorical cross-entropy can be computed from the logits (as Keras on TF does).
+    __slots__ = ("_value", "_keras_logits", "__weakref__")
     # NumPy defers ``ndarray + tensor`` to ``Tensor.__radd__`` (as TF does).
     __array_priority__ = 100
 
     def __init__(self, value):
         self._value = value
+        self._keras_logits = None
 
     # ---- what it is ---------------------------------------------------------
     @property
