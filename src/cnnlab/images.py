@@ -1,0 +1,144 @@
+"""Turn any photo or drawing of a garment into a 28x28 image that looks like Fashion-MNIST.
+
+Fashion-MNIST images show a light garment on a black background, trimmed to the
+garment and scaled so that its longer side fills the frame.  ``to_fashion_mnist``
+makes a PNG or JPEG (colour or greyscale, any size, with or without transparency)
+look the same way:
+
+1. transparent parts are laid on white, and the picture is made greyscale;
+2. if the picture's border is light (a product shot on white), it is inverted,
+   so the background becomes dark, unless ``invert=False``;
+3. it is trimmed to the part that differs from the background, padded to a square
+   with the background colour (the aspect ratio is kept, the garment centred), and
+   scaled to 28x28.
+
+Pillow does the decoding and resampling.
+"""
+
+import os
+
+import numpy as np
+
+SIZE = 28
+# The border decides the background: mean brightness above this (0-255) is "light".
+_LIGHT_BACKGROUND = 127.5
+# Pixels differing from the background by more than this (0-255) count as the garment
+# when trimming; JPEG noise and paper texture stay below it.
+_TRIM_THRESHOLD = 24.0
+
+
+class ImageError(ValueError):
+    """A file could not be read as an image."""
+
+
+def load_image(path, invert="auto"):
+    """Read an image file and convert it with ``to_fashion_mnist``.
+
+    Args:
+        path: a PNG, JPEG or any other format Pillow reads.
+        invert: "auto" (invert when the background is light), True or False.
+
+    Returns:
+        A uint8 array of shape (28, 28): dark background, light garment.
+
+    Raises:
+        ImageError: the file is missing, a directory, not an image or damaged
+            (the message names the file).
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = os.fspath(path)
+    try:
+        with Image.open(path) as image:
+            image.load()
+            image = ImageOps.exif_transpose(image)  # phone photos store their rotation in EXIF
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageError(f"{path}: is a directory, not an image") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image Pillow can read (expected a PNG or JPEG)") from None
+    except (OSError, SyntaxError, ValueError) as err:  # truncated or corrupt data inside a known format
+        raise ImageError(f"{path}: damaged image ({err})") from None
+    return to_fashion_mnist(image, invert=invert)
+
+
+def to_fashion_mnist(image, invert="auto"):
+    """Convert a Pillow image or an array to a Fashion-MNIST-like 28x28 uint8 array.
+
+    Args:
+        image: a ``PIL.Image.Image``, or an array of shape (H, W) (greyscale) or
+            (H, W, 3|4) (RGB / RGBA) with values 0-255.
+        invert: "auto" inverts when the mean of the border pixels is light;
+            True always inverts; False never does (for pictures that already
+            have a dark background).
+
+    Returns:
+        A uint8 array of shape (28, 28).
+
+    Example:
+        >>> shirt = to_fashion_mnist(Image.open("shirt-on-white.jpg"))
+        >>> shirt.shape, shirt[0, 0]        # the white border became black
+        ((28, 28), 0)
+    """
+    from PIL import Image
+
+    if invert not in ("auto", True, False):
+        raise ValueError(f"to_fashion_mnist: invert must be 'auto', True or False; Received: invert={invert!r}")
+    if not isinstance(image, Image.Image):
+        image = _array_to_image(image)
+    grey = _greyscale(image)
+    border = np.concatenate([grey[0], grey[-1], grey[1:-1, 0], grey[1:-1, -1]])
+    if invert is True or (invert == "auto" and border.mean() > _LIGHT_BACKGROUND):
+        grey = 255.0 - grey
+        border = 255.0 - border
+    background = float(np.median(border))
+    square = _pad_to_square(_trim(grey, background), background)
+    resized = Image.fromarray(np.clip(square, 0, 255).round().astype(np.uint8), mode="L")
+    return np.asarray(resized.resize((SIZE, SIZE), Image.Resampling.LANCZOS), dtype=np.uint8)
+
+
+def _array_to_image(array):
+    from PIL import Image
+
+    array = np.asarray(array)
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)) or array.size == 0:
+        raise ValueError(
+            "to_fashion_mnist: expected an image of shape (H, W), (H, W, 3) or (H, W, 4); "
+            f"Received: array of shape {array.shape}"
+        )
+    return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8))
+
+
+def _greyscale(image):
+    """The image as float32 luminance 0-255, transparent parts laid on white."""
+    from PIL import Image
+
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit or float greyscale
+        values = np.asarray(image, dtype=np.float32)
+        return values * (255.0 / 65535.0) if values.max() > 255 else values
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, rgba)
+    return np.asarray(image.convert("L"), dtype=np.float32)
+
+
+def _trim(grey, background):
+    """Crop to the rows and columns holding pixels that stand out from the background."""
+    stands_out = np.abs(grey - background) > _TRIM_THRESHOLD
+    rows = np.flatnonzero(stands_out.any(axis=1))
+    cols = np.flatnonzero(stands_out.any(axis=0))
+    if rows.size == 0:  # a blank picture: nothing to trim to
+        return grey
+    return grey[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def _pad_to_square(grey, background):
+    """Centre ``grey`` in a square of the background colour (the aspect ratio is kept)."""
+    height, width = grey.shape
+    side = max(height, width)
+    square = np.full((side, side), background, dtype=np.float32)
+    top, left = (side - height) // 2, (side - width) // 2
+    square[top : top + height, left : left + width] = grey
+    return square
