@@ -34,26 +34,48 @@ from .dtypes import (
 )
 from .ops.array_ops import (
     broadcast_to,
+    concat,
+    expand_dims,
+    eye,
+    fill,
+    gather,
     identity,
+    one_hot,
     ones,
     ones_like,
+    pad,
+    range,  # noqa: A004 - TF's name
+    rank,
     reshape,
+    shape,
+    size,
+    squeeze,
+    stack,
     stop_gradient,
+    tile,
+    transpose,
+    unstack,
     where,
     zeros,
     zeros_like,
 )
 from .ops.math_ops import (
+    abs,  # noqa: A004 - TF's name
     add,
     cast,
+    clip_by_value,
     divide,
     equal,
     exp,
-    log,
     greater,
     greater_equal,
     less,
     less_equal,
+    log,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
     matmul,
     maximum,
     minimum,
@@ -61,9 +83,24 @@ from .ops.math_ops import (
     negative,
     not_equal,
     pow,  # noqa: A004 - TF's name
-    reduce_sum,
+    round,  # noqa: A004 - TF's name
+    sigmoid,
+    sign,
+    sqrt,
     square,
     subtract,
+    tanh,
+)
+from .ops.reduction_ops import (
+    argmax,
+    argmin,
+    reduce_all,
+    reduce_any,
+    reduce_logsumexp,
+    reduce_max,
+    reduce_mean,
+    reduce_min,
+    reduce_sum,
 )
 from .tensor import Tensor, TensorShape, Variable, constant, convert_to_tensor, is_tensor
 
@@ -73,6 +110,8 @@ __version__ = "0.1.0"
 # As in TF 2, ``tf.optimizers`` / ``tf.initializers`` / ``tf.losses`` are the Keras ones.
 _LAZY_MODULES = {
     "nn": ".nn",
+    "math": ".math",
+    "linalg": ".linalg",
     "random": ".random",
     "signal": ".signal",
     "testing": ".testing",

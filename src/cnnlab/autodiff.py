@@ -121,7 +121,7 @@ class GradientTape:
     def _watches(self, tensor):
         if id(tensor) in self._watched:
             return True
-        return self._watch_accessed_variables and type(tensor) is Variable and tensor.trainable
+        return self._watch_accessed_variables and isinstance(tensor, Variable) and tensor.trainable
 
     def _record(self, out, inputs, grad_fn):
         watched = self._watched
@@ -129,7 +129,7 @@ class GradientTape:
         for t in inputs:
             if id(t) in watched:
                 hit = True
-            elif self._watch_accessed_variables and type(t) is Variable and t.trainable:
+            elif self._watch_accessed_variables and isinstance(t, Variable) and t.trainable:
                 watched[id(t)] = t
                 hit = True
         if hit and out._value.dtype.kind in "fc":

@@ -30,7 +30,7 @@ def normalize_padding(padding, op):
     return padding
 
 
-def window_geometry(size, kernel, stride=1, dilation=1, padding="VALID", op="window"):
+def window_geometry(size, kernel, stride=1, dilation=1, padding="VALID", op="window", axis="input"):
     """Output size and padding of one axis of length ``size``.
 
     Args:
@@ -40,6 +40,7 @@ def window_geometry(size, kernel, stride=1, dilation=1, padding="VALID", op="win
         dilation: spacing between window taps (>= 1); ``k_eff = (k - 1) * dilation + 1``.
         padding: 'SAME', 'VALID', or an explicit ``(before, after)`` pair of ints >= 0.
         op: the name used in error messages.
+        axis: what the axis is called in error messages ('height', 'width', ...).
 
     Returns:
         ``WindowGeometry(out, pad_before, pad_after)``.
@@ -48,7 +49,7 @@ def window_geometry(size, kernel, stride=1, dilation=1, padding="VALID", op="win
         if int(value) != value or value < 1:
             raise ValueError(f"{op}: {name} must be a positive integer; received {name}={value!r}.")
     if size < 1:
-        raise ValueError(f"{op}: every spatial dimension of the input must be >= 1; received size {size}.")
+        raise ValueError(f"{op}: the input {axis} must be >= 1; received {axis}={size}.")
     k_eff = (kernel - 1) * dilation + 1
     if isinstance(padding, str):
         padding = normalize_padding(padding, op)
@@ -67,7 +68,43 @@ def window_geometry(size, kernel, stride=1, dilation=1, padding="VALID", op="win
     padded = size + before + after
     if k_eff > padded:
         raise ValueError(
-            f"{op}: the window (effective size {k_eff} = (kernel {kernel} - 1) * dilation {dilation} + 1) "
-            f"is larger than the {'padded ' if before or after else ''}input ({padded}); use padding='SAME' or a smaller window."
+            f"{op}: the window (effective {axis} {k_eff} = (kernel {kernel} - 1) * dilation {dilation} + 1) is larger "
+            f"than the {'padded ' if before or after else ''}input {axis} ({padded}); use padding='SAME' or a smaller window."
         )
     return WindowGeometry((padded - k_eff) // stride + 1, before, after)
+
+
+class Geometry2D(NamedTuple):
+    """Everything a 2-D window op (conv or pool) needs to know about its windows."""
+
+    rows: WindowGeometry
+    cols: WindowGeometry
+    kernel: tuple  # (kh, kw)
+    strides: tuple  # (sh, sw)
+    dilations: tuple  # (dh, dw)
+
+    @property
+    def out_shape(self):
+        return self.rows.out, self.cols.out
+
+    @property
+    def is_padded(self):
+        return any(self.rows[1:]) or any(self.cols[1:])
+
+
+def geometry_2d(input_hw, kernel, strides=(1, 1), dilations=(1, 1), padding="VALID", op="window"):
+    """``Geometry2D`` for windows over an (height, width) image.
+
+    Args:
+        input_hw: (height, width) of the input.
+        kernel, strides, dilations: (vertical, horizontal) pairs of ints >= 1.
+        padding: 'SAME', 'VALID', or explicit ((top, bottom), (left, right)).
+        op: the name used in error messages.
+    """
+    if isinstance(padding, str):
+        row_padding = col_padding = padding
+    else:
+        row_padding, col_padding = padding
+    rows = window_geometry(input_hw[0], kernel[0], strides[0], dilations[0], row_padding, op, "height")
+    cols = window_geometry(input_hw[1], kernel[1], strides[1], dilations[1], col_padding, op, "width")
+    return Geometry2D(rows, cols, tuple(kernel), tuple(strides), tuple(dilations))

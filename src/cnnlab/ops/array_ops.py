@@ -1,10 +1,26 @@
-"""Shape and selection ops: reshape, broadcast, indexing, where, and tensor constructors."""
+"""Shape and selection ops (reshape, transpose, concat, indexing, ...) and tensor constructors.
+
+Ops that only move elements around have linear gradients: the gradient of a
+reshape is a reshape back, of a slice a scatter into zeros, and so on.
+"""
+
+import builtins  # this module defines TF's ``range``; Python's is ``builtins.range`` here
 
 import numpy as np
 
 from .. import dtypes
 from ..autodiff import record
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor, Variable, as_tensor, as_tensor_pair, is_integral_number
+
+
+def _detached(x, value):
+    """``value``, a view of ``x``'s memory, made safe to keep.
+
+    Variables are updated in place by ``assign`` and optimizers, so a view of one
+    would change under the caller's feet; it is copied.  Tensors never change, so
+    their views are shared.
+    """
+    return value.copy() if isinstance(x, Variable) else value
 
 
 def identity(input, name=None):  # noqa: A002 - TF's argument name
@@ -15,25 +31,30 @@ def identity(input, name=None):  # noqa: A002 - TF's argument name
 
 def stop_gradient(input, name=None):  # noqa: A002
     """The same value, with no gradient flowing back through it."""
-    return Tensor(as_tensor(input, "stop_gradient")._value)
+    x = as_tensor(input, "stop_gradient")
+    return Tensor(_detached(x, x._value))
 
 
-def _shape_arg(shape, op, argument="shape"):
+def _shape_arg(shape, op, argument="shape", allow_unknown=False):
     """A shape given as an int, list, tuple, array or tensor, as a tuple of ints."""
-    if isinstance(shape, Tensor):
-        shape = shape._value
-    if np.ndim(shape) == 0:
-        shape = [shape]
-    try:
-        return tuple(int(d) for d in shape)
-    except (TypeError, ValueError):
-        raise TypeError(f"{op}: {argument} must be a sequence of integers; received {argument}={shape!r}.") from None
+    dims = np.asarray(shape._value if isinstance(shape, Tensor) else shape)
+    if dims.ndim > 1 or (dims.size and dims.dtype.kind not in "iu"):
+        raise TypeError(f"{op}: {argument} must be an integer or a list of integers; received {argument}={shape!r}.")
+    dims = tuple(int(d) for d in dims.reshape(-1))
+    if not allow_unknown and any(d < 0 for d in dims):
+        raise ValueError(f"{op}: {argument} must not contain negative sizes; received {argument}={list(dims)}.")
+    return dims
 
 
 def reshape(tensor, shape, name=None):
-    """``tensor`` with a new shape of the same number of elements; one dimension may be -1."""
+    """``tensor`` with a new shape of the same number of elements; one dimension may be -1.
+
+    Example:
+        >>> cnnlab.reshape(cnnlab.range(6), [2, -1]).shape
+        TensorShape([2, 3])
+    """
     x = as_tensor(tensor, "reshape")
-    shape = _shape_arg(shape, "reshape")
+    shape = _shape_arg(shape, "reshape", allow_unknown=True)
     unknown = [i for i, d in enumerate(shape) if d == -1]
     known = int(np.prod([d for d in shape if d != -1], dtype=np.int64))
     if len(unknown) > 1 or any(d < -1 for d in shape):
@@ -44,7 +65,7 @@ def reshape(tensor, shape, name=None):
             f"reshape: cannot reshape a tensor of shape {tuple(x.shape)} ({size} elements) to shape={list(shape)}."
         )
     source_shape = x.shape
-    return record(x._value.reshape(shape), (x,), lambda dy: (reshape(dy, source_shape),))
+    return record(_detached(x, x._value.reshape(shape)), (x,), lambda dy: (reshape(dy, source_shape),))
 
 
 def broadcast_to(input, shape, name=None):  # noqa: A002
@@ -61,7 +82,7 @@ def broadcast_to(input, shape, name=None):  # noqa: A002
         return (_sum_to_shape(dy, x.shape),)
 
     # np.broadcast_to returns a read-only view; later in-place kernels need real memory.
-    return record(np.ascontiguousarray(value), (x,), grad)
+    return record(_detached(x, np.ascontiguousarray(value)), (x,), grad)
 
 
 def where(condition, x=None, y=None, name=None):
@@ -76,17 +97,23 @@ def where(condition, x=None, y=None, name=None):
         return Tensor(np.argwhere(condition._value).astype(np.int64))
     if x is None or y is None:
         raise ValueError("where: x and y must both be given, or neither.")
-    from ..tensor import as_tensor_pair
     from .math_ops import _sum_to_shape
 
     x, y = as_tensor_pair(x, y, "where")
     mask = condition._value
+    try:
+        value = np.where(mask, x._value, y._value)
+    except ValueError:
+        raise ValueError(
+            f"where: condition, x and y must broadcast together; received shapes {tuple(condition.shape)}, "
+            f"{tuple(x.shape)} and {tuple(y.shape)}."
+        ) from None
 
     def grad(dy):
         zeros = zeros_like(dy)
         return None, _sum_to_shape(where(condition, dy, zeros), x.shape), _sum_to_shape(where(condition, zeros, dy), y.shape)
 
-    return record(np.where(mask, x._value, y._value), (condition, x, y), grad)
+    return record(value, (condition, x, y), grad)
 
 
 # ---- indexing ----------------------------------------------------------------------------
@@ -138,6 +165,182 @@ def _scatter_into_zeros(dy, key, shape):
 Tensor.__getitem__ = getitem
 
 
+def gather(params, indices, axis=None, batch_dims=0, name=None):
+    """Slices of ``params`` along ``axis`` (0 by default) at integer ``indices``.
+
+    Shape:
+        ``params.shape[:axis] + indices.shape + params.shape[axis + 1:]``.
+
+    Example:
+        >>> cnnlab.gather([10, 20, 30], [2, 0]).numpy()
+        array([30, 10], dtype=int32)
+    """
+    x = as_tensor(params, "gather")
+    index = as_tensor(indices, "gather")._value
+    if batch_dims != 0:
+        raise ValueError(f"gather: only batch_dims=0 is supported; received batch_dims={batch_dims!r}.")
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"gather: indices must be integers; received dtype={index.dtype.name}.")
+    (axis,) = _axes_arg(0 if axis is None else axis, x.ndim, "gather")
+    size = x._value.shape[axis]
+    if index.size and (index.min() < 0 or index.max() >= size):
+        raise ValueError(
+            f"gather: indices must be in [0, {size}) for axis {axis} of params.shape={tuple(x.shape)}; "
+            f"received values in [{index.min()}, {index.max()}]."
+        )
+    return getitem(x, (slice(None),) * axis + (index,))
+
+
+# ---- shape manipulation ---------------------------------------------------------------
+
+
+def _axes_arg(axis, ndim, op, argument="axis"):
+    """``axis`` (an int or a list) as a tuple of non-negative ints, each in [-ndim, ndim)."""
+    axes = np.asarray(axis._value if isinstance(axis, Tensor) else axis)
+    if axes.ndim > 1 or (axes.size and axes.dtype.kind not in "iu"):
+        raise TypeError(f"{op}: {argument} must be an integer or a list of integers; received {argument}={axis!r}.")
+    result = []
+    for a in axes.reshape(-1).tolist():
+        if not -ndim <= a < ndim:
+            raise ValueError(f"{op}: {argument}={a} is out of range for a tensor of rank {ndim} (valid: [{-ndim}, {ndim})).")
+        result.append(a % ndim)
+    return tuple(result)
+
+
+def transpose(a, perm=None, conjugate=False, name=None):
+    """``a`` with its axes permuted: axis ``i`` of the result is axis ``perm[i]`` of ``a``.
+
+    Without ``perm`` the axes are reversed.
+    """
+    x = as_tensor(a, "transpose")
+    perm = tuple(reversed(builtins.range(x.ndim))) if perm is None else _axes_arg(perm, x.ndim, "transpose", "perm")
+    if sorted(perm) != list(builtins.range(x.ndim)):
+        raise ValueError(f"transpose: perm must be a permutation of the {x.ndim} axes; received perm={list(perm)}.")
+    inverse = tuple(np.argsort(perm).tolist())
+    value = np.transpose(x._value, perm)
+    return record(_detached(x, np.conj(value) if conjugate else value), (x,), lambda dy: (transpose(dy, inverse, conjugate),))
+
+
+def squeeze(input, axis=None, name=None):  # noqa: A002
+    """``input`` without its size-1 axes (only those in ``axis`` when given; they must have size 1)."""
+    x = as_tensor(input, "squeeze")
+    if axis is None:
+        axes = tuple(i for i, n in enumerate(x.shape) if n == 1)
+    else:
+        axes = _axes_arg(axis, x.ndim, "squeeze")
+        for a in axes:
+            if x.shape[a] != 1:
+                raise ValueError(f"squeeze: cannot squeeze axis {a} of size {x.shape[a]} (shape {tuple(x.shape)}); only size-1 axes.")
+    shape = [n for i, n in enumerate(x.shape) if i not in axes]
+    return reshape(x, shape)
+
+
+def expand_dims(input, axis, name=None):  # noqa: A002
+    """``input`` with a new size-1 axis inserted at ``axis`` (in [-rank-1, rank])."""
+    x = as_tensor(input, "expand_dims")
+    if not is_integral_number(axis) or not -x.ndim - 1 <= axis <= x.ndim:
+        raise ValueError(f"expand_dims: axis must be an integer in [{-x.ndim - 1}, {x.ndim}]; received axis={axis!r}.")
+    axis = axis % (x.ndim + 1)
+    return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
+
+
+def _as_tensor_list(values, op):
+    """A list of op arguments as tensors of one dtype (the first tensor's, as TF converts them)."""
+    if isinstance(values, Tensor) or not isinstance(values, (list, tuple)) or not values:
+        raise ValueError(f"{op}: expected a non-empty list of tensors; received {type(values).__name__}.")
+    dtype = next((v.dtype for v in values if isinstance(v, Tensor)), None)
+    tensors = []
+    for v in values:
+        t = as_tensor(v, op, dtype)
+        dtype = t.dtype
+        tensors.append(t)
+    return tensors
+
+
+def concat(values, axis, name=None):
+    """Join tensors along an existing ``axis``; their other dimensions must agree.
+
+    Example:
+        >>> cnnlab.concat([[[1, 2]], [[3, 4]]], axis=0).shape
+        TensorShape([2, 2])
+    """
+    tensors = _as_tensor_list(values, "concat")
+    first = tensors[0]
+    (axis,) = _axes_arg(axis, max(first.ndim, 1), "concat")
+    for t in tensors:
+        if t.ndim != first.ndim or t.ndim == 0 or any(a != b for i, (a, b) in enumerate(zip(t.shape, first.shape)) if i != axis):
+            raise ValueError(
+                f"concat: all tensors must have the same rank (>= 1) and the same size on every axis except "
+                f"axis {axis}; received shapes {[tuple(t.shape) for t in tensors]}."
+            )
+    bounds = np.cumsum([0] + [t.shape[axis] for t in tensors]).tolist()
+
+    def grad(dy):
+        lead = (slice(None),) * axis
+        return tuple(getitem(dy, lead + (slice(start, stop),)) for start, stop in zip(bounds[:-1], bounds[1:]))
+
+    return record(np.concatenate([t._value for t in tensors], axis=axis), tuple(tensors), grad)
+
+
+def stack(values, axis=0, name=None):
+    """Join tensors of one shape along a new ``axis`` (in [-rank-1, rank])."""
+    tensors = _as_tensor_list(values, "stack")
+    shape = tensors[0].shape
+    if any(t.shape != shape for t in tensors):
+        raise ValueError(f"stack: all tensors must have the same shape; received shapes {[tuple(t.shape) for t in tensors]}.")
+    if not is_integral_number(axis) or not -len(shape) - 1 <= axis <= len(shape):
+        raise ValueError(f"stack: axis must be an integer in [{-len(shape) - 1}, {len(shape)}]; received axis={axis!r}.")
+    axis = axis % (len(shape) + 1)
+
+    def grad(dy):
+        return tuple(unstack(dy, axis=axis))
+
+    return record(np.stack([t._value for t in tensors], axis=axis), tuple(tensors), grad)
+
+
+def unstack(value, num=None, axis=0, name=None):
+    """The slices of ``value`` along ``axis``, as a list of tensors of rank one less."""
+    x = as_tensor(value, "unstack")
+    (axis,) = _axes_arg(axis, x.ndim, "unstack")
+    if num is not None and num != x.shape[axis]:
+        raise ValueError(f"unstack: num={num} does not match the size {x.shape[axis]} of axis {axis}.")
+    lead = (slice(None),) * axis
+    return [getitem(x, lead + (i,)) for i in builtins.range(x.shape[axis])]
+
+
+def tile(input, multiples, name=None):  # noqa: A002
+    """``input`` repeated ``multiples[i]`` times along each axis ``i``."""
+    x = as_tensor(input, "tile")
+    multiples = _shape_arg(multiples, "tile", "multiples")
+    if len(multiples) != x.ndim:
+        raise ValueError(f"tile: multiples must have one entry per axis ({x.ndim}); received multiples={list(multiples)}.")
+
+    def grad(dy):
+        from .reduction_ops import reduce_sum
+
+        # Axis i of dy is (multiples[i], n_i) interleaved; sum the repeats.
+        interleaved = [d for pair in zip(multiples, x.shape) for d in pair]
+        return (reduce_sum(reshape(dy, interleaved), axis=list(builtins.range(0, 2 * x.ndim, 2))),)
+
+    return record(np.tile(x._value, multiples), (x,), grad)
+
+
+def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None):
+    """``tensor`` with ``paddings[i] = [before, after]`` cells of ``constant_values`` added on axis ``i``."""
+    x = as_tensor(tensor, "pad")
+    if not isinstance(mode, str) or mode.upper() != "CONSTANT":
+        raise ValueError(f"pad: only mode='CONSTANT' is supported; received mode={mode!r}.")
+    widths = np.asarray(paddings._value if isinstance(paddings, Tensor) else paddings)
+    if widths.shape != (x.ndim, 2) or widths.dtype.kind not in "iu" or (widths < 0).any():
+        raise ValueError(
+            f"pad: paddings must be {x.ndim} pairs [before, after] of non-negative integers (one per axis); "
+            f"received paddings={np.asarray(paddings).tolist()!r}."
+        )
+    fill_value = as_tensor(constant_values, "pad", x.dtype)._value
+    key = tuple(slice(int(before), int(before) + n) for (before, _), n in zip(widths, x.shape))
+    return record(np.pad(x._value, widths, constant_values=fill_value), (x,), lambda dy: (getitem(dy, key),))
+
+
 # ---- constructors ---------------------------------------------------------------------------
 
 
@@ -157,3 +360,89 @@ def zeros_like(input, dtype=None, name=None):  # noqa: A002
 def ones_like(input, dtype=None, name=None):  # noqa: A002
     x = as_tensor(input, "ones_like")
     return Tensor(np.ones(x._value.shape, dtype=x.dtype if dtype is None else dtypes.as_dtype(dtype)))
+
+
+def fill(dims, value, name=None):
+    """A tensor of shape ``dims`` filled with the scalar ``value`` (its dtype as ``constant`` gives)."""
+    scalar = as_tensor(value, "fill")._value
+    if scalar.ndim != 0:
+        raise ValueError(f"fill: value must be a scalar; received shape={scalar.shape}.")
+    return Tensor(np.full(_shape_arg(dims, "fill", "dims"), scalar))
+
+
+def eye(num_rows, num_columns=None, batch_shape=None, dtype=dtypes.float32, name=None):
+    """Identity matrices of shape ``batch_shape + (num_rows, num_columns)``."""
+    rows, columns = _shape_arg([num_rows, num_rows if num_columns is None else num_columns], "eye", "num_rows/num_columns")
+    matrix = np.eye(rows, columns, dtype=dtypes.as_dtype(dtype))
+    if batch_shape is not None:
+        matrix = np.broadcast_to(matrix, _shape_arg(batch_shape, "eye", "batch_shape") + matrix.shape).copy()
+    return Tensor(matrix)
+
+
+def range(start, limit=None, delta=1, dtype=None, name=None):  # noqa: A001 - TF's name
+    """``[start, start + delta, ...)`` up to ``limit`` (``range(n)`` counts from 0).
+
+    The dtype is int32 for Python ints and float32 when any argument is a float.
+
+    Example:
+        >>> cnnlab.range(1, 7, 2).numpy()
+        array([1, 3, 5], dtype=int32)
+    """
+    if limit is None:
+        start, limit = 0, start
+    bounds = [as_tensor(v, "range")._value for v in (start, limit, delta)]
+    if any(b.ndim != 0 for b in bounds):
+        raise ValueError(f"range: start, limit and delta must be scalars; received {start!r}, {limit!r}, {delta!r}.")
+    if dtype is None:
+        dtype = np.result_type(*bounds)
+    dtype = dtypes.as_dtype(dtype)
+    first, last, step = (b.item() for b in bounds)
+    if step == 0:
+        raise ValueError("range: delta must not be 0; received delta=0.")
+    if (step > 0 and first > last) or (step < 0 and first < last):
+        raise ValueError(f"range: with delta={step}, start must not be past limit; received start={first}, limit={last}.")
+    return Tensor(np.arange(first, last, step, dtype=dtype))
+
+
+def shape(input, out_type=dtypes.int32, name=None):  # noqa: A002
+    """The shape of ``input`` as a 1-D integer tensor (``tf.shape``)."""
+    return Tensor(np.array(as_tensor(input, "shape")._value.shape, dtype=dtypes.as_dtype(out_type)))
+
+
+def size(input, out_type=dtypes.int32, name=None):  # noqa: A002
+    """The number of elements of ``input`` as a scalar integer tensor."""
+    return Tensor(np.array(as_tensor(input, "size")._value.size, dtype=dtypes.as_dtype(out_type)))
+
+
+def rank(input, name=None):  # noqa: A002
+    """The number of axes of ``input`` as a scalar int32 tensor."""
+    return Tensor(np.array(as_tensor(input, "rank")._value.ndim, dtype=np.int32))
+
+
+def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):
+    """``on_value`` at each index and ``off_value`` elsewhere, along a new axis of size ``depth``.
+
+    Indices outside ``[0, depth)`` (negative ones included) give a row of ``off_value``,
+    as in TF.  The dtype is float32 unless ``dtype`` or the on/off values say otherwise.
+
+    Example:
+        >>> cnnlab.one_hot([0, 2], 3).numpy()
+        array([[1., 0., 0.],
+               [0., 0., 1.]], dtype=float32)
+    """
+    index = as_tensor(indices, "one_hot")._value
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: indices must be integers; received dtype={index.dtype.name}.")
+    if not is_integral_number(depth) or depth < 0:
+        raise ValueError(f"one_hot: depth must be a non-negative integer; received depth={depth!r}.")
+    if dtype is None:
+        given = next((v for v in (on_value, off_value) if v is not None), None)
+        dtype = dtypes.float32 if given is None else as_tensor(given, "one_hot").dtype
+    dtype = dtypes.as_dtype(dtype)
+    on = as_tensor(1 if on_value is None else on_value, "one_hot", dtype)._value
+    off = as_tensor(0 if off_value is None else off_value, "one_hot", dtype)._value
+    axis = -1 if axis is None else axis
+    if not is_integral_number(axis) or not -1 <= axis <= index.ndim:
+        raise ValueError(f"one_hot: axis must be -1 or in [0, {index.ndim}]; received axis={axis!r}.")
+    value = np.where(index[..., None] == np.arange(depth), on, off).astype(dtype)
+    return Tensor(value if axis == -1 else np.moveaxis(value, -1, axis))

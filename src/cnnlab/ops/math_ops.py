@@ -1,4 +1,4 @@
-"""Elementwise arithmetic, matmul and reductions, each with its gradient beside it.
+"""Elementwise arithmetic, comparisons, logic and matmul, each with its gradient beside it.
 
 The pattern every op follows: convert the arguments, compute the value with NumPy,
 and ``record`` it with a gradient function written in cnnlab ops (so that it can be
@@ -7,9 +7,10 @@ differentiated again by an outer tape).
 
 import numpy as np
 
+from .. import dtypes
 from ..autodiff import is_watched, record
-from ..tensor import Tensor, as_tensor, as_tensor_pair
-from . import array_ops
+from ..tensor import Tensor, Variable, as_tensor, as_tensor_pair
+from . import array_ops, reduction_ops
 from .array_ops import where
 
 
@@ -19,7 +20,15 @@ def _sum_to_shape(grad, shape):
         return grad
     extra = grad.ndim - len(shape)
     axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1)
-    return array_ops.reshape(reduce_sum(grad, axis=axes), shape)
+    return array_ops.reshape(reduction_ops.reduce_sum(grad, axis=axes), shape)
+
+
+def _float_tensor(x, op, argument="x"):
+    """``x`` as a tensor that must have a floating (or complex) dtype, as TF's float-only ops require."""
+    x = as_tensor(x, op)
+    if x._value.dtype.kind not in "fc":
+        raise TypeError(f"{op}: expected a floating-point tensor for {argument}; received dtype={x.dtype.name}.")
+    return x
 
 
 # ---- binary arithmetic ---------------------------------------------------------
@@ -66,11 +75,13 @@ def divide(x, y, name=None):
 
 
 def floordiv(x, y, name=None):
+    """``x // y`` (rounds toward minus infinity); not differentiable."""
     x, y = as_tensor_pair(x, y, "floordiv")
     return Tensor(np.asarray(x._value // y._value))
 
 
 def mod(x, y, name=None):
+    """``x % y`` with the sign of ``y`` (``tf.math.floormod``); not differentiable."""
     x, y = as_tensor_pair(x, y, "mod")
     return Tensor(np.asarray(x._value % y._value))
 
@@ -121,6 +132,30 @@ def minimum(x, y, name=None):
     return record(np.minimum(x._value, y._value), (x, y), grad)
 
 
+def squared_difference(x, y, name=None):
+    """``(x - y) ** 2`` elementwise (``tf.math.squared_difference``)."""
+    return square(subtract(x, y))
+
+
+def clip_by_value(t, clip_value_min, clip_value_max, name=None):
+    """``t`` with values below ``clip_value_min`` / above ``clip_value_max`` replaced by them.
+
+    The gradient reaches ``t`` where ``min <= t <= max`` and the bounds elsewhere, as in TF.
+
+    Example:
+        >>> cnnlab.clip_by_value([-2.0, 0.5, 3.0], 0.0, 1.0).numpy()
+        array([0. , 0.5, 1. ], dtype=float32)
+    """
+    t = as_tensor(t, "clip_by_value")
+    clipped = minimum(maximum(t, clip_value_min), clip_value_max)
+    if clipped.shape != t.shape:
+        raise ValueError(
+            f"clip_by_value: the clip values must not broadcast the tensor to a larger shape; received "
+            f"t.shape={tuple(t.shape)} and a result of shape {tuple(clipped.shape)}."
+        )
+    return clipped
+
+
 # ---- unary ----------------------------------------------------------------------
 
 
@@ -129,16 +164,56 @@ def negative(x, name=None):
     return record(-x._value, (x,), lambda dy: (-dy,))
 
 
+def sign(x, name=None):
+    """-1, 0 or 1 elementwise; its gradient is zero, so it is returned as a constant."""
+    x = as_tensor(x, "sign")
+    return Tensor(np.sign(x._value))
+
+
+def abs(x, name=None):  # noqa: A001 - TF's name
+    x = as_tensor(x, "abs")
+    return record(np.abs(x._value), (x,), lambda dy: (dy * sign(x),))
+
+
 def exp(x, name=None):
-    x = as_tensor(x, "exp")
+    x = _float_tensor(x, "exp")
     out = record(np.exp(x._value), (x,), lambda dy: (dy * out,))
     return out
 
 
 def log(x, name=None):
-    x = as_tensor(x, "log")
+    x = _float_tensor(x, "log")
     with np.errstate(divide="ignore", invalid="ignore"):
         return record(np.log(x._value), (x,), lambda dy: (dy / x,))
+
+
+def log1p(x, name=None):
+    """``log(1 + x)``, accurate for small ``x``."""
+    x = _float_tensor(x, "log1p")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return record(np.log1p(x._value), (x,), lambda dy: (dy / (1 + x),))
+
+
+def sqrt(x, name=None):
+    x = _float_tensor(x, "sqrt")
+    with np.errstate(invalid="ignore"):
+        out = record(np.sqrt(x._value), (x,), lambda dy: (dy / (2 * out),))
+    return out
+
+
+def rsqrt(x, name=None):
+    """``1 / sqrt(x)``."""
+    x = _float_tensor(x, "rsqrt")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = record(1 / np.sqrt(x._value), (x,), lambda dy: (dy * -0.5 * out * out * out,))
+    return out
+
+
+def reciprocal(x, name=None):
+    x = _float_tensor(x, "reciprocal")
+    with np.errstate(divide="ignore"):
+        out = record(1 / x._value, (x,), lambda dy: (-dy * out * out,))
+    return out
 
 
 def square(x, name=None):
@@ -146,7 +221,41 @@ def square(x, name=None):
     return record(np.square(x._value), (x,), lambda dy: (dy * 2 * x,))
 
 
-# ---- comparisons (no gradient) ----------------------------------------------------
+def sigmoid(x, name=None):
+    """``1 / (1 + exp(-x))``, computed without overflow for large ``|x|``."""
+    x = _float_tensor(x, "sigmoid")
+    value = x._value
+    # exp of a non-positive number cannot overflow; pick the form that only needs that.
+    e = np.exp(-np.abs(value))
+    out = record(np.where(value >= 0, 1 / (1 + e), e / (1 + e)), (x,), lambda dy: (dy * out * (1 - out),))
+    return out
+
+
+def tanh(x, name=None):
+    x = _float_tensor(x, "tanh")
+    out = record(np.tanh(x._value), (x,), lambda dy: (dy * (1 - out * out),))
+    return out
+
+
+def _no_gradient_unary(numpy_fn, op, doc):
+    def unary(x, name=None):
+        x = as_tensor(x, op)
+        return Tensor(np.asarray(numpy_fn(x._value)))
+
+    unary.__name__ = op
+    unary.__doc__ = doc
+    return unary
+
+
+floor = _no_gradient_unary(np.floor, "floor", "Largest integer not greater than ``x``, elementwise; not differentiable.")
+ceil = _no_gradient_unary(np.ceil, "ceil", "Smallest integer not less than ``x``, elementwise; not differentiable.")
+round = _no_gradient_unary(np.round, "round", "Round half to even, elementwise (as TF); not differentiable.")  # noqa: A001
+is_nan = _no_gradient_unary(np.isnan, "is_nan", "Where ``x`` is NaN (a bool tensor).")
+is_inf = _no_gradient_unary(np.isinf, "is_inf", "Where ``x`` is +-inf (a bool tensor).")
+is_finite = _no_gradient_unary(np.isfinite, "is_finite", "Where ``x`` is neither NaN nor +-inf (a bool tensor).")
+
+
+# ---- comparisons and logic (no gradient) -------------------------------------------
 
 
 def _compare(numpy_fn, op):
@@ -165,6 +274,32 @@ less = _compare(np.less, "less")
 less_equal = _compare(np.less_equal, "less_equal")
 greater = _compare(np.greater, "greater")
 greater_equal = _compare(np.greater_equal, "greater_equal")
+
+
+def _bool_tensor(x, op, argument):
+    x = as_tensor(x, op)
+    if x._value.dtype != np.bool_:
+        raise TypeError(f"{op}: expected a bool tensor for {argument}; received dtype={x.dtype.name}.")
+    return x
+
+
+def _logical(numpy_fn, op):
+    def logical(x, y, name=None):
+        x, y = _bool_tensor(x, op, "x"), _bool_tensor(y, op, "y")
+        return Tensor(np.asarray(numpy_fn(x._value, y._value)))
+
+    logical.__name__ = op
+    logical.__doc__ = f"Elementwise ``{op}`` of two bool tensors, with broadcasting."
+    return logical
+
+
+logical_and = _logical(np.logical_and, "logical_and")
+logical_or = _logical(np.logical_or, "logical_or")
+logical_xor = _logical(np.logical_xor, "logical_xor")
+
+
+def logical_not(x, name=None):
+    return Tensor(np.logical_not(_bool_tensor(x, "logical_not", "x")._value))
 
 
 # ---- matmul ------------------------------------------------------------------------
@@ -209,51 +344,19 @@ def matmul(a, b, transpose_a=False, transpose_b=False, name=None):
     return record(np.matmul(av, bv), (a, b), grad)
 
 
-# ---- reductions ---------------------------------------------------------------------
-
-
-def _normalize_axis(axis, ndim, op):
-    """``axis`` (None, int or sequence) as a sorted tuple of non-negative axes."""
-    if axis is None:
-        return tuple(range(ndim))
-    if isinstance(axis, Tensor):
-        axis = axis.numpy().tolist()
-    axes = [axis] if np.ndim(axis) == 0 else list(axis)
-    normalized = []
-    for a in axes:
-        a = int(a)
-        if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"{op}: axis {a} is out of range for a tensor of rank {ndim}.")
-        normalized.append(a % ndim if ndim else 0)
-    return tuple(sorted(set(normalized)))
-
-
-def _keep_shape(shape, axes):
-    """``shape`` with the reduced ``axes`` set to 1 (the keepdims shape)."""
-    return tuple(1 if i in axes else n for i, n in enumerate(shape))
-
-
-def reduce_sum(input_tensor, axis=None, keepdims=False, name=None):
-    x = as_tensor(input_tensor, "reduce_sum")
-    axes = _normalize_axis(axis, x.ndim, "reduce_sum")
-
-    def grad(dy):
-        return (array_ops.broadcast_to(array_ops.reshape(dy, _keep_shape(x.shape, axes)), x.shape),)
-
-    return record(np.sum(x._value, axis=axes, keepdims=keepdims), (x,), grad)
-
-
 # ---- dtype -----------------------------------------------------------------------------
 
 
 def cast(x, dtype, name=None):
-    """``x`` converted to ``dtype``; the gradient flows between float dtypes."""
-    from .. import dtypes
+    """``x`` converted to ``dtype``; the gradient flows between float dtypes.
 
+    Floats cast to integers are truncated toward zero, as in TF.
+    """
     x = as_tensor(x, "cast")
     dtype = dtypes.as_dtype(dtype)
     if x.dtype == dtype:
-        return x
+        # A Variable is read into a new tensor, so that later assigns do not change the result.
+        return array_ops.identity(x) if isinstance(x, Variable) else x
     source = x.dtype
 
     def grad(dy):
@@ -286,6 +389,14 @@ Tensor.__rpow__ = _reflected(pow)
 Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = _reflected(matmul)
 Tensor.__neg__ = negative
+Tensor.__abs__ = abs
+Tensor.__and__ = logical_and
+Tensor.__rand__ = _reflected(logical_and)
+Tensor.__or__ = logical_or
+Tensor.__ror__ = _reflected(logical_or)
+Tensor.__xor__ = logical_xor
+Tensor.__rxor__ = _reflected(logical_xor)
+Tensor.__invert__ = logical_not
 # ``t == None`` is False (not an error), as in TF.
 Tensor.__eq__ = lambda self, other: False if other is None else equal(self, other)
 Tensor.__ne__ = lambda self, other: True if other is None else not_equal(self, other)

@@ -1,0 +1,56 @@
+"""``tf.math``: elementwise math, comparisons, logic and reductions under their TF names."""
+
+from .ops.math_ops import (
+    abs,  # noqa: A004 - TF's name
+    add,
+    ceil,
+    divide,
+    equal,
+    exp,
+    floor,
+    floordiv,
+    greater,
+    greater_equal,
+    is_finite,
+    is_inf,
+    is_nan,
+    less,
+    less_equal,
+    log,
+    log1p,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    maximum,
+    minimum,
+    mod as floormod,
+    multiply,
+    negative,
+    not_equal,
+    pow,  # noqa: A004 - TF's name
+    reciprocal,
+    round,  # noqa: A004 - TF's name
+    rsqrt,
+    sigmoid,
+    sign,
+    sqrt,
+    square,
+    squared_difference,
+    subtract,
+    tanh,
+)
+from .ops.nn_ops import log_softmax, softmax, softplus
+from .ops.reduction_ops import (
+    argmax,
+    argmin,
+    reduce_all,
+    reduce_any,
+    reduce_logsumexp,
+    reduce_max,
+    reduce_mean,
+    reduce_min,
+    reduce_std,
+    reduce_sum,
+    reduce_variance,
+)

@@ -1,0 +1,156 @@
+"""Reductions over axes (sum, mean, max, min, any, all, logsumexp, variance) and argmax / argmin.
+
+Every reduction takes TF's ``axis`` (None for all axes, an int, or a list) and
+``keepdims``.  Gradients broadcast ``dy`` back over the reduced axes.
+"""
+
+import numpy as np
+
+from .. import dtypes
+from ..autodiff import record
+from ..tensor import Tensor, as_tensor
+from . import array_ops, math_ops
+
+
+def _normalize_axis(axis, ndim, op):
+    """``axis`` (None, int or sequence) as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, Tensor):
+        axis = axis._value.tolist()
+    axes = [axis] if np.ndim(axis) == 0 else list(axis)
+    normalized = []
+    for a in axes:
+        if isinstance(a, (bool, np.bool_)) or int(a) != a:
+            raise TypeError(f"{op}: axis must be an integer or a list of integers; received axis={axis!r}.")
+        a = int(a)
+        if not -ndim <= a < ndim:
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor of rank {ndim} (valid: [{-ndim}, {ndim})).")
+        normalized.append(a % ndim)
+    return tuple(sorted(set(normalized)))
+
+
+def _keep_shape(shape, axes):
+    """``shape`` with the reduced ``axes`` set to 1 (the keepdims shape)."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _reduction_input(input_tensor, axis, op, kinds="iuf"):
+    x = as_tensor(input_tensor, op)
+    if x._value.dtype.kind not in kinds:
+        expected = "a bool tensor" if kinds == "b" else "a numeric tensor"
+        raise TypeError(f"{op}: expected {expected}; received dtype={x.dtype.name}.")
+    return x, _normalize_axis(axis, x.ndim, op)
+
+
+def _broadcast_back(dy, x, axes):
+    """``dy`` (the reduced shape, with or without keepdims) broadcast to ``x``'s shape."""
+    return array_ops.broadcast_to(array_ops.reshape(dy, _keep_shape(x.shape, axes)), x.shape)
+
+
+def reduce_sum(input_tensor, axis=None, keepdims=False, name=None):
+    """Sum over ``axis`` (all axes when None).
+
+    Example:
+        >>> cnnlab.reduce_sum([[1, 2], [3, 4]], axis=0).numpy()
+        array([4, 6], dtype=int32)
+    """
+    x, axes = _reduction_input(input_tensor, axis, "reduce_sum", "iufc")
+    # NumPy would widen int32 sums to int64; TF keeps the input dtype.
+    value = np.sum(x._value, axis=axes, keepdims=keepdims, dtype=x._value.dtype)
+    return record(value, (x,), lambda dy: (_broadcast_back(dy, x, axes),))
+
+
+def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
+    """Mean over ``axis``; integer tensors give the truncated integer mean, as in TF."""
+    x, axes = _reduction_input(input_tensor, axis, "reduce_mean", "iufc")
+    count = max(int(np.prod([x._value.shape[a] for a in axes], dtype=np.int64)), 1)
+    if x._value.dtype.kind in "fc":
+        value = np.mean(x._value, axis=axes, keepdims=keepdims, dtype=x._value.dtype)
+    else:
+        value = np.trunc(np.sum(x._value, axis=axes, keepdims=keepdims, dtype=np.int64) / count).astype(x._value.dtype)
+    return record(value, (x,), lambda dy: (_broadcast_back(dy, x, axes) / count,))
+
+
+def _extremum(numpy_fn, op):
+    def reduce(input_tensor, axis=None, keepdims=False, name=None):
+        x, axes = _reduction_input(input_tensor, axis, op)
+        if any(x._value.shape[a] == 0 for a in axes):
+            raise ValueError(f"{op}: cannot reduce over an empty axis; received shape={tuple(x.shape)}, axis={axis!r}.")
+
+        def grad(dy):
+            # As TF: the gradient is shared equally between the elements that tie for the extremum.
+            hits = math_ops.cast(math_ops.equal(x, array_ops.reshape(out, _keep_shape(x.shape, axes))), x.dtype)
+            share = hits / reduce_sum(hits, axis=axes, keepdims=True)
+            return (share * _broadcast_back(dy, x, axes),)
+
+        out = record(numpy_fn(x._value, axis=axes, keepdims=keepdims), (x,), grad)
+        return out
+
+    reduce.__name__ = op
+    reduce.__doc__ = f"The {op[7:]}imum over ``axis``; ties share the gradient equally (as TF)."
+    return reduce
+
+
+reduce_max = _extremum(np.max, "reduce_max")
+reduce_min = _extremum(np.min, "reduce_min")
+
+
+def _logical_reduction(numpy_fn, op):
+    def reduce(input_tensor, axis=None, keepdims=False, name=None):
+        x, axes = _reduction_input(input_tensor, axis, op, kinds="b")
+        return Tensor(np.asarray(numpy_fn(x._value, axis=axes, keepdims=keepdims)))
+
+    reduce.__name__ = op
+    reduce.__doc__ = f"Logical {op[7:]} over ``axis`` of a bool tensor."
+    return reduce
+
+
+reduce_any = _logical_reduction(np.any, "reduce_any")
+reduce_all = _logical_reduction(np.all, "reduce_all")
+
+
+def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
+    """``log(sum(exp(x)))`` over ``axis``, computed without overflow (the max is subtracted first)."""
+    x, axes = _reduction_input(input_tensor, axis, "reduce_logsumexp", "f")
+    peak = np.max(x._value, axis=axes, keepdims=True) if x._value.size else np.zeros(_keep_shape(x.shape, axes), x.dtype)
+    peak = Tensor(np.where(np.isfinite(peak), peak, 0).astype(x.dtype))  # a constant: the result does not depend on it
+    total = math_ops.log(reduce_sum(math_ops.exp(x - peak), axis=axes, keepdims=True)) + peak
+    return total if keepdims else array_ops.reshape(total, [n for i, n in enumerate(x.shape) if i not in axes])
+
+
+def reduce_variance(input_tensor, axis=None, keepdims=False, name=None):
+    """The (biased) variance over ``axis``: the mean of squared deviations from the mean."""
+    x, axes = _reduction_input(input_tensor, axis, "reduce_variance", "f")
+    mean = reduce_mean(x, axis=axes, keepdims=True)
+    return reduce_mean(math_ops.squared_difference(x, mean), axis=axes, keepdims=keepdims)
+
+
+def reduce_std(input_tensor, axis=None, keepdims=False, name=None):
+    """The (biased) standard deviation over ``axis``."""
+    return math_ops.sqrt(reduce_variance(input_tensor, axis=axis, keepdims=keepdims))
+
+
+def _arg_extremum(numpy_fn, op):
+    def arg(input, axis=None, output_type=dtypes.int64, name=None):  # noqa: A002 - TF's argument name
+        x = as_tensor(input, op)
+        if x.ndim == 0:
+            raise ValueError(f"{op}: expected a tensor of rank >= 1; received a scalar.")
+        (axis,) = _normalize_axis(0 if axis is None else axis, x.ndim, op)
+        if x._value.shape[axis] == 0:
+            raise ValueError(f"{op}: cannot take the {op[3:]} over an empty axis; received shape={tuple(x.shape)}.")
+        output_type = dtypes.as_dtype(output_type)
+        if output_type not in (dtypes.int32, dtypes.int64):
+            raise TypeError(f"{op}: output_type must be int32 or int64; received output_type={output_type.name}.")
+        return Tensor(numpy_fn(x._value, axis=axis).astype(output_type))
+
+    arg.__name__ = op
+    arg.__doc__ = (
+        f"Index of the {op[3:]}imum along ``axis`` (axis 0 when None, as in TF); the first one on ties. "
+        "Not differentiable; int64 by default."
+    )
+    return arg
+
+
+argmax = _arg_extremum(np.argmax, "argmax")
+argmin = _arg_extremum(np.argmin, "argmin")
