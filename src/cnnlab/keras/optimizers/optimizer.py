@@ -1,0 +1,395 @@
+"""The optimizer base class (``tf.keras.optimizers.Optimizer``).
+
+It owns what every optimizer shares: the learning rate (a float, a schedule or a
+callable), the ``iterations`` counter, gradient clipping and weight decay, and the
+per-variable state ("slots": momentum, velocity, ...).  A subclass names its slots
+and implements ``_update_step``, which hands NumPy arrays to a small module-level
+function holding the update formula (the PyTorch habit: state in the class, math in
+one function).
+
+Updates are done in place on each Variable's array with NumPy ``out=`` arguments,
+never through cnnlab ops, so no tape records them and no temporaries pile up.
+"""
+
+import re
+import warnings
+
+import numpy as np
+
+from ...autodiff import GradientTape
+from ...tensor import Tensor, Variable
+from . import schedules
+
+
+class _VariableList(list):
+    """The optimizer's variables; callable too, since TF 2 spelled it ``variables()``
+    and Keras 3 spells it ``variables``."""
+
+    def __call__(self):
+        return self
+
+
+class Optimizer:
+    """Base class of the optimizers.
+
+    Args:
+        learning_rate: a float, a ``LearningRateSchedule`` (called with
+            ``iterations`` before every update), or a callable taking no arguments.
+        name: the optimizer's name (also prefixes nothing; kept in the config).
+        weight_decay: if set, every updated variable is first shrunk by
+            ``variable * weight_decay * learning_rate`` (Keras's decoupled decay).
+        clipnorm: if set, each gradient is rescaled so its L2 norm is at most this.
+        clipvalue: if set, each gradient is clipped elementwise to ``[-clipvalue, clipvalue]``.
+        global_clipnorm: if set, all gradients are rescaled together so that their
+            joint L2 norm is at most this.
+
+    State:
+        ``iterations`` counts the updates applied.  Per-variable slots are created the
+        first time a variable is updated (or by ``build(var_list)``), in that order;
+        ``get_state()`` / ``set_state()`` save and restore them keyed by that order, so
+        an optimizer built on the same variable list restores exactly.
+
+    Example:
+        >>> w = cnnlab.Variable([1.0, 2.0])
+        >>> opt = cnnlab.keras.optimizers.SGD(learning_rate=0.1)
+        >>> _ = opt.minimize(lambda: cnnlab.reduce_sum(w * w), [w])
+        >>> w.numpy()
+        array([0.8, 1.6], dtype=float32)
+    """
+
+    def __init__(
+        self,
+        learning_rate,
+        name=None,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        **kwargs,
+    ):
+        if kwargs.pop("decay", None) is not None:
+            warnings.warn("Argument `decay` is no longer supported and will be ignored.", stacklevel=2)
+        if kwargs:
+            raise ValueError(f"{type(self).__name__}: argument(s) not recognized: {kwargs}")
+        given_clips = {k: v for k, v in (("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)) if v is not None}
+        if len(given_clips) > 1:
+            raise ValueError(
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
+                f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
+            )
+        for argument, value in given_clips.items():
+            _check_hyperparameter(type(self).__name__, argument, value, low=0.0, low_inclusive=False)
+        if weight_decay is not None:
+            _check_hyperparameter(type(self).__name__, "weight_decay", weight_decay, low=0.0)
+        self.name = _snake_case(type(self).__name__) if name is None else str(name)
+        self.weight_decay = weight_decay
+        self.clipnorm = clipnorm
+        self.clipvalue = clipvalue
+        self.global_clipnorm = global_clipnorm
+        self._iterations = Variable(np.int64(0), trainable=False, name="iteration")
+        self._learning_rate = self._build_learning_rate(learning_rate)
+        self._variables_seen = []  # model variables, in the order first seen
+        self._index_of = {}  # id(variable) -> its position in _variables_seen
+        self._slots = []  # per variable seen: {slot name: Variable}
+        self._scratch = {}  # (shape, dtype) -> a work array shared by same-shaped updates
+
+    # ---- what subclasses provide ------------------------------------------------------
+    #: The per-variable state this optimizer keeps, in the order it is listed and saved.
+    _slot_names = ()
+
+    def _slot_initial_value(self, slot_name):
+        return 0.0
+
+    def _update_step(self, variable, gradient, slots, scratch, learning_rate):
+        """Update ``variable`` (an ndarray) in place; ``slots`` maps slot names to ndarrays."""
+        raise NotImplementedError
+
+    # ---- learning rate ------------------------------------------------------------------
+    def _build_learning_rate(self, learning_rate):
+        if isinstance(learning_rate, schedules.LearningRateSchedule) or (
+            callable(learning_rate) and not isinstance(learning_rate, Tensor)
+        ):
+            return learning_rate
+        return Variable(np.float32(_float_learning_rate(type(self).__name__, learning_rate)), trainable=False, name="learning_rate")
+
+    @property
+    def learning_rate(self):
+        """The current learning rate: a float32 Variable, or the schedule's value at ``iterations``.
+
+        Settable with a float (kept in the same Variable), a schedule or a callable.
+        """
+        rate = self._learning_rate
+        if isinstance(rate, schedules.LearningRateSchedule):
+            return rate(self._iterations)
+        if isinstance(rate, Variable):
+            return rate
+        return rate()
+
+    @learning_rate.setter
+    def learning_rate(self, learning_rate):
+        if isinstance(learning_rate, schedules.LearningRateSchedule) or (
+            callable(learning_rate) and not isinstance(learning_rate, Tensor)
+        ):
+            self._learning_rate = learning_rate
+        elif isinstance(self._learning_rate, schedules.LearningRateSchedule):
+            raise TypeError(
+                "This optimizer was created with a `LearningRateSchedule` object as its `learning_rate` constructor "
+                "argument, hence its learning rate is not settable. If you need the learning rate to be settable, "
+                "you should instantiate the optimizer with a float `learning_rate` argument."
+            )
+        elif isinstance(self._learning_rate, Variable):
+            self._learning_rate.assign(np.float32(_float_learning_rate(type(self).__name__, learning_rate)))
+        else:
+            self._learning_rate = self._build_learning_rate(learning_rate)
+
+    def _current_learning_rate(self):
+        return float(np.asarray(self.learning_rate))
+
+    @property
+    def iterations(self):
+        """The number of updates applied so far (an int64 Variable)."""
+        return self._iterations
+
+    # ---- variables and state ------------------------------------------------------------
+    def build(self, var_list):
+        """Create the slots of every variable in ``var_list`` (in order) not seen before."""
+        for variable in var_list:
+            self._slot_index(variable)
+
+    def _slot_index(self, variable):
+        index = self._index_of.get(id(variable))
+        if index is None:
+            index = len(self._variables_seen)
+            self._variables_seen.append(variable)
+            self._index_of[id(variable)] = index
+            self._slots.append(
+                {
+                    slot: Variable(
+                        np.full_like(variable._value, self._slot_initial_value(slot)),
+                        trainable=False,
+                        name=f"{variable.name}_{slot}",
+                    )
+                    for slot in self._slot_names
+                }
+            )
+        return index
+
+    @property
+    def variables(self):
+        """The optimizer's state as Variables: ``iterations``, the learning rate (when it
+        is a float), then each slot kind for every variable in the order first seen."""
+        own = [self._iterations]
+        if isinstance(self._learning_rate, Variable):
+            own.append(self._learning_rate)
+        return _VariableList(own + [slots[name] for name in self._slot_names for slots in self._slots])
+
+    def _state_keys(self):
+        keys = ["iterations"]
+        if isinstance(self._learning_rate, Variable):
+            keys.append("learning_rate")
+        return keys + [f"{index}/{name}" for name in self._slot_names for index in range(len(self._slots))]
+
+    def get_state(self):
+        """The state as ``{key: ndarray}`` copies: 'iterations', 'learning_rate' (when a
+        float) and '<variable index>/<slot name>' for each slot, e.g. '0/momentum'."""
+        return {key: np.array(variable._value) for key, variable in zip(self._state_keys(), self.variables)}
+
+    def set_state(self, state):
+        """Restore what ``get_state`` returned (an optimizer built on the same variables).
+
+        Everything is checked before anything is written, so a mismatch leaves the
+        optimizer unchanged.
+        """
+        keys = self._state_keys()
+        slot_keys_given = [key for key in state if "/" in key]
+        if slot_keys_given and not self._slots:
+            raise ValueError(
+                f"{type(self).__name__}.set_state: the state holds per-variable slots but this optimizer has not "
+                "seen any variables yet; call optimizer.build(var_list) with the same variables first."
+            )
+        if set(state) != set(keys):
+            missing, unexpected = sorted(set(keys) - set(state)), sorted(set(state) - set(keys))
+            raise ValueError(
+                f"{type(self).__name__}.set_state: the state does not match this optimizer "
+                f"({len(self._variables_seen)} variables). Missing keys: {missing}; unexpected keys: {unexpected}."
+            )
+        arrays = {}
+        for key, variable in zip(keys, self.variables):
+            array = np.asarray(state[key])
+            if array.shape != variable._value.shape:
+                raise ValueError(
+                    f"{type(self).__name__}.set_state: '{key}' has shape {array.shape}; expected {variable._value.shape}."
+                )
+            arrays[key] = array
+        for key, variable in zip(keys, self.variables):
+            variable.assign(arrays[key].astype(variable.dtype, copy=False))
+
+    # ---- applying gradients ---------------------------------------------------------------
+    def apply_gradients(self, grads_and_vars):
+        """Apply one update to each variable from its gradient.
+
+        Args:
+            grads_and_vars: pairs ``(gradient, variable)``, e.g. ``zip(grads, vars)``.
+                Pairs whose gradient is None are skipped (with a warning).
+
+        Returns:
+            ``iterations``, incremented by one.
+        """
+        op = f"{type(self).__name__}.apply_gradients"
+        pairs = list(grads_and_vars)
+        for pair in pairs:
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError(f"{op}: expected (gradient, variable) pairs, e.g. zip(grads, vars); received {pair!r}.")
+            if not isinstance(pair[1], Variable):
+                raise TypeError(f"{op}: can only update Variables; received a {type(pair[1]).__name__} paired with a gradient.")
+        if not pairs:
+            return self._iterations
+        present = [(g, v) for g, v in pairs if g is not None]
+        if not present:
+            raise ValueError(f"{op}: no gradients provided for any variable: {[v.name for _, v in pairs]}.")
+        if len(present) < len(pairs):
+            warnings.warn(
+                f"Gradients do not exist for variables {[v.name for g, v in pairs if g is None]} when minimizing the loss.",
+                stacklevel=2,
+            )
+        variables = [v for _, v in present]
+        grads = self._clip_gradients([_gradient_array(op, g, v) for g, v in present])
+        learning_rate = self._current_learning_rate()
+        for grad, variable in zip(grads, variables):
+            slots = self._slots[self._slot_index(variable)]
+            value = variable._value
+            if self.weight_decay is not None:
+                value *= 1.0 - self.weight_decay * learning_rate
+            scratch = self._scratch_for(value)
+            self._update_step(value, grad, {name: slot._value for name, slot in slots.items()}, scratch, learning_rate)
+        self._iterations._value += 1
+        return self._iterations
+
+    def minimize(self, loss, var_list, tape=None):
+        """Compute the gradients of ``loss`` and apply them to ``var_list``.
+
+        Args:
+            loss: a callable taking no arguments and returning the loss, or a loss
+                tensor computed under ``tape``.
+            var_list: the Variables to update (or a callable returning them).
+            tape: the ``GradientTape`` that recorded ``loss`` when it is a tensor.
+
+        Returns:
+            ``iterations``.
+        """
+        if callable(var_list):
+            var_list = var_list()
+        var_list = list(var_list)
+        if callable(loss):
+            tape = GradientTape() if tape is None else tape
+            with tape:
+                tape.watch(var_list)
+                loss = loss()
+        elif tape is None:
+            raise ValueError(
+                f"{type(self).__name__}.minimize: `tape` is required when `loss` is a Tensor; "
+                "pass the GradientTape that computed it, or pass `loss` as a callable."
+            )
+        grads = tape.gradient(loss, var_list)
+        return self.apply_gradients(zip(grads, var_list))
+
+    def _scratch_for(self, value):
+        key = (value.shape, value.dtype)
+        scratch = self._scratch.get(key)
+        if scratch is None:
+            scratch = self._scratch[key] = np.empty_like(value)
+        return scratch
+
+    def _clip_gradients(self, grads):
+        if self.clipnorm is not None:
+            return [g * (self.clipnorm / max(_l2_norm(g), self.clipnorm)) for g in grads]
+        if self.global_clipnorm is not None:
+            norm = np.sqrt(sum(_l2_norm(g) ** 2 for g in grads))
+            return [g * (self.global_clipnorm / max(norm, self.global_clipnorm)) for g in grads]
+        if self.clipvalue is not None:
+            return [np.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+        return grads
+
+    # ---- config -----------------------------------------------------------------------------
+    def get_config(self):
+        """The constructor arguments, JSON-ready (a schedule is serialized as a dict)."""
+        rate = self._learning_rate
+        if isinstance(rate, schedules.LearningRateSchedule):
+            rate = schedules.serialize(rate)
+        elif isinstance(rate, Variable):
+            rate = float(rate.numpy())
+        else:
+            raise ValueError(
+                f"{type(self).__name__}.get_config: a learning rate given as a plain callable ({rate!r}) cannot be "
+                "serialized; use a LearningRateSchedule subclass with get_config() instead."
+            )
+        return {
+            "name": self.name,
+            "learning_rate": rate,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """The optimizer ``get_config`` describes (without its state)."""
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"], custom_objects=custom_objects)
+        return cls(**config)
+
+    def __repr__(self):
+        rate = self._learning_rate
+        rate = float(rate.numpy()) if isinstance(rate, Variable) else rate
+        return f"<{type(self).__name__} name={self.name!r} learning_rate={rate!r} iterations={int(self._iterations)}>"
+
+
+def _gradient_array(op, grad, variable):
+    """A gradient as an ndarray of the variable's dtype and shape (read-only use)."""
+    array = grad._value if isinstance(grad, Tensor) else np.asarray(grad)
+    if array.dtype.kind not in "fiu":
+        raise TypeError(f"{op}: the gradient for variable '{variable.name}' must be numeric; received dtype={array.dtype}.")
+    if array.shape != variable._value.shape:
+        raise ValueError(
+            f"{op}: the gradient for variable '{variable.name}' has shape {array.shape}, "
+            f"but the variable has shape {variable._value.shape}."
+        )
+    return array if array.dtype == variable.dtype else array.astype(variable.dtype)
+
+
+def _l2_norm(array):
+    flat = array.reshape(-1)
+    return float(np.sqrt(np.dot(flat, flat)))
+
+
+def _float_learning_rate(optimizer, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(
+            f"{optimizer}: argument `learning_rate` should be a float, an instance of LearningRateSchedule, or a "
+            f"callable that returns the learning rate. Received: learning_rate={value!r}"
+        )
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{optimizer}: argument `learning_rate` must be a finite number >= 0. Received: learning_rate={value}")
+    return float(value)
+
+
+def _check_hyperparameter(optimizer, argument, value, low, high=None, low_inclusive=True, high_inclusive=True):
+    """Raise a Keras-style ValueError unless ``value`` is a real number in the range."""
+    is_number = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+    in_range = (
+        is_number
+        and np.isfinite(value)
+        and (value >= low if low_inclusive else value > low)
+        and (high is None or (value <= high if high_inclusive else value < high))
+    )
+    if not in_range:
+        low_bracket = "[" if low_inclusive else "("
+        high_text = "inf)" if high is None else f"{high}{']' if high_inclusive else ')'}"
+        raise ValueError(f"{optimizer}: `{argument}` must be a number in {low_bracket}{low}, {high_text}. Received: {argument}={value!r}")
+    return value
+
+
+def _snake_case(name):
+    return re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", name).lower()
