@@ -74,6 +74,10 @@ class Tensor:
     def ndim(self):
         return self._value.ndim
 
+    def get_shape(self):
+        """The shape (TF 1's spelling of ``.shape``)."""
+        return self.shape
+
     def numpy(self):
         """The value as a NumPy array (or NumPy scalar for rank 0)."""
         value = self._value
@@ -179,6 +183,12 @@ class Variable(Tensor):
 
     def numpy(self):
         return super().numpy().copy()
+
+    def read_value(self):
+        """The current value as a new tensor (later assigns do not change it); gradients still reach the variable."""
+        from .ops.array_ops import identity
+
+        return identity(self)
 
     def assign(self, value):
         self._value[...] = self._checked_update(value, "assign")
