@@ -33,7 +33,7 @@ def check_gradients(fn, inputs, delta=1e-6, rtol=1e-5, atol=1e-6, seed=0):
     Raises:
         AssertionError: naming the input whose gradient disagrees, and by how much.
     """
-    points = [np.array(x._value if isinstance(x, Tensor) else x, dtype=np.float64) for x in inputs]
+    points = [np.array(x._value if isinstance(x, Tensor) else x, dtype=np.float64, order="C") for x in inputs]
     sources = [constant(p) for p in points]
     with GradientTape() as tape:
         tape.watch(sources)
@@ -49,7 +49,7 @@ def check_gradients(fn, inputs, delta=1e-6, rtol=1e-5, atol=1e-6, seed=0):
 
     for index, (point, gradient) in enumerate(zip(points, analytic)):
         numeric = np.zeros_like(point)
-        flat, flat_numeric = point.reshape(-1), numeric.reshape(-1)  # views: editing ``flat`` moves ``point``
+        flat, flat_numeric = point.reshape(-1), numeric.reshape(-1)  # views (C order): editing ``flat`` moves ``point``
         for i in range(flat.size):
             original = flat[i]
             flat[i] = original + delta
