@@ -1,0 +1,68 @@
+"""The ``cnnlab`` command: train, evaluate, use and look inside a Fashion-MNIST classifier.
+
+    cnnlab train --model seed --out runs/seed
+    cnnlab evaluate runs/seed/model.keras
+    cnnlab predict runs/seed/model.keras my-shirt.jpg
+    cnnlab inspect runs/seed/model.keras --index 0
+    cnnlab activations
+
+Each subcommand is a module in this package with ``register(subparsers)``, which adds
+its parser and sets ``run=`` to the function that does the work (``run(args)``
+returns the exit status).  Adding a subcommand means adding its module name to
+``SUBCOMMANDS``.  Modules import NumPy-heavy and plotting code inside ``run``, so
+``cnnlab --help`` stays instant.
+
+User mistakes (a missing file, a bad option, an unreadable image, no dataset) end
+with one or two lines on stderr and exit status 1 (2 for bad command-line syntax,
+130 when interrupted); everything else is a bug and shows its traceback.
+"""
+
+import argparse
+import importlib
+import sys
+
+from .common import USER_ERRORS
+
+SUBCOMMANDS = ("train", "evaluate", "predict", "inspect", "activations")
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is reported in two lines rather than the whole usage text."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\nsee '{self.prog} --help'\n")
+
+
+def build_parser():
+    """The ``cnnlab`` argument parser with every subcommand in ``SUBCOMMANDS`` registered."""
+    parser = _ArgumentParser(
+        prog="cnnlab",
+        description="Train, evaluate, use and look inside a CNN that tells clothes apart (Fashion-MNIST), "
+        "built on cnnlab, a NumPy CNN framework with a TensorFlow 2 / Keras API.",
+        epilog="Run 'cnnlab COMMAND --help' for the options and examples of each command.",
+    )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"cnnlab {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in SUBCOMMANDS:
+        importlib.import_module(f".{name}", __name__).register(subparsers)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``cnnlab`` command with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except USER_ERRORS as err:
+        _print_error(args.command, str(err))
+        return getattr(err, "exit_status", 1)
+    except KeyboardInterrupt:
+        _print_error(args.command, "interrupted")
+        return 130
+
+
+def _print_error(command, message):
+    print(f"cnnlab {command}: error: {message}", file=sys.stderr)

@@ -1,0 +1,123 @@
+"""What the subcommands share: the user-error types, data loading, model loading, help layout."""
+
+import argparse
+import os
+import textwrap
+
+import numpy as np
+
+from ..datasets import ChecksumError, DatasetNotFoundError, IDXFormatError, fashion_mnist
+from ..images import ImageError
+
+MODEL_FILE = "model.keras"
+
+
+class CommandError(Exception):
+    """A mistake the user can fix; shown as one line on stderr, without a traceback."""
+
+    def __init__(self, message, exit_status=1):
+        super().__init__(message)
+        self.exit_status = exit_status
+
+
+# Errors caused by what the user gave us (files, options, environment), reported without traceback.
+USER_ERRORS = (CommandError, DatasetNotFoundError, ChecksumError, IDXFormatError, ImageError)
+
+
+def add_parser(subparsers, name, summary, description, examples):
+    """A subcommand parser whose ``--help`` shows ``description`` and an ``Examples:`` section."""
+    paragraphs = description.split("\n\n")
+    # Keep hand-laid-out paragraphs (indented lines) as written; wrap the prose.
+    description = "\n\n".join(p if "\n " in p else textwrap.fill(p, width=79) for p in paragraphs)
+    return subparsers.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog="examples:\n" + "\n".join(f"  {line}" for line in examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def add_data_option(parser):
+    parser.add_argument(
+        "--data",
+        metavar="DIR",
+        help="directory holding the four Fashion-MNIST files (default: $CNNLAB_DATA, the user cache, "
+        "/usr/share/datasets/fashion-mnist, else download)",
+    )
+
+
+def load_dataset(data_dir=None):
+    """Fashion-MNIST as uint8 arrays: ``(x_train, y_train), (x_test, y_test)``."""
+    return fashion_mnist.load_data(path=data_dir)
+
+
+def model_input(images):
+    """uint8 images (n, 28, 28) -> the float32 batch (n, 28, 28, 1) in [0, 1] the models take."""
+    return (np.asarray(images, dtype=np.float32) / np.float32(255.0))[..., np.newaxis]
+
+
+def positive_int(text):
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; Received: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; Received: {value}")
+    return value
+
+
+def positive_float(text):
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0; Received: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0; Received: {text}")
+    return value
+
+
+def non_negative_int(text):
+    """argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0; Received: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0; Received: {value}")
+    return value
+
+
+def fraction(text):
+    """argparse type: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1; Received: {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number strictly between 0 and 1; Received: {text}")
+    return value
+
+
+def load_model(path):
+    """Load a model saved by ``cnnlab train`` (or any ``model.save``); a directory means its model file."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        path = os.path.join(path, MODEL_FILE)
+    if not os.path.isfile(path):
+        raise CommandError(f"{path}: no such model file (train one with 'cnnlab train --out DIR')")
+    from .. import keras
+
+    try:
+        return keras.models.load_model(path)
+    except (OSError, ValueError) as err:  # unreadable, truncated, tampered with, unknown version
+        raise CommandError(f"{path}: cannot load the model: {err}") from None
+
+
+def check_output_path(path):
+    """Fail early, before any work, when ``path``'s directory cannot be written."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise CommandError(f"{path}: the directory {directory} does not exist")

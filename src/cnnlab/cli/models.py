@@ -1,0 +1,136 @@
+"""The models ``cnnlab train --model NAME`` knows, with the training settings that suit each.
+
+* ``seed``: the classic small clothing CNN,
+  Conv2D(10, 3x3, same, relu) -> MaxPooling2D(2) -> Flatten -> Dense(100, relu) -> Dense(10, softmax);
+  Adam 1e-3, batch 32, 20 epochs (197,210 parameters).
+* ``seed-dropout``: the same with Dropout(0.5) after Flatten.
+* ``deep``: two VGG-style blocks of two 3x3 convolutions, each followed by
+  BatchNormalization and ReLU, then max pooling and Dropout; a Dense(256) head
+  with BatchNormalization and Dropout(0.5).  Trained on randomly shifted (up to 2
+  pixels) and horizontally flipped images, Adam with the learning rate decayed
+  exponentially per epoch.
+"""
+
+import dataclasses
+
+import numpy as np
+
+NUM_CLASSES = 10
+INPUT_SHAPE = (28, 28, 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """A model and how it is trained by default.
+
+    Attributes:
+        build: ``build() -> keras.Sequential`` (uncompiled; weights drawn from cnnlab.random).
+        summary: one line for ``--help``.
+        optimizer, learning_rate, batch_size, epochs: the defaults of ``cnnlab train``.
+        lr_decay_per_epoch: multiply the learning rate by this after every epoch
+            (1.0: constant).
+        augment: train on randomly shifted and flipped copies of the images.
+    """
+
+    build: object
+    summary: str
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    batch_size: int = 32
+    epochs: int = 20
+    lr_decay_per_epoch: float = 1.0
+    augment: bool = False
+
+
+def _seed(dropout):
+    def build():
+        from ... import keras
+
+        layers = keras.layers
+        return keras.Sequential(
+            [
+                keras.Input(shape=INPUT_SHAPE),
+                layers.Conv2D(10, (3, 3), activation="relu", padding="same"),
+                layers.MaxPooling2D((2, 2)),
+                layers.Flatten(),
+                *([layers.Dropout(0.5)] if dropout else []),
+                layers.Dense(100, activation="relu"),
+                layers.Dense(NUM_CLASSES, activation="softmax"),
+            ],
+            name="seed_dropout" if dropout else "seed",
+        )
+
+    return build
+
+
+def _deep():
+    from ... import keras
+
+    layers = keras.layers
+
+    def conv_bn_relu(filters):
+        # No bias: BatchNormalization's offset takes its place.
+        return [layers.Conv2D(filters, (3, 3), padding="same", use_bias=False), layers.BatchNormalization(), layers.ReLU()]
+
+    return keras.Sequential(
+        [
+            keras.Input(shape=INPUT_SHAPE),
+            *conv_bn_relu(32),
+            *conv_bn_relu(32),
+            layers.MaxPooling2D((2, 2)),
+            layers.Dropout(0.25),
+            *conv_bn_relu(64),
+            *conv_bn_relu(64),
+            layers.MaxPooling2D((2, 2)),
+            layers.Dropout(0.25),
+            layers.Flatten(),
+            layers.Dense(256, use_bias=False),
+            layers.BatchNormalization(),
+            layers.ReLU(),
+            layers.Dropout(0.5),
+            layers.Dense(NUM_CLASSES, activation="softmax"),
+        ],
+        name="deep",
+    )
+
+
+MODELS = {
+    "seed": ModelSpec(_seed(dropout=False), "Conv2D(10) -> MaxPool -> Dense(100) -> Dense(10); Adam, batch 32, 20 epochs"),
+    "seed-dropout": ModelSpec(_seed(dropout=True), "seed with Dropout(0.5) after Flatten; Adam, batch 32, 20 epochs"),
+    "deep": ModelSpec(
+        _deep,
+        "2x2 conv blocks with BatchNorm + Dropout, shift/flip augmentation; Adam, batch 64, 15 epochs",
+        batch_size=64,
+        epochs=15,
+        lr_decay_per_epoch=0.8,
+        augment=True,
+    ),
+}
+
+
+def augment(images, rng, max_shift=2):
+    """Randomly shifted (up to ``max_shift`` pixels each way) and half of them mirrored left-right.
+
+    Args:
+        images: uint8 or float array (n, height, width); the background is 0.
+        rng: a ``numpy.random.Generator`` (the same generator state gives the same batch).
+
+    Returns:
+        A new array of the same shape and dtype; pixels shifted in from outside are 0.
+
+    One gather for the whole batch: each output pixel reads the input pixel at its
+    own shifted (and, for mirrored images, reflected) column and row.
+    """
+    n, height, width = images.shape
+    shift_rows = rng.integers(-max_shift, max_shift + 1, size=n)
+    shift_cols = rng.integers(-max_shift, max_shift + 1, size=n)
+    mirrored = rng.random(n) < 0.5
+    columns = np.where(mirrored[:, None], np.arange(width)[::-1], np.arange(width))  # (n, width)
+    source_rows = np.arange(height)[None, :] - shift_rows[:, None]  # (n, height)
+    source_cols = columns - shift_cols[:, None]
+    padded = np.pad(images, ((0, 0), (max_shift, max_shift), (max_shift, max_shift)))
+    return padded[
+        np.arange(n)[:, None, None],
+        (source_rows + max_shift)[:, :, None],
+        (source_cols + max_shift)[:, None, :],
+    ]

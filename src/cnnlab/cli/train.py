@@ -1,0 +1,314 @@
+"""``cnnlab train``: train a clothing classifier, checkpointing every epoch so a run can be resumed.
+
+A run directory holds, when training ends:
+
+    model.keras       the trained model (keras.models.load_model reads it)
+    history.json      loss / accuracy / val_loss / val_accuracy per epoch
+    history.png       those curves
+    metrics.json      test loss and accuracy, epochs, training time
+    checkpoint/       state.json + the model (weights and optimizer state) after the last epoch
+
+Reproducible: everything random in epoch ``e`` (the shuffling order, the augmentation,
+the Dropout masks) is drawn from generators seeded with ``(seed, e)``, and the
+checkpoint holds the weights and the optimizer's state, so a run resumed from
+epoch ``e`` ends with the same weights as one that was never interrupted.
+"""
+
+import json
+import os
+import time
+
+import numpy as np
+
+from ..datasets import CLASS_NAMES, train_val_split
+from ..datasets._files import atomic_write
+from .common import (
+    MODEL_FILE,
+    CommandError,
+    add_data_option,
+    add_parser,
+    fraction,
+    load_dataset,
+    load_model,
+    model_input,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
+from .models import MODELS, augment
+
+CHECKPOINT_DIR = "checkpoint"
+STATE_FILE = "state.json"
+STATE_FORMAT = "cnnlab-train-checkpoint"
+STATE_VERSION = 1
+OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
+EVAL_BATCH_SIZE = 256
+# Options that define a run; with --resume they come from the checkpoint instead.
+RUN_SETTINGS = ("model", "batch_size", "optimizer", "lr", "val_fraction", "seed", "limit", "data", "out")
+
+
+def register(subparsers):
+    parser = add_parser(
+        subparsers,
+        "train",
+        "train a model on Fashion-MNIST and write it with its history plot",
+        "Loads Fashion-MNIST, holds out a stratified validation set, trains the chosen model with a progress "
+        "bar and writes the model, history.json, history.png and metrics.json into the run directory, then "
+        "prints the test accuracy. A checkpoint is saved after every epoch: after an interruption, "
+        "'--resume DIR' continues and ends with the weights an uninterrupted run would have.\n\n"
+        "models:\n" + "\n".join(f"  {name:13} {spec.summary}" for name, spec in MODELS.items()),
+        [
+            "cnnlab train --model seed                  # 20 epochs, writes runs/seed/",
+            "cnnlab train --model deep --out runs/deep",
+            "cnnlab train --model seed --epochs 2 --limit 5000   # a quick try",
+            "cnnlab train --resume runs/deep            # continue an interrupted run",
+            "cnnlab train --resume runs/seed --epochs 30   # train a finished run for more epochs",
+        ],
+    )
+    parser.add_argument("--model", choices=sorted(MODELS), help="the architecture (default: seed)")
+    parser.add_argument("--epochs", type=positive_int, metavar="N", help="epochs to train (default: the model's, 20 for seed)")
+    parser.add_argument("--batch-size", type=positive_int, metavar="N", help="samples per step (default: the model's, 32 for seed)")
+    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="(default: adam)")
+    parser.add_argument("--lr", type=positive_float, help="learning rate (default: the model's, else the optimizer's Keras default)")
+    parser.add_argument("--val-fraction", type=fraction, metavar="F", help="fraction of the training images held out for validation (default: 0.2)")
+    parser.add_argument("--seed", type=non_negative_int, metavar="N", help="seed of the initial weights, split, shuffling and dropout (default: 42)")
+    parser.add_argument("--limit", type=positive_int, metavar="N", help="use only the first N training images (quick runs)")
+    add_data_option(parser)
+    parser.add_argument("--out", metavar="DIR", help="the run directory (default: runs/MODEL)")
+    parser.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    parser.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint (only --epochs may be changed)")
+    parser.set_defaults(run=run)
+
+
+def run(args):
+    if args.resume:
+        settings, model, epochs_done, history, seconds = _resume(args)
+    else:
+        settings = _new_settings(args)
+        model, epochs_done, history, seconds = None, 0, {}, 0.0
+    out_dir = settings["out"]
+    data = _prepare_data(settings)
+    if model is None:
+        model = _new_model(settings, steps_per_epoch=_steps(len(data["x_train"]), settings["batch_size"]))
+    try:
+        history, seconds = _train(model, settings, data, epochs_done, history, seconds)
+    except KeyboardInterrupt:
+        raise CommandError(f"interrupted; continue with: cnnlab train --resume {out_dir}", exit_status=130) from None
+    _finish(model, settings, data, history, seconds)
+    return 0
+
+
+# ---- settings and checkpoints --------------------------------------------------------------------
+
+
+def _new_settings(args):
+    name = args.model or "seed"
+    spec = MODELS[name]
+    optimizer = args.optimizer or spec.optimizer
+    if args.lr is not None:
+        lr = args.lr
+    elif optimizer == spec.optimizer:
+        lr = spec.learning_rate
+    else:
+        lr = None  # the optimizer's own Keras default
+    out = args.out or os.path.join("runs", name)
+    if os.path.exists(os.path.join(out, CHECKPOINT_DIR, STATE_FILE)) and not args.overwrite:
+        raise CommandError(f"{out} already holds a training run; continue it with --resume {out}, or pass --overwrite or another --out")
+    os.makedirs(out, exist_ok=True)
+    return {
+        "model": name,
+        "epochs": args.epochs or spec.epochs,
+        "batch_size": args.batch_size or spec.batch_size,
+        "optimizer": optimizer,
+        "lr": lr,
+        "val_fraction": 0.2 if args.val_fraction is None else args.val_fraction,
+        "seed": 42 if args.seed is None else args.seed,
+        "limit": args.limit,
+        "data": os.path.abspath(args.data) if args.data else None,
+        "out": out,
+    }
+
+
+def _resume(args):
+    given = [f"--{name.replace('_', '-')}" for name in RUN_SETTINGS if getattr(args, name) is not None]
+    if given or args.overwrite:
+        raise CommandError(f"--resume continues a run with its own settings; only --epochs may be changed (got {' '.join(given) or '--overwrite'})")
+    state_path = os.path.join(args.resume, CHECKPOINT_DIR, STATE_FILE)
+    try:
+        with open(state_path, encoding="utf-8") as f:
+            state = json.load(f)
+    except FileNotFoundError:
+        raise CommandError(f"{args.resume}: no checkpoint to resume from ({state_path} does not exist)") from None
+    except (OSError, json.JSONDecodeError) as err:
+        raise CommandError(f"{state_path}: unreadable checkpoint state ({err})") from None
+    if state.get("format") != STATE_FORMAT or state.get("version") != STATE_VERSION:
+        raise CommandError(f"{state_path}: not a cnnlab train checkpoint of version {STATE_VERSION}")
+    settings = dict(state["settings"], out=args.resume)
+    epochs_done = state["epochs_done"]
+    if args.epochs is not None:
+        if args.epochs < epochs_done:
+            raise CommandError(f"--epochs {args.epochs} is fewer than the {epochs_done} epochs this run has already trained")
+        settings["epochs"] = args.epochs
+    model = load_model(os.path.join(args.resume, CHECKPOINT_DIR, state["model_file"]))
+    return settings, model, epochs_done, state["history"], state["seconds"]
+
+
+def save_checkpoint(model, settings, epochs_done, history, seconds):
+    """Save the model (weights + optimizer state), then the state that points to it.
+
+    ``state.json`` is replaced last and atomically, so it always names a complete
+    model file: an interruption at any moment leaves the previous checkpoint usable.
+    """
+    directory = os.path.join(settings["out"], CHECKPOINT_DIR)
+    os.makedirs(directory, exist_ok=True)
+    model_file = f"epoch-{epochs_done:04d}.keras"
+    model.save(os.path.join(directory, model_file))
+    state = {
+        "format": STATE_FORMAT,
+        "version": STATE_VERSION,
+        "settings": settings,
+        "epochs_done": epochs_done,
+        "history": history,
+        "seconds": seconds,
+        "model_file": model_file,
+    }
+    with atomic_write(os.path.join(directory, STATE_FILE), "w") as f:
+        json.dump(state, f, indent=1)
+    for name in os.listdir(directory):
+        if name.startswith("epoch-") and name.endswith(".keras") and name != model_file:
+            os.remove(os.path.join(directory, name))
+
+
+# ---- data, model, training -----------------------------------------------------------------------
+
+
+def _prepare_data(settings):
+    (x_train, y_train), (x_test, y_test) = load_dataset(settings["data"])
+    if settings["limit"]:
+        x_train, y_train = x_train[: settings["limit"]], y_train[: settings["limit"]]
+    try:
+        (x_train, y_train), (x_val, y_val) = train_val_split(x_train, y_train, settings["val_fraction"], seed=settings["seed"])
+    except ValueError as err:  # e.g. --limit too small for the validation fraction
+        raise CommandError(str(err)) from None
+    return {
+        "x_train": x_train,  # uint8; converted to float32 one epoch at a time
+        "y_train": y_train,
+        "x_val": model_input(x_val),
+        "y_val": y_val,
+        "x_test": model_input(x_test),
+        "y_test": y_test,
+    }
+
+
+def _steps(n, batch_size):
+    return -(-n // batch_size)
+
+
+def _new_model(settings, steps_per_epoch):
+    from ... import keras, random
+
+    spec = MODELS[settings["model"]]
+    random.set_seed(settings["seed"])  # the initial weights
+    model = spec.build()
+    learning_rate = settings["lr"]
+    if learning_rate is not None and spec.lr_decay_per_epoch != 1.0:
+        learning_rate = keras.optimizers.schedules.ExponentialDecay(
+            learning_rate, decay_steps=steps_per_epoch, decay_rate=spec.lr_decay_per_epoch, staircase=True
+        )
+    optimizer_class = getattr(keras.optimizers, OPTIMIZERS[settings["optimizer"]])
+    optimizer = optimizer_class() if learning_rate is None else optimizer_class(learning_rate=learning_rate)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _epoch_generator(seed, epoch):
+    """The generator every random choice of epoch ``epoch`` comes from (so a resumed run repeats them)."""
+    return np.random.default_rng([seed, epoch])
+
+
+def _train(model, settings, data, epochs_done, history, seconds):
+    from ... import random
+
+    x_train, y_train = data["x_train"], data["y_train"]
+    spec = MODELS[settings["model"]]
+    epochs, batch_size = settings["epochs"], settings["batch_size"]
+    if epochs_done == 0:
+        print(
+            f"training {settings['model']} on {len(x_train)} images, validating on {len(data['y_val'])}: "
+            f"{epochs} epochs, batch {batch_size}, {settings['optimizer']}"
+            + (f" lr {settings['lr']}" if settings["lr"] else "")
+        )
+    elif epochs_done < epochs:
+        print(f"resuming {settings['out']} after epoch {epochs_done} of {epochs}")
+    for epoch in range(epochs_done, epochs):
+        started = time.perf_counter()
+        rng = _epoch_generator(settings["seed"], epoch)
+        random.set_seed(int(rng.integers(2**63)))  # this epoch's Dropout masks
+        order = rng.permutation(len(x_train))
+        images = augment(x_train[order], rng) if spec.augment else x_train[order]
+        logs = model.fit(
+            model_input(images),
+            y_train[order],
+            batch_size=batch_size,
+            epochs=epoch + 1,
+            initial_epoch=epoch,
+            shuffle=False,
+            validation_data=(data["x_val"], data["y_val"]),
+            validation_batch_size=EVAL_BATCH_SIZE,
+            verbose=0,
+            callbacks=[_progress_bar(epoch, epochs, _steps(len(x_train), batch_size))],
+        ).history
+        for key, values in logs.items():
+            history.setdefault(key, []).extend(float(v) for v in values)
+        seconds += time.perf_counter() - started
+        print(f"epoch {epoch + 1}/{epochs}  " + "  ".join(f"{key} {values[-1]:.4f}" for key, values in history.items())
+              + f"  ({time.perf_counter() - started:.0f} s)")
+        save_checkpoint(model, settings, epoch + 1, history, seconds)
+        if model.stop_training:  # the non-finite-loss guard fired
+            raise CommandError(f"training stopped in epoch {epoch + 1}: the loss became NaN or infinite; try a smaller --lr")
+    return history, seconds
+
+
+def _progress_bar(epoch, epochs, steps):
+    """A Keras callback drawing a tqdm bar (step, loss, accuracy, ETA) on stderr, when stderr is a terminal."""
+    from tqdm import tqdm
+
+    from ... import keras
+
+    class TqdmProgress(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch_index, logs=None):
+            self.bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{epochs}", unit="step", disable=None, leave=False)
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.bar.update(1)
+            if logs:
+                self.bar.set_postfix({key: f"{value:.4f}" for key, value in logs.items()}, refresh=False)
+
+        def on_epoch_end(self, epoch_index, logs=None):
+            self.bar.close()
+
+    return TqdmProgress()
+
+
+def _finish(model, settings, data, history, seconds):
+    out = settings["out"]
+    from ..plots import plot_history
+
+    model.save(os.path.join(out, MODEL_FILE))
+    with atomic_write(os.path.join(out, "history.json"), "w") as f:
+        json.dump(history, f, indent=1)
+    plot_history(history, os.path.join(out, "history.png"), title=f"{settings['model']}: training history")
+    test = model.evaluate(data["x_test"], data["y_test"], batch_size=EVAL_BATCH_SIZE, verbose=0, return_dict=True)
+    metrics = {
+        "model": settings["model"],
+        "epochs": settings["epochs"],
+        "test_loss": float(test["loss"]),
+        "test_accuracy": float(test["accuracy"]),
+        "val_accuracy": history["val_accuracy"][-1] if history.get("val_accuracy") else None,
+        "train_seconds": round(seconds, 1),
+        "classes": list(CLASS_NAMES),
+    }
+    with atomic_write(os.path.join(out, "metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=1)
+    print(f"test accuracy: {metrics['test_accuracy']:.4f}  (test loss {metrics['test_loss']:.4f}, {len(data['y_test'])} images)")
+    print(f"wrote {out}/: {MODEL_FILE}, history.json, history.png, metrics.json")
