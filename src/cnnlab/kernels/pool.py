@@ -31,7 +31,7 @@ def max_pool(x, geometry, with_argmax=False):
         return out, None
     argmax = np.zeros(out.shape, dtype=np.min_scalar_type(len(taps) - 1))
     # Walk the taps backwards so that, on ties, the first maximum is written last.
-    for tap in range(len(taps) - 1, 0, -1):
+    for tap in range(len(taps) - 1, -1, -1):
         rows, cols = taps[tap]
         np.copyto(argmax, tap, where=padded[:, rows, cols, :] == out)
     return out, argmax
