@@ -11,9 +11,18 @@ import cnnlab as tf
 from cnnlab.keras import initializers
 
 ALL = [
-    initializers.GlorotUniform, initializers.GlorotNormal, initializers.HeUniform, initializers.HeNormal,
-    initializers.LecunUniform, initializers.LecunNormal, initializers.RandomUniform, initializers.RandomNormal,
-    initializers.TruncatedNormal, initializers.Zeros, initializers.Ones, initializers.Constant,
+    initializers.GlorotUniform,
+    initializers.GlorotNormal,
+    initializers.HeUniform,
+    initializers.HeNormal,
+    initializers.LecunUniform,
+    initializers.LecunNormal,
+    initializers.RandomUniform,
+    initializers.RandomNormal,
+    initializers.TruncatedNormal,
+    initializers.Zeros,
+    initializers.Ones,
+    initializers.Constant,
     initializers.VarianceScaling,
 ]
 
@@ -30,7 +39,14 @@ def test_shape_dtype_and_type(cls, shape):
 
 @pytest.mark.parametrize(
     "shape, fans",
-    [((), (1, 1)), ((7,), (7, 7)), ((20, 30), (20, 30)), ((3, 3, 1, 10), (9, 90)), ((5, 3, 4, 6), (60, 90)), ((2, 2, 2, 3, 4), (24, 32))],
+    [
+        ((), (1, 1)),
+        ((7,), (7, 7)),
+        ((20, 30), (20, 30)),
+        ((3, 3, 1, 10), (9, 90)),
+        ((5, 3, 4, 6), (60, 90)),
+        ((2, 2, 2, 3, 4), (24, 32)),
+    ],
 )
 def test_compute_fans(shape, fans):
     assert initializers.compute_fans(shape) == fans
@@ -146,9 +162,16 @@ def test_zeros_and_ones():
 
 @pytest.mark.parametrize(
     "identifier, cls",
-    [("glorot_uniform", initializers.GlorotUniform), ("GlorotUniform", initializers.GlorotUniform), ("he_normal", initializers.HeNormal),
-     ("zeros", initializers.Zeros), ("random_normal", initializers.RandomNormal), ("lecun_uniform", initializers.LecunUniform),
-     ("truncated_normal", initializers.TruncatedNormal), ("constant", initializers.Constant)],
+    [
+        ("glorot_uniform", initializers.GlorotUniform),
+        ("GlorotUniform", initializers.GlorotUniform),
+        ("he_normal", initializers.HeNormal),
+        ("zeros", initializers.Zeros),
+        ("random_normal", initializers.RandomNormal),
+        ("lecun_uniform", initializers.LecunUniform),
+        ("truncated_normal", initializers.TruncatedNormal),
+        ("constant", initializers.Constant),
+    ],
 )
 def test_get_by_name(identifier, cls):
     assert type(initializers.get(identifier)) is cls
@@ -163,7 +186,12 @@ def test_get_passes_through_and_serializes():
         return np.zeros(shape)
 
     assert initializers.get(fn) is fn
-    for original in [init, initializers.Constant(np.eye(2)), initializers.RandomNormal(0.5, 2.0, seed=1), initializers.VarianceScaling(2.0, "fan_out", "uniform")]:
+    for original in [
+        init,
+        initializers.Constant(np.eye(2)),
+        initializers.RandomNormal(0.5, 2.0, seed=1),
+        initializers.VarianceScaling(2.0, "fan_out", "uniform"),
+    ]:
         config = json.loads(json.dumps(initializers.serialize(original)))
         again = initializers.get(config)
         assert type(again) is type(original) and again.get_config() == original.get_config()

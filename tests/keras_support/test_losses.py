@@ -57,7 +57,9 @@ def test_categorical_crossentropy_matches_hand_formula_and_torch():
 def test_categorical_crossentropy_soft_labels_and_smoothing_match_torch():
     soft = _softmax(RNG.normal(size=(6, 5)))
     got = losses.categorical_crossentropy(soft, LOGITS, from_logits=True)
-    np.testing.assert_allclose(got.numpy(), F.cross_entropy(_torch(LOGITS), _torch(soft), reduction="none").numpy(), rtol=1e-10)
+    np.testing.assert_allclose(
+        got.numpy(), F.cross_entropy(_torch(LOGITS), _torch(soft), reduction="none").numpy(), rtol=1e-10
+    )
     smoothed = losses.categorical_crossentropy(ONE_HOT, LOGITS, from_logits=True, label_smoothing=0.2)
     expected = F.cross_entropy(_torch(LOGITS), _torch(CLASSES).long(), label_smoothing=0.2, reduction="none").numpy()
     np.testing.assert_allclose(smoothed.numpy(), expected, rtol=1e-10)
@@ -88,7 +90,9 @@ def test_logits_slot_is_used_only_when_it_explains_the_output():
     np.testing.assert_allclose(got.numpy(), -(ONE_HOT * np.log(p)).sum(-1), rtol=1e-5)
     with pytest.warns(UserWarning, match="from_logits=True"):
         same = losses.categorical_crossentropy(ONE_HOT, _activation_output(tf.nn.softmax, z), from_logits=True)
-    np.testing.assert_allclose(same.numpy(), losses.categorical_crossentropy(ONE_HOT, z, from_logits=True).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        same.numpy(), losses.categorical_crossentropy(ONE_HOT, z, from_logits=True).numpy(), rtol=1e-6
+    )
 
 
 def test_categorical_crossentropy_extreme_probabilities_are_finite():
@@ -101,7 +105,10 @@ def test_categorical_crossentropy_extreme_probabilities_are_finite():
 
 
 def test_categorical_crossentropy_rejects_integer_labels():
-    with pytest.raises(ValueError, match=r"expects one-hot labels of shape \(6, 5\).*shape \(6,\).*sparse_categorical_crossentropy.*to_categorical\(y, num_classes=5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"expects one-hot labels of shape \(6, 5\).*shape \(6,\).*sparse_categorical_crossentropy.*to_categorical\(y, num_classes=5\)",
+    ):
         losses.categorical_crossentropy(CLASSES, _softmax(LOGITS))
     with pytest.raises(ValueError, match=r"received labels of shape \(6, 1\), which look like integer class ids"):
         losses.categorical_crossentropy(CLASSES[:, None], _softmax(LOGITS))
@@ -114,7 +121,9 @@ def test_categorical_crossentropy_rejects_integer_labels():
 
 def test_sparse_categorical_crossentropy_matches_torch():
     expected = F.cross_entropy(_torch(LOGITS), _torch(CLASSES).long(), reduction="none").numpy()
-    np.testing.assert_allclose(losses.sparse_categorical_crossentropy(CLASSES, LOGITS, from_logits=True).numpy(), expected, rtol=1e-10)
+    np.testing.assert_allclose(
+        losses.sparse_categorical_crossentropy(CLASSES, LOGITS, from_logits=True).numpy(), expected, rtol=1e-10
+    )
     probabilities = _softmax(LOGITS).astype(np.float32)
     for labels in (CLASSES, CLASSES[:, None], CLASSES.astype(np.float32), tf.constant(CLASSES.astype(np.int32))):
         got = losses.sparse_categorical_crossentropy(labels, probabilities)
@@ -155,7 +164,11 @@ def test_binary_crossentropy_matches_torch():
     expected = F.binary_cross_entropy_with_logits(_torch(logits), _torch(targets), reduction="none").numpy().mean(-1)
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-10)
     smoothed = losses.binary_crossentropy(targets, logits, from_logits=True, label_smoothing=0.1)
-    expected = F.binary_cross_entropy_with_logits(_torch(logits), _torch(targets * 0.9 + 0.05), reduction="none").numpy().mean(-1)
+    expected = (
+        F.binary_cross_entropy_with_logits(_torch(logits), _torch(targets * 0.9 + 0.05), reduction="none")
+        .numpy()
+        .mean(-1)
+    )
     np.testing.assert_allclose(smoothed.numpy(), expected, rtol=1e-10)
 
 
@@ -175,7 +188,9 @@ def test_binary_crossentropy_shapes_and_sigmoid_logits():
     p = np.clip(_softmax(LOGITS), EPS, 1 - EPS)
     hand = -(ONE_HOT * np.log(p) + (1 - ONE_HOT) * np.log(1 - p)).mean(-1)
     np.testing.assert_allclose(losses.binary_crossentropy(ONE_HOT, softmax_out).numpy(), hand, rtol=1e-5)
-    with pytest.raises(ValueError, match=r"binary_crossentropy: y_true and y_pred must have the same shape.*\(6, 5\).*\(6, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"binary_crossentropy: y_true and y_pred must have the same shape.*\(6, 5\).*\(6, 1\)"
+    ):
         losses.binary_crossentropy(ONE_HOT, np.full((6, 1), 0.5))
 
 
@@ -184,10 +199,16 @@ def test_binary_crossentropy_shapes_and_sigmoid_logits():
 
 def test_mean_squared_and_absolute_error_match_torch():
     a, b = RNG.normal(size=(4, 7)), RNG.normal(size=(4, 7))
-    np.testing.assert_allclose(losses.mse(a, b).numpy(), F.mse_loss(_torch(b), _torch(a), reduction="none").numpy().mean(-1), rtol=1e-6)
-    np.testing.assert_allclose(losses.mae(a, b).numpy(), F.l1_loss(_torch(b), _torch(a), reduction="none").numpy().mean(-1), rtol=1e-6)
+    np.testing.assert_allclose(
+        losses.mse(a, b).numpy(), F.mse_loss(_torch(b), _torch(a), reduction="none").numpy().mean(-1), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        losses.mae(a, b).numpy(), F.l1_loss(_torch(b), _torch(a), reduction="none").numpy().mean(-1), rtol=1e-6
+    )
     assert losses.mean_squared_error([1.0, 2.0], [[1.0], [4.0]]).numpy().tolist() == [0.0, 4.0]
-    with pytest.raises(ValueError, match=r"mean_squared_error: y_true and y_pred must have the same shape.*\(4, 7\).*\(4, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"mean_squared_error: y_true and y_pred must have the same shape.*\(4, 7\).*\(4, 1\)"
+    ):
         losses.mean_squared_error(a, b[:, :1])
 
 
@@ -225,8 +246,13 @@ def test_reductions_and_sample_weight():
     weights = [1.0, 1.0, 0.5, 0.0]
     np.testing.assert_allclose(float(losses.MeanSquaredError()(y_true, y_pred)), 14 / 4)
     np.testing.assert_allclose(float(losses.MeanSquaredError()(y_true, y_pred, sample_weight=weights)), 3 / 4)
-    np.testing.assert_allclose(float(losses.MeanSquaredError(reduction="sum")(y_true, y_pred, sample_weight=weights)), 3.0)
-    np.testing.assert_allclose(float(losses.MeanSquaredError(reduction="mean_with_sample_weight")(y_true, y_pred, sample_weight=weights)), 3 / 2.5)
+    np.testing.assert_allclose(
+        float(losses.MeanSquaredError(reduction="sum")(y_true, y_pred, sample_weight=weights)), 3.0
+    )
+    np.testing.assert_allclose(
+        float(losses.MeanSquaredError(reduction="mean_with_sample_weight")(y_true, y_pred, sample_weight=weights)),
+        3 / 2.5,
+    )
     none = losses.MeanSquaredError(reduction=None)(y_true, y_pred, sample_weight=weights)
     np.testing.assert_allclose(none.numpy(), [1.0, 0.0, 2.0, 0.0])
     column = losses.MeanSquaredError(reduction="none")(y_true, y_pred, sample_weight=np.array(weights)[:, None])
@@ -240,8 +266,14 @@ def test_reductions_and_sample_weight():
 def test_loss_objects_match_functions():
     probabilities = _softmax(LOGITS)
     objects = [
-        (losses.CategoricalCrossentropy(label_smoothing=0.1), losses.categorical_crossentropy(ONE_HOT, probabilities, label_smoothing=0.1)),
-        (losses.SparseCategoricalCrossentropy(from_logits=True), losses.sparse_categorical_crossentropy(CLASSES, LOGITS, from_logits=True)),
+        (
+            losses.CategoricalCrossentropy(label_smoothing=0.1),
+            losses.categorical_crossentropy(ONE_HOT, probabilities, label_smoothing=0.1),
+        ),
+        (
+            losses.SparseCategoricalCrossentropy(from_logits=True),
+            losses.sparse_categorical_crossentropy(CLASSES, LOGITS, from_logits=True),
+        ),
         (losses.BinaryCrossentropy(), losses.binary_crossentropy(ONE_HOT, probabilities)),
         (losses.MeanAbsoluteError(), losses.mean_absolute_error(ONE_HOT, probabilities)),
     ]
@@ -261,8 +293,16 @@ def test_config_lookup_and_serialization():
     assert losses.get(loss) is loss and losses.get(None) is None
     again = losses.get(json.loads(json.dumps(losses.serialize(loss))))
     assert type(again) is losses.BinaryCrossentropy and again.get_config() == loss.get_config()
-    assert again.get_config() == {"name": "bce", "reduction": "sum_over_batch_size", "from_logits": True, "label_smoothing": 0.1, "axis": -1}
-    wrapper = losses.LossFunctionWrapper(losses.categorical_crossentropy, name="categorical_crossentropy", from_logits=True)
+    assert again.get_config() == {
+        "name": "bce",
+        "reduction": "sum_over_batch_size",
+        "from_logits": True,
+        "label_smoothing": 0.1,
+        "axis": -1,
+    }
+    wrapper = losses.LossFunctionWrapper(
+        losses.categorical_crossentropy, name="categorical_crossentropy", from_logits=True
+    )
     again = losses.deserialize(json.loads(json.dumps(losses.serialize(wrapper))))
     assert again.fn is losses.categorical_crossentropy and again._fn_kwargs == {"from_logits": True}
     assert losses.serialize(losses.mse) == "mean_squared_error"

@@ -22,7 +22,9 @@ def test_accuracy_functions_per_sample():
     for got in (metrics.categorical_accuracy(ONE_HOT, SCORES), metrics.sparse_categorical_accuracy(CLASSES, SCORES)):
         assert isinstance(got, tf.Tensor) and got.shape == (50,)
         np.testing.assert_array_equal(got.numpy(), hits)
-    np.testing.assert_array_equal(metrics.sparse_categorical_accuracy(CLASSES[:, None].astype(np.float32), SCORES).numpy(), hits)
+    np.testing.assert_array_equal(
+        metrics.sparse_categorical_accuracy(CLASSES[:, None].astype(np.float32), SCORES).numpy(), hits
+    )
     np.testing.assert_array_equal(metrics.accuracy([1, 2, 3], [1, 0, 3]).numpy(), [1, 0, 1])
     probabilities = np.array([[0.7], [0.2], [0.5], [0.51]])
     np.testing.assert_array_equal(metrics.binary_accuracy([1, 0, 1, 1], probabilities).numpy(), [1, 1, 0, 1])
@@ -51,7 +53,9 @@ def test_metric_objects_accumulate_and_reset():
     m.reset_state()
     assert float(m.result()) == 0.0
     top = metrics.SparseTopKCategoricalAccuracy(k=3)
-    np.testing.assert_allclose(float(top(CLASSES, SCORES)), metrics.sparse_top_k_categorical_accuracy(CLASSES, SCORES, k=3).numpy().mean())
+    np.testing.assert_allclose(
+        float(top(CLASSES, SCORES)), metrics.sparse_top_k_categorical_accuracy(CLASSES, SCORES, k=3).numpy().mean()
+    )
 
 
 def test_mean_and_weights():
@@ -77,7 +81,9 @@ def test_loss_metrics_are_plain_means():
     np.testing.assert_allclose(float(m.result()), (1 + 0 + 9) / 3)
     ce = metrics.get("categorical_crossentropy")
     ce.update_state(ONE_HOT, SCORES)
-    np.testing.assert_allclose(float(ce.result()), losses.categorical_crossentropy(ONE_HOT, SCORES).numpy().mean(), rtol=1e-6)
+    np.testing.assert_allclose(
+        float(ce.result()), losses.categorical_crossentropy(ONE_HOT, SCORES).numpy().mean(), rtol=1e-6
+    )
 
 
 def test_metrics_stay_off_the_tape():
@@ -128,7 +134,11 @@ def test_get_and_serialization():
     m = metrics.BinaryAccuracy(name="bin", threshold=0.3)
     assert metrics.get(m) is m
     again = metrics.get(json.loads(json.dumps(metrics.serialize(m))))
-    assert type(again) is metrics.BinaryAccuracy and again.get_config() == {"name": "bin", "dtype": "float32", "threshold": 0.3}
+    assert type(again) is metrics.BinaryAccuracy and again.get_config() == {
+        "name": "bin",
+        "dtype": "float32",
+        "threshold": 0.3,
+    }
 
     def hits(y_true, y_pred):
         return np.equal(y_true, y_pred)

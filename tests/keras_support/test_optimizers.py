@@ -99,7 +99,11 @@ def _keras_adagrad(initial, grads, lr=0.001, initial_accumulator_value=0.1, epsi
 HAND_CASES = [
     ("sgd", lambda: optimizers.SGD(learning_rate=0.1), lambda i, g: _keras_sgd(i, g, 0.1)),
     ("sgd-momentum", lambda: optimizers.SGD(0.05, momentum=0.9), lambda i, g: _keras_sgd(i, g, 0.05, 0.9)),
-    ("sgd-nesterov", lambda: optimizers.SGD(0.05, momentum=0.8, nesterov=True), lambda i, g: _keras_sgd(i, g, 0.05, 0.8, True)),
+    (
+        "sgd-nesterov",
+        lambda: optimizers.SGD(0.05, momentum=0.8, nesterov=True),
+        lambda i, g: _keras_sgd(i, g, 0.05, 0.8, True),
+    ),
     ("adam", lambda: optimizers.Adam(learning_rate=0.01), lambda i, g: _keras_adam(i, g, lr=0.01)),
     (
         "adam-amsgrad-big-eps",
@@ -208,7 +212,9 @@ def test_adam_epsilon_is_added_before_bias_correction():
 
 def test_schedules_values():
     exponential = schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
-    np.testing.assert_allclose([float(exponential(s)) for s in (0, 5, 10, 30)], [0.1, 0.1 * 0.5**0.5, 0.05, 0.0125], rtol=1e-6)
+    np.testing.assert_allclose(
+        [float(exponential(s)) for s in (0, 5, 10, 30)], [0.1, 0.1 * 0.5**0.5, 0.05, 0.0125], rtol=1e-6
+    )
     stairs = schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5, staircase=True)
     np.testing.assert_allclose([float(stairs(s)) for s in (0, 9, 10, 25)], [0.1, 0.1, 0.05, 0.025], rtol=1e-6)
     inverse = schedules.InverseTimeDecay(1.0, decay_steps=2, decay_rate=0.5)
@@ -216,7 +222,9 @@ def test_schedules_values():
     inverse_stairs = schedules.InverseTimeDecay(1.0, decay_steps=2, decay_rate=0.5, staircase=True)
     np.testing.assert_allclose(float(inverse_stairs(3)), 1 / 1.5, rtol=1e-6)
     piecewise = schedules.PiecewiseConstantDecay([100, 200], [1.0, 0.5, 0.1])
-    np.testing.assert_allclose([float(piecewise(s)) for s in (0, 100, 101, 200, 201)], [1.0, 1.0, 0.5, 0.5, 0.1], rtol=1e-6)
+    np.testing.assert_allclose(
+        [float(piecewise(s)) for s in (0, 100, 101, 200, 201)], [1.0, 1.0, 0.5, 0.5, 0.1], rtol=1e-6
+    )
     assert exponential(tf.Variable(np.int64(10), trainable=False)).dtype == np.float32
 
 
@@ -348,7 +356,9 @@ def test_state_round_trip_continues_identically():
         opt.apply_gradients(zip([g.astype(np.float32) for g in step_grads], trained))
     state = opt.get_state()
     assert list(state)[:2] == ["iterations", "learning_rate"]
-    assert set(state) == {"iterations", "learning_rate"} | {f"{i}/{s}" for i in (0, 1) for s in ("momentum", "velocity", "velocity_hat")}
+    assert set(state) == {"iterations", "learning_rate"} | {
+        f"{i}/{s}" for i in (0, 1) for s in ("momentum", "velocity", "velocity_hat")
+    }
 
     copies = [tf.Variable(v.numpy()) for v in trained]
     restored = optimizers.Adam(0.01, amsgrad=True)
@@ -386,7 +396,15 @@ def test_variables_order_is_deterministic_and_callable():
     assert [v.name for v in opt.variables()] == names
 
 
-@pytest.mark.parametrize("identifier, cls", [("adam", optimizers.Adam), ("SGD", optimizers.SGD), ("RMSprop", optimizers.RMSprop), ("adagrad", optimizers.Adagrad)])
+@pytest.mark.parametrize(
+    "identifier, cls",
+    [
+        ("adam", optimizers.Adam),
+        ("SGD", optimizers.SGD),
+        ("RMSprop", optimizers.RMSprop),
+        ("adagrad", optimizers.Adagrad),
+    ],
+)
 def test_get_by_name(identifier, cls):
     opt = optimizers.get(identifier)
     assert type(opt) is cls

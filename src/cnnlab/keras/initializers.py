@@ -30,7 +30,9 @@ class Initializer:
     """Base class: ``__call__(shape, dtype=None)`` returns a Tensor; ``get_config()`` its arguments."""
 
     def __call__(self, shape, dtype=None):
-        raise NotImplementedError(f"Initializer '{type(self).__name__}' must override `__call__(self, shape, dtype=None)`.")
+        raise NotImplementedError(
+            f"Initializer '{type(self).__name__}' must override `__call__(self, shape, dtype=None)`."
+        )
 
     def get_config(self):
         return {}
@@ -123,7 +125,9 @@ class RandomInitializer(Initializer):
 
     def __init__(self, seed=None):
         if seed is not None and (not is_integral_number(seed) or seed < 0):
-            raise ValueError(f"{type(self).__name__}: `seed` must be None or a non-negative integer. Received: seed={seed!r}")
+            raise ValueError(
+                f"{type(self).__name__}: `seed` must be None or a non-negative integer. Received: seed={seed!r}"
+            )
         self.seed = seed
 
     def _generator(self):
@@ -181,7 +185,9 @@ class TruncatedNormal(RandomInitializer):
         super().__init__(seed)
 
     def __call__(self, shape, dtype=None):
-        return _truncated_normal(self._generator(), _checked_shape(shape, self), _dtype(dtype, self), self.mean, self.stddev)
+        return _truncated_normal(
+            self._generator(), _checked_shape(shape, self), _dtype(dtype, self), self.mean, self.stddev
+        )
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
@@ -229,7 +235,9 @@ class VarianceScaling(RandomInitializer):
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
         self.scale = _positive(scale, "scale", self)
         if mode not in self._MODES:
-            raise ValueError(f"{type(self).__name__}: invalid `mode` argument: {mode!r}. Please use one of {list(self._MODES)}.")
+            raise ValueError(
+                f"{type(self).__name__}: invalid `mode` argument: {mode!r}. Please use one of {list(self._MODES)}."
+            )
         distribution = str(distribution).lower()
         distribution = "truncated_normal" if distribution == "normal" else distribution
         if distribution not in self._DISTRIBUTIONS:
@@ -360,24 +368,44 @@ def _dtype(dtype, initializer, floating=True):
 
 def _positive(value, argument, initializer):
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not value > 0:
-        raise ValueError(f"{type(initializer).__name__}: argument `{argument}` must be a positive number. Received: {argument}={value!r}")
+        raise ValueError(
+            f"{type(initializer).__name__}: argument `{argument}` must be a positive number. Received: {argument}={value!r}"
+        )
     return value
 
 
 # ---- lookup -------------------------------------------------------------------------------------
 
 _CLASSES = (
-    Zeros, Ones, Constant, RandomUniform, RandomNormal, TruncatedNormal, VarianceScaling,
-    GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal,
+    Zeros,
+    Ones,
+    Constant,
+    RandomUniform,
+    RandomNormal,
+    TruncatedNormal,
+    VarianceScaling,
+    GlorotUniform,
+    GlorotNormal,
+    HeUniform,
+    HeNormal,
+    LecunUniform,
+    LecunNormal,
 )
 _BY_NAME = {cls.__name__: cls for cls in _CLASSES}
 _BY_SNAKE_NAME = {
-    "zeros": Zeros, "ones": Ones, "constant": Constant,
-    "random_uniform": RandomUniform, "random_normal": RandomNormal, "truncated_normal": TruncatedNormal,
+    "zeros": Zeros,
+    "ones": Ones,
+    "constant": Constant,
+    "random_uniform": RandomUniform,
+    "random_normal": RandomNormal,
+    "truncated_normal": TruncatedNormal,
     "variance_scaling": VarianceScaling,
-    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
-    "he_uniform": HeUniform, "he_normal": HeNormal,
-    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+    "glorot_uniform": GlorotUniform,
+    "glorot_normal": GlorotNormal,
+    "he_uniform": HeUniform,
+    "he_normal": HeNormal,
+    "lecun_uniform": LecunUniform,
+    "lecun_normal": LecunNormal,
 }
 
 # Keras also exports the lower-case names as aliases of the classes.
@@ -398,11 +426,15 @@ def serialize(initializer):
 def deserialize(config, custom_objects=None):
     """The initializer described by ``serialize``'s dict; ``custom_objects`` maps extra class names."""
     if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"initializers.deserialize: expected a dict with 'class_name' and 'config'; received {config!r}.")
+        raise ValueError(
+            f"initializers.deserialize: expected a dict with 'class_name' and 'config'; received {config!r}."
+        )
     known = {**_BY_NAME, **_BY_SNAKE_NAME, **(custom_objects or {})}
     cls = known.get(config["class_name"])
     if cls is None:
-        raise ValueError(f"initializers.deserialize: unknown initializer {config['class_name']!r}; known: {sorted(_BY_NAME)}.")
+        raise ValueError(
+            f"initializers.deserialize: unknown initializer {config['class_name']!r}; known: {sorted(_BY_NAME)}."
+        )
     return cls.from_config(dict(config.get("config", {})))
 
 

@@ -156,7 +156,9 @@ def _class_ids(fn, y_true, pred_shape, dense_alternative="loss='categorical_cros
             f"y_pred.shape={_shape_text(pred_shape)}."
         )
     if labels.dtype.kind not in "iuf" or (labels.dtype.kind == "f" and not np.array_equal(labels, np.round(labels))):
-        raise ValueError(f"{fn}: labels must be integer class ids; received values of dtype {labels.dtype} that are not whole numbers.")
+        raise ValueError(
+            f"{fn}: labels must be integer class ids; received values of dtype {labels.dtype} that are not whole numbers."
+        )
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(
             f"{fn}: labels must be class ids in [0, {num_classes}) since y_pred has {num_classes} classes; "
@@ -309,7 +311,9 @@ class Loss:
 
     def __init__(self, name=None, reduction="sum_over_batch_size"):
         if reduction not in _REDUCTIONS:
-            raise ValueError(f"Invalid value for argument `reduction`. Expected one of {list(_REDUCTIONS)}. Received: reduction={reduction!r}")
+            raise ValueError(
+                f"Invalid value for argument `reduction`. Expected one of {list(_REDUCTIONS)}. Received: reduction={reduction!r}"
+            )
         self.name = name or type(self).__name__.lower()
         self.reduction = reduction
 
@@ -408,27 +412,53 @@ class CategoricalCrossentropy(_BuiltinLoss):
         0.367
     """
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size", name="categorical_crossentropy"):
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="categorical_crossentropy",
+    ):
         super().__init__(
-            categorical_crossentropy, reduction=reduction, name=name,
-            from_logits=from_logits, label_smoothing=label_smoothing, axis=axis,
+            categorical_crossentropy,
+            reduction=reduction,
+            name=name,
+            from_logits=from_logits,
+            label_smoothing=label_smoothing,
+            axis=axis,
         )
 
 
 class SparseCategoricalCrossentropy(_BuiltinLoss):
     """``sparse_categorical_crossentropy`` reduced over the batch; see that function for the arguments."""
 
-    def __init__(self, from_logits=False, axis=-1, reduction="sum_over_batch_size", name="sparse_categorical_crossentropy"):
-        super().__init__(sparse_categorical_crossentropy, reduction=reduction, name=name, from_logits=from_logits, axis=axis)
+    def __init__(
+        self, from_logits=False, axis=-1, reduction="sum_over_batch_size", name="sparse_categorical_crossentropy"
+    ):
+        super().__init__(
+            sparse_categorical_crossentropy, reduction=reduction, name=name, from_logits=from_logits, axis=axis
+        )
 
 
 class BinaryCrossentropy(_BuiltinLoss):
     """``binary_crossentropy`` reduced over the batch; see that function for the arguments."""
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, reduction="sum_over_batch_size", name="binary_crossentropy"):
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="binary_crossentropy",
+    ):
         super().__init__(
-            binary_crossentropy, reduction=reduction, name=name,
-            from_logits=from_logits, label_smoothing=label_smoothing, axis=axis,
+            binary_crossentropy,
+            reduction=reduction,
+            name=name,
+            from_logits=from_logits,
+            label_smoothing=label_smoothing,
+            axis=axis,
         )
 
 
@@ -466,7 +496,14 @@ _FUNCTIONS = {
 }
 _CLASSES = {
     cls.__name__: cls
-    for cls in (LossFunctionWrapper, CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy, MeanSquaredError, MeanAbsoluteError)
+    for cls in (
+        LossFunctionWrapper,
+        CategoricalCrossentropy,
+        SparseCategoricalCrossentropy,
+        BinaryCrossentropy,
+        MeanSquaredError,
+        MeanAbsoluteError,
+    )
 }
 
 
@@ -518,7 +555,9 @@ def serialize(loss):
     for name, fn in _FUNCTIONS.items():
         if loss is fn:
             return name
-    raise ValueError(f"losses.serialize: cannot serialize {loss!r}; expected a Loss object or a built-in loss function.")
+    raise ValueError(
+        f"losses.serialize: cannot serialize {loss!r}; expected a Loss object or a built-in loss function."
+    )
 
 
 def deserialize(config, custom_objects=None):
@@ -526,7 +565,9 @@ def deserialize(config, custom_objects=None):
     if isinstance(config, str):
         return get(config)
     if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"losses.deserialize: expected a loss name or a dict with 'class_name' and 'config'; received {config!r}.")
+        raise ValueError(
+            f"losses.deserialize: expected a loss name or a dict with 'class_name' and 'config'; received {config!r}."
+        )
     cls = {**_CLASSES, **(custom_objects or {})}.get(config["class_name"])
     if cls is None:
         raise ValueError(f"losses.deserialize: unknown loss {config['class_name']!r}; known: {sorted(_CLASSES)}.")

@@ -68,7 +68,9 @@ def categorical_accuracy(y_true, y_pred):
         y_true, y_pred: ``(batch, num_classes)`` (or more leading axes); result ``(batch,)``.
     """
     y_true, y_pred = _array(y_true), _array(y_pred)
-    _check_one_hot_targets("categorical_accuracy", y_true.shape, y_pred.shape, sparse_alternative="'sparse_categorical_accuracy'")
+    _check_one_hot_targets(
+        "categorical_accuracy", y_true.shape, y_pred.shape, sparse_alternative="'sparse_categorical_accuracy'"
+    )
     return Tensor((np.argmax(y_true, axis=-1) == np.argmax(y_pred, axis=-1)).astype(np.float32))
 
 
@@ -96,7 +98,10 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
     """1.0 where the one-hot label's class is among the ``k`` highest scores of ``y_pred``."""
     y_true, y_pred = _array(y_true), _array(y_pred)
     _check_one_hot_targets(
-        "top_k_categorical_accuracy", y_true.shape, y_pred.shape, sparse_alternative="'sparse_top_k_categorical_accuracy'"
+        "top_k_categorical_accuracy",
+        y_true.shape,
+        y_pred.shape,
+        sparse_alternative="'sparse_top_k_categorical_accuracy'",
     )
     return _in_top_k(np.argmax(y_true, axis=-1), y_pred, k)
 
@@ -104,7 +109,9 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
     """1.0 where the integer label is among the ``k`` highest scores of ``y_pred``."""
     y_pred = _array(y_pred)
-    labels = _class_ids("sparse_top_k_categorical_accuracy", y_true, y_pred.shape, dense_alternative="'top_k_categorical_accuracy'")
+    labels = _class_ids(
+        "sparse_top_k_categorical_accuracy", y_true, y_pred.shape, dense_alternative="'top_k_categorical_accuracy'"
+    )
     return _in_top_k(labels, y_pred, k)
 
 
@@ -312,8 +319,13 @@ def resolve_accuracy(name, loss=None, y_true_shape=None, y_pred_shape=None):
 _CLASSES = {
     cls.__name__: cls
     for cls in (
-        Mean, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
-        TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
+        Mean,
+        Accuracy,
+        BinaryAccuracy,
+        CategoricalAccuracy,
+        SparseCategoricalAccuracy,
+        TopKCategoricalAccuracy,
+        SparseTopKCategoricalAccuracy,
     )
 }
 _FUNCTIONS = {

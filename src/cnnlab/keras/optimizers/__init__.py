@@ -1,7 +1,7 @@
 """Optimizers (``tf.keras.optimizers``): SGD, Adam, RMSprop, Adagrad, and learning-rate schedules.
 
-    opt = cnnlab.keras.optimizers.get("adam")           # by name, with Keras's defaults
-    opt.apply_gradients(zip(grads, model.trainable_variables))
+opt = cnnlab.keras.optimizers.get("adam")           # by name, with Keras's defaults
+opt.apply_gradients(zip(grads, model.trainable_variables))
 """
 
 from . import schedules
@@ -25,7 +25,9 @@ def serialize(optimizer):
 def deserialize(config, custom_objects=None):
     """The optimizer described by ``serialize``'s dict (class names match case-insensitively)."""
     if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"optimizers.deserialize: expected a dict with 'class_name' and 'config'; received {config!r}.")
+        raise ValueError(
+            f"optimizers.deserialize: expected a dict with 'class_name' and 'config'; received {config!r}."
+        )
     custom = dict(custom_objects or {})
     name = config["class_name"]
     cls = custom.get(name) or _BY_LOWER_NAME.get(str(name).lower())

@@ -49,14 +49,22 @@ class Adagrad(Optimizer):
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, name="adagrad", **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-        self.initial_accumulator_value = _check_hyperparameter("Adagrad", "initial_accumulator_value", initial_accumulator_value, low=0.0)
+        self.initial_accumulator_value = _check_hyperparameter(
+            "Adagrad", "initial_accumulator_value", initial_accumulator_value, low=0.0
+        )
         self.epsilon = _check_hyperparameter("Adagrad", "epsilon", epsilon, low=0.0)
 
     def _slot_initial_value(self, slot_name):
         return self.initial_accumulator_value
 
     def _update_step(self, variable, gradient, slots, scratch, learning_rate):
-        adagrad_update(variable, gradient, slots["accumulator"], scratch, learning_rate=learning_rate, epsilon=self.epsilon)
+        adagrad_update(
+            variable, gradient, slots["accumulator"], scratch, learning_rate=learning_rate, epsilon=self.epsilon
+        )
 
     def get_config(self):
-        return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value, "epsilon": self.epsilon}
+        return {
+            **super().get_config(),
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "epsilon": self.epsilon,
+        }

@@ -58,7 +58,9 @@ class Adam(Optimizer):
         array([ 0.9, -0.9], dtype=float32)
     """
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, name="adam", **kwargs):
+    def __init__(
+        self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, name="adam", **kwargs
+    ):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.beta_1 = _check_hyperparameter("Adam", "beta_1", beta_1, low=0.0, high=1.0, high_inclusive=False)
         self.beta_2 = _check_hyperparameter("Adam", "beta_2", beta_2, low=0.0, high=1.0, high_inclusive=False)
@@ -83,4 +85,10 @@ class Adam(Optimizer):
         )
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": self.amsgrad,
+        }

@@ -71,7 +71,11 @@ class Optimizer:
             warnings.warn("Argument `decay` is no longer supported and will be ignored.", stacklevel=2)
         if kwargs:
             raise ValueError(f"{type(self).__name__}: argument(s) not recognized: {kwargs}")
-        given_clips = {k: v for k, v in (("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm)) if v is not None}
+        given_clips = {
+            k: v
+            for k, v in (("clipnorm", clipnorm), ("clipvalue", clipvalue), ("global_clipnorm", global_clipnorm))
+            if v is not None
+        }
         if len(given_clips) > 1:
             raise ValueError(
                 "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
@@ -110,7 +114,9 @@ class Optimizer:
             callable(learning_rate) and not isinstance(learning_rate, Tensor)
         ):
             return learning_rate
-        return Variable(np.float32(_float_learning_rate(type(self).__name__, learning_rate)), trainable=False, name="learning_rate")
+        return Variable(
+            np.float32(_float_learning_rate(type(self).__name__, learning_rate)), trainable=False, name="learning_rate"
+        )
 
     @property
     def learning_rate(self):
@@ -241,7 +247,9 @@ class Optimizer:
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise TypeError(f"{op}: expected (gradient, variable) pairs, e.g. zip(grads, vars); received {pair!r}.")
             if not isinstance(pair[1], Variable):
-                raise TypeError(f"{op}: can only update Variables; received a {type(pair[1]).__name__} paired with a gradient.")
+                raise TypeError(
+                    f"{op}: can only update Variables; received a {type(pair[1]).__name__} paired with a gradient."
+                )
         if not pairs:
             return self._iterations
         present = [(g, v) for g, v in pairs if g is not None]
@@ -350,7 +358,9 @@ def _gradient_array(op, grad, variable):
     """A gradient as an ndarray of the variable's dtype and shape (read-only use)."""
     array = grad._value if isinstance(grad, Tensor) else np.asarray(grad)
     if array.dtype.kind not in "fiu":
-        raise TypeError(f"{op}: the gradient for variable '{variable.name}' must be numeric; received dtype={array.dtype}.")
+        raise TypeError(
+            f"{op}: the gradient for variable '{variable.name}' must be numeric; received dtype={array.dtype}."
+        )
     if array.shape != variable._value.shape:
         raise ValueError(
             f"{op}: the gradient for variable '{variable.name}' has shape {array.shape}, "
@@ -371,7 +381,9 @@ def _float_learning_rate(optimizer, value):
             f"callable that returns the learning rate. Received: learning_rate={value!r}"
         )
     if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{optimizer}: argument `learning_rate` must be a finite number >= 0. Received: learning_rate={value}")
+        raise ValueError(
+            f"{optimizer}: argument `learning_rate` must be a finite number >= 0. Received: learning_rate={value}"
+        )
     return float(value)
 
 
@@ -387,7 +399,9 @@ def _check_hyperparameter(optimizer, argument, value, low, high=None, low_inclus
     if not in_range:
         low_bracket = "[" if low_inclusive else "("
         high_text = "inf)" if high is None else f"{high}{']' if high_inclusive else ')'}"
-        raise ValueError(f"{optimizer}: `{argument}` must be a number in {low_bracket}{low}, {high_text}. Received: {argument}={value!r}")
+        raise ValueError(
+            f"{optimizer}: `{argument}` must be a number in {low_bracket}{low}, {high_text}. Received: {argument}={value!r}"
+        )
     return value
 
 

@@ -5,7 +5,9 @@ import numpy as np
 from .optimizer import Optimizer, _check_hyperparameter
 
 
-def rmsprop_update(variable, gradient, velocity, momentum_buffer, average_gradient, scratch, *, learning_rate, rho, momentum, epsilon):
+def rmsprop_update(
+    variable, gradient, velocity, momentum_buffer, average_gradient, scratch, *, learning_rate, rho, momentum, epsilon
+):
     """One RMSprop step, in place; ``momentum_buffer`` / ``average_gradient`` are None when unused.
 
     Keras's formulas::
@@ -67,13 +69,19 @@ class RMSprop(Optimizer):
         9.68377
     """
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, name="rmsprop", **kwargs):
+    def __init__(
+        self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, name="rmsprop", **kwargs
+    ):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.rho = _check_hyperparameter("RMSprop", "rho", rho, low=0.0, high=1.0)
         self.momentum = _check_hyperparameter("RMSprop", "momentum", momentum, low=0.0, high=1.0)
         self.epsilon = _check_hyperparameter("RMSprop", "epsilon", epsilon, low=0.0)
         self.centered = bool(centered)
-        self._slot_names = ("velocity",) + (("momentum",) if self.momentum > 0 else ()) + (("average_gradient",) if self.centered else ())
+        self._slot_names = (
+            ("velocity",)
+            + (("momentum",) if self.momentum > 0 else ())
+            + (("average_gradient",) if self.centered else ())
+        )
 
     def _update_step(self, variable, gradient, slots, scratch, learning_rate):
         rmsprop_update(
@@ -90,4 +98,10 @@ class RMSprop(Optimizer):
         )
 
     def get_config(self):
-        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon, "centered": self.centered}
+        return {
+            **super().get_config(),
+            "rho": self.rho,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "centered": self.centered,
+        }

@@ -30,7 +30,9 @@ class LearningRateSchedule:
     """
 
     def __call__(self, step):
-        raise NotImplementedError(f"Learning rate schedule '{type(self).__name__}' must override `__call__(self, step)`.")
+        raise NotImplementedError(
+            f"Learning rate schedule '{type(self).__name__}' must override `__call__(self, step)`."
+        )
 
     def get_config(self):
         raise NotImplementedError(
@@ -53,7 +55,11 @@ def _step_value(step):
 
 
 def _positive_decay_steps(decay_steps, argument="decay_steps"):
-    if isinstance(decay_steps, bool) or not isinstance(decay_steps, (int, float, np.integer, np.floating)) or decay_steps <= 0:
+    if (
+        isinstance(decay_steps, bool)
+        or not isinstance(decay_steps, (int, float, np.integer, np.floating))
+        or decay_steps <= 0
+    ):
         raise ValueError(f"Argument `{argument}` must be > 0. Received: {argument}={decay_steps!r}")
     return decay_steps
 
