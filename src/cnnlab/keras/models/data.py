@@ -1,0 +1,130 @@
+"""Checking and converting what users pass to fit / evaluate / predict, with advice on what to change.
+
+Everything is checked once, on the whole arrays, before the first batch: a
+mistake shows up as one clear error instead of a failure deep inside a layer.
+"""
+
+import numbers
+
+import numpy as np
+
+from ...tensor import Tensor
+
+
+def _as_array(value, op, argument):
+    if isinstance(value, Tensor):
+        return value._value
+    if isinstance(value, np.ndarray):
+        return value
+    if isinstance(value, (list, tuple)):
+        array = np.asarray(value)
+        if array.dtype != object:
+            return array
+    raise TypeError(
+        f"{op}: {argument} must be a NumPy array or a cnnlab tensor (samples on the first axis); "
+        f"received {type(value).__name__}."
+    )
+
+
+def input_array(model, x, op, argument="x"):
+    """``x`` as an array of the model's dtype whose sample shape fits the model."""
+    if x is None:
+        raise ValueError(f"{op}: {argument} is required (the input samples).")
+    array = _as_array(x, op, argument)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{op}: {argument} must hold numbers; received dtype={array.dtype}.")
+    if array.ndim == 0 or array.shape[0] == 0:
+        raise ValueError(f"{op}: {argument} must hold at least one sample (first axis); received shape {array.shape}.")
+    check_input_shape(model, array.shape, op, argument)
+    # One conversion for the whole run (uint8 images keep their values: scale them yourself).
+    return array if array.dtype == model._dtype else array.astype(model._dtype)
+
+
+def label_array(y, op, argument="y"):
+    if y is None:
+        raise ValueError(f"{op}: {argument} is required (the labels); use predict() to get outputs without labels.")
+    array = _as_array(y, op, argument)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{op}: {argument} must hold numbers; received dtype={array.dtype}.")
+    if array.ndim == 0:
+        raise ValueError(f"{op}: {argument} must have samples on its first axis; received a scalar.")
+    return array
+
+
+def check_lengths(x, y, op, x_name="x", y_name="y"):
+    if len(x) != len(y):
+        raise ValueError(
+            f"{op}: {x_name} and {y_name} must have the same number of samples; received {len(x)} samples in "
+            f"{x_name} (shape {x.shape}) and {len(y)} in {y_name} (shape {y.shape})."
+        )
+
+
+def _fits(shape, expected):
+    return len(shape) == len(expected) and all(e is None or e == s for s, e in zip(shape, expected))
+
+
+def check_input_shape(model, shape, op, argument="x"):
+    """Compare an input array's shape with the shape the model was built for, and explain a mismatch."""
+    expected = model._expected_input_shape()
+    if expected is None or _fits(tuple(shape[1:]), tuple(expected[1:])):
+        return
+    sample = tuple(expected[1:])
+    received = tuple(shape[1:])
+    message = (
+        f"{op}: the model expects {argument} of shape {(None, *sample)} (samples of shape {sample}); "
+        f"received {argument} of shape {tuple(shape)}."
+    )
+    if len(received) == len(sample) - 1 and sample[-1] == 1 and _fits(received, sample[:-1]):
+        message += (
+            f" The samples lack the channel axis: add it with {argument} = {argument}[..., np.newaxis] "
+            f"(or np.expand_dims({argument}, -1)), giving shape {(shape[0], *received, 1)}."
+        )
+    elif len(received) == len(sample) + 1 and received[-1] == 1 and _fits(received[:-1], sample):
+        message += f" Drop the extra last axis with {argument}[..., 0]."
+    elif None not in sample and int(np.prod(received)) == int(np.prod(sample)):
+        message += f" Each sample has the right number of values: reshape with {argument}.reshape((-1, *{sample}))."
+    raise ValueError(message)
+
+
+def batch_size_argument(batch_size, op):
+    if batch_size is None:
+        return 32
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(f"{op}: batch_size must be a positive integer; received batch_size={batch_size!r}.")
+    return int(batch_size)
+
+
+def split_validation(x, y, validation_split):
+    """Keras's split: the LAST ``validation_split`` fraction, taken before any shuffling."""
+    if not isinstance(validation_split, numbers.Real) or not 0 <= validation_split < 1:
+        raise ValueError(f"fit: validation_split must be a number in [0, 1); received validation_split={validation_split!r}.")
+    split_at = int(np.floor(len(x) * (1.0 - validation_split)))
+    if split_at == 0 or split_at == len(x):
+        raise ValueError(
+            f"fit: validation_split={validation_split} leaves {'no training' if split_at == 0 else 'no validation'} "
+            f"samples out of {len(x)}; use a larger data set or another fraction."
+        )
+    return (x[:split_at], y[:split_at]), (x[split_at:], y[split_at:])
+
+
+def unpack_validation_data(model, validation_data):
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        raise ValueError(
+            "fit: validation_data must be a tuple (x_val, y_val); received "
+            f"{type(validation_data).__name__}{' of length ' + str(len(validation_data)) if isinstance(validation_data, (tuple, list)) else ''}."
+        )
+    x_val = input_array(model, validation_data[0], "fit", "x_val (validation_data[0])")
+    y_val = label_array(validation_data[1], "fit", "y_val (validation_data[1])")
+    check_lengths(x_val, y_val, "fit", "x_val", "y_val")
+    return x_val, y_val
+
+
+def check_labels(model, y, output_shape, op, argument="y"):
+    """Check the labels against the loss and the model's output shape (one-hot vs integer ids, classes, shapes)."""
+    from .. import losses
+
+    try:
+        losses.check_targets(model._loss_fn, y, output_shape)
+    except ValueError as error:
+        raise ValueError(f"{op}: the labels {argument} do not fit the loss {model._loss_name()!r} and the model's output "
+                         f"shape {tuple(output_shape)}: {error}") from None

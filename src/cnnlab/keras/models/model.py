@@ -1,0 +1,241 @@
+"""``keras.Model``: a layer that can be compiled, trained, evaluated, summarized and saved.
+
+Subclass it and write ``call`` (layers assigned as attributes are tracked, so
+their weights belong to the model):
+
+    class Classifier(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.flatten = keras.layers.Flatten()
+            self.hidden = keras.layers.Dense(64, activation="relu")
+            self.dropout = keras.layers.Dropout(0.3)
+            self.out = keras.layers.Dense(10, activation="softmax")
+
+        def call(self, x, training=False):
+            x = self.hidden(self.flatten(x))
+            return self.out(self.dropout(x, training=training))
+
+or build one from symbolic tensors, ``keras.Model(inputs, outputs)``, or use
+``keras.Sequential``.  The training loop itself lives in ``training.py``.
+"""
+
+import numpy as np
+
+from .. import optimizers
+from ..layers.base import Layer
+from ..layers.core import InputLayer
+from . import summary as summary_module
+from . import training
+
+# compile() arguments of Keras that change nothing in an eager NumPy engine.
+_NO_OP_COMPILE_ARGUMENTS = ("run_eagerly", "jit_compile", "steps_per_execution", "auto_scale_loss")
+
+
+class Model(Layer):
+    """A trainable stack of layers (``tf.keras.Model``); see the module docstring for the three ways to make one.
+
+    Args:
+        name: the model's name (default ``model``, ``sequential``, ...).
+        trainable: whether ``fit`` updates its weights.
+    """
+
+    def __new__(cls, *args, **kwargs):
+        # keras.Model(inputs, outputs) makes a functional model, as in Keras.
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from .functional import Functional
+
+            return Layer.__new__(Functional)
+        return Layer.__new__(cls)
+
+    def __init__(self, *args, **kwargs):
+        if args:
+            raise TypeError(f"{type(self).__name__}: unexpected positional arguments {args!r}.")
+        super().__init__(**kwargs)
+        self.optimizer = None
+        self.loss = None
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+        self._loss_fn = None
+        self._metric_identifiers = []
+        #: When True (the default), ``fit`` stops at the first NaN or infinite loss (see ``fit``).
+        self.stop_on_nonfinite_loss = True
+
+    # ---- structure ----------------------------------------------------------------------
+    @property
+    def layers(self):
+        """The model's layers, in order (a ``Sequential``'s InputLayer is not listed, as in Keras)."""
+        return [layer for layer in self._layers if not isinstance(layer, InputLayer)]
+
+    def get_layer(self, name=None, index=None):
+        """The layer called ``name``, or the one at position ``index`` of ``layers``."""
+        if (name is None) == (index is None):
+            raise ValueError("get_layer: give exactly one of name= or index=.")
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"get_layer: index={index} is out of range; the model has {len(layers)} layers.")
+            return layers[index]
+        for layer in self._layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"get_layer: no layer named {name!r}; the layers are {[layer.name for layer in self._layers]}.")
+
+    def build(self, input_shape):
+        """Create every weight by running the model once on zeros of ``input_shape`` (batch axis first)."""
+        shape = tuple(1 if d is None else int(d) for d in input_shape)
+        self(np.zeros(shape, dtype=self._dtype), training=False)
+
+    def _build_for(self, input_shape):
+        # A model's sub-layers build themselves during the call that follows; only a
+        # subclass that overrides build() needs it called here.
+        self._build_input_shape = (None, *input_shape[1:])
+        self.built = True
+        if type(self).build is not Model.build:
+            self.build(self._build_input_shape)
+
+    def _forward(self, inputs, training):
+        """One forward pass of a batch tensor (what fit / evaluate / predict run)."""
+        return self(inputs, training=training)
+
+    def _expected_input_shape(self):
+        """The batch shape the model was built for or declared with, or None if not known yet."""
+        return self._build_input_shape
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False, layer_range=None):
+        """Print Keras's table: ``Layer (type) | Output Shape | Param #``, then the parameter totals.
+
+        Args:
+            line_length: total width (default 88, narrower on a narrow terminal).
+            positions: where the columns end, as fractions of the width (default [0.45, 0.80, 1.0]).
+            print_fn: called with the whole summary text instead of ``print``.
+            expand_nested: also list the layers inside nested models.
+            show_trainable: add a column saying whether each layer is trainable.
+            layer_range: (first name, last name) patterns limiting the rows printed.
+        """
+        summary_module.print_summary(self, line_length, positions, print_fn, expand_nested, show_trainable, layer_range)
+
+    # ---- compile / train / use --------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, **kwargs):
+        """Choose the optimizer, the loss and the metrics for ``fit`` and ``evaluate``.
+
+        Args:
+            optimizer: an optimizer name ('adam', 'sgd', 'rmsprop', 'adagrad') or object.
+            loss: a loss name ('categorical_crossentropy', 'sparse_categorical_crossentropy',
+                'binary_crossentropy', 'mse', 'mae'), a Loss object or a function
+                ``loss(y_true, y_pred)``.
+            metrics: a list of metric names or objects; 'accuracy' is resolved from the
+                loss and the label shapes as Keras does.  Their names are History keys.
+        """
+        for argument in kwargs:
+            if argument not in _NO_OP_COMPILE_ARGUMENTS:
+                raise TypeError(f"compile: unsupported argument {argument!r}.")
+        from .. import losses
+
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = loss
+        self._loss_fn = None
+        if loss is not None:
+            loss_object = losses.get(loss)
+            if not isinstance(loss_object, losses.Loss):  # a per-sample function: reduce it to the batch mean
+                loss_object = losses.LossFunctionWrapper(loss_object, name=loss if isinstance(loss, str) else None)
+            self._loss_fn = loss_object
+        if metrics is None:
+            metrics = []
+        if isinstance(metrics, (str, dict)) or not isinstance(metrics, (list, tuple)):
+            raise TypeError(f"compile: metrics must be a list, e.g. metrics=['accuracy']; received metrics={metrics!r}.")
+        self._metric_identifiers = list(metrics)
+        self.compiled = True
+
+    def _loss_name(self):
+        return self.loss if isinstance(self.loss, str) else getattr(self._loss_fn, "name", repr(self.loss))
+
+    @property
+    def metrics_names(self):
+        """'loss' followed by the metric names, in the order of ``evaluate``'s list."""
+        return ["loss", *training.metric_names(self)]
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, initial_epoch=0, validation_batch_size=None):
+        """Train the model on arrays ``x`` and ``y`` for ``epochs`` epochs.
+
+        Args:
+            x: inputs, an array or tensor with samples on the first axis.
+            y: labels (one-hot or integer class indices, as the loss expects).
+            batch_size: samples per gradient step (default 32).
+            epochs: the epoch number to stop at (counted from 0, so with
+                ``initial_epoch=3, epochs=5`` two epochs run).
+            verbose: 'auto' or 1 (a progress bar per epoch), 2 (one line per epoch), 0 (silent).
+            callbacks: a list of ``keras.callbacks.Callback``.
+            validation_split: the fraction of the data held out for validation,
+                taken from the END of x and y before any shuffling (as Keras).
+            validation_data: ``(x_val, y_val)``; overrides validation_split.
+            shuffle: reshuffle the training samples before each epoch.
+            initial_epoch: the epoch to start at (to resume a run).
+            validation_batch_size: batch size of the validation pass (default batch_size).
+
+        Returns:
+            A ``History`` whose ``history`` dict maps 'loss', each metric name,
+            'val_loss' and 'val_<metric>' to per-epoch values.
+
+        A NaN or infinite loss stops training before the update it would cause, with
+        a warning naming the epoch and step (set ``model.stop_on_nonfinite_loss = False``
+        to turn the guard off).  Randomness (shuffling, Dropout, initializers) follows
+        ``cnnlab.random.set_seed`` / ``keras.utils.set_random_seed``.
+        """
+        return training.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+                            shuffle, initial_epoch, validation_batch_size)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", callbacks=None, return_dict=False):
+        """The loss and metrics on ``x``, ``y`` (inference mode), in batches of ``batch_size`` (default 32).
+
+        Returns:
+            The loss if no metrics were compiled, else ``[loss, metric, ...]`` (see
+            ``metrics_names``); with ``return_dict=True`` a dict by name.
+        """
+        return training.evaluate(self, x, y, batch_size, verbose, callbacks, return_dict)
+
+    def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
+        """The model's outputs for ``x`` as a NumPy array, computed in batches of ``batch_size`` (default 32)."""
+        return training.predict(self, x, batch_size, verbose, callbacks)
+
+    def train_on_batch(self, x, y, return_dict=False):
+        """One gradient step on one batch; returns the batch's loss (and metrics, as ``evaluate``)."""
+        return training.train_on_batch(self, x, y, return_dict)
+
+    def test_on_batch(self, x, y, return_dict=False):
+        """The loss (and metrics) on one batch, without updating anything."""
+        return training.test_on_batch(self, x, y, return_dict)
+
+    def predict_on_batch(self, x):
+        """The outputs for one batch, as a NumPy array."""
+        return training.predict(self, x, None, 0, None, one_batch=True)
+
+    # ---- saving ------------------------------------------------------------------------------
+    def save(self, filepath, overwrite=True, include_optimizer=True, user_metadata=None):
+        """Write the whole model to ONE file: architecture (JSON), weights, compile
+        settings and optimizer state; ``keras.models.load_model`` reads it back.
+
+        See ``cnnlab.keras.saving.save_model`` for the format and ``user_metadata``.
+        """
+        from .. import saving
+
+        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, user_metadata=user_metadata)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Write only the weights (in ``weights`` order) to one file."""
+        from .. import saving
+
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath):
+        """Read weights written by ``save_weights`` (or a whole-model file) into this model."""
+        from .. import saving
+
+        saving.load_weights(self, filepath)
+
+    def get_config(self):
+        """A subclassed model has no generic config; override this (and ``from_config``) to save it whole."""
+        config = super().get_config()
+        config.pop("dtype")
+        return config

@@ -1,0 +1,286 @@
+"""The training loop behind ``Model.fit`` / ``evaluate`` / ``predict`` / ``train_on_batch``.
+
+One training step is: slice a batch, run the model under one ``GradientTape``,
+compute the mean loss once, take its gradients with respect to the trainable
+weights and let the optimizer apply them.  Everything else a step does is kept
+small on purpose (the small CNNs this exists for take a couple of milliseconds
+per step): metrics are updated in NumPy from the predictions already computed,
+the running logs are only assembled when the progress bar redraws or a callback
+asks for per-batch logs, and the NaN guard is one ``math.isfinite``.
+"""
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from ... import random as cnnlab_random
+from ...autodiff import GradientTape
+from ...tensor import Tensor
+from .. import callbacks as callbacks_module
+from . import data
+from .progress import Progress, resolve_verbose
+
+
+def _require_compiled(model, op):
+    if not model.compiled or model._loss_fn is None:
+        raise RuntimeError(
+            f"{op}: the model must be compiled with a loss first, e.g. "
+            "model.compile(optimizer='adam', loss='categorical_crossentropy', metrics=['accuracy'])."
+        )
+
+
+def metric_names(model):
+    names = []
+    for identifier in model._metric_identifiers:
+        if isinstance(identifier, str):
+            names.append(identifier)
+        else:
+            names.append(getattr(identifier, "name", None) or getattr(identifier, "__name__", type(identifier).__name__))
+    return names
+
+
+def _resolve_metrics(model, y_shape, output_shape):
+    """Fresh metric objects for one run; 'accuracy' / 'acc' chosen from the loss and shapes as Keras does."""
+    from .. import metrics
+
+    resolved = []
+    for identifier in model._metric_identifiers:
+        if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
+            resolved.append(metrics.resolve_accuracy(identifier, model._loss_fn, y_shape, output_shape))
+        else:
+            metric = metrics.get(identifier)
+            metric.reset_state()
+            resolved.append(metric)
+    return resolved
+
+
+def _output_shape(model, x, op):
+    """The model's output shape, from one sample (this also builds an unbuilt model)."""
+    output = model._forward(Tensor(x[:1]), False)
+    if isinstance(output, (list, tuple)):
+        raise ValueError(f"{op}: models with several outputs can predict() but cannot be trained or evaluated in cnnlab.")
+    return (None, *output.shape[1:])
+
+
+def _logs(loss_total, count, metrics):
+    logs = {"loss": loss_total / count if count else float("nan")}
+    for metric in metrics:
+        logs[metric.name] = float(metric.result())
+    return logs
+
+
+def _prepare_labelled(model, x, y, op):
+    _require_compiled(model, op)
+    x = data.input_array(model, x, op)
+    y = data.label_array(y, op)
+    data.check_lengths(x, y, op)
+    output_shape = _output_shape(model, x, op)
+    data.check_labels(model, y, output_shape, op)
+    return x, y, output_shape
+
+
+def _non_negative_int(value, argument, op):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{op}: {argument} must be a non-negative integer; received {argument}={value!r}.")
+    return int(value)
+
+
+def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
+        initial_epoch, validation_batch_size):
+    verbose = resolve_verbose(verbose, "fit")
+    batch_size = data.batch_size_argument(batch_size, "fit")
+    epochs = _non_negative_int(epochs, "epochs", "fit")
+    initial_epoch = _non_negative_int(initial_epoch, "initial_epoch", "fit")
+    x, y, output_shape = _prepare_labelled(model, x, y, "fit")
+    validation = None
+    if validation_data is not None:
+        validation = data.unpack_validation_data(model, validation_data)
+    elif validation_split:
+        (x, y), validation = data.split_validation(x, y, validation_split)
+    if validation is not None:
+        data.check_labels(model, validation[1], output_shape, "fit", "y_val")
+    validation_batch_size = data.batch_size_argument(validation_batch_size or batch_size, "fit")
+
+    variables = model.trainable_weights
+    if not variables:
+        raise ValueError("fit: the model has no trainable weights (are all its layers frozen?).")
+    # The optimizer's state follows the order of the weights, so a saved state restores exactly.
+    model.optimizer.build(variables)
+    metrics = _resolve_metrics(model, y.shape, output_shape)
+    steps = math.ceil(len(x) / batch_size)
+
+    history = callbacks_module.History()
+    callback_list = callbacks_module.CallbackList(
+        [history, *(callbacks or [])], model, {"verbose": verbose, "epochs": epochs, "steps": steps}
+    )
+    batch_begin_hooks = callback_list.wants("on_train_batch_begin")
+    batch_end_hooks = callback_list.wants("on_train_batch_end")
+    generator = cnnlab_random.get_global_generator()
+    model.stop_training = False
+    logs = {}
+    callback_list.on_train_begin(logs)
+    for epoch in range(initial_epoch, epochs):
+        for metric in metrics:
+            metric.reset_state()
+        loss_total, count = 0.0, 0
+        callback_list.on_epoch_begin(epoch, {})
+        order = generator.permutation(len(x)) if shuffle else None
+        progress = Progress(verbose, steps, f"Epoch {epoch + 1}/{epochs}")
+        for step in range(steps):
+            batch = order[step * batch_size : (step + 1) * batch_size] if shuffle else slice(step * batch_size, (step + 1) * batch_size)
+            x_batch, y_batch = x[batch], y[batch]
+            if batch_begin_hooks:
+                callback_list.on_train_batch_begin(step, {})
+            loss_value, y_pred = _train_step(model, x_batch, y_batch, variables)
+            loss_total += loss_value * len(x_batch)
+            count += len(x_batch)
+            if not math.isfinite(loss_value) and model.stop_on_nonfinite_loss:
+                _stop_on_nonfinite(model, loss_value, epoch, epochs, step, steps)
+                break
+            for metric in metrics:
+                metric.update_state(y_batch, y_pred._value)
+            if batch_end_hooks:
+                callback_list.on_train_batch_end(step, _logs(loss_total, count, metrics))
+            progress.update(step + 1, lambda: _logs(loss_total, count, metrics))
+            if model.stop_training:
+                break
+        logs = _logs(loss_total, count, metrics)
+        if validation is not None:
+            val_metrics = _resolve_metrics(model, validation[1].shape, output_shape)
+            val_logs = _evaluate_arrays(model, *validation, validation_batch_size, val_metrics)
+            logs.update({f"val_{name}": value for name, value in val_logs.items()})
+        progress.finish(logs)
+        callback_list.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    callback_list.on_train_end(logs)
+    return history
+
+
+def _train_step(model, x_batch, y_batch, variables):
+    """Forward, loss, gradients, update; returns the loss as a float and the predictions.
+
+    A non-finite loss returns before the update when the guard is on, so the
+    weights stay those of the last good step.
+    """
+    with GradientTape() as tape:
+        y_pred = model._forward(Tensor(x_batch), True)
+        loss = model._loss_fn(y_batch, y_pred)
+    loss_value = float(loss._value)
+    if not math.isfinite(loss_value) and model.stop_on_nonfinite_loss:
+        return loss_value, y_pred
+    gradients = tape.gradient(loss, variables)
+    model.optimizer.apply_gradients(zip(gradients, variables))
+    return loss_value, y_pred
+
+
+def _stop_on_nonfinite(model, loss_value, epoch, epochs, step, steps):
+    model.stop_training = True
+    warnings.warn(
+        f"fit: the loss became {loss_value} at epoch {epoch + 1}/{epochs}, step {step + 1}/{steps}; training stopped "
+        "without applying that step (the weights are those after the previous step). Usual causes: a learning rate "
+        "too high, inputs not scaled (divide images by 255), or labels that do not suit the loss.",
+        RuntimeWarning,
+        stacklevel=4,
+    )
+
+
+def _evaluate_arrays(model, x, y, batch_size, metrics, progress=None, callback_list=None):
+    """Loss and metrics over arrays in inference mode; the loss is the sample-weighted mean of the batch means."""
+    loss_total, count = 0.0, 0
+    steps = math.ceil(len(x) / batch_size)
+    for step in range(steps):
+        x_batch, y_batch = x[step * batch_size : (step + 1) * batch_size], y[step * batch_size : (step + 1) * batch_size]
+        if callback_list is not None:
+            callback_list.on_test_batch_begin(step, {})
+        y_pred = model._forward(Tensor(x_batch), False)
+        loss_total += float(model._loss_fn(y_batch, y_pred)._value) * len(x_batch)
+        count += len(x_batch)
+        for metric in metrics:
+            metric.update_state(y_batch, y_pred._value)
+        if callback_list is not None:
+            callback_list.on_test_batch_end(step, _logs(loss_total, count, metrics))
+        if progress is not None:
+            progress.update(step + 1, lambda: _logs(loss_total, count, metrics))
+    return _logs(loss_total, count, metrics)
+
+
+def _results(model, logs, return_dict):
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def evaluate(model, x, y, batch_size, verbose, callbacks, return_dict):
+    verbose = resolve_verbose(verbose, "evaluate")
+    batch_size = data.batch_size_argument(batch_size, "evaluate")
+    x, y, output_shape = _prepare_labelled(model, x, y, "evaluate")
+    metrics = _resolve_metrics(model, y.shape, output_shape)
+    steps = math.ceil(len(x) / batch_size)
+    callback_list = callbacks_module.CallbackList(callbacks, model, {"verbose": verbose, "steps": steps})
+    callback_list.on_test_begin({})
+    progress = Progress(verbose, steps)
+    logs = _evaluate_arrays(model, x, y, batch_size, metrics, progress, callback_list if callbacks else None)
+    progress.finish(logs)
+    callback_list.on_test_end(logs)
+    return _results(model, logs, return_dict)
+
+
+def predict(model, x, batch_size, verbose, callbacks, one_batch=False):
+    """Outputs for ``x`` in batches, written into one preallocated array (no giant activation, no concatenation)."""
+    op = "predict_on_batch" if one_batch else "predict"
+    verbose = resolve_verbose(verbose, op)
+    x = data.input_array(model, x, op)
+    batch_size = len(x) if one_batch else data.batch_size_argument(batch_size, op)
+    steps = math.ceil(len(x) / batch_size)
+    callback_list = callbacks_module.CallbackList(callbacks, model, {"verbose": verbose, "steps": steps})
+    callback_list.on_predict_begin({})
+    progress = Progress(verbose, steps)
+    results = None
+    for step in range(steps):
+        start = step * batch_size
+        if callbacks:
+            callback_list.on_predict_batch_begin(step, {})
+        outputs = model._forward(Tensor(x[start : start + batch_size]), False)
+        batch_outputs = [o._value for o in outputs] if isinstance(outputs, (list, tuple)) else [outputs._value]
+        if results is None:
+            results = [np.empty((len(x), *o.shape[1:]), dtype=o.dtype) for o in batch_outputs]
+        for result, output in zip(results, batch_outputs):
+            result[start : start + len(output)] = output
+        if callbacks:
+            callback_list.on_predict_batch_end(step, {"outputs": batch_outputs})
+        progress.update(step + 1, dict)
+    progress.finish({})
+    callback_list.on_predict_end({})
+    return results if isinstance(outputs, (list, tuple)) else results[0]
+
+
+def train_on_batch(model, x, y, return_dict):
+    """One step on one batch; the metrics are those of this batch alone (as Keras 2's default)."""
+    _require_compiled(model, "train_on_batch")
+    x = data.input_array(model, x, "train_on_batch")
+    y = data.label_array(y, "train_on_batch")
+    data.check_lengths(x, y, "train_on_batch")
+    variables = model.trainable_weights
+    model.optimizer.build(variables)
+    loss_value, y_pred = _train_step(model, x, y, variables)
+    metrics = _resolve_metrics(model, y.shape, y_pred.shape)
+    for metric in metrics:
+        metric.update_state(y, y_pred._value)
+    return _results(model, _logs(loss_value, 1, metrics), return_dict)
+
+
+def test_on_batch(model, x, y, return_dict):
+    _require_compiled(model, "test_on_batch")
+    x = data.input_array(model, x, "test_on_batch")
+    y = data.label_array(y, "test_on_batch")
+    data.check_lengths(x, y, "test_on_batch")
+    y_pred = model._forward(Tensor(x), False)
+    loss_value = float(model._loss_fn(y, y_pred)._value)
+    metrics = _resolve_metrics(model, y.shape, y_pred.shape)
+    for metric in metrics:
+        metric.update_state(y, y_pred._value)
+    return _results(model, _logs(loss_value, 1, metrics), return_dict)

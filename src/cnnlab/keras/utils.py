@@ -1,0 +1,62 @@
+"""``tf.keras.utils``: one-hot encoding of labels and seeding."""
+
+import random as python_random
+
+import numpy as np
+
+from .. import random as cnnlab_random
+from ..tensor import Tensor
+
+
+def to_categorical(y, num_classes=None, dtype="float32"):
+    """One-hot encode integer class labels: label ``k`` becomes a row with a 1 at position ``k``.
+
+    Args:
+        y: integer labels, any shape; a trailing axis of size 1 is dropped (as Keras).
+        num_classes: the number of classes (default ``max(y) + 1``).
+        dtype: of the result (float32, so it meets float32 model outputs).
+
+    Shape:
+        y (..., ) -> (..., num_classes).
+
+    Example:
+        >>> to_categorical([0, 2], num_classes=3)
+        array([[1., 0., 0.],
+               [0., 0., 1.]], dtype=float32)
+    """
+    labels = np.asarray(y._value if isinstance(y, Tensor) else y)
+    if labels.dtype.kind == "f":
+        if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
+            raise ValueError("to_categorical: y must hold whole-number class labels; received non-integer values.")
+    elif labels.dtype.kind not in "iub":
+        raise TypeError(f"to_categorical: y must hold integer class labels; received dtype={labels.dtype}.")
+    labels = labels.astype(np.int64)
+    shape = labels.shape
+    if len(shape) > 1 and shape[-1] == 1:
+        shape = shape[:-1]
+    labels = labels.reshape(-1)
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"to_categorical: class labels must be >= 0; received a label {labels.min()}.")
+    if num_classes is None:
+        num_classes = int(labels.max()) + 1 if labels.size else 0
+    elif isinstance(num_classes, bool) or int(num_classes) != num_classes or num_classes < 1:
+        raise ValueError(f"to_categorical: num_classes must be a positive integer; received num_classes={num_classes!r}.")
+    num_classes = int(num_classes)
+    if labels.size and labels.max() >= num_classes:
+        raise ValueError(
+            f"to_categorical: a label {labels.max()} is out of range for num_classes={num_classes} "
+            f"(labels must be in [0, {num_classes}))."
+        )
+    one_hot = np.zeros((labels.size, num_classes), dtype=dtype)
+    one_hot[np.arange(labels.size), labels] = 1
+    return one_hot.reshape(*shape, num_classes)
+
+
+def set_random_seed(seed):
+    """Seed every source of randomness a Keras program uses: Python's ``random``,
+    NumPy's global generator and cnnlab's (initializers, Dropout, shuffling in ``fit``)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"set_random_seed: seed must be a non-negative integer; received seed={seed!r}.")
+    python_random.seed(int(seed))
+    np.random.seed(int(seed) % 2**32)
+    cnnlab_random.set_seed(int(seed))
