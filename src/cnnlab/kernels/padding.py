@@ -30,7 +30,7 @@ def normalize_padding(padding, op):
     return padding
 
 
-def window_geometry(size, kernel, stride=1, dilation=1, padding="VALID", op="window", axis="input"):
+def window_geometry(size, kernel, stride=1, dilation=1, padding="VALID", op="window", axis="size"):
     """Output size and padding of one axis of length ``size``.
 
     Args:
