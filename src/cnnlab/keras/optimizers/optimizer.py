@@ -35,7 +35,7 @@ class Optimizer:
     Args:
         learning_rate: a float, a ``LearningRateSchedule`` (called with
             ``iterations`` before every update), or a callable taking no arguments.
-        name: the optimizer's name (also prefixes nothing; kept in the config).
+        name: the optimizer's name, kept in its config.
         weight_decay: if set, every updated variable is first shrunk by
             ``variable * weight_decay * learning_rate`` (Keras's decoupled decay).
         clipnorm: if set, each gradient is rescaled so its L2 norm is at most this.
@@ -110,9 +110,7 @@ class Optimizer:
 
     # ---- learning rate ------------------------------------------------------------------
     def _build_learning_rate(self, learning_rate):
-        if isinstance(learning_rate, schedules.LearningRateSchedule) or (
-            callable(learning_rate) and not isinstance(learning_rate, Tensor)
-        ):
+        if _is_rate_function(learning_rate):
             return learning_rate
         return Variable(
             np.float32(_float_learning_rate(type(self).__name__, learning_rate)), trainable=False, name="learning_rate"
@@ -133,9 +131,7 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, learning_rate):
-        if isinstance(learning_rate, schedules.LearningRateSchedule) or (
-            callable(learning_rate) and not isinstance(learning_rate, Tensor)
-        ):
+        if _is_rate_function(learning_rate):
             self._learning_rate = learning_rate
         elif isinstance(self._learning_rate, schedules.LearningRateSchedule):
             raise TypeError(
@@ -352,6 +348,13 @@ class Optimizer:
         rate = self._learning_rate
         rate = float(rate.numpy()) if isinstance(rate, Variable) else rate
         return f"<{type(self).__name__} name={self.name!r} learning_rate={rate!r} iterations={int(self._iterations)}>"
+
+
+def _is_rate_function(learning_rate):
+    """A schedule or a callable (rather than a number) given as the learning rate."""
+    return isinstance(learning_rate, schedules.LearningRateSchedule) or (
+        callable(learning_rate) and not isinstance(learning_rate, Tensor)
+    )
 
 
 def _gradient_array(op, grad, variable):
