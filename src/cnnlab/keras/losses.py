@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 from .. import nn
-from ..ops.array_ops import reshape
+from ..ops.array_ops import reshape, stop_gradient
 from ..ops.math_ops import abs as tensor_abs
 from ..ops.math_ops import cast, clip_by_value, log, square
 from ..ops.reduction_ops import reduce_mean, reduce_sum
@@ -86,14 +86,9 @@ def _logits_behind(y_pred, from_logits, activation, axis, fn):
     """
     logits = y_pred._keras_logits
     if logits is not None:
-        z = logits._value
-        with np.errstate(over="ignore"):
-            if activation == "softmax":
-                expected = np.exp(z - z.max(axis=axis, keepdims=True))
-                expected /= expected.sum(axis=axis, keepdims=True)
-            else:
-                expected = 1.0 / (1.0 + np.exp(-z))
-        if not np.allclose(expected, y_pred._value, rtol=1e-4, atol=1e-6):
+        detached = stop_gradient(logits)  # a check, not part of the loss: keep it off the tape
+        expected = nn.softmax(detached, axis=axis) if activation == "softmax" else nn.sigmoid(detached)
+        if not np.allclose(expected._value, y_pred._value, rtol=1e-4, atol=1e-6):
             logits = None
     if from_logits:
         if logits is not None:
