@@ -1,5 +1,7 @@
 """Fixtures for the `cnnlab` command tests: a small fake Fashion-MNIST and an in-process runner."""
 
+import types
+
 import numpy as np
 import pytest
 
@@ -44,6 +46,12 @@ def use_fake_data(monkeypatch, data_dir, home):
 def fake_data(monkeypatch, tmp_path, fake_data_dir):
     use_fake_data(monkeypatch, fake_data_dir, tmp_path / "home")
     return fake_data_dir
+
+
+@pytest.fixture(scope="session")
+def fake_env():
+    """For module-scoped fixtures: ``fake_env.apply(monkeypatch, data_dir, home)`` and the data sizes."""
+    return types.SimpleNamespace(apply=use_fake_data, n_train=N_TRAIN, n_test=N_TEST)
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def register(subparsers):
 
 
 def run(args):
-    from ... import keras
+    from .. import keras
     from ..plots import plot_image_grid
 
     model = load_model(args.model)

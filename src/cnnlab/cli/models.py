@@ -44,7 +44,7 @@ class ModelSpec:
 
 def _seed(dropout):
     def build():
-        from ... import keras
+        from .. import keras
 
         layers = keras.layers
         return keras.Sequential(
@@ -64,7 +64,7 @@ def _seed(dropout):
 
 
 def _deep():
-    from ... import keras
+    from .. import keras
 
     layers = keras.layers
 

@@ -205,7 +205,7 @@ def _steps(n, batch_size):
 
 
 def _new_model(settings, steps_per_epoch):
-    from ... import keras, random
+    from .. import keras, random
 
     spec = MODELS[settings["model"]]
     random.set_seed(settings["seed"])  # the initial weights
@@ -227,7 +227,7 @@ def _epoch_generator(seed, epoch):
 
 
 def _train(model, settings, data, epochs_done, history, seconds):
-    from ... import random
+    from .. import random
 
     x_train, y_train = data["x_train"], data["y_train"]
     spec = MODELS[settings["model"]]
@@ -273,7 +273,7 @@ def _progress_bar(epoch, epochs, steps):
     """A Keras callback drawing a tqdm bar (step, loss, accuracy, ETA) on stderr, when stderr is a terminal."""
     from tqdm import tqdm
 
-    from ... import keras
+    from .. import keras
 
     class TqdmProgress(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch_index, logs=None):

@@ -1,0 +1,257 @@
+"""train / evaluate / predict / inspect on a tiny model and a small fake Fashion-MNIST (see conftest)."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import cnnlab as tf
+from cnnlab.cli import main, train
+from cnnlab.cli.common import model_input
+from cnnlab.cli.evaluate import confusion_matrix, per_class_scores
+from cnnlab.cli.models import MODELS, augment
+from cnnlab.datasets import CLASS_NAMES, fashion_mnist
+from cnnlab.images import load_image
+
+QUICK = ("--epochs", "2", "--batch-size", "16", "--seed", "3")
+N_TEST = 20  # the fake test set of conftest.py
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, fake_data_dir, fake_env):
+    """One seed model trained for 2 epochs, shared by the tests that only read it."""
+    assert fake_env.n_test == N_TEST
+    run_dir = tmp_path_factory.mktemp("run")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        fake_env.apply(monkeypatch, fake_data_dir, run_dir / "home")
+        assert main(["train", "--model", "seed", *QUICK, "--out", str(run_dir)]) == 0
+    return run_dir
+
+
+def png_size(path):
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        return image.size
+
+
+def test_train_writes_model_history_plot_and_metrics(trained_run, fake_data):
+    history = json.loads((trained_run / "history.json").read_text())
+    assert sorted(history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert all(len(values) == 2 for values in history.values())
+    assert png_size(trained_run / "history.png") == (1000, 400)
+
+    model = tf.keras.models.load_model(trained_run / "model.keras")
+    (_, _), (x_test, y_test) = fashion_mnist.load_data()
+    probabilities = model.predict(model_input(x_test), verbose=0)
+    assert probabilities.shape == (N_TEST, 10)
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    assert metrics["test_accuracy"] == pytest.approx(np.mean(probabilities.argmax(axis=1) == y_test))
+    assert metrics["epochs"] == 2 and metrics["model"] == "seed"
+    state = json.loads((trained_run / "checkpoint" / "state.json").read_text())
+    assert state["epochs_done"] == 2 and state["history"] == history
+    assert sorted(p.name for p in (trained_run / "checkpoint").iterdir()) == ["epoch-0002.keras", "state.json"]
+
+
+def test_train_prints_progress_and_the_test_accuracy(cli, tmp_path):
+    status, out, err = cli("train", "--model", "seed", "--epochs", "1", "--limit", "30", "--out", tmp_path / "r")
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("training seed on 24 images, validating on 6: 1 epochs, batch 32, adam lr 0.001")
+    assert lines[1].startswith("epoch 1/1  loss ")
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert f"test accuracy: {metrics['test_accuracy']:.4f}" in out
+
+
+@pytest.mark.parametrize("model_name", ["seed-dropout", "deep"])
+def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(cli, tmp_path, monkeypatch, model_name):
+    args = ("train", "--model", model_name, "--epochs", "3", "--batch-size", "16", "--seed", "7")
+    assert cli(*args, "--out", tmp_path / "straight")[0] == 0
+
+    save_checkpoint = train.save_checkpoint
+
+    def save_then_interrupt(model, settings, epochs_done, *rest):
+        save_checkpoint(model, settings, epochs_done, *rest)
+        if epochs_done == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "save_checkpoint", save_then_interrupt)
+    status, _, err = cli(*args, "--out", tmp_path / "interrupted")
+    assert status == 130
+    assert err.strip() == f"cnnlab train: error: interrupted; continue with: cnnlab train --resume {tmp_path / 'interrupted'}"
+    assert not (tmp_path / "interrupted" / "model.keras").exists()
+    monkeypatch.setattr(train, "save_checkpoint", save_checkpoint)
+
+    status, out, err = cli("train", "--resume", tmp_path / "interrupted")
+    assert status == 0, err
+    assert "resuming" in out and "after epoch 1 of 3" in out
+
+    straight = tf.keras.models.load_model(tmp_path / "straight" / "model.keras").get_weights()
+    resumed = tf.keras.models.load_model(tmp_path / "interrupted" / "model.keras").get_weights()
+    assert len(straight) == len(resumed)
+    for a, b in zip(straight, resumed):
+        np.testing.assert_array_equal(a, b)
+    history = json.loads((tmp_path / "straight" / "history.json").read_text())
+    assert json.loads((tmp_path / "interrupted" / "history.json").read_text()) == history
+
+
+def test_resume_mistakes(cli, trained_run, tmp_path):
+    status, _, err = cli("train", "--resume", trained_run, "--model", "deep")
+    assert status == 1 and "only --epochs may be changed (got --model)" in err
+    status, _, err = cli("train", "--resume", tmp_path)
+    assert status == 1 and f"{tmp_path}: no checkpoint to resume from" in err
+    status, _, err = cli("train", "--resume", trained_run, "--epochs", "1")
+    assert status == 1 and "--epochs 1 is fewer than the 2 epochs this run has already trained" in err
+    status, _, err = cli("train", "--out", trained_run)
+    assert status == 1 and "already holds a training run" in err
+    status, _, err = cli("train", "--limit", "2", "--out", tmp_path / "tiny")
+    assert status == 1 and "leave no validation samples" in err
+    for message in (err,):
+        assert len(message.strip().splitlines()) == 1 and "Traceback" not in message
+
+
+def test_evaluate_prints_the_table_and_writes_the_confusion_matrix(cli, trained_run, tmp_path):
+    out_png = tmp_path / "cm.png"
+    status, out, err = cli("evaluate", trained_run / "model.keras", "--out", out_png)
+    assert status == 0, err
+    model = tf.keras.models.load_model(trained_run / "model.keras")
+    (_, _), (x_test, y_test) = fashion_mnist.load_data()
+    predicted = model.predict(model_input(x_test), verbose=0).argmax(axis=1)
+    assert out.startswith(f"test accuracy: {np.mean(predicted == y_test):.4f}  ({N_TEST} images)")
+    rows = [line for line in out.splitlines() if line.split("  ")[0].strip() in CLASS_NAMES]
+    assert [row[: len(name)] for row, name in zip(rows, CLASS_NAMES)] == list(CLASS_NAMES)
+    assert png_size(out_png) == (800, 700)
+
+
+def test_evaluate_defaults_to_a_png_beside_the_model(cli, trained_run):
+    assert cli("evaluate", trained_run)[0] == 0
+    assert png_size(trained_run / "confusion_matrix.png") == (800, 700)
+
+
+def test_confusion_matrix_and_scores_by_hand():
+    labels = np.array([0, 0, 0, 1, 1, 2])
+    predicted = np.array([0, 0, 1, 1, 2, 2])
+    matrix = confusion_matrix(labels, predicted, 3)
+    np.testing.assert_array_equal(matrix, [[2, 1, 0], [0, 1, 1], [0, 0, 1]])
+    precision, recall, f1, support = per_class_scores(matrix)
+    np.testing.assert_allclose(precision, [1, 0.5, 0.5])
+    np.testing.assert_allclose(recall, [2 / 3, 0.5, 1])
+    np.testing.assert_allclose(f1, [0.8, 0.5, 2 / 3])
+    np.testing.assert_array_equal(support, [3, 2, 1])
+    _, _, f1_missing, _ = per_class_scores(np.array([[1, 0], [0, 0]]))  # a class never seen nor predicted
+    np.testing.assert_array_equal(f1_missing, [1, 0])
+
+
+@pytest.fixture
+def pictures(tmp_path):
+    light = Image.new("RGB", (90, 60), (250, 250, 250))
+    light.paste((30, 30, 120), (20, 10, 70, 50))
+    light.save(tmp_path / "shirt.jpg")
+    dark = Image.new("L", (40, 40), 0)
+    dark.paste(220, (5, 12, 35, 16))
+    dark.save(tmp_path / "stripe.png")
+    (tmp_path / "notes.png").write_text("not a picture")
+    return tmp_path
+
+
+def test_predict_json_matches_the_model_and_reports_bad_files(cli, trained_run, pictures):
+    files = [pictures / "shirt.jpg", pictures / "notes.png", pictures / "stripe.png"]
+    status, out, err = cli("predict", trained_run, *files, "--json")
+    assert status == 1
+    assert err.strip().splitlines() == [f"cnnlab predict: error: {files[1]}: not an image Pillow can read (expected a PNG or JPEG)"]
+    results = json.loads(out)
+    assert [entry["file"] for entry in results] == [str(f) for f in files]
+    assert "error" in results[1] and "predictions" not in results[1]
+
+    model = tf.keras.models.load_model(trained_run / "model.keras")
+    expected = model.predict(model_input(np.stack([load_image(files[0]), load_image(files[2])])), verbose=0)
+    for entry, row in zip((results[0], results[2]), expected):
+        top = np.argsort(-row)[:3]
+        assert [p["label"] for p in entry["predictions"]] == top.tolist()
+        assert [p["class"] for p in entry["predictions"]] == [CLASS_NAMES[i] for i in top]
+        np.testing.assert_allclose([p["probability"] for p in entry["predictions"]], row[top], rtol=1e-6)
+
+
+def test_predict_text_output_and_no_invert(cli, trained_run, pictures):
+    status, out, _ = cli("predict", trained_run / "model.keras", pictures / "shirt.jpg", "--top", "2")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == str(pictures / "shirt.jpg") and len(lines) == 3
+    assert lines[1].startswith("  1. ") and lines[1].endswith("%") and lines[2].startswith("  2. ")
+
+    inverted = json.loads(cli("predict", trained_run, pictures / "shirt.jpg", "--json", "--top", "10")[1])
+    kept = json.loads(cli("predict", trained_run, pictures / "shirt.jpg", "--json", "--top", "10", "--no-invert")[1])
+    assert inverted[0]["predictions"] != kept[0]["predictions"]  # a different picture reached the model
+
+
+def test_predict_with_a_missing_model_is_one_line(cli, tmp_path, pictures):
+    status, out, err = cli("predict", tmp_path / "nope.keras", pictures / "shirt.jpg")
+    assert status == 1 and out == ""
+    assert err.strip() == f"cnnlab predict: error: {tmp_path / 'nope.keras'}: no such model file (train one with 'cnnlab train --out DIR')"
+
+
+def test_predict_with_a_damaged_model_is_one_line(cli, tmp_path, trained_run, pictures):
+    damaged = tmp_path / "damaged.keras"
+    damaged.write_bytes((trained_run / "model.keras").read_bytes()[:200])
+    status, _, err = cli("predict", damaged, pictures / "shirt.jpg")
+    assert status == 1 and err.startswith(f"cnnlab predict: error: {damaged}: cannot load the model")
+    assert len(err.strip().splitlines()) <= 2 and "Traceback" not in err
+
+
+def test_inspect_a_test_image(cli, trained_run, tmp_path):
+    out_dir = tmp_path / "look"
+    status, out, err = cli("inspect", trained_run, "--index", "3", "--out", out_dir)
+    assert status == 0, err
+    assert out.startswith(f"test image 3: {CLASS_NAMES[9]}, predicted: ")  # y_test[3] = 3 * 3 % 10
+    names = sorted(p.name for p in out_dir.iterdir())
+    assert names == [
+        "00_input.png",
+        "01_conv2d_feature_maps.png",
+        "01_conv2d_filters.png",
+        "02_max_pooling2d_feature_maps.png",
+    ]
+    # 10 feature maps / filters: 8 panels of 160 px per row, 2 rows, 60 px of title
+    assert png_size(out_dir / "01_conv2d_feature_maps.png") == (1280, 380)
+    assert png_size(out_dir / "01_conv2d_filters.png") == (1280, 380)
+    assert png_size(out_dir / "02_max_pooling2d_feature_maps.png") == (1280, 380)
+    assert png_size(out_dir / "00_input.png") == (320, 380)
+
+
+def test_inspect_a_picture_and_its_mistakes(cli, trained_run, pictures, tmp_path):
+    status, out, _ = cli("inspect", trained_run / "model.keras", "--image", pictures / "stripe.png", "--out", tmp_path / "o")
+    assert status == 0 and out.startswith("stripe.png, predicted: ")
+    assert (tmp_path / "o" / "01_conv2d_feature_maps.png").exists()
+    status, _, err = cli("inspect", trained_run, "--index", str(N_TEST))
+    assert status == 1 and f"--index {N_TEST} is out of range: the test set has {N_TEST} images" in err
+    status, _, err = cli("inspect", trained_run, "--image", pictures / "notes.png")
+    assert status == 1 and "not an image Pillow can read" in err
+
+
+def test_deep_model_inspection_shows_the_strongest_input_channel(cli, tmp_path):
+    assert cli("train", "--model", "deep", "--epochs", "1", "--limit", "40", "--out", tmp_path / "deep")[0] == 0
+    status, out, err = cli("inspect", tmp_path / "deep", "--out", tmp_path / "look")
+    assert status == 0, err
+    filters = sorted(p.name for p in (tmp_path / "look").iterdir() if p.name.endswith("_filters.png"))
+    assert len(filters) == 4  # four convolutions
+    assert png_size(tmp_path / "look" / filters[1]) == (1280, 4 * 160 + 60)  # 32 filters, 8 per row
+
+
+def test_model_zoo_parameter_counts():
+    tf.random.set_seed(0)
+    assert MODELS["seed"].build().count_params() == 197_210
+    assert MODELS["seed-dropout"].build().count_params() == 197_210
+
+
+def test_augment_shifts_and_mirrors_without_inventing_pixels():
+    images = np.zeros((400, 28, 28), dtype=np.uint8)
+    images[:, 10:14, 5:9] = 200  # a 4x4 square left of centre
+    out = augment(images, np.random.default_rng(0))
+    assert out.shape == images.shape and out.dtype == np.uint8
+    assert np.all(out.reshape(400, -1).sum(axis=1) == 16 * 200)  # the square never leaves the frame
+    tops = np.array([np.flatnonzero(o.max(axis=1))[0] for o in out])
+    lefts = np.array([np.flatnonzero(o.max(axis=0))[0] for o in out])
+    assert set(tops) == set(range(8, 13))  # shifted up to 2 rows either way
+    mirrored = lefts >= 19 - 2  # 28 - 9 = 19 is the mirrored left edge
+    assert 0.35 < mirrored.mean() < 0.65
+    assert set(lefts[~mirrored]) == set(range(3, 8)) and set(lefts[mirrored]) == set(range(17, 22))
+    np.testing.assert_array_equal(augment(images, np.random.default_rng(0)), out)  # a function of the generator
