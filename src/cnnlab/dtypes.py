@@ -27,14 +27,14 @@ string = np.dtype("O")
 _PYTHON_TYPES = {float: float32, int: int32, bool: bool_, complex: complex128}
 
 
-def as_dtype(type_value):
-    """Return the NumPy dtype for ``type_value`` (TF rules for Python types)."""
+def as_dtype(type_value, context="as_dtype"):
+    """Return the NumPy dtype for ``type_value`` (TF rules for Python types); ``context`` names the caller in errors."""
     if type_value in _PYTHON_TYPES:
         return _PYTHON_TYPES[type_value]
     try:
         return np.dtype(type_value)
     except TypeError:
-        raise TypeError(f"Cannot convert {type_value!r} to a dtype.") from None
+        raise TypeError(f"{context}: cannot convert {type_value!r} to a dtype; received dtype={type_value!r}.") from None
 
 
 def is_floating(dtype):

@@ -316,18 +316,19 @@ def is_tensor(value):
     return isinstance(value, Tensor)
 
 
-def as_tensor_pair(x, y, op):
+def as_tensor_pair(x, y, op, names=("x", "y")):
     """The two operands of a binary op as tensors of one dtype (TF's rule).
 
     The side that is already a tensor (or, between two non-tensors, the side that
     carries an explicit NumPy dtype) decides the dtype; the other side is converted.
+    ``names`` are the operands' argument names, for error messages.
     """
     x_is_tensor, y_is_tensor = isinstance(x, Tensor), isinstance(y, Tensor)
     if x_is_tensor and y_is_tensor:
         if x._value.dtype != y._value.dtype:
             raise TypeError(
-                f"{op}: both operands must have the same dtype; received x.dtype={x.dtype.name} "
-                f"and y.dtype={y.dtype.name}. Use cnnlab.cast to convert one of them."
+                f"{op}: both operands must have the same dtype; received {names[0]}.dtype={x.dtype.name} "
+                f"and {names[1]}.dtype={y.dtype.name}. Use cnnlab.cast to convert one of them."
             )
         return x, y
     if x_is_tensor:

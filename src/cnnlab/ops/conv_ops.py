@@ -85,8 +85,8 @@ def _conv_geometry(input_shape, filter_shape, dtype, strides, padding, data_form
         )
     if filter_shape[2] != input_shape[3]:
         raise ValueError(
-            f"{op}: the filters are made for {filter_shape[2]} input channels (filters shape {filter_shape}, HWIO) "
-            f"but the input has {input_shape[3]} channels (input shape {input_shape}, NHWC)."
+            f"{op}: the filters expect {filter_shape[2]} input channel(s) (filters shape {filter_shape}, HWIO) "
+            f"but the input has {input_shape[3]} (input shape {input_shape}, NHWC)."
         )
     strides = spatial_pair(strides, op, "strides")
     dilations = spatial_pair(1 if dilations is None else dilations, op, "dilations")
@@ -130,7 +130,7 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
         >>> cnnlab.nn.conv2d(x, cnnlab.ones([3, 3, 3, 8]), strides=2, padding="SAME").shape
         TensorShape([1, 3, 3, 8])
     """
-    x, w = as_tensor_pair(input, filters, "conv2d")
+    x, w = as_tensor_pair(input, filters, "conv2d", ("input", "filters"))
     geometry = _conv_geometry(tuple(x.shape), tuple(w.shape), x.dtype, strides, padding, data_format, dilations, "conv2d")
     return _conv2d(x, w, geometry)
 
@@ -138,7 +138,7 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
 def conv2d_backprop_input(input_sizes, filters, out_backprop, strides, padding, data_format="NHWC", dilations=None, name=None):
     """The gradient of ``conv2d`` with respect to its input, for an input of shape ``input_sizes``."""
     op = "conv2d_backprop_input"
-    w, dy = as_tensor_pair(filters, out_backprop, op)
+    w, dy = as_tensor_pair(filters, out_backprop, op, ("filters", "out_backprop"))
     input_shape = _sizes(input_sizes, op, "input_sizes")
     geometry = _conv_geometry(input_shape, tuple(w.shape), w.dtype, strides, padding, data_format, dilations, op)
     _check_out_backprop(dy, input_shape, tuple(w.shape), geometry, op)
@@ -148,7 +148,7 @@ def conv2d_backprop_input(input_sizes, filters, out_backprop, strides, padding, 
 def conv2d_backprop_filter(input, filter_sizes, out_backprop, strides, padding, data_format="NHWC", dilations=None, name=None):  # noqa: A002
     """The gradient of ``conv2d`` with respect to filters of shape ``filter_sizes``."""
     op = "conv2d_backprop_filter"
-    x, dy = as_tensor_pair(input, out_backprop, op)
+    x, dy = as_tensor_pair(input, out_backprop, op, ("input", "out_backprop"))
     filter_shape = _sizes(filter_sizes, op, "filter_sizes")
     geometry = _conv_geometry(tuple(x.shape), filter_shape, x.dtype, strides, padding, data_format, dilations, op)
     _check_out_backprop(dy, tuple(x.shape), filter_shape, geometry, op)

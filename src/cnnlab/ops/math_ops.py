@@ -31,6 +31,16 @@ def _float_tensor(x, op, argument="x"):
     return x
 
 
+def _broadcast(numpy_fn, x, y, op):
+    """``numpy_fn`` of two tensors' values, with a clear error when their shapes do not broadcast."""
+    try:
+        return numpy_fn(x._value, y._value)
+    except ValueError:
+        raise ValueError(
+            f"{op}: the shapes of x and y must be broadcast-compatible; received x.shape={tuple(x.shape)}, y.shape={tuple(y.shape)}."
+        ) from None
+
+
 # ---- binary arithmetic ---------------------------------------------------------
 
 
@@ -40,7 +50,7 @@ def add(x, y, name=None):
     def grad(dy):
         return _sum_to_shape(dy, x.shape), _sum_to_shape(dy, y.shape)
 
-    return record(x._value + y._value, (x, y), grad)
+    return record(_broadcast(np.add, x, y, "add"), (x, y), grad)
 
 
 def subtract(x, y, name=None):
@@ -49,7 +59,7 @@ def subtract(x, y, name=None):
     def grad(dy):
         return _sum_to_shape(dy, x.shape), _sum_to_shape(-dy, y.shape)
 
-    return record(x._value - y._value, (x, y), grad)
+    return record(_broadcast(np.subtract, x, y, "subtract"), (x, y), grad)
 
 
 def multiply(x, y, name=None):
@@ -58,7 +68,7 @@ def multiply(x, y, name=None):
     def grad(dy):
         return _sum_to_shape(dy * y, x.shape), _sum_to_shape(dy * x, y.shape)
 
-    return record(x._value * y._value, (x, y), grad)
+    return record(_broadcast(np.multiply, x, y, "multiply"), (x, y), grad)
 
 
 def divide(x, y, name=None):
@@ -71,19 +81,19 @@ def divide(x, y, name=None):
         return _sum_to_shape(dy / y, x.shape), _sum_to_shape(-dy * x / (y * y), y.shape)
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        return record(x._value / y._value, (x, y), grad)
+        return record(_broadcast(np.true_divide, x, y, "divide"), (x, y), grad)
 
 
 def floordiv(x, y, name=None):
     """``x // y`` (rounds toward minus infinity); not differentiable."""
     x, y = as_tensor_pair(x, y, "floordiv")
-    return Tensor(np.asarray(x._value // y._value))
+    return Tensor(np.asarray(_broadcast(np.floor_divide, x, y, "floordiv")))
 
 
 def mod(x, y, name=None):
     """``x % y`` with the sign of ``y`` (``tf.math.floormod``); not differentiable."""
     x, y = as_tensor_pair(x, y, "mod")
-    return Tensor(np.asarray(x._value % y._value))
+    return Tensor(np.asarray(_broadcast(np.mod, x, y, "mod")))
 
 
 def pow(x, y, name=None):  # noqa: A001 - TF's name
@@ -100,7 +110,7 @@ def pow(x, y, name=None):  # noqa: A001 - TF's name
         return dx, _sum_to_shape(dy * out * log_x, y.shape)
 
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = record(np.power(x._value, y._value), (x, y), grad)
+        out = record(_broadcast(np.power, x, y, "pow"), (x, y), grad)
     return out
 
 
@@ -115,7 +125,7 @@ def maximum(x, y, name=None):
             _sum_to_shape(where(x_wins, zeros, dy), y.shape),
         )
 
-    return record(np.maximum(x._value, y._value), (x, y), grad)
+    return record(_broadcast(np.maximum, x, y, "maximum"), (x, y), grad)
 
 
 def minimum(x, y, name=None):
@@ -129,7 +139,7 @@ def minimum(x, y, name=None):
             _sum_to_shape(where(x_wins, zeros, dy), y.shape),
         )
 
-    return record(np.minimum(x._value, y._value), (x, y), grad)
+    return record(_broadcast(np.minimum, x, y, "minimum"), (x, y), grad)
 
 
 def squared_difference(x, y, name=None):
@@ -261,7 +271,7 @@ is_finite = _no_gradient_unary(np.isfinite, "is_finite", "Where ``x`` is neither
 def _compare(numpy_fn, op):
     def compare(x, y, name=None):
         x, y = as_tensor_pair(x, y, op)
-        return Tensor(np.asarray(numpy_fn(x._value, y._value)))
+        return Tensor(np.asarray(_broadcast(numpy_fn, x, y, op)))
 
     compare.__name__ = op
     compare.__doc__ = f"Elementwise ``{op}`` with broadcasting; a bool tensor, not differentiable."
@@ -286,7 +296,7 @@ def _bool_tensor(x, op, argument):
 def _logical(numpy_fn, op):
     def logical(x, y, name=None):
         x, y = _bool_tensor(x, op, "x"), _bool_tensor(y, op, "y")
-        return Tensor(np.asarray(numpy_fn(x._value, y._value)))
+        return Tensor(np.asarray(_broadcast(numpy_fn, x, y, op)))
 
     logical.__name__ = op
     logical.__doc__ = f"Elementwise ``{op}`` of two bool tensors, with broadcasting."
@@ -313,7 +323,7 @@ def matmul(a, b, transpose_a=False, transpose_b=False, name=None):
         (or (..., N, K) with ``transpose_b``); result: (..., M, N), the batch axes
         broadcast.
     """
-    a, b = as_tensor_pair(a, b, "matmul")
+    a, b = as_tensor_pair(a, b, "matmul", ("a", "b"))
     if a.ndim < 2 or b.ndim < 2:
         raise ValueError(f"matmul: both arguments must have rank >= 2; received a.shape={tuple(a.shape)}, b.shape={tuple(b.shape)}.")
     av = np.swapaxes(a._value, -1, -2) if transpose_a else a._value
@@ -353,7 +363,7 @@ def cast(x, dtype, name=None):
     Floats cast to integers are truncated toward zero, as in TF.
     """
     x = as_tensor(x, "cast")
-    dtype = dtypes.as_dtype(dtype)
+    dtype = dtypes.as_dtype(dtype, "cast")
     if x.dtype == dtype:
         # A Variable is read into a new tensor, so that later assigns do not change the result.
         return array_ops.identity(x) if isinstance(x, Variable) else x
