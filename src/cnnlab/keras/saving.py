@@ -52,8 +52,15 @@ class ModelFileError(ValueError):
 
 
 def serialize_layer(layer):
-    """``{"class_name": ..., "config": layer.get_config()}``."""
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    """``{"class_name": ..., "config": layer.get_config(), "build_config": {"input_shape": ...}}``.
+
+    The build config (as in Keras 3) lets a layer or model whose config does not
+    say its input shape (a subclassed model) be built, so its weights exist to be loaded.
+    """
+    serialized = {"class_name": type(layer).__name__, "config": layer.get_config()}
+    if layer.built and layer._build_input_shape is not None:
+        serialized["build_config"] = {"input_shape": list(layer._build_input_shape)}
+    return serialized
 
 
 def _known_classes():
@@ -80,16 +87,21 @@ def deserialize_layer(config, custom_objects=None):
     arguments = dict(config["config"])
     if "activation" in arguments:
         arguments["activation"] = activations.deserialize(arguments["activation"], custom_objects)
-    if "custom_objects" in inspect.signature(cls.from_config).parameters:
-        return cls.from_config(arguments, custom_objects=custom_objects)
     try:
-        return cls.from_config(arguments)
+        if "custom_objects" in inspect.signature(cls.from_config).parameters:
+            layer = cls.from_config(arguments, custom_objects=custom_objects)
+        else:
+            layer = cls.from_config(arguments)
     except TypeError as error:
         raise ValueError(
             f"cannot rebuild {name} from its config ({error}). A subclassed model or layer whose __init__ takes "
             "other arguments must implement get_config() and from_config(); or save only the weights "
             "(model.save_weights) and rebuild the model in code."
         ) from None
+    build_config = config.get("build_config")
+    if not layer.built and isinstance(build_config, dict) and build_config.get("input_shape") is not None:
+        layer.build(tuple(build_config["input_shape"]))
+    return layer
 
 
 # ---- writing --------------------------------------------------------------------------------------

@@ -113,7 +113,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
 
     history = callbacks_module.History()
     callback_list = callbacks_module.CallbackList(
-        [history, *(callbacks or [])], model, {"verbose": verbose, "epochs": epochs, "steps": steps}
+        [*(callbacks or []), history], model, {"verbose": verbose, "epochs": epochs, "steps": steps}
     )
     batch_begin_hooks = callback_list.wants("on_train_batch_begin")
     batch_end_hooks = callback_list.wants("on_train_batch_end")
