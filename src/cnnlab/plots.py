@@ -82,7 +82,9 @@ def plot_confusion_matrix(matrix, class_names, path, title="Confusion matrix"):
     axes.set_ylabel("true")
     dark_above = matrix.max() / 2
     for (row, col), count in np.ndenumerate(matrix):
-        axes.text(col, row, str(count), ha="center", va="center", fontsize=8, color="white" if count > dark_above else "black")
+        axes.text(
+            col, row, str(count), ha="center", va="center", fontsize=8, color="white" if count > dark_above else "black"
+        )
     axes.set_title(title)
     figure.subplots_adjust(left=0.18, bottom=0.2, right=0.92, top=0.93)
     return save_figure(figure, path)
@@ -111,7 +113,10 @@ def plot_image_grid(images, titles, path, title, columns=8, cmap="gray", symmetr
     import matplotlib
 
     if len(images) == 0 or len(images) != len(titles):
-        raise ValueError(f"plot_image_grid: expected one title per image and at least one image; Received: {len(images)} images, {len(titles)} titles")
+        raise ValueError(
+            "plot_image_grid: expected one title per image and at least one image; "
+            f"Received: {len(images)} images, {len(titles)} titles"
+        )
     columns = min(columns, len(images))
     rows = math.ceil(len(images) / columns)
     panel = round(panel_inches * FIGURE_DPI)
@@ -181,7 +186,10 @@ def plot_activations(x, curves, path):
             axes.axhline(0, color="black", linewidth=0.5)
             axes.axvline(0, color="black", linewidth=0.5)
             axes.grid(alpha=0.3)
-    figure.suptitle("Activations (top) and their derivatives from GradientTape (bottom): sigmoid and tanh saturate, their gradients vanish")
+    figure.suptitle(
+        "Activations (top) and their derivatives from GradientTape (bottom): "
+        "sigmoid and tanh saturate, their gradients vanish"
+    )
     figure.subplots_adjust(left=0.04, right=0.99, bottom=0.09, top=0.88, wspace=0.25, hspace=0.35)
     return save_figure(figure, path)
 

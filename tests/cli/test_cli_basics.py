@@ -58,7 +58,9 @@ def test_activations_png(cli, tmp_path):
 def test_activations_into_a_missing_directory_is_one_line(cli, tmp_path):
     status, _, err = cli("activations", "--out", tmp_path / "no" / "act.png")
     assert status == 1
-    assert err.strip().splitlines() == [f"cnnlab activations: error: {tmp_path / 'no' / 'act.png'}: the directory {tmp_path / 'no'} does not exist"]
+    assert err.strip().splitlines() == [
+        f"cnnlab activations: error: {tmp_path / 'no' / 'act.png'}: the directory {tmp_path / 'no'} does not exist"
+    ]
 
 
 def test_activation_derivatives_from_the_tape_match_the_formulas():

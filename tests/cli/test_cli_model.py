@@ -78,7 +78,10 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(cli, tmp_pa
     monkeypatch.setattr(train, "save_checkpoint", save_then_interrupt)
     status, _, err = cli(*args, "--out", tmp_path / "interrupted")
     assert status == 130
-    assert err.strip() == f"cnnlab train: error: interrupted; continue with: cnnlab train --resume {tmp_path / 'interrupted'}"
+    assert (
+        err.strip()
+        == f"cnnlab train: error: interrupted; continue with: cnnlab train --resume {tmp_path / 'interrupted'}"
+    )
     assert not (tmp_path / "interrupted" / "model.keras").exists()
     monkeypatch.setattr(train, "save_checkpoint", save_checkpoint)
 
@@ -158,7 +161,9 @@ def test_predict_json_matches_the_model_and_reports_bad_files(cli, trained_run, 
     files = [pictures / "shirt.jpg", pictures / "notes.png", pictures / "stripe.png"]
     status, out, err = cli("predict", trained_run, *files, "--json")
     assert status == 1
-    assert err.strip().splitlines() == [f"cnnlab predict: error: {files[1]}: not an image Pillow can read (expected a PNG or JPEG)"]
+    assert err.strip().splitlines() == [
+        f"cnnlab predict: error: {files[1]}: not an image Pillow can read (expected a PNG or JPEG)"
+    ]
     results = json.loads(out)
     assert [entry["file"] for entry in results] == [str(f) for f in files]
     assert "error" in results[1] and "predictions" not in results[1]
@@ -187,7 +192,10 @@ def test_predict_text_output_and_no_invert(cli, trained_run, pictures):
 def test_predict_with_a_missing_model_is_one_line(cli, tmp_path, pictures):
     status, out, err = cli("predict", tmp_path / "nope.keras", pictures / "shirt.jpg")
     assert status == 1 and out == ""
-    assert err.strip() == f"cnnlab predict: error: {tmp_path / 'nope.keras'}: no such model file (train one with 'cnnlab train --out DIR')"
+    missing = tmp_path / "nope.keras"
+    assert (
+        err.strip() == f"cnnlab predict: error: {missing}: no such model file (train one with 'cnnlab train --out DIR')"
+    )
 
 
 def test_predict_with_a_damaged_model_is_one_line(cli, tmp_path, trained_run, pictures):
@@ -218,7 +226,9 @@ def test_inspect_a_test_image(cli, trained_run, tmp_path):
 
 
 def test_inspect_a_picture_and_its_mistakes(cli, trained_run, pictures, tmp_path):
-    status, out, _ = cli("inspect", trained_run / "model.keras", "--image", pictures / "stripe.png", "--out", tmp_path / "o")
+    status, out, _ = cli(
+        "inspect", trained_run / "model.keras", "--image", pictures / "stripe.png", "--out", tmp_path / "o"
+    )
     assert status == 0 and out.startswith("stripe.png, predicted: ")
     assert (tmp_path / "o" / "01_conv2d_feature_maps.png").exists()
     status, _, err = cli("inspect", trained_run, "--index", str(N_TEST))

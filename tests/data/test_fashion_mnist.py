@@ -73,7 +73,9 @@ def test_a_directory_missing_a_file_is_skipped(isolated, tmp_path, monkeypatch, 
 def test_explicit_path_is_the_only_place_looked(isolated, tmp_path, fake_data):
     fake_data(tmp_path / "system")
     (tmp_path / "partial").mkdir()
-    with pytest.raises(DatasetNotFoundError, match=r"path=.*partial.*missing: train-images-idx3-ubyte.gz, .*t10k-labels-idx1-ubyte.gz"):
+    with pytest.raises(
+        DatasetNotFoundError, match=r"path=.*partial.*missing: train-images-idx3-ubyte.gz, .*t10k-labels-idx1-ubyte.gz"
+    ):
         fashion_mnist.load_data(path=tmp_path / "partial")
 
 
@@ -122,7 +124,9 @@ def http_server(tmp_path):
 def publish(served, monkeypatch, fake_data):
     """Fake files to serve, with their SHA-256 made the 'published' ones; returns the arrays."""
     expected = fake_data(served, seed=9)
-    checksums = {stem: hashlib.sha256((served / (stem + ".gz")).read_bytes()).hexdigest() for stem in fashion_mnist.FILE_STEMS}
+    checksums = {
+        stem: hashlib.sha256((served / (stem + ".gz")).read_bytes()).hexdigest() for stem in fashion_mnist.FILE_STEMS
+    }
     monkeypatch.setattr(fashion_mnist, "SHA256", checksums)
     return expected
 
@@ -194,5 +198,8 @@ def test_offline_without_a_copy_is_one_clear_error(isolated, tmp_path, monkeypat
 def test_a_server_without_the_files_is_reported_like_offline(isolated, http_server, monkeypatch):
     base_url, _, _ = http_server
     monkeypatch.setenv("CNNLAB_DATA", str(isolated.parent / "elsewhere"))
-    with pytest.raises(DatasetNotFoundError, match=r"(?s)train-images-idx3-ubyte.gz: HTTP Error 404.*Looked in:.*elsewhere \(\$CNNLAB_DATA\)"):
+    with pytest.raises(
+        DatasetNotFoundError,
+        match=r"(?s)train-images-idx3-ubyte.gz: HTTP Error 404.*Looked in:.*elsewhere \(\$CNNLAB_DATA\)",
+    ):
         fashion_mnist.find_files(base_url=base_url)

@@ -74,13 +74,22 @@ def test_write_rejects_types_idx_cannot_store(tmp_path):
 
 
 BROKEN = {
-    "bad magic": (idx_bytes(0x08, (2,), b"\x01\x02").replace(b"\x00\x00", b"\x50\x4b", 1), r"bad magic number 0x504b0801"),
+    "bad magic": (
+        idx_bytes(0x08, (2,), b"\x01\x02").replace(b"\x00\x00", b"\x50\x4b", 1),
+        r"bad magic number 0x504b0801",
+    ),
     "unknown type code": (idx_bytes(0x07, (2,), b"\x01\x02"), r"unknown value type code 0x07"),
-    "truncated data": (idx_bytes(0x08, (2, 28, 28), bytes(28 * 28 + 5)), r"truncated: .*shape \(2, 28, 28\) \(1568 bytes.*only 789 bytes"),
+    "truncated data": (
+        idx_bytes(0x08, (2, 28, 28), bytes(28 * 28 + 5)),
+        r"truncated: .*shape \(2, 28, 28\) \(1568 bytes.*only 789 bytes",
+    ),
     "truncated header": (bytes([0, 0, 8, 3]) + struct.pack(">I", 2), r"truncated: its header declares 3 dimensions"),
     "too short": (b"\x00\x00", r"too short to be an IDX file \(2 bytes"),
     "extra bytes": (idx_bytes(0x08, (2,), b"\x01\x02\x03"), r"1 bytes after the data"),
-    "damaged gzip": (gzip.compress(idx_bytes(0x08, (1000,), bytes(range(250)) * 4))[:-30], r"damaged or truncated gzip"),
+    "damaged gzip": (
+        gzip.compress(idx_bytes(0x08, (1000,), bytes(range(250)) * 4))[:-30],
+        r"damaged or truncated gzip",
+    ),
 }
 
 

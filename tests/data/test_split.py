@@ -79,7 +79,11 @@ def test_every_class_is_split_within_one_sample_of_its_share(class_sizes, val_fr
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        ({"val_fraction": 0}, ValueError, r"val_fraction must be a number strictly between 0 and 1; Received: val_fraction=0"),
+        (
+            {"val_fraction": 0},
+            ValueError,
+            r"val_fraction must be a number strictly between 0 and 1; Received: val_fraction=0",
+        ),
         ({"val_fraction": 1.0}, ValueError, r"Received: val_fraction=1.0"),
         ({"val_fraction": "0.2"}, ValueError, r"Received: val_fraction='0.2'"),
         ({"val_fraction": True}, ValueError, r"Received: val_fraction=True"),

@@ -23,16 +23,18 @@ def register(subparsers):
         ],
     )
     parser.add_argument("model", metavar="MODEL", help="a model file written by 'cnnlab train' (or its run directory)")
-    parser.add_argument("--out", metavar="FILE", help="the confusion-matrix PNG (default: confusion_matrix.png beside the model)")
+    parser.add_argument(
+        "--out", metavar="FILE", help="the confusion-matrix PNG (default: confusion_matrix.png beside the model)"
+    )
     add_data_option(parser)
     parser.set_defaults(run=run)
 
 
 def confusion_matrix(labels, predictions, num_classes):
     """``matrix[true, predicted]`` counts, an int64 array (num_classes, num_classes)."""
-    return np.bincount(labels.astype(np.int64) * num_classes + predictions, minlength=num_classes * num_classes).reshape(
-        num_classes, num_classes
-    )
+    return np.bincount(
+        labels.astype(np.int64) * num_classes + predictions, minlength=num_classes * num_classes
+    ).reshape(num_classes, num_classes)
 
 
 def per_class_scores(matrix):
@@ -65,7 +67,9 @@ def run(args):
     from ..plots import plot_confusion_matrix
 
     model_path = args.model
-    out = args.out or os.path.join(model_path if os.path.isdir(model_path) else os.path.dirname(model_path), "confusion_matrix.png")
+    out = args.out or os.path.join(
+        model_path if os.path.isdir(model_path) else os.path.dirname(model_path), "confusion_matrix.png"
+    )
     check_output_path(out)
     model = load_model(model_path)
     _, (x_test, y_test) = load_dataset(args.data)
@@ -75,6 +79,8 @@ def run(args):
     print(f"test accuracy: {np.trace(matrix) / len(y_test):.4f}  ({len(y_test)} images)")
     print()
     print(format_report(matrix, CLASS_NAMES))
-    plot_confusion_matrix(matrix, CLASS_NAMES, out, title=f"Confusion matrix: {os.path.basename(os.path.abspath(model_path))}")
+    plot_confusion_matrix(
+        matrix, CLASS_NAMES, out, title=f"Confusion matrix: {os.path.basename(os.path.abspath(model_path))}"
+    )
     print(f"\nwrote {out}")
     return 0

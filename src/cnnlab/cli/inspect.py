@@ -28,7 +28,9 @@ def register(subparsers):
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--image", metavar="FILE", help="a picture (PNG or JPEG) to look at")
     source.add_argument("--index", type=non_negative_int, metavar="N", help="the test image to look at (default: 0)")
-    parser.add_argument("--no-invert", dest="invert", action="store_false", help="with --image: never invert the picture")
+    parser.add_argument(
+        "--no-invert", dest="invert", action="store_false", help="with --image: never invert the picture"
+    )
     parser.add_argument("--out", metavar="DIR", help="where the PNGs go (default: inspect/ beside the model)")
     add_data_option(parser)
     parser.set_defaults(run=run)
@@ -82,7 +84,9 @@ def _input_image(args):
     index = args.index or 0
     _, (x_test, y_test) = load_dataset(args.data)
     if index >= len(x_test):
-        raise CommandError(f"--index {index} is out of range: the test set has {len(x_test)} images (0-{len(x_test) - 1})")
+        raise CommandError(
+            f"--index {index} is out of range: the test set has {len(x_test)} images (0-{len(x_test) - 1})"
+        )
     return x_test[index], f"test image {index}: {CLASS_NAMES[y_test[index]]}"
 
 

@@ -70,7 +70,11 @@ def _deep():
 
     def conv_bn_relu(filters):
         # No bias: BatchNormalization's offset takes its place.
-        return [layers.Conv2D(filters, (3, 3), padding="same", use_bias=False), layers.BatchNormalization(), layers.ReLU()]
+        return [
+            layers.Conv2D(filters, (3, 3), padding="same", use_bias=False),
+            layers.BatchNormalization(),
+            layers.ReLU(),
+        ]
 
     return keras.Sequential(
         [
@@ -95,7 +99,9 @@ def _deep():
 
 
 MODELS = {
-    "seed": ModelSpec(_seed(dropout=False), "Conv2D(10) -> MaxPool -> Dense(100) -> Dense(10); Adam, batch 32, 20 epochs"),
+    "seed": ModelSpec(
+        _seed(dropout=False), "Conv2D(10) -> MaxPool -> Dense(100) -> Dense(10); Adam, batch 32, 20 epochs"
+    ),
     "seed-dropout": ModelSpec(_seed(dropout=True), "seed with Dropout(0.5) after Flatten; Adam, batch 32, 20 epochs"),
     "deep": ModelSpec(
         _deep,

@@ -29,8 +29,15 @@ def register(subparsers):
     parser.add_argument("model", metavar="MODEL", help="a model file written by 'cnnlab train' (or its run directory)")
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="pictures to classify")
     parser.add_argument("--json", action="store_true", help="print one JSON document (a list, one entry per picture)")
-    parser.add_argument("--no-invert", dest="invert", action="store_false", help="never invert (the pictures already have a dark background)")
-    parser.add_argument("--top", type=positive_int, default=3, metavar="K", help="how many classes to show (default: 3)")
+    parser.add_argument(
+        "--no-invert",
+        dest="invert",
+        action="store_false",
+        help="never invert (the pictures already have a dark background)",
+    )
+    parser.add_argument(
+        "--top", type=positive_int, default=3, metavar="K", help="how many classes to show (default: 3)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -52,7 +59,9 @@ def run(args):
         classified = (entry for entry in results if "error" not in entry)
         for entry, row in zip(classified, probabilities):
             best = np.argsort(-row, kind="stable")[:top]
-            entry["predictions"] = [{"class": CLASS_NAMES[i], "label": int(i), "probability": float(row[i])} for i in best]
+            entry["predictions"] = [
+                {"class": CLASS_NAMES[i], "label": int(i), "probability": float(row[i])} for i in best
+            ]
     if args.json:
         print(json.dumps(results, indent=1))
     else:

@@ -66,17 +66,39 @@ def register(subparsers):
         ],
     )
     parser.add_argument("--model", choices=sorted(MODELS), help="the architecture (default: seed)")
-    parser.add_argument("--epochs", type=positive_int, metavar="N", help="epochs to train (default: the model's, 20 for seed)")
-    parser.add_argument("--batch-size", type=positive_int, metavar="N", help="samples per step (default: the model's, 32 for seed)")
+    parser.add_argument(
+        "--epochs", type=positive_int, metavar="N", help="epochs to train (default: the model's, 20 for seed)"
+    )
+    parser.add_argument(
+        "--batch-size", type=positive_int, metavar="N", help="samples per step (default: the model's, 32 for seed)"
+    )
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="(default: adam)")
-    parser.add_argument("--lr", type=positive_float, help="learning rate (default: the model's, else the optimizer's Keras default)")
-    parser.add_argument("--val-fraction", type=fraction, metavar="F", help="fraction of the training images held out for validation (default: 0.2)")
-    parser.add_argument("--seed", type=non_negative_int, metavar="N", help="seed of the initial weights, split, shuffling and dropout (default: 42)")
-    parser.add_argument("--limit", type=positive_int, metavar="N", help="use only the first N training images (quick runs)")
+    parser.add_argument(
+        "--lr", type=positive_float, help="learning rate (default: the model's, else the optimizer's Keras default)"
+    )
+    parser.add_argument(
+        "--val-fraction",
+        type=fraction,
+        metavar="F",
+        help="fraction of the training images held out for validation (default: 0.2)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=non_negative_int,
+        metavar="N",
+        help="seed of the initial weights, split, shuffling and dropout (default: 42)",
+    )
+    parser.add_argument(
+        "--limit", type=positive_int, metavar="N", help="use only the first N training images (quick runs)"
+    )
     add_data_option(parser)
     parser.add_argument("--out", metavar="DIR", help="the run directory (default: runs/MODEL)")
     parser.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
-    parser.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its last checkpoint (only --epochs may be changed)")
+    parser.add_argument(
+        "--resume",
+        metavar="DIR",
+        help="continue the run in DIR from its last checkpoint (only --epochs may be changed)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -113,7 +135,9 @@ def _new_settings(args):
         lr = None  # the optimizer's own Keras default
     out = args.out or os.path.join("runs", name)
     if os.path.exists(os.path.join(out, CHECKPOINT_DIR, STATE_FILE)) and not args.overwrite:
-        raise CommandError(f"{out} already holds a training run; continue it with --resume {out}, or pass --overwrite or another --out")
+        raise CommandError(
+            f"{out} already holds a training run; continue it with --resume {out}, or pass --overwrite or another --out"
+        )
     os.makedirs(out, exist_ok=True)
     return {
         "model": name,
@@ -132,7 +156,10 @@ def _new_settings(args):
 def _resume(args):
     given = [f"--{name.replace('_', '-')}" for name in RUN_SETTINGS if getattr(args, name) is not None]
     if given or args.overwrite:
-        raise CommandError(f"--resume continues a run with its own settings; only --epochs may be changed (got {' '.join(given) or '--overwrite'})")
+        raise CommandError(
+            "--resume continues a run with its own settings; only --epochs may be changed "
+            f"(got {' '.join(given) or '--overwrite'})"
+        )
     state_path = os.path.join(args.resume, CHECKPOINT_DIR, STATE_FILE)
     try:
         with open(state_path, encoding="utf-8") as f:
@@ -147,7 +174,9 @@ def _resume(args):
     epochs_done = state["epochs_done"]
     if args.epochs is not None:
         if args.epochs < epochs_done:
-            raise CommandError(f"--epochs {args.epochs} is fewer than the {epochs_done} epochs this run has already trained")
+            raise CommandError(
+                f"--epochs {args.epochs} is fewer than the {epochs_done} epochs this run has already trained"
+            )
         settings["epochs"] = args.epochs
     model = load_model(os.path.join(args.resume, CHECKPOINT_DIR, state["model_file"]))
     return settings, model, epochs_done, state["history"], state["seconds"]
@@ -187,7 +216,9 @@ def _prepare_data(settings):
     if settings["limit"]:
         x_train, y_train = x_train[: settings["limit"]], y_train[: settings["limit"]]
     try:
-        (x_train, y_train), (x_val, y_val) = train_val_split(x_train, y_train, settings["val_fraction"], seed=settings["seed"])
+        (x_train, y_train), (x_val, y_val) = train_val_split(
+            x_train, y_train, settings["val_fraction"], seed=settings["seed"]
+        )
     except ValueError as err:  # e.g. --limit too small for the validation fraction
         raise CommandError(str(err)) from None
     return {
@@ -261,11 +292,16 @@ def _train(model, settings, data, epochs_done, history, seconds):
         for key, values in logs.items():
             history.setdefault(key, []).extend(float(v) for v in values)
         seconds += time.perf_counter() - started
-        print(f"epoch {epoch + 1}/{epochs}  " + "  ".join(f"{key} {values[-1]:.4f}" for key, values in history.items())
-              + f"  ({time.perf_counter() - started:.0f} s)")
+        print(
+            f"epoch {epoch + 1}/{epochs}  "
+            + "  ".join(f"{key} {values[-1]:.4f}" for key, values in history.items())
+            + f"  ({time.perf_counter() - started:.0f} s)"
+        )
         save_checkpoint(model, settings, epoch + 1, history, seconds)
         if model.stop_training:  # the non-finite-loss guard fired
-            raise CommandError(f"training stopped in epoch {epoch + 1}: the loss became NaN or infinite; try a smaller --lr")
+            raise CommandError(
+                f"training stopped in epoch {epoch + 1}: the loss became NaN or infinite; try a smaller --lr"
+            )
     return history, seconds
 
 
@@ -310,5 +346,8 @@ def _finish(model, settings, data, history, seconds):
     }
     with atomic_write(os.path.join(out, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=1)
-    print(f"test accuracy: {metrics['test_accuracy']:.4f}  (test loss {metrics['test_loss']:.4f}, {len(data['y_test'])} images)")
+    print(
+        f"test accuracy: {metrics['test_accuracy']:.4f}  "
+        f"(test loss {metrics['test_loss']:.4f}, {len(data['y_test'])} images)"
+    )
     print(f"wrote {out}/: {MODEL_FILE}, history.json, history.png, metrics.json")

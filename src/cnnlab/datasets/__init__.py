@@ -1,9 +1,9 @@
 """Datasets for cnnlab: the IDX file format, Fashion-MNIST, and a train / validation split.
 
-    from cnnlab import datasets
+from cnnlab import datasets
 
-    (x_train, y_train), (x_test, y_test) = datasets.fashion_mnist.load_data()
-    (x_train, y_train), (x_val, y_val) = datasets.train_val_split(x_train, y_train, val_fraction=0.2)
+(x_train, y_train), (x_test, y_test) = datasets.fashion_mnist.load_data()
+(x_train, y_train), (x_val, y_val) = datasets.train_val_split(x_train, y_train, val_fraction=0.2)
 """
 
 from . import fashion_mnist

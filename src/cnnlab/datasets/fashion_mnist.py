@@ -266,13 +266,16 @@ def _load_pair(images_path, labels_path):
             f"found {images.dtype} of shape {images.shape}."
         )
     if labels.dtype != "uint8":
-        raise IDXFormatError(f"fashion_mnist: {labels_path!r} is not Fashion-MNIST labels: expected uint8; found {labels.dtype}.")
+        raise IDXFormatError(
+            f"fashion_mnist: {labels_path!r} is not Fashion-MNIST labels: expected uint8; found {labels.dtype}."
+        )
     if len(images) != len(labels):
         raise IDXFormatError(
             f"fashion_mnist: {images_path!r} holds {len(images)} images but {labels_path!r} holds {len(labels)} labels."
         )
     if labels.size and labels.max() >= len(CLASS_NAMES):
         raise IDXFormatError(
-            f"fashion_mnist: {labels_path!r} has label {labels.max()}; Fashion-MNIST labels are 0-{len(CLASS_NAMES) - 1}."
+            f"fashion_mnist: {labels_path!r} has label {labels.max()}; "
+            f"Fashion-MNIST labels are 0-{len(CLASS_NAMES) - 1}."
         )
     return images, labels

@@ -67,7 +67,9 @@ def read_idx(path, ndim=None):
     content = _read_content(path)
 
     if len(content) < 4:
-        raise IDXFormatError(f"read_idx: {path!r} is too short to be an IDX file ({len(content)} bytes; the header alone is 4).")
+        raise IDXFormatError(
+            f"read_idx: {path!r} is too short to be an IDX file ({len(content)} bytes; the header alone is 4)."
+        )
     zero0, zero1, type_code, file_ndim = content[:4]
     if zero0 != 0 or zero1 != 0:
         raise IDXFormatError(
@@ -76,7 +78,9 @@ def read_idx(path, ndim=None):
         )
     if type_code not in _IDX_DTYPES:
         known = ", ".join(f"0x{code:02X}" for code in _IDX_DTYPES)
-        raise IDXFormatError(f"read_idx: {path!r} has an unknown value type code 0x{type_code:02X}; known codes are {known}.")
+        raise IDXFormatError(
+            f"read_idx: {path!r} has an unknown value type code 0x{type_code:02X}; known codes are {known}."
+        )
     if ndim is not None and file_ndim != ndim:
         raise IDXFormatError(f"read_idx: {path!r} declares {file_ndim} dimensions; expected {ndim}.")
 

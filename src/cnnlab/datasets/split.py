@@ -30,7 +30,10 @@ def train_val_split(x, y, val_fraction=0.2, stratify=True, seed=42):
         (48000, 12000)
     """
     if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real) or not 0 < val_fraction < 1:
-        raise ValueError(f"train_val_split: val_fraction must be a number strictly between 0 and 1; Received: val_fraction={val_fraction!r}")
+        raise ValueError(
+            "train_val_split: val_fraction must be a number strictly between 0 and 1; "
+            f"Received: val_fraction={val_fraction!r}"
+        )
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
         raise TypeError(f"train_val_split: seed must be an int or None; Received: seed={seed!r}")
     x = np.asarray(x)
@@ -41,7 +44,9 @@ def train_val_split(x, y, val_fraction=0.2, stratify=True, seed=42):
             f"Received: x.shape={x.shape}, y.shape={y.shape}"
         )
     if len(x) != len(y):
-        raise ValueError(f"train_val_split: x and y must hold the same number of samples; Received: len(x)={len(x)}, len(y)={len(y)}")
+        raise ValueError(
+            f"train_val_split: x and y must hold the same number of samples; Received: len(x)={len(x)}, len(y)={len(y)}"
+        )
     n = len(y)
     n_val = int(np.floor(n * val_fraction + 0.5))
     if n_val == 0 or n_val == n:

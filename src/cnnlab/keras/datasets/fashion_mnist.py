@@ -11,7 +11,8 @@ Where the files are looked for (and when they are downloaded) is described in
 ``cnnlab.datasets.fashion_mnist``.
 """
 
-from ...datasets.fashion_mnist import CLASS_NAMES as class_names
-from ...datasets.fashion_mnist import load_data
+from ...datasets.fashion_mnist import CLASS_NAMES, load_data
+
+class_names = CLASS_NAMES  # the name Keras tutorials use
 
 __all__ = ["class_names", "load_data"]
