@@ -110,12 +110,19 @@ def test_model_checkpoint_every_epoch_and_best_only(tmp_path):
     script = ScriptedLoss([1.0, 0.6, 0.8, 0.5])
     every = keras.callbacks.ModelCheckpoint(str(tmp_path / "every-{epoch:02d}.keras"), save_best_only=False)
     best = keras.callbacks.ModelCheckpoint(str(tmp_path / "best.keras"), monitor="val_loss", save_best_only=True)
-    best_weights = keras.callbacks.ModelCheckpoint(tmp_path / "w-{epoch}-{val_loss:.1f}.weights", save_best_only=True,
-                                                   save_weights_only=True)
+    best_weights = keras.callbacks.ModelCheckpoint(
+        tmp_path / "w-{epoch}-{val_loss:.1f}.weights", save_best_only=True, save_weights_only=True
+    )
     model.fit(*DATA, epochs=4, verbose=0, callbacks=[script, every, best, best_weights])
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "best.keras", "every-01.keras", "every-02.keras", "every-03.keras", "every-04.keras",
-        "w-1-1.0.weights", "w-2-0.6.weights", "w-4-0.5.weights",
+        "best.keras",
+        "every-01.keras",
+        "every-02.keras",
+        "every-03.keras",
+        "every-04.keras",
+        "w-1-1.0.weights",
+        "w-2-0.6.weights",
+        "w-4-0.5.weights",
     ]
     assert best.best == 0.5
     restored = keras.models.load_model(tmp_path / "best.keras")
@@ -138,7 +145,9 @@ def test_csv_logger_writes_one_row_per_epoch(tmp_path):
     for row, epoch in zip(rows[1:], range(3)):
         assert float(row[2]) == pytest.approx(history.history["loss"][epoch])
         assert float(row[4]) == pytest.approx(history.history["val_loss"][epoch])
-    model.fit(*DATA, epochs=1, verbose=0, validation_split=0.25, callbacks=[keras.callbacks.CSVLogger(path, append=True)])
+    model.fit(
+        *DATA, epochs=1, verbose=0, validation_split=0.25, callbacks=[keras.callbacks.CSVLogger(path, append=True)]
+    )
     with open(path, newline="") as file:
         assert len(list(csv.reader(file))) == 5  # appended a row, no second header
 
@@ -152,7 +161,12 @@ def test_lambda_callback():
     )
     model = trained_model()
     history = model.fit(*DATA, epochs=2, verbose=0, callbacks=[callback])
-    assert seen == ["begin", (0, round(history.history["loss"][0], 6)), (1, round(history.history["loss"][1], 6)), "end"]
+    assert seen == [
+        "begin",
+        (0, round(history.history["loss"][0], 6)),
+        (1, round(history.history["loss"][1], 6)),
+        "end",
+    ]
     with pytest.raises(TypeError, match="unknown event 'on_epoch_finish'"):
         keras.callbacks.LambdaCallback(on_epoch_finish=print)
 
@@ -163,8 +177,9 @@ def test_terminate_on_nan_callback_stops_training(capsys):
     model.stop_on_nonfinite_loss = False  # let the callback do it, after the bad step (Keras's behaviour)
     x = DATA[0].copy()
     x[0, 0] = np.inf
-    history = model.fit(x, DATA[1], epochs=3, batch_size=4, shuffle=False, verbose=0,
-                        callbacks=[keras.callbacks.TerminateOnNaN()])
+    history = model.fit(
+        x, DATA[1], epochs=3, batch_size=4, shuffle=False, verbose=0, callbacks=[keras.callbacks.TerminateOnNaN()]
+    )
     assert history.epoch == [0]
     assert "Batch 0: Invalid loss, terminating training" in capsys.readouterr().out
 

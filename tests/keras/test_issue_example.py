@@ -50,10 +50,33 @@ def test_namespaces_match_tf2():
     keras = tf.keras
     assert keras.Sequential is keras.models.Sequential and keras.Model is keras.models.Model
     assert tf.optimizers is keras.optimizers and tf.initializers is keras.initializers and tf.losses is keras.losses
-    for name in ("Input", "Conv2D", "MaxPooling2D", "MaxPool2D", "AveragePooling2D", "AvgPool2D", "GlobalAveragePooling2D",
-                 "GlobalMaxPooling2D", "Flatten", "Dense", "Dropout", "Activation", "ReLU", "BatchNormalization", "Reshape"):
+    for name in (
+        "Input",
+        "Conv2D",
+        "MaxPooling2D",
+        "MaxPool2D",
+        "AveragePooling2D",
+        "AvgPool2D",
+        "GlobalAveragePooling2D",
+        "GlobalMaxPooling2D",
+        "Flatten",
+        "Dense",
+        "Dropout",
+        "Activation",
+        "ReLU",
+        "BatchNormalization",
+        "Reshape",
+    ):
         assert hasattr(keras.layers, name), name
-    for name in ("Callback", "History", "EarlyStopping", "ModelCheckpoint", "CSVLogger", "LambdaCallback", "TerminateOnNaN"):
+    for name in (
+        "Callback",
+        "History",
+        "EarlyStopping",
+        "ModelCheckpoint",
+        "CSVLogger",
+        "LambdaCallback",
+        "TerminateOnNaN",
+    ):
         assert hasattr(keras.callbacks, name), name
     assert keras.activations.get("relu") is keras.activations.relu
     assert keras.datasets.fashion_mnist.load_data is not None

@@ -55,12 +55,20 @@ def test_conv2d_with_constant_initializer_returns_feature_maps():
 @pytest.mark.parametrize("padding,strides,dilation", [("same", 1, 1), ("valid", 2, 1), ("same", 2, 1), ("valid", 1, 2)])
 def test_conv2d_equals_nn_ops_and_torch(padding, strides, dilation):
     x = rand(2, 7, 8, 3)
-    conv = layers.Conv2D(5, (3, 2), strides=strides, padding=padding, dilation_rate=dilation, activation="relu",
-                         bias_initializer="random_normal")
+    conv = layers.Conv2D(
+        5,
+        (3, 2),
+        strides=strides,
+        padding=padding,
+        dilation_rate=dilation,
+        activation="relu",
+        bias_initializer="random_normal",
+    )
     out = conv(x).numpy()
     kernel, bias = conv.get_weights()
-    expected = tf.nn.relu(tf.nn.bias_add(
-        tf.nn.conv2d(x, kernel, strides=strides, padding=padding.upper(), dilations=dilation), bias)).numpy()
+    expected = tf.nn.relu(
+        tf.nn.bias_add(tf.nn.conv2d(x, kernel, strides=strides, padding=padding.upper(), dilations=dilation), bias)
+    ).numpy()
     np.testing.assert_array_equal(out, expected)
 
     torch_conv = torch.nn.Conv2d(3, 5, (3, 2), stride=strides, dilation=dilation)
@@ -284,7 +292,9 @@ def test_batch_normalization_math_by_hand():
     np.testing.assert_allclose(bn.moving_variance.numpy(), 0.99 + 0.01 * var, rtol=1e-5)
     inference = bn(x, training=False).numpy()
     moving_mean, moving_var = bn.moving_mean.numpy(), bn.moving_variance.numpy()
-    np.testing.assert_allclose(inference, (x - moving_mean) / np.sqrt(moving_var + 1e-3) * gamma + beta, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        inference, (x - moving_mean) / np.sqrt(moving_var + 1e-3) * gamma + beta, rtol=1e-4, atol=1e-5
+    )
     np.testing.assert_array_equal(bn.moving_mean.numpy(), moving_mean)  # inference leaves the statistics alone
 
 

@@ -106,8 +106,18 @@ def test_save_weights_and_load_weights(trained, tmp_path):
     np.testing.assert_array_equal(other.predict(x, verbose=0), trained.predict(x, verbose=0))
     with pytest.raises(ModelFileError, match="holds weights only"):
         keras.models.load_model(tmp_path / "w.weights")
-    wider = keras.Sequential([Input(shape=(8, 8, 1)), Conv2D(5, 3, padding="same"), MaxPooling2D(), BatchNormalization(),
-                              Flatten(), Dropout(0.5), Dense(6), Dense(3)])
+    wider = keras.Sequential(
+        [
+            Input(shape=(8, 8, 1)),
+            Conv2D(5, 3, padding="same"),
+            MaxPooling2D(),
+            BatchNormalization(),
+            Flatten(),
+            Dropout(0.5),
+            Dense(6),
+            Dense(3),
+        ]
+    )
     with pytest.raises(ModelFileError, match=r"w.weights.*weight 0 \('conv2d/kernel'\) has shape \(3, 3, 1, 4\)"):
         wider.load_weights(tmp_path / "w.weights")
     with pytest.raises(ModelFileError, match="holds 10 weights but the model has 2"):
@@ -205,8 +215,17 @@ def test_tampered_json_fails_clearly(trained, tmp_path):
     _rewrite(path, lambda members: {"config.json": b"{ this is not json"})
     with pytest.raises(ModelFileError, match="model.keras.*config.json is not valid JSON"):
         keras.models.load_model(path)
-    _rewrite(path, lambda members: {"config.json": json.dumps({"class_name": "Sequential", "config": {"layers": [
-        {"class_name": "Conv2D", "config": {"filters": "ten", "kernel_size": 3}}]}}).encode()})
+    _rewrite(
+        path,
+        lambda members: {
+            "config.json": json.dumps(
+                {
+                    "class_name": "Sequential",
+                    "config": {"layers": [{"class_name": "Conv2D", "config": {"filters": "ten", "kernel_size": 3}}]},
+                }
+            ).encode()
+        },
+    )
     with pytest.raises(ModelFileError, match="architecture in config.json cannot be rebuilt.*filters"):
         keras.models.load_model(path)
     _rewrite(path, lambda members: {"config.json": json.dumps([1, 2, 3]).encode()})

@@ -5,7 +5,6 @@ import re
 import numpy as np
 import pytest
 
-import cnnlab as tf
 from cnnlab import keras
 from cnnlab.keras.layers import Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D
 
@@ -60,7 +59,9 @@ def test_a_small_cnn_learns_and_is_deterministic():
     def train():
         keras.utils.set_random_seed(7)
         model = small_cnn(dropout=0.2)
-        model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(
+            optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
         history = model.fit(x, y, epochs=6, batch_size=16, validation_split=0.2, verbose=0)
         return model, history
 
@@ -126,7 +127,9 @@ def test_initial_epoch_and_stop_training():
         if epoch == 1:
             model.stop_training = True
 
-    history = model.fit(x, y, epochs=10, verbose=0, callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=stop_after_second)])
+    history = model.fit(
+        x, y, epochs=10, verbose=0, callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=stop_after_second)]
+    )
     assert history.epoch == [0, 1]
 
 

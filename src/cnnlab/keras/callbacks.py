@@ -92,7 +92,8 @@ class CallbackList:
         for callback in self.callbacks:
             if not isinstance(callback, Callback):
                 raise TypeError(
-                    f"callbacks must be keras.callbacks.Callback instances; received {type(callback).__name__} ({callback!r})."
+                    "callbacks must be keras.callbacks.Callback instances; "
+                    f"received {type(callback).__name__} ({callback!r})."
                 )
             callback.set_model(model)
             callback.set_params(params)
@@ -166,8 +167,17 @@ class EarlyStopping(Callback):
         start_from_epoch: epochs to wait before watching at all.
     """
 
-    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto", baseline=None,
-                 restore_best_weights=False, start_from_epoch=0):
+    def __init__(
+        self,
+        monitor="val_loss",
+        min_delta=0,
+        patience=0,
+        verbose=0,
+        mode="auto",
+        baseline=None,
+        restore_best_weights=False,
+        start_from_epoch=0,
+    ):
         super().__init__()
         if patience < 0 or int(patience) != patience:
             raise ValueError(f"EarlyStopping: patience must be an integer >= 0; received patience={patience!r}.")
@@ -247,8 +257,17 @@ class ModelCheckpoint(Callback):
     resumed with ``fit(..., initial_epoch=epoch)``.
     """
 
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
-                 mode="auto", save_freq="epoch", initial_value_threshold=None):
+    def __init__(
+        self,
+        filepath,
+        monitor="val_loss",
+        verbose=0,
+        save_best_only=False,
+        save_weights_only=False,
+        mode="auto",
+        save_freq="epoch",
+        initial_value_threshold=None,
+    ):
         super().__init__()
         if save_freq != "epoch":
             raise ValueError(f"ModelCheckpoint: only save_freq='epoch' is supported; received save_freq={save_freq!r}.")
@@ -289,7 +308,10 @@ class ModelCheckpoint(Callback):
                 return
             if self.verbose > 0:
                 previous = "inf" if self.best is None else f"{self.best:.5f}"
-                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {previous} to {current:.5f}, saving model to {path}")
+                print(
+                    f"\nEpoch {epoch + 1}: {self.monitor} improved from {previous} to {current:.5f}, "
+                    f"saving model to {path}"
+                )
             self.best = current
         elif self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: saving model to {path}")
@@ -355,8 +377,16 @@ class LambdaCallback(Callback):
     on_batch_begin / on_batch_end.
     """
 
-    _EVENTS = ("on_epoch_begin", "on_epoch_end", "on_train_begin", "on_train_end", "on_train_batch_begin",
-               "on_train_batch_end", "on_batch_begin", "on_batch_end")
+    _EVENTS = (
+        "on_epoch_begin",
+        "on_epoch_end",
+        "on_train_begin",
+        "on_train_end",
+        "on_train_batch_begin",
+        "on_train_batch_end",
+        "on_batch_begin",
+        "on_batch_end",
+    )
 
     def __init__(self, **hooks):
         super().__init__()

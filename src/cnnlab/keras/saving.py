@@ -75,14 +75,21 @@ def deserialize_layer(config, custom_objects=None):
     """The layer (or model) ``serialize_layer`` described; ``custom_objects`` maps names of your own classes."""
     from . import activations
 
-    if not isinstance(config, dict) or not isinstance(config.get("class_name"), str) or not isinstance(config.get("config"), dict):
-        raise ValueError(f"a layer must be described as {{'class_name': str, 'config': dict}}; found {str(config)[:200]}.")
+    if (
+        not isinstance(config, dict)
+        or not isinstance(config.get("class_name"), str)
+        or not isinstance(config.get("config"), dict)
+    ):
+        raise ValueError(
+            f"a layer must be described as {{'class_name': str, 'config': dict}}; found {str(config)[:200]}."
+        )
     custom_objects = dict(custom_objects or {})
     name = config["class_name"]
     cls = custom_objects.get(name) or _known_classes().get(name)
     if cls is None:
         raise ValueError(
-            f"unknown layer class {name!r}. If it is your own class, pass it to load_model(..., custom_objects={{{name!r}: {name}}})."
+            f"unknown layer class {name!r}. If it is your own class, pass it to "
+            f"load_model(..., custom_objects={{{name!r}: {name}}})."
         )
     arguments = dict(config["config"])
     if "activation" in arguments:
@@ -164,14 +171,17 @@ def _base_metadata(model, kind, user_metadata, op):
         "kind": kind,
         "cnnlab_version": __version__,
         "weights": [
-            {"name": name, "shape": list(w.shape), "dtype": w.dtype.name} for name, w in zip(_weight_names(model), weights)
+            {"name": name, "shape": list(w.shape), "dtype": w.dtype.name}
+            for name, w in zip(_weight_names(model), weights)
         ],
         "user_metadata": user_metadata if user_metadata is not None else {},
     }
     try:
         json.dumps(metadata["user_metadata"])
     except (TypeError, ValueError) as error:
-        raise TypeError(f"{op}: user_metadata must be JSON-serializable (dicts, lists, numbers, strings): {error}") from None
+        raise TypeError(
+            f"{op}: user_metadata must be JSON-serializable (dicts, lists, numbers, strings): {error}"
+        ) from None
     arrays = {f"weight_{i:04d}": w.numpy() for i, w in enumerate(weights)}
     return metadata, arrays
 
@@ -212,7 +222,9 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, user_met
     if not isinstance(model, Model):
         raise TypeError(f"save_model: expected a keras Model; received {type(model).__name__}.")
     if not model.built:
-        raise ValueError("save_model: the model is not built yet; call it on data, fit it, or give it an input shape first.")
+        raise ValueError(
+            "save_model: the model is not built yet; call it on data, fit it, or give it an input shape first."
+        )
     try:
         architecture = serialize_layer(model)
         json.dumps(architecture)
@@ -307,7 +319,9 @@ class _Archive:
                     f"(recorded as {entry.get('shape')}), but the model's weight has shape {tuple(variable.shape)}"
                 )
             if value.dtype != variable.dtype:
-                self.fail(f"weight {index} ('{entry.get('name')}') has dtype {value.dtype}; the model's is {variable.dtype}")
+                self.fail(
+                    f"weight {index} ('{entry.get('name')}') has dtype {value.dtype}; the model's is {variable.dtype}"
+                )
             values.append(value)
         for variable, value in zip(weights, values):
             variable.assign(value)
@@ -337,7 +351,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
 
     archive = _Archive(filepath, "load_model")
     if archive.metadata.get("kind") != "model":
-        archive.fail("it holds weights only (written by save_weights); build the model in code and call model.load_weights()")
+        archive.fail(
+            "it holds weights only (written by save_weights); build the model in code and call model.load_weights()"
+        )
     config = archive.json("config.json")
     try:
         model = deserialize_layer(config, custom_objects)
@@ -360,7 +376,9 @@ def _restore_compile(archive, model, compile_config, arrays, custom_objects):
     try:
         loss = compile_config["loss"]
         loss = loss if isinstance(loss, str) or loss is None else losses.deserialize(loss, custom_objects)
-        metric_list = [m if isinstance(m, str) else metrics.deserialize(m, custom_objects) for m in compile_config["metrics"]]
+        metric_list = [
+            m if isinstance(m, str) else metrics.deserialize(m, custom_objects) for m in compile_config["metrics"]
+        ]
         optimizer = optimizers.deserialize(compile_config["optimizer"], custom_objects)
         model.compile(optimizer=optimizer, loss=loss, metrics=metric_list)
     except (ValueError, TypeError, KeyError) as error:

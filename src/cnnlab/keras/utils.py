@@ -40,7 +40,9 @@ def to_categorical(y, num_classes=None, dtype="float32"):
     if num_classes is None:
         num_classes = int(labels.max()) + 1 if labels.size else 0
     elif isinstance(num_classes, bool) or int(num_classes) != num_classes or num_classes < 1:
-        raise ValueError(f"to_categorical: num_classes must be a positive integer; received num_classes={num_classes!r}.")
+        raise ValueError(
+            f"to_categorical: num_classes must be a positive integer; received num_classes={num_classes!r}."
+        )
     num_classes = int(num_classes)
     if labels.size and labels.max() >= num_classes:
         raise ValueError(

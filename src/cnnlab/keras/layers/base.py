@@ -41,7 +41,9 @@ def standardize_shape(shape, argument, owner):
     try:
         shape = tuple(None if d is None else int(d) for d in shape)
     except (TypeError, ValueError):
-        raise TypeError(f"{owner}: {argument} must be a tuple of ints (or None); received {argument}={shape!r}.") from None
+        raise TypeError(
+            f"{owner}: {argument} must be a tuple of ints (or None); received {argument}={shape!r}."
+        ) from None
     if any(d is not None and d < 0 for d in shape):
         raise ValueError(f"{owner}: {argument} must not contain negative sizes; received {argument}={shape}.")
     return shape
@@ -88,7 +90,9 @@ class InputSpec:
         rank = len(shape)
         prefix = f'Input of layer "{layer.name}" ({type(layer).__name__}) is incompatible with the layer'
         if self.ndim is not None and rank != self.ndim:
-            raise ValueError(f"{prefix}: expected ndim={self.ndim}, found ndim={rank}. Full shape received: {tuple(shape)}.")
+            raise ValueError(
+                f"{prefix}: expected ndim={self.ndim}, found ndim={rank}. Full shape received: {tuple(shape)}."
+            )
         if self.min_ndim is not None and rank < self.min_ndim:
             raise ValueError(
                 f"{prefix}: expected min_ndim={self.min_ndim}, found ndim={rank}. Full shape received: {tuple(shape)}."
@@ -128,7 +132,9 @@ class Layer:
         if "build" in cls.__dict__:
             cls.build = _marks_built(cls.__dict__["build"])
 
-    def __init__(self, trainable=True, name=None, dtype=None, input_shape=None, input_dim=None, batch_input_shape=None, **kwargs):
+    def __init__(
+        self, trainable=True, name=None, dtype=None, input_shape=None, input_dim=None, batch_input_shape=None, **kwargs
+    ):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unrecognized keyword argument(s) {sorted(kwargs)}.")
         if name is not None and (not isinstance(name, str) or not name):
@@ -276,7 +282,8 @@ class Layer:
         value = _to_array(initializer(shape, dtype=dtype), dtype, f'Layer "{self.name}".add_weight')
         if value.shape != shape:
             raise ValueError(
-                f'Layer "{self.name}": the initializer of weight "{name}" returned shape {value.shape}; expected {shape}.'
+                f'Layer "{self.name}": the initializer of weight "{name}" returned shape {value.shape}; '
+                f"expected {shape}."
             )
         variable = Variable(value, dtype=dtype, trainable=trainable and self._trainable, name=name or "variable")
         (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)
@@ -349,7 +356,9 @@ class Layer:
             self._build_for(keras_tensor.shape)
         elif self.input_spec is not None:
             self.input_spec.check(keras_tensor.shape, self)
-        output = KerasTensor(self.compute_output_shape(tuple(keras_tensor.shape)), self.dtype, source=(self, keras_tensor))
+        output = KerasTensor(
+            self.compute_output_shape(tuple(keras_tensor.shape)), self.dtype, source=(self, keras_tensor)
+        )
         self._inbound_nodes.append((keras_tensor, output))
         return output
 

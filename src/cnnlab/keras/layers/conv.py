@@ -14,9 +14,14 @@ def normalize_tuple(value, argument, owner, n=2):
     try:
         values = (value,) * n if isinstance(value, numbers.Integral) and not isinstance(value, bool) else tuple(value)
     except TypeError:
-        raise ValueError(f"{owner}: {argument} must be an int or a tuple of {n} ints; received {argument}={value!r}.") from None
+        raise ValueError(
+            f"{owner}: {argument} must be an int or a tuple of {n} ints; received {argument}={value!r}."
+        ) from None
     if len(values) != n or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v <= 0 for v in values):
-        raise ValueError(f"{owner}: {argument} must be a positive int or a tuple of {n} positive ints; received {argument}={value!r}.")
+        raise ValueError(
+            f"{owner}: {argument} must be a positive int or a tuple of {n} positive ints; "
+            f"received {argument}={value!r}."
+        )
     return tuple(int(v) for v in values)
 
 
@@ -25,6 +30,23 @@ def normalize_padding(padding, owner):
     if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
         raise ValueError(f"{owner}: padding must be 'valid' or 'same'; received padding={padding!r}.")
     return padding.lower()
+
+
+def spatial_output_shape(layer, input_shape, window, strides, dilation):
+    """(height, width) after sliding ``window`` over an NHWC input (None where the input's size is unknown).
+
+    The arithmetic is the shared padding helper's (``window_geometry``), so layers
+    and ops always agree on output sizes.
+    """
+    owner = f'Layer "{layer.name}" ({type(layer).__name__})'
+    if len(input_shape) != 4:
+        raise ValueError(
+            f"{owner} expects inputs of rank 4 (batch, height, width, channels); received shape {tuple(input_shape)}."
+        )
+    return tuple(
+        None if size is None else window_geometry(size, k, s, d, layer.padding.upper(), op=owner).out
+        for size, k, s, d in zip(input_shape[1:3], window, strides, dilation)
+    )
 
 
 class Conv2D(Layer):
@@ -92,28 +114,32 @@ class Conv2D(Layer):
     def build(self, input_shape):
         channels = input_shape[-1]
         if channels is None:
-            raise ValueError(f'Layer "{self.name}" (Conv2D): the channel axis (last) of the input must be known; received shape {input_shape}.')
+            raise ValueError(
+                f'Layer "{self.name}" (Conv2D): the channel axis (last) of the input must be known; '
+                f"received shape {input_shape}."
+            )
         self.compute_output_shape(input_shape)  # rejects a window larger than a 'valid' input
         self.kernel = self.add_weight(
             shape=(*self.kernel_size, channels, self.filters), initializer=self.kernel_initializer, name="kernel"
         )
-        self.bias = self.add_weight(shape=(self.filters,), initializer=self.bias_initializer, name="bias") if self.use_bias else None
+        self.bias = (
+            self.add_weight(shape=(self.filters,), initializer=self.bias_initializer, name="bias")
+            if self.use_bias
+            else None
+        )
         self.input_spec = InputSpec(ndim=4, axes={-1: channels})
 
     def call(self, inputs):
-        out = nn.conv2d(inputs, self.kernel, strides=self.strides, padding=self.padding.upper(), dilations=self.dilation_rate)
+        out = nn.conv2d(
+            inputs, self.kernel, strides=self.strides, padding=self.padding.upper(), dilations=self.dilation_rate
+        )
         if self.bias is not None:
             out = nn.bias_add(out, self.bias)
         return self.activation(out)
 
     def compute_output_shape(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(f'Layer "{self.name}" (Conv2D) expects inputs of rank 4 (batch, height, width, channels); received shape {tuple(input_shape)}.')
-        spatial = [
-            None if size is None else window_geometry(size, k, s, d, self.padding.upper(), op=f'Layer "{self.name}" (Conv2D)').out
-            for size, k, s, d in zip(input_shape[1:3], self.kernel_size, self.strides, self.dilation_rate)
-        ]
-        return (input_shape[0], *spatial, self.filters)
+        height, width = spatial_output_shape(self, input_shape, self.kernel_size, self.strides, self.dilation_rate)
+        return (input_shape[0], height, width, self.filters)
 
     def get_config(self):
         return {

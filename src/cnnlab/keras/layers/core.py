@@ -87,7 +87,15 @@ class Dense(Layer):
         TensorShape([2, 3])
     """
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.units = _positive_int(units, "units", "Dense")
         self.activation = activations.get(activation)
@@ -99,9 +107,17 @@ class Dense(Layer):
     def build(self, input_shape):
         in_features = input_shape[-1]
         if in_features is None:
-            raise ValueError(f'Layer "{self.name}" (Dense): the last axis of the input must be known; received shape {input_shape}.')
-        self.kernel = self.add_weight(shape=(in_features, self.units), initializer=self.kernel_initializer, name="kernel")
-        self.bias = self.add_weight(shape=(self.units,), initializer=self.bias_initializer, name="bias") if self.use_bias else None
+            raise ValueError(
+                f'Layer "{self.name}" (Dense): the last axis of the input must be known; received shape {input_shape}.'
+            )
+        self.kernel = self.add_weight(
+            shape=(in_features, self.units), initializer=self.kernel_initializer, name="kernel"
+        )
+        self.bias = (
+            self.add_weight(shape=(self.units,), initializer=self.bias_initializer, name="bias")
+            if self.use_bias
+            else None
+        )
         self.input_spec = InputSpec(min_ndim=2, axes={-1: in_features})
 
     def call(self, inputs):
@@ -157,10 +173,13 @@ class Reshape(Layer):
         try:
             target = tuple(int(d) for d in target_shape)
         except (TypeError, ValueError):
-            raise TypeError(f"Reshape: target_shape must be a tuple of ints; received target_shape={target_shape!r}.") from None
+            raise TypeError(
+                f"Reshape: target_shape must be a tuple of ints; received target_shape={target_shape!r}."
+            ) from None
         if sum(d == -1 for d in target) > 1 or any(d < -1 for d in target):
             raise ValueError(
-                f"Reshape: target_shape may hold at most one -1 and no other negative size; received target_shape={target_shape!r}."
+                "Reshape: target_shape may hold at most one -1 and no other negative size; "
+                f"received target_shape={target_shape!r}."
             )
         self.target_shape = target
 

@@ -72,19 +72,30 @@ class BatchNormalization(Layer):
         rank = len(input_shape)
         if not -rank <= self.axis < rank or self.axis % rank == 0:
             raise ValueError(
-                f'Layer "{self.name}" (BatchNormalization): axis={self.axis} is not a feature axis of inputs of shape {tuple(input_shape)}.'
+                f'Layer "{self.name}" (BatchNormalization): axis={self.axis} is not a feature axis '
+                f"of inputs of shape {tuple(input_shape)}."
             )
         self._channel_axis = self.axis % rank
         channels = input_shape[self._channel_axis]
         if channels is None:
-            raise ValueError(f'Layer "{self.name}" (BatchNormalization): axis {self.axis} of the input must have a known size.')
+            raise ValueError(
+                f'Layer "{self.name}" (BatchNormalization): axis {self.axis} of the input must have a known size.'
+            )
         self._reduction_axes = tuple(i for i in range(rank) if i != self._channel_axis)
         # Per-channel vectors broadcast along the channel axis (a plain (C,) vector when it is last).
-        self._broadcast_shape = tuple(channels if i == self._channel_axis else 1 for i in range(rank))[self._channel_axis :]
+        self._broadcast_shape = tuple(channels if i == self._channel_axis else 1 for i in range(rank))[
+            self._channel_axis :
+        ]
         shape = (channels,)
-        self.gamma = self.add_weight(shape=shape, initializer=self.gamma_initializer, name="gamma") if self.scale else None
-        self.beta = self.add_weight(shape=shape, initializer=self.beta_initializer, name="beta") if self.center else None
-        self.moving_mean = self.add_weight(shape=shape, initializer=self.moving_mean_initializer, trainable=False, name="moving_mean")
+        self.gamma = (
+            self.add_weight(shape=shape, initializer=self.gamma_initializer, name="gamma") if self.scale else None
+        )
+        self.beta = (
+            self.add_weight(shape=shape, initializer=self.beta_initializer, name="beta") if self.center else None
+        )
+        self.moving_mean = self.add_weight(
+            shape=shape, initializer=self.moving_mean_initializer, trainable=False, name="moving_mean"
+        )
         self.moving_variance = self.add_weight(
             shape=shape, initializer=self.moving_variance_initializer, trainable=False, name="moving_variance"
         )

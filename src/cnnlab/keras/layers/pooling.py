@@ -1,10 +1,9 @@
 """Pooling layers: MaxPooling2D, AveragePooling2D and their global versions (NHWC)."""
 
 from ... import nn
-from ...kernels.padding import window_geometry
 from ...ops import reduction_ops
 from .base import InputSpec, Layer
-from .conv import normalize_padding, normalize_tuple
+from .conv import normalize_padding, normalize_tuple, spatial_output_shape
 from .core import _check_channels_last
 
 
@@ -29,16 +28,8 @@ class _Pooling2D(Layer):
         return self._pool(inputs, ksize=self.pool_size, strides=self.strides, padding=self.padding.upper())
 
     def compute_output_shape(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(
-                f'Layer "{self.name}" ({type(self).__name__}) expects inputs of rank 4 (batch, height, width, channels); '
-                f"received shape {tuple(input_shape)}."
-            )
-        spatial = [
-            None if size is None else window_geometry(size, k, s, 1, self.padding.upper(), op=f'Layer "{self.name}" ({type(self).__name__})').out
-            for size, k, s in zip(input_shape[1:3], self.pool_size, self.strides)
-        ]
-        return (input_shape[0], *spatial, input_shape[3])
+        height, width = spatial_output_shape(self, input_shape, self.pool_size, self.strides, (1, 1))
+        return (input_shape[0], height, width, input_shape[3])
 
     def get_config(self):
         return {

@@ -97,7 +97,9 @@ def batch_size_argument(batch_size, op):
 def split_validation(x, y, validation_split):
     """Keras's split: the LAST ``validation_split`` fraction, taken before any shuffling."""
     if not isinstance(validation_split, numbers.Real) or not 0 <= validation_split < 1:
-        raise ValueError(f"fit: validation_split must be a number in [0, 1); received validation_split={validation_split!r}.")
+        raise ValueError(
+            f"fit: validation_split must be a number in [0, 1); received validation_split={validation_split!r}."
+        )
     split_at = int(np.floor(len(x) * (1.0 - validation_split)))
     if split_at == 0 or split_at == len(x):
         raise ValueError(
@@ -109,9 +111,9 @@ def split_validation(x, y, validation_split):
 
 def unpack_validation_data(model, validation_data):
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        length = f" of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else ""
         raise ValueError(
-            "fit: validation_data must be a tuple (x_val, y_val); received "
-            f"{type(validation_data).__name__}{' of length ' + str(len(validation_data)) if isinstance(validation_data, (tuple, list)) else ''}."
+            f"fit: validation_data must be a tuple (x_val, y_val); received {type(validation_data).__name__}{length}."
         )
     x_val = input_array(model, validation_data[0], "fit", "x_val (validation_data[0])")
     y_val = label_array(validation_data[1], "fit", "y_val (validation_data[1])")
@@ -126,5 +128,7 @@ def check_labels(model, y, output_shape, op, argument="y"):
     try:
         losses.check_targets(model._loss_fn, y, output_shape)
     except ValueError as error:
-        raise ValueError(f"{op}: the labels {argument} do not fit the loss {model._loss_name()!r} and the model's output "
-                         f"shape {tuple(output_shape)}: {error}") from None
+        raise ValueError(
+            f"{op}: the labels {argument} do not fit the loss {model._loss_name()!r} and the model's output "
+            f"shape {tuple(output_shape)}: {error}"
+        ) from None

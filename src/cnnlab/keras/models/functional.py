@@ -32,14 +32,18 @@ class Functional(Model):
         self._auto_named = name is None
         if isinstance(inputs, (list, tuple)):
             if len(inputs) != 1:
-                raise ValueError(f"Model: cnnlab's functional models take exactly one input; received {len(inputs)} inputs.")
+                raise ValueError(
+                    f"Model: cnnlab's functional models take exactly one input; received {len(inputs)} inputs."
+                )
             inputs = inputs[0]
         if not isinstance(inputs, KerasTensor) or inputs.source is None or not isinstance(inputs.source[0], InputLayer):
             raise TypeError(f"Model: inputs must be a keras.Input(...) tensor; received {inputs!r}.")
         self._multiple_outputs = isinstance(outputs, (list, tuple))
         output_list = list(outputs) if self._multiple_outputs else [outputs]
         if not output_list or not all(isinstance(o, KerasTensor) for o in output_list):
-            raise TypeError(f"Model: outputs must be symbolic tensors made by calling layers on the inputs; received {outputs!r}.")
+            raise TypeError(
+                f"Model: outputs must be symbolic tensors made by calling layers on the inputs; received {outputs!r}."
+            )
         self._input_tensor = inputs
         self._output_tensors = output_list
         self._nodes = _nodes_between(inputs, output_list)
@@ -114,8 +118,12 @@ class Functional(Model):
             source = inputs if source_index == -1 else tensors[source_index]
             tensors.append(layers[layer_index](source))
         outputs = [inputs if i == -1 else tensors[i] for i in config["outputs"]]
-        return cls(inputs, outputs if config.get("multiple_outputs") else outputs[0], name=config.get("name"),
-                   trainable=config.get("trainable", True))
+        return cls(
+            inputs,
+            outputs if config.get("multiple_outputs") else outputs[0],
+            name=config.get("name"),
+            trainable=config.get("trainable", True),
+        )
 
 
 def _nodes_between(inputs, outputs):

@@ -79,7 +79,9 @@ class Model(Layer):
         for layer in self._layers:
             if layer.name == name:
                 return layer
-        raise ValueError(f"get_layer: no layer named {name!r}; the layers are {[layer.name for layer in self._layers]}.")
+        raise ValueError(
+            f"get_layer: no layer named {name!r}; the layers are {[layer.name for layer in self._layers]}."
+        )
 
     def build(self, input_shape):
         """Create every weight by running the model once on zeros of ``input_shape`` (batch axis first)."""
@@ -102,7 +104,15 @@ class Model(Layer):
         """The batch shape the model was built for or declared with, or None if not known yet."""
         return self._build_input_shape
 
-    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False, layer_range=None):
+    def summary(
+        self,
+        line_length=None,
+        positions=None,
+        print_fn=None,
+        expand_nested=False,
+        show_trainable=False,
+        layer_range=None,
+    ):
         """Print Keras's table: ``Layer (type) | Output Shape | Param #``, then the parameter totals.
 
         Args:
@@ -143,7 +153,9 @@ class Model(Layer):
         if metrics is None:
             metrics = []
         if isinstance(metrics, (str, dict)) or not isinstance(metrics, (list, tuple)):
-            raise TypeError(f"compile: metrics must be a list, e.g. metrics=['accuracy']; received metrics={metrics!r}.")
+            raise TypeError(
+                f"compile: metrics must be a list, e.g. metrics=['accuracy']; received metrics={metrics!r}."
+            )
         self._metric_identifiers = list(metrics)
         self.compiled = True
 
@@ -155,8 +167,20 @@ class Model(Layer):
         """'loss' followed by the metric names, in the order of ``evaluate``'s list."""
         return ["loss", *training.metric_names(self)]
 
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, initial_epoch=0, validation_batch_size=None):
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        initial_epoch=0,
+        validation_batch_size=None,
+    ):
         """Train the model on arrays ``x`` and ``y`` for ``epochs`` epochs.
 
         Args:
@@ -183,8 +207,20 @@ class Model(Layer):
         to turn the guard off).  Randomness (shuffling, Dropout, initializers) follows
         ``cnnlab.random.set_seed`` / ``keras.utils.set_random_seed``.
         """
-        return training.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
-                            shuffle, initial_epoch, validation_batch_size)
+        return training.fit(
+            self,
+            x,
+            y,
+            batch_size,
+            epochs,
+            verbose,
+            callbacks,
+            validation_split,
+            validation_data,
+            shuffle,
+            initial_epoch,
+            validation_batch_size,
+        )
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", callbacks=None, return_dict=False):
         """The loss and metrics on ``x``, ``y`` (inference mode), in batches of ``batch_size`` (default 32).
@@ -220,7 +256,9 @@ class Model(Layer):
         """
         from .. import saving
 
-        saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, user_metadata=user_metadata)
+        saving.save_model(
+            self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, user_metadata=user_metadata
+        )
 
     def save_weights(self, filepath, overwrite=True):
         """Write only the weights (in ``weights`` order) to one file."""

@@ -49,8 +49,8 @@ class Progress:
         steps: the number of batches in the pass.
         title: printed first ('Epoch 3/20'), or None.
 
-    The loop calls ``update(step, logs_fn)`` after every batch, where ``logs_fn()``
-    returns the running logs; it is only called when the display is redrawn.
+    After every batch the loop asks ``due(step)`` (a clock read) and only then
+    assembles the running logs for ``draw(step, logs)``.
     """
 
     def __init__(self, verbose, steps, title=None):
@@ -68,15 +68,19 @@ class Progress:
         elif verbose == 2 and title:
             print(title, file=self._stream)
 
-    def update(self, step, logs_fn):
-        """Record that ``step`` batches are done; redraw if it is time."""
+    def due(self, step):
+        """Whether the bar should be redrawn after ``step`` batches (at most ten times a second)."""
         if self.verbose != 1:
-            return
+            return False
         now = time.perf_counter()
         if now < self._next_refresh and step < self.steps:
-            return
+            return False
         self._next_refresh = now + _REFRESH_SECONDS
-        self._draw(step, now, logs_fn())
+        return True
+
+    def draw(self, step, logs):
+        """Redraw the bar: ``step`` batches done, running ``logs``."""
+        self._draw(step, time.perf_counter(), logs)
 
     def finish(self, logs):
         """The pass is over: print the final line with ``logs`` (validation metrics included)."""
@@ -88,7 +92,11 @@ class Progress:
             self._bar.close()  # draws the final state once more and ends the line
             return
         elapsed = now - self._start
-        parts = [f"{self.steps}/{self.steps}", _format_seconds(elapsed), _format_step_time(elapsed / max(self.steps, 1))]
+        parts = [
+            f"{self.steps}/{self.steps}",
+            _format_seconds(elapsed),
+            _format_step_time(elapsed / max(self.steps, 1)),
+        ]
         if logs:
             parts.append(format_logs(logs))
         end = "\n"

@@ -49,13 +49,16 @@ class Sequential(Model):
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add: expected a keras Layer; received {type(layer).__name__} ({layer!r}).")
         if isinstance(layer, InputLayer) and self._layers:
-            raise ValueError("Sequential.add: an InputLayer / keras.Input can only be the first entry of a Sequential model.")
+            raise ValueError(
+                "Sequential.add: an InputLayer / keras.Input can only be the first entry of a Sequential model."
+            )
         names = {known.name for known in self._layers}
         if layer._auto_named:
             layer.name = _unique_name(layer.name, names)
         elif layer.name in names:
             raise ValueError(
-                f'Sequential.add: all layers added to a Sequential model should have unique names; "{layer.name}" is already used.'
+                "Sequential.add: all layers added to a Sequential model should have unique names; "
+                f'"{layer.name}" is already used.'
             )
         self._layers.append(layer)
         if self._symbolic_output is not None:
@@ -99,7 +102,9 @@ class Sequential(Model):
         """Build every layer for inputs of ``input_shape`` (batch axis first)."""
         if input_shape is None:
             if not self.built:
-                raise ValueError("Sequential.build: give input_shape (e.g. (None, 28, 28, 1)); the model has no input shape yet.")
+                raise ValueError(
+                    "Sequential.build: give input_shape (e.g. (None, 28, 28, 1)); the model has no input shape yet."
+                )
             return
         self._build_for(tuple(input_shape))
 

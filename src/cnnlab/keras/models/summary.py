@@ -1,16 +1,16 @@
 """``model.summary()``: Keras 3's table of layers, output shapes and parameter counts.
 
-    Model: "sequential"
-    ┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━┓
-    ┃ Layer (type)                         ┃ Output Shape                ┃         Param # ┃
-    ┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━┩
-    │ conv2d (Conv2D)                      │ (None, 28, 28, 10)          │             100 │
-    ├──────────────────────────────────────┼─────────────────────────────┼─────────────────┤
-    ...
-    └──────────────────────────────────────┴─────────────────────────────┴─────────────────┘
-     Total params: 197,210 (770.35 KB)
-     Trainable params: 197,210 (770.35 KB)
-     Non-trainable params: 0 (0.00 B)
+Model: "sequential"
+┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━┓
+┃ Layer (type)                         ┃ Output Shape                ┃         Param # ┃
+┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━┩
+│ conv2d (Conv2D)                      │ (None, 28, 28, 10)          │             100 │
+├──────────────────────────────────────┼─────────────────────────────┼─────────────────┤
+...
+└──────────────────────────────────────┴─────────────────────────────┴─────────────────┘
+ Total params: 197,210 (770.35 KB)
+ Trainable params: 197,210 (770.35 KB)
+ Non-trainable params: 0 (0.00 B)
 """
 
 import re
@@ -86,7 +86,9 @@ def _layer_range(layers, layer_range):
     first = [i for i, layer in enumerate(layers) if re.match(layer_range[0], layer.name)]
     last = [i for i, layer in enumerate(layers) if re.match(layer_range[1], layer.name)]
     if not first or not last:
-        raise ValueError(f"summary: layer_range={layer_range!r} matches no layer names ({[layer.name for layer in layers]}).")
+        raise ValueError(
+            f"summary: layer_range={layer_range!r} matches no layer names ({[layer.name for layer in layers]})."
+        )
     return layers[min(first) : max(last) + 1]
 
 
@@ -117,7 +119,11 @@ def summary_lines(model, line_length=None, positions=None, expand_nested=False, 
         return rows
 
     rows = [cells for layer in _layer_range(model.layers, layer_range) for cells in rows_of(layer)]
-    lines = [f'Model: "{model.name}"', _rule(widths, "┏", "━", "┳", "┓"), _row(header, widths, alignments, "┃", "┃", "┃")]
+    lines = [
+        f'Model: "{model.name}"',
+        _rule(widths, "┏", "━", "┳", "┓"),
+        _row(header, widths, alignments, "┃", "┃", "┃"),
+    ]
     lines.append(_rule(widths, "┡", "━", "╇", "┩"))
     for index, cells in enumerate(rows):
         if index:
@@ -131,10 +137,13 @@ def summary_lines(model, line_length=None, positions=None, expand_nested=False, 
     total_memory = _memory(trainable) + _memory(non_trainable) + _memory(optimizer_variables)
     lines.append(f" Total params: {total:,} ({readable_memory_size(total_memory)})")
     lines.append(f" Trainable params: {count_params(trainable):,} ({readable_memory_size(_memory(trainable))})")
-    lines.append(f" Non-trainable params: {count_params(non_trainable):,} ({readable_memory_size(_memory(non_trainable))})")
+    lines.append(
+        f" Non-trainable params: {count_params(non_trainable):,} ({readable_memory_size(_memory(non_trainable))})"
+    )
     if optimizer_variables:
         lines.append(
-            f" Optimizer params: {count_params(optimizer_variables):,} ({readable_memory_size(_memory(optimizer_variables))})"
+            f" Optimizer params: {count_params(optimizer_variables):,} "
+            f"({readable_memory_size(_memory(optimizer_variables))})"
         )
     return lines
 
@@ -147,6 +156,8 @@ def _optimizer_variables(model):
     return list(optimizer.variables)
 
 
-def print_summary(model, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False, layer_range=None):
+def print_summary(
+    model, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False, layer_range=None
+):
     text = "\n".join(summary_lines(model, line_length, positions, expand_nested, show_trainable, layer_range))
     (print_fn or print)(text)

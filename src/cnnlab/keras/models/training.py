@@ -37,7 +37,9 @@ def metric_names(model):
         if isinstance(identifier, str):
             names.append(identifier)
         else:
-            names.append(getattr(identifier, "name", None) or getattr(identifier, "__name__", type(identifier).__name__))
+            names.append(
+                getattr(identifier, "name", None) or getattr(identifier, "__name__", type(identifier).__name__)
+            )
     return names
 
 
@@ -60,7 +62,9 @@ def _output_shape(model, x, op):
     """The model's output shape, from one sample (this also builds an unbuilt model)."""
     output = model._forward(Tensor(x[:1]), False)
     if isinstance(output, (list, tuple)):
-        raise ValueError(f"{op}: models with several outputs can predict() but cannot be trained or evaluated in cnnlab.")
+        raise ValueError(
+            f"{op}: models with several outputs can predict() but cannot be trained or evaluated in cnnlab."
+        )
     return (None, *output.shape[1:])
 
 
@@ -87,8 +91,20 @@ def _non_negative_int(value, argument, op):
     return int(value)
 
 
-def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
-        initial_epoch, validation_batch_size):
+def fit(
+    model,
+    x,
+    y,
+    batch_size,
+    epochs,
+    verbose,
+    callbacks,
+    validation_split,
+    validation_data,
+    shuffle,
+    initial_epoch,
+    validation_batch_size,
+):
     verbose = resolve_verbose(verbose, "fit")
     batch_size = data.batch_size_argument(batch_size, "fit")
     epochs = _non_negative_int(epochs, "epochs", "fit")
@@ -129,7 +145,11 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
         order = generator.permutation(len(x)) if shuffle else None
         progress = Progress(verbose, steps, f"Epoch {epoch + 1}/{epochs}")
         for step in range(steps):
-            batch = order[step * batch_size : (step + 1) * batch_size] if shuffle else slice(step * batch_size, (step + 1) * batch_size)
+            batch = (
+                order[step * batch_size : (step + 1) * batch_size]
+                if shuffle
+                else slice(step * batch_size, (step + 1) * batch_size)
+            )
             x_batch, y_batch = x[batch], y[batch]
             if batch_begin_hooks:
                 callback_list.on_train_batch_begin(step, {})
@@ -143,7 +163,8 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split, v
                 metric.update_state(y_batch, y_pred._value)
             if batch_end_hooks:
                 callback_list.on_train_batch_end(step, _logs(loss_total, count, metrics))
-            progress.update(step + 1, lambda: _logs(loss_total, count, metrics))
+            if progress.due(step + 1):
+                progress.draw(step + 1, _logs(loss_total, count, metrics))
             if model.stop_training:
                 break
         logs = _logs(loss_total, count, metrics)
@@ -192,7 +213,10 @@ def _evaluate_arrays(model, x, y, batch_size, metrics, progress=None, callback_l
     loss_total, count = 0.0, 0
     steps = math.ceil(len(x) / batch_size)
     for step in range(steps):
-        x_batch, y_batch = x[step * batch_size : (step + 1) * batch_size], y[step * batch_size : (step + 1) * batch_size]
+        x_batch, y_batch = (
+            x[step * batch_size : (step + 1) * batch_size],
+            y[step * batch_size : (step + 1) * batch_size],
+        )
         if callback_list is not None:
             callback_list.on_test_batch_begin(step, {})
         y_pred = model._forward(Tensor(x_batch), False)
@@ -202,8 +226,8 @@ def _evaluate_arrays(model, x, y, batch_size, metrics, progress=None, callback_l
             metric.update_state(y_batch, y_pred._value)
         if callback_list is not None:
             callback_list.on_test_batch_end(step, _logs(loss_total, count, metrics))
-        if progress is not None:
-            progress.update(step + 1, lambda: _logs(loss_total, count, metrics))
+        if progress is not None and progress.due(step + 1):
+            progress.draw(step + 1, _logs(loss_total, count, metrics))
     return _logs(loss_total, count, metrics)
 
 
@@ -252,7 +276,8 @@ def predict(model, x, batch_size, verbose, callbacks, one_batch=False):
             result[start : start + len(output)] = output
         if callbacks:
             callback_list.on_predict_batch_end(step, {"outputs": batch_outputs})
-        progress.update(step + 1, dict)
+        if progress.due(step + 1):
+            progress.draw(step + 1, {})
     progress.finish({})
     callback_list.on_predict_end({})
     return results if isinstance(outputs, (list, tuple)) else results[0]
