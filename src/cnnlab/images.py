@@ -56,6 +56,10 @@ def load_image(path, invert="auto"):
         raise ImageError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise ImageError(f"{path}: is a directory, not an image") from None
+    except PermissionError:
+        raise ImageError(f"{path}: permission denied") from None
+    except Image.DecompressionBombError as err:  # a file claiming billions of pixels
+        raise ImageError(f"{path}: {err}") from None
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image Pillow can read (expected a PNG or JPEG)") from None
     except (OSError, SyntaxError, ValueError) as err:  # truncated or corrupt data inside a known format

@@ -127,3 +127,10 @@ def test_arrays_are_accepted_like_pictures():
     from_image = to_fashion_mnist(Image.fromarray(array))
     np.testing.assert_array_equal(from_array, from_image)
     assert from_array[14, 14] == 255
+
+
+def test_an_image_too_large_to_decode_safely_is_refused(tmp_path, monkeypatch):
+    Image.new("L", (100, 100)).save(tmp_path / "bomb.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow refuses more than twice this
+    with pytest.raises(ImageError, match=r"bomb.png: Image size \(10000 pixels\) exceeds limit"):
+        load_image(tmp_path / "bomb.png")
