@@ -40,7 +40,9 @@ def run_case(signal_shape, kernel_shape, method, dtype, repeats, rng):
     ours = signal.convolve(image, kernel, mode="same", method=method)
     theirs = scipy.signal.convolve(image, kernel, mode="same", method=method)
     tolerance = 1e-3 if dtype == np.float32 else 1e-9
-    if ours.dtype != theirs.dtype or not np.allclose(ours, theirs, rtol=tolerance, atol=tolerance * np.abs(theirs).max()):
+    if ours.dtype != theirs.dtype or not np.allclose(
+        ours, theirs, rtol=tolerance, atol=tolerance * np.abs(theirs).max()
+    ):
         raise AssertionError("cnnlab and scipy disagree")
     ratios, ours_s, theirs_s = [], [], []
     for repeat in range(repeats):

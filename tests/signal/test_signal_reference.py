@@ -50,7 +50,9 @@ def test_reference_boundaries():
     np.testing.assert_array_equal(reference.correlate2d(x, [[1, 0, 0]], "same", "wrap"), [[3, 1, 2]])
     np.testing.assert_array_equal(reference.correlate2d(x, [[0, 0, 1]], "same", "symm"), [[2, 3, 3]])
     np.testing.assert_array_equal(reference.correlate2d(x, [[1, 1, 1]], "same", "fill", fillvalue=5), [[8, 6, 10]])
-    np.testing.assert_array_equal(reference.convolve2d(x, [[1, 0, 0, 0, 0, 0, 0]], "full", "wrap"), [[1, 2, 3, 1, 2, 3, 1, 2, 3]])
+    np.testing.assert_array_equal(
+        reference.convolve2d(x, [[1, 0, 0, 0, 0, 0, 0]], "full", "wrap"), [[1, 2, 3, 1, 2, 3, 1, 2, 3]]
+    )
 
 
 # ---- the fast functions against the reference -------------------------------------------

@@ -71,7 +71,9 @@ def test_nd_matches_scipy(name, case, mode, method):
         return  # the error is tested in test_signal_errors
     theirs = getattr(scipy.signal, name)(in1, in2, mode=mode, method="direct")
     assert_same_result(getattr(signal, name)(in1, in2, mode=mode, method=method), theirs)
-    assert_same_result(getattr(signal, name)(in1, in2, mode=mode, method=method, stride=stride), strided(theirs, stride))
+    assert_same_result(
+        getattr(signal, name)(in1, in2, mode=mode, method=method, stride=stride), strided(theirs, stride)
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -138,7 +140,9 @@ def test_dtypes_as_scipy(dtype1, dtype2, method):
         theirs = getattr(scipy.signal, name)(in1, in2, "same", method="direct")
         assert_same_result(getattr(signal, name)(in1, in2, "same", method=method), theirs)
     for name in ("convolve2d", "correlate2d"):
-        assert_same_result(getattr(signal, name)(in1, in2, "same", "wrap"), getattr(scipy.signal, name)(in1, in2, "same", "wrap"))
+        assert_same_result(
+            getattr(signal, name)(in1, in2, "same", "wrap"), getattr(scipy.signal, name)(in1, in2, "same", "wrap")
+        )
 
 
 @pytest.mark.parametrize("method", ["direct", "fft"])
@@ -192,7 +196,9 @@ def test_large_strided_and_unstrided_cases(method):
     for mode in MODES:
         theirs = scipy.signal.correlate(x, k, mode)
         for stride in [(1, 1), (2, 3), (5, 1), (4, 4)]:
-            np.testing.assert_allclose(signal.correlate(x, k, mode, method, stride=stride), strided(theirs, stride), atol=1e-10)
+            np.testing.assert_allclose(
+                signal.correlate(x, k, mode, method, stride=stride), strided(theirs, stride), atol=1e-10
+            )
     xc = x + 1j * rng.standard_normal(x.shape)
     theirs = scipy.signal.convolve(xc, k, "same")
     np.testing.assert_allclose(signal.convolve(xc, k, "same", method, stride=(3, 2)), theirs[::3, ::2], atol=1e-10)

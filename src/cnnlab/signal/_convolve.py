@@ -15,11 +15,10 @@ Every function turns its arguments into one problem, shared by both methods::
 * the output size of every axis comes from ``kernels.padding.window_geometry``.
 
 Convolution is commutative, so where the second input is the larger one ('valid'
-mode needs this; 'full' mode is faster so) the two swap roles: the flipped first
+mode needs this; in 'full' mode it is faster) the two swap roles: the flipped first
 input slides over the second.
 """
 
-import math
 import numbers
 import time
 from typing import NamedTuple
@@ -131,7 +130,9 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, stride=1)
         array([[3, 3],
                [7, 7]])
     """
-    return _run("convolve2d", in1, in2, mode, "direct", stride, correlation=False, boundary=boundary, fillvalue=fillvalue)
+    return _run(
+        "convolve2d", in1, in2, mode, "direct", stride, correlation=False, boundary=boundary, fillvalue=fillvalue
+    )
 
 
 def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, stride=1):
@@ -157,7 +158,9 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, stride=1
         array([[-1, -1],
                [-1, -1]])
     """
-    return _run("correlate2d", in1, in2, mode, "direct", stride, correlation=True, boundary=boundary, fillvalue=fillvalue)
+    return _run(
+        "correlate2d", in1, in2, mode, "direct", stride, correlation=True, boundary=boundary, fillvalue=fillvalue
+    )
 
 
 def output_size(n, k, stride=1, mode="full"):
@@ -200,7 +203,7 @@ def output_size(n, k, stride=1, mode="full"):
     if mode == "valid" and _valid_needs_swap(shape1, shape2, op, names=("n", "k")):
         shape1, shape2 = shape2, shape1
     sizes = tuple(
-        window_geometry(a, b, s, padding=_axis_pads(mode, a, b, same_pads_after=(b - 1) // 2), op=op).out
+        window_geometry(a, b, s, padding=_axis_pads(mode, b, same_pads_after=(b - 1) // 2), op=op).out
         for a, b, s in zip(shape1, shape2, strides)
     )
     return sizes[0] if scalar else sizes
@@ -257,14 +260,22 @@ def _run(op, in1, in2, mode, method, stride, *, correlation, boundary="fill", fi
     elif in1.ndim == 0:
         _normalize_stride(stride, 0, op)
         return in1 * (np.conj(in2) if correlation else in2)  # as scipy: the product
-    problem = _plan(op, in1, in2, mode, stride, correlation=correlation, boundary=BOUNDARIES[boundary], fillvalue=fillvalue)
+    problem = _plan(
+        op, in1, in2, mode, stride, correlation=correlation, boundary=BOUNDARIES[boundary], fillvalue=fillvalue
+    )
     if method == "auto":
         method = _auto_method(problem, in1, in2)
     if method == "fft":
         out = _fft_result(problem)
     else:
         out = direct_correlate(
-            problem.data, problem.weights, problem.pads, problem.strides, problem.out_shape, problem.boundary, problem.fillvalue
+            problem.data,
+            problem.weights,
+            problem.pads,
+            problem.strides,
+            problem.out_shape,
+            problem.boundary,
+            problem.fillvalue,
         ).astype(problem.result_dtype, copy=False)
     return out.conj() if problem.conjugate_result else out
 
@@ -279,14 +290,16 @@ def _plan(op, in1, in2, mode, stride, *, correlation, boundary="fill", fillvalue
     every_axis = (slice(None, None, -1),) * in1.ndim
     # The convolution kernel: correlating with in2 is convolving with conj(flip(in2)).
     kernel = np.conj(in2[every_axis]) if correlation else in2
-    swapped = _valid_needs_swap(in1.shape, in2.shape, op) if mode == "valid" else (
-        mode == "full" and boundary == "fill" and fill == 0 and in2.size > in1.size
+    swapped = (
+        _valid_needs_swap(in1.shape, in2.shape, op)
+        if mode == "valid"
+        else (mode == "full" and boundary == "fill" and fill == 0 and in2.size > in1.size)
     )
     data, kernel = (kernel, in1) if swapped else (in1, kernel)
     weights = kernel[every_axis]
     # correlate2d's 'same' puts the odd cell of an even kernel after the data.
     after_same = [k // 2 if op == "correlate2d" else (k - 1) // 2 for k in weights.shape]
-    pads = tuple(_axis_pads(mode, n, k, a) for n, k, a in zip(data.shape, weights.shape, after_same))
+    pads = tuple(_axis_pads(mode, k, after) for k, after in zip(weights.shape, after_same))
     out_shape = tuple(
         window_geometry(n, k, s, padding=p, op=op).out for n, k, s, p in zip(data.shape, weights.shape, strides, pads)
     )
@@ -304,7 +317,7 @@ def _plan(op, in1, in2, mode, stride, *, correlation, boundary="fill", fillvalue
     )
 
 
-def _axis_pads(mode, n, k, same_pads_after):
+def _axis_pads(mode, k, same_pads_after):
     """The ``(before, after)`` padding of one axis of ``in1`` for a mode."""
     if mode == "full":
         return (k - 1, k - 1)
@@ -363,7 +376,9 @@ def _check_inputs(in1, in2, op, ndim=None):
     for name, value in (("in1", in1), ("in2", in2)):
         array = np.asarray(value)
         if array.dtype.kind not in "biufc":
-            raise TypeError(f"{op}: {name} must be numeric (bool, int, float or complex); received {name} of dtype {array.dtype}.")
+            raise TypeError(
+                f"{op}: {name} must be numeric (bool, int, float or complex); received {name} of dtype {array.dtype}."
+            )
         if ndim is not None and array.ndim != ndim:
             raise ValueError(f"{op}: {name} must be a {ndim}-D array; received {name}.shape={array.shape}.")
         if array.size == 0:

@@ -50,7 +50,9 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, stride=1):
     a larger ``in2`` the result is conjugated (scipy swaps the inputs without
     undoing the conjugation; it matters for complex inputs only).
     """
-    out = _slide(in1, in2, mode, stride, correlation=True, boundary=boundary, fillvalue=fillvalue, same_start_rounds_up=True)
+    out = _slide(
+        in1, in2, mode, stride, correlation=True, boundary=boundary, fillvalue=fillvalue, same_start_rounds_up=True
+    )
     in2_is_larger = any(b > a for a, b in zip(np.shape(in1), np.shape(in2)))
     return np.conj(out) if mode == "valid" and in2_is_larger else out
 
