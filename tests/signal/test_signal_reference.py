@@ -150,6 +150,11 @@ def test_every_engine_solves_the_same_problem(problem):
         if name == "numpy" and (data.ndim != 1 or strides != (1,)):
             continue
         np.testing.assert_allclose(engine(padded, weights, strides, out_shape), expected, atol=1e-10, err_msg=name)
+        with pytest.MonkeyPatch.context() as patch:  # blocks of a few rows, so that there are several
+            patch.setattr(_direct, "_TAP_BLOCK_BYTES", 3 * padded.itemsize * math.prod(out_shape[1:]))
+            patch.setattr(_direct, "_WINDOW_BLOCK_ELEMENTS", 2 * weights.size * math.prod(out_shape[1:]))
+            blocked = engine(padded, weights, strides, out_shape)
+        np.testing.assert_allclose(blocked, expected, atol=1e-10, err_msg=f"{name} in blocks")
     np.testing.assert_allclose(_fft.fft_correlate(data, weights, pads, strides, out_shape), expected, atol=1e-10)
     np.testing.assert_allclose(_direct.direct_correlate(data, weights, pads, strides, out_shape), expected, atol=1e-10)
 

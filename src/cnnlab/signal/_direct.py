@@ -11,8 +11,9 @@ so a strided result costs ``1 / prod(stride)`` of an unstrided one.
 
 Three ways to do the sum; ``direct_seconds`` estimates each and the cheapest runs:
 
-* **by taps**: one NumPy pass per kernel tap, ``out += w[t] * (shifted data)``.  Best
-  for big outputs and small kernels (a 5x5 kernel is 25 passes over the image).
+* **by taps**: one NumPy pass per kernel tap, ``out += w[t] * (shifted data)``, over
+  one cache-sized block of output rows at a time.  Best for big outputs and small
+  kernels (a 5x5 kernel is 25 passes over each block of the image).
 * **by windows** (im2col): ``sliding_window_view`` gathers every window, then one
   ``tensordot`` (a BLAS matrix-vector product) does all the sums.  Best for small
   outputs and big kernels, where a Python loop over taps would dominate.  The gather
@@ -26,8 +27,10 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-_NUMPY_PAD_MODES = {"fill": "constant", "wrap": "wrap", "symm": "symmetric"}
+_NUMPY_PAD_MODES = {"wrap": "wrap", "symm": "symmetric"}
 
+# Output bytes the taps method sums at once (all taps over one block of rows).
+_TAP_BLOCK_BYTES = 2**20
 # Elements gathered at once by the windows method: 2 MiB of float64, which stays in
 # cache while BLAS reads it back (bigger blocks were slower, smaller ones too).
 _WINDOW_BLOCK_ELEMENTS = 2**18
@@ -60,11 +63,19 @@ def direct_correlate(data, weights, pads, strides, out_shape, boundary="fill", f
         numpy_mode = _numpy_correlate_mode(len(data), len(weights), pads[0])
         if numpy_mode:  # numpy.correlate pads by itself: no padded copy of a long signal
             return np.correlate(data, weights.conj(), mode=numpy_mode)  # it conjugates its 2nd input
-    padded = data
-    if any(before or after for before, after in pads):
-        extra = {"constant_values": fillvalue} if boundary == "fill" else {}
-        padded = np.pad(data, pads, mode=_NUMPY_PAD_MODES[boundary], **extra)
-    return _ENGINES[engine](padded, weights, strides, out_shape)
+    return _ENGINES[engine](_extend(data, pads, boundary, fillvalue), weights, strides, out_shape)
+
+
+def _extend(data, pads, boundary, fillvalue):
+    """``data`` with ``pads`` cells added per axis by the boundary rule."""
+    if not any(before or after for before, after in pads):
+        return data
+    if boundary != "fill":
+        return np.pad(data, pads, mode=_NUMPY_PAD_MODES[boundary])
+    # np.pad costs tens of microseconds even for tiny arrays; a constant is simply this
+    padded = np.full([n + before + after for n, (before, after) in zip(data.shape, pads)], fillvalue, data.dtype)
+    padded[tuple(slice(before, before + n) for n, (before, _) in zip(data.shape, pads))] = data
+    return padded
 
 
 def _numpy_correlate_mode(n, k, pads):
@@ -86,8 +97,9 @@ def direct_seconds(weights_shape, strides, out_shape, itemsize):
 def _engine_seconds(weights_shape, strides, out_shape, itemsize):
     taps = math.prod(weights_shape)
     outputs = math.prod(out_shape)
+    tap_blocks = -(-outputs * itemsize // _TAP_BLOCK_BYTES)
     seconds = {
-        "taps": taps * (TAP_CALL_NS + TAP_NS_PER_BYTE * outputs * itemsize),
+        "taps": taps * (tap_blocks * TAP_CALL_NS + TAP_NS_PER_BYTE * outputs * itemsize),
         "windows": WINDOW_CALL_NS + WINDOW_NS_PER_PRODUCT * taps * outputs,
     }
     if len(weights_shape) == 1 and strides[0] == 1:
@@ -108,10 +120,18 @@ def _window_slices(start, strides, out_shape):
 
 def _by_taps(padded, weights, strides, out_shape):
     out = np.zeros(out_shape, weights.dtype)
-    product = np.empty_like(out)
-    for tap, weight in zip(np.ndindex(weights.shape), weights.ravel().tolist()):
-        np.multiply(padded[_window_slices(tap, strides, out_shape)], weight, out=product)
-        out += product
+    taps = list(zip(np.ndindex(weights.shape), weights.ravel().tolist()))
+    # All taps for one block of output rows, then the next block: the block, its
+    # product and the data it reads stay in cache across the taps.
+    rows_per_block = max(1, _TAP_BLOCK_BYTES // out[0].nbytes)
+    for first_row in range(0, out_shape[0], rows_per_block):
+        block = out[first_row : first_row + rows_per_block]
+        product = np.empty_like(block)
+        origin = (first_row * strides[0],) + (0,) * (weights.ndim - 1)
+        for tap, weight in taps:
+            start = [o + t for o, t in zip(origin, tap)]
+            np.multiply(padded[_window_slices(start, strides, block.shape)], weight, out=product)
+            block += product
     return out
 
 
