@@ -69,7 +69,7 @@ class GradientTape:
         >>> x = cnnlab.Variable(3.0)
         >>> with cnnlab.GradientTape() as tape:
         ...     y = x * x
-        >>> tape.gradient(y, x).numpy()
+        >>> float(tape.gradient(y, x))
         6.0
     """
 

@@ -100,7 +100,8 @@ def _class_axis(axis, x, op):
 
 def _log_softmax_values(logits, axis):
     """``(log_softmax, log_normalizer - max)`` of an array; finite for finite logits of any size."""
-    shifted = logits - logits.max(axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore"):  # inf - inf: a NaN result, as in TF, without a warning
+        shifted = logits - logits.max(axis=axis, keepdims=True)
     log_normalizer = np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return shifted - log_normalizer, shifted
 
@@ -114,9 +115,10 @@ def softmax(logits, axis=None, name=None):
     """
     x = _float_tensor(logits, "softmax", "logits")
     axis = _class_axis(axis, x, "softmax")
-    shifted = x._value - x._value.max(axis=axis, keepdims=True)
-    probabilities = np.exp(shifted)
-    probabilities /= probabilities.sum(axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore"):  # inf - inf or 0 / 0: a NaN result, as in TF, without a warning
+        shifted = x._value - x._value.max(axis=axis, keepdims=True)
+        probabilities = np.exp(shifted)
+        probabilities /= probabilities.sum(axis=axis, keepdims=True)
 
     def grad(dy):
         return ((dy - reduce_sum(dy * out, axis=axis, keepdims=True)) * out,)

@@ -1,0 +1,33 @@
+"""The examples in the core modules' docstrings run and print what they say."""
+
+import doctest
+import importlib
+
+import numpy as np
+import pytest
+
+import cnnlab
+
+MODULES = [
+    "cnnlab.autodiff",
+    "cnnlab.nn",
+    "cnnlab.ops.array_ops",
+    "cnnlab.ops.conv_ops",
+    "cnnlab.ops.math_ops",
+    "cnnlab.ops.nn_ops",
+    "cnnlab.ops.pool_ops",
+    "cnnlab.ops.reduction_ops",
+    "cnnlab.random",
+    "cnnlab.tensor",
+    "cnnlab.testing",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(
+        importlib.import_module(name),
+        extraglobs={"cnnlab": cnnlab, "np": np},
+        optionflags=doctest.NORMALIZE_WHITESPACE,
+    )
+    assert result.attempted > 0 and result.failed == 0
