@@ -86,23 +86,28 @@ class InputSpec:
         self.axes = dict(axes or {})
 
     def check(self, shape, layer):
-        """Raise a ValueError naming ``layer`` when ``shape`` does not fit."""
+        """Raise a ValueError naming ``layer`` when ``shape`` does not fit (cheap when it does: every call runs it)."""
+        rank = len(shape)
+        if (self.ndim is not None and rank != self.ndim) or (self.min_ndim is not None and rank < self.min_ndim):
+            self._fail(shape, layer)
+        for axis, size in self.axes.items():
+            if -rank <= axis < rank and shape[axis] is not None and shape[axis] != size:
+                self._fail(shape, layer)
+
+    def _fail(self, shape, layer):
         rank = len(shape)
         prefix = f'Input of layer "{layer.name}" ({type(layer).__name__}) is incompatible with the layer'
         if self.ndim is not None and rank != self.ndim:
-            raise ValueError(
-                f"{prefix}: expected ndim={self.ndim}, found ndim={rank}. Full shape received: {tuple(shape)}."
+            problem = f"expected ndim={self.ndim}, found ndim={rank}. Full shape received: {tuple(shape)}."
+        elif self.min_ndim is not None and rank < self.min_ndim:
+            problem = f"expected min_ndim={self.min_ndim}, found ndim={rank}. Full shape received: {tuple(shape)}."
+        else:
+            axis, size = next((a, n) for a, n in self.axes.items() if shape[a] is not None and shape[a] != n)
+            problem = (
+                f"expected axis {axis} of the input shape to have value {size}, "
+                f"but received input with shape {tuple(shape)}."
             )
-        if self.min_ndim is not None and rank < self.min_ndim:
-            raise ValueError(
-                f"{prefix}: expected min_ndim={self.min_ndim}, found ndim={rank}. Full shape received: {tuple(shape)}."
-            )
-        for axis, size in self.axes.items():
-            if -rank <= axis < rank and shape[axis] is not None and shape[axis] != size:
-                raise ValueError(
-                    f"{prefix}: expected axis {axis} of the input shape to have value {size}, "
-                    f"but received input with shape {tuple(shape)}."
-                )
+        raise ValueError(f"{prefix}: {problem}")
 
 
 class Layer:
@@ -122,9 +127,12 @@ class Layer:
     and ``get_config``.
     """
 
-    # Where ``__call__`` converts inputs to the layer's dtype.  A class whose call
-    # takes ``training`` gets it passed; computed once per class (see __init_subclass__).
+    # A class whose call takes ``training`` gets it passed; computed once per class
+    # (see __init_subclass__).
     _call_takes_training = False
+    # A container whose call() hands ``training`` to every sub-layer itself (Sequential,
+    # functional models) needs no call context for them.
+    _passes_training_on = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -318,17 +326,18 @@ class Layer:
             if isinstance(inputs, KerasTensor):
                 return self._call_symbolic(inputs)
             inputs = Tensor(_to_array(inputs, None, f'Layer "{self.name}"'))
-        if inputs._value.dtype != self._dtype and inputs._value.dtype.kind in "fiub":
+        value = inputs._value
+        if value.dtype != self._dtype and value.dtype.kind in "fiub":
             inputs = cast(inputs, self._dtype)
         if not self.built:
-            self._build_for(inputs.shape)
+            self._build_for(value.shape)
         elif self.input_spec is not None:
-            self.input_spec.check(inputs.shape, self)
+            self.input_spec.check(value.shape, self)
         if training is None:
             training = self._inherited_training
         if self._call_takes_training and training is not None:
             kwargs["training"] = training
-        if not self._layers or training is None:
+        if not self._layers or training is None or self._passes_training_on:
             return self.call(inputs, *args, **kwargs)
         # Sub-layers called without ``training`` use the value this call was given (Keras's call context).
         saved = [(layer, layer._inherited_training) for layer in self._descendants()]

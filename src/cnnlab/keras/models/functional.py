@@ -27,6 +27,8 @@ class Functional(Model):
         name: the model's name (default 'functional').
     """
 
+    _passes_training_on = True
+
     def __init__(self, inputs, outputs, name=None, trainable=True):
         super().__init__(name=name or "functional", trainable=trainable)
         self._auto_named = name is None

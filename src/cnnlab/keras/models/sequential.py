@@ -27,6 +27,8 @@ class Sequential(Model):
         19700
     """
 
+    _passes_training_on = True
+
     def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(trainable=trainable, name=name)
         self._symbolic_output = None  # the KerasTensor at the end of the stack, once the input shape is known

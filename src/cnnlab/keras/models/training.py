@@ -145,12 +145,11 @@ def fit(
         order = generator.permutation(len(x)) if shuffle else None
         progress = Progress(verbose, steps, f"Epoch {epoch + 1}/{epochs}")
         for step in range(steps):
-            batch = (
-                order[step * batch_size : (step + 1) * batch_size]
-                if shuffle
-                else slice(step * batch_size, (step + 1) * batch_size)
-            )
-            x_batch, y_batch = x[batch], y[batch]
+            if shuffle:
+                batch = order[step * batch_size : (step + 1) * batch_size]
+                x_batch, y_batch = np.take(x, batch, axis=0), np.take(y, batch, axis=0)
+            else:
+                x_batch, y_batch = x[step * batch_size : (step + 1) * batch_size], y[step * batch_size : (step + 1) * batch_size]
             if batch_begin_hooks:
                 callback_list.on_train_batch_begin(step, {})
             loss_value, y_pred = _train_step(model, x_batch, y_batch, variables)
