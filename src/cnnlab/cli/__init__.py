@@ -19,6 +19,7 @@ with one or two lines on stderr and exit status 1 (2 for bad command-line syntax
 
 import argparse
 import importlib
+import os
 import sys
 
 from .common import USER_ERRORS
@@ -62,6 +63,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         _print_error(args.command, "interrupted")
         return 130
+    except BrokenPipeError:  # the reader went away (`cnnlab evaluate ... | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush cannot fail again
+        return 141
 
 
 def _print_error(command, message):
