@@ -100,6 +100,7 @@ from .ops.reduction_ops import (
     reduce_max,
     reduce_mean,
     reduce_min,
+    reduce_prod,
     reduce_sum,
 )
 from .tensor import Tensor, TensorShape, Variable, constant, convert_to_tensor, is_tensor

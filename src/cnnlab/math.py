@@ -50,6 +50,7 @@ from .ops.reduction_ops import (
     reduce_max,
     reduce_mean,
     reduce_min,
+    reduce_prod,
     reduce_std,
     reduce_sum,
     reduce_variance,

@@ -63,6 +63,8 @@ LINEAR_ALGEBRA_AND_REDUCTIONS = [
     ("reduce_max", lambda x: tf.reduce_max(x, axis=1), [normal(3, 5)]),
     ("reduce_min_keepdims", lambda x: tf.reduce_min(x, axis=0, keepdims=True), [normal(3, 5)]),
     ("reduce_logsumexp", lambda x: tf.reduce_logsumexp(x, axis=1), [normal(3, 5)]),
+    ("reduce_prod", lambda x: tf.reduce_prod(x, axis=[0, 2]), [normal(2, 3, 4)]),
+    ("reduce_prod_with_zeros", lambda x: tf.reduce_prod(x, axis=1, keepdims=True), [normal(3, 4) * np.array([1, 0, 1, 1])]),
     ("reduce_variance", lambda x: tf.math.reduce_variance(x, axis=0), [normal(4, 3)]),
     ("reduce_std", lambda x: tf.math.reduce_std(x, axis=[0, 1]), [normal(4, 3)]),
 ]
@@ -205,6 +207,7 @@ SECOND_ORDER = [
     ("sigmoid_cross_entropy", lambda l, z: tf.nn.sigmoid_cross_entropy_with_logits(labels=l, logits=z), [rng.uniform(0, 1, 4), normal(4)]),
     ("reduce_max", lambda x: tf.reduce_max(x, axis=0) * x[0], [normal(3, 2)]),
     ("divide", tf.divide, [normal(3), positive(3)]),
+    ("reduce_prod_with_a_zero", lambda x: tf.reduce_prod(x, axis=1), [normal(2, 3) * np.array([1, 0, 1])]),
     ("pow", tf.pow, [positive(3), normal(3)]),
     ("conv2d_same_stride2", lambda x, w: tf.nn.conv2d(x, w, 2, "SAME"), [normal(1, 5, 5, 2), normal(3, 2, 2, 2)]),
     ("conv2d_valid_dilated", lambda x, w: tf.nn.conv2d(x, w, 1, "VALID", dilations=2), [normal(1, 6, 5, 1), normal(2, 2, 1, 2)]),

@@ -54,6 +54,7 @@ def test_reductions_match_numpy(axis, keepdims):
         (tf.reduce_mean, np.mean),
         (tf.reduce_max, np.max),
         (tf.reduce_min, np.min),
+        (tf.reduce_prod, np.prod),
         (tf.math.reduce_variance, np.var),
         (tf.math.reduce_std, np.std),
     ]:

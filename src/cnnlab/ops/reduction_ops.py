@@ -96,6 +96,37 @@ reduce_max = _extremum(np.max, "reduce_max")
 reduce_min = _extremum(np.min, "reduce_min")
 
 
+def reduce_prod(input_tensor, axis=None, keepdims=False, name=None):
+    """The product over ``axis``.
+
+    The gradient of each element is the product of the others: ``out / x`` where
+    no element is zero, and otherwise the products of the others taken directly
+    (which costs ``n`` times the memory of the input, ``n`` the reduced size).
+    """
+    x, axes = _reduction_input(input_tensor, axis, "reduce_prod", "iufc")
+
+    def grad(dy):
+        if np.all(x._value != 0):
+            return (_broadcast_back(dy, x, axes) * _broadcast_back(out, x, axes) / x,)
+        return (_broadcast_back(dy, x, axes) * _product_of_others(x, axes),)
+
+    out = record(np.prod(x._value, axis=axes, keepdims=keepdims, dtype=x._value.dtype), (x,), grad)
+    return out
+
+
+def _product_of_others(x, axes):
+    """For every element of ``x``, the product of the other elements in its reduction group."""
+    kept = [i for i in range(x.ndim) if i not in axes]
+    grouped = array_ops.transpose(x, kept + list(axes))
+    group_shape = grouped.shape
+    n = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    rows = array_ops.reshape(grouped, [-1, 1, n])  # (groups, 1, n)
+    # Row i of each (n, n) block is the group with element i replaced by 1.
+    self_mask = Tensor(np.eye(n, dtype=bool))
+    others = reduce_prod(array_ops.where(self_mask, array_ops.ones_like(rows), rows), axis=-1)  # (groups, n)
+    return array_ops.transpose(array_ops.reshape(others, group_shape), np.argsort(kept + list(axes)).tolist())
+
+
 def _logical_reduction(numpy_fn, op):
     def reduce(input_tensor, axis=None, keepdims=False, name=None):
         x, axes = _reduction_input(input_tensor, axis, op, kinds="b")
