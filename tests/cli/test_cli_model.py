@@ -63,6 +63,22 @@ def test_train_prints_progress_and_the_test_accuracy(cli, tmp_path):
     assert f"test accuracy: {metrics['test_accuracy']:.4f}" in out
 
 
+def test_another_optimizer_gets_its_keras_default_learning_rate(cli, tmp_path):
+    status, out, _ = cli("train", "--optimizer", "sgd", "--epochs", "1", "--limit", "30", "--out", tmp_path / "r")
+    assert status == 0 and "1 epochs, batch 32, sgd lr 0.01\n" in out
+
+
+def test_a_diverging_run_stops_with_one_line(cli, tmp_path):
+    status, out, err = cli("train", "--optimizer", "sgd", "--lr", "1e30", "--epochs", "3", "--out", tmp_path / "r")
+    assert status == 1
+    assert (
+        err.strip()
+        == "cnnlab train: error: training stopped in epoch 1: the loss became NaN or infinite; try a smaller --lr"
+    )
+    assert "epoch 1/3  loss " in out and "epoch 2/3" not in out
+    assert not (tmp_path / "r" / "checkpoint").exists()
+
+
 @pytest.mark.parametrize("model_name", ["seed-dropout", "deep"])
 def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(cli, tmp_path, monkeypatch, model_name):
     args = ("train", "--model", model_name, "--epochs", "3", "--batch-size", "16", "--seed", "7")

@@ -17,6 +17,7 @@ epoch ``e`` ends with the same weights as one that was never interrupted.
 import json
 import os
 import time
+import warnings
 
 import numpy as np
 
@@ -41,7 +42,8 @@ CHECKPOINT_DIR = "checkpoint"
 STATE_FILE = "state.json"
 STATE_FORMAT = "cnnlab-train-checkpoint"
 STATE_VERSION = 1
-OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
+# --optimizer name -> (keras.optimizers class, its Keras default learning rate)
+OPTIMIZERS = {"adam": ("Adam", 1e-3), "sgd": ("SGD", 0.01), "rmsprop": ("RMSprop", 1e-3), "adagrad": ("Adagrad", 1e-3)}
 EVAL_BATCH_SIZE = 256
 # Options that define a run; with --resume they come from the checkpoint instead.
 RUN_SETTINGS = ("model", "batch_size", "optimizer", "lr", "val_fraction", "seed", "limit", "data", "out")
@@ -132,7 +134,7 @@ def _new_settings(args):
     elif optimizer == spec.optimizer:
         lr = spec.learning_rate
     else:
-        lr = None  # the optimizer's own Keras default
+        lr = OPTIMIZERS[optimizer][1]
     out = args.out or os.path.join("runs", name)
     if os.path.exists(os.path.join(out, CHECKPOINT_DIR, STATE_FILE)) and not args.overwrite:
         raise CommandError(
@@ -242,12 +244,11 @@ def _new_model(settings, steps_per_epoch):
     random.set_seed(settings["seed"])  # the initial weights
     model = spec.build()
     learning_rate = settings["lr"]
-    if learning_rate is not None and spec.lr_decay_per_epoch != 1.0:
+    if spec.lr_decay_per_epoch != 1.0:
         learning_rate = keras.optimizers.schedules.ExponentialDecay(
             learning_rate, decay_steps=steps_per_epoch, decay_rate=spec.lr_decay_per_epoch, staircase=True
         )
-    optimizer_class = getattr(keras.optimizers, OPTIMIZERS[settings["optimizer"]])
-    optimizer = optimizer_class() if learning_rate is None else optimizer_class(learning_rate=learning_rate)
+    optimizer = getattr(keras.optimizers, OPTIMIZERS[settings["optimizer"]][0])(learning_rate=learning_rate)
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -266,20 +267,44 @@ def _train(model, settings, data, epochs_done, history, seconds):
     if epochs_done == 0:
         print(
             f"training {settings['model']} on {len(x_train)} images, validating on {len(data['y_val'])}: "
-            f"{epochs} epochs, batch {batch_size}, {settings['optimizer']}"
-            + (f" lr {settings['lr']}" if settings["lr"] else "")
+            f"{epochs} epochs, batch {batch_size}, {settings['optimizer']} lr {settings['lr']}",
+            flush=True,
         )
     elif epochs_done < epochs:
-        print(f"resuming {settings['out']} after epoch {epochs_done} of {epochs}")
+        print(f"resuming {settings['out']} after epoch {epochs_done} of {epochs}", flush=True)
     for epoch in range(epochs_done, epochs):
         started = time.perf_counter()
         rng = _epoch_generator(settings["seed"], epoch)
         random.set_seed(int(rng.integers(2**63)))  # this epoch's Dropout masks
         order = rng.permutation(len(x_train))
         images = augment(x_train[order], rng) if spec.augment else x_train[order]
-        logs = model.fit(
-            model_input(images),
-            y_train[order],
+        logs = _fit_epoch(model, model_input(images), y_train[order], data, epoch, epochs, batch_size)
+        for key, values in logs.items():
+            history.setdefault(key, []).extend(float(v) for v in values)
+        seconds += time.perf_counter() - started
+        print(
+            f"epoch {epoch + 1}/{epochs}  "
+            + "  ".join(f"{key} {values[-1]:.4f}" for key, values in history.items())
+            + f"  ({time.perf_counter() - started:.0f} s)",
+            flush=True,
+        )
+        if model.stop_training:  # the non-finite-loss guard fired
+            raise CommandError(
+                f"training stopped in epoch {epoch + 1}: the loss became NaN or infinite; try a smaller --lr"
+            )
+        save_checkpoint(model, settings, epoch + 1, history, seconds)
+    return history, seconds
+
+
+def _fit_epoch(model, x, y, data, epoch, epochs, batch_size):
+    """One epoch of ``model.fit`` on data already in this epoch's order; returns its History dict."""
+    # A diverging run is reported by _train in one line, instead of the non-finite-loss
+    # guard's warning and NumPy's overflow warnings.
+    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
+        warnings.filterwarnings("ignore", message="fit: the loss became", category=RuntimeWarning)
+        return model.fit(
+            x,
+            y,
             batch_size=batch_size,
             epochs=epoch + 1,
             initial_epoch=epoch,
@@ -287,22 +312,8 @@ def _train(model, settings, data, epochs_done, history, seconds):
             validation_data=(data["x_val"], data["y_val"]),
             validation_batch_size=EVAL_BATCH_SIZE,
             verbose=0,
-            callbacks=[_progress_bar(epoch, epochs, _steps(len(x_train), batch_size))],
+            callbacks=[_progress_bar(epoch, epochs, _steps(len(x), batch_size))],
         ).history
-        for key, values in logs.items():
-            history.setdefault(key, []).extend(float(v) for v in values)
-        seconds += time.perf_counter() - started
-        print(
-            f"epoch {epoch + 1}/{epochs}  "
-            + "  ".join(f"{key} {values[-1]:.4f}" for key, values in history.items())
-            + f"  ({time.perf_counter() - started:.0f} s)"
-        )
-        save_checkpoint(model, settings, epoch + 1, history, seconds)
-        if model.stop_training:  # the non-finite-loss guard fired
-            raise CommandError(
-                f"training stopped in epoch {epoch + 1}: the loss became NaN or infinite; try a smaller --lr"
-            )
-    return history, seconds
 
 
 def _progress_bar(epoch, epochs, steps):
