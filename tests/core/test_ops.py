@@ -137,6 +137,7 @@ def test_constructors_and_shape_queries():
     assert tf.range(5).dtype == tf.int32 and tf.range(0.0, 1.0, 0.25).dtype == tf.float32
     np.testing.assert_array_equal(tf.range(5, 0, -2).numpy(), [5, 3, 1])
     np.testing.assert_allclose(tf.range(0.0, 1.0, 0.25).numpy(), [0, 0.25, 0.5, 0.75])
+    assert tf.range(0, 1.0, 0.5).dtype == tf.float32 and tf.range(3, dtype=tf.float64).dtype == tf.float64
     np.testing.assert_array_equal(tf.shape(A).numpy(), [2, 3, 4])
     assert tf.shape(A).dtype == tf.int32 and int(tf.size(A)) == 24 and int(tf.rank(A)) == 3
 

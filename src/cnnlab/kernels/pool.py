@@ -61,7 +61,7 @@ def max_pool_gather(input_grad, argmax, geometry):
 def _real_cell_counts(input_hw, geometry):
     """How many real (not padded) input cells each window covers: an (OH, OW, 1) array."""
     counts = []
-    for size, (out, before, after), kernel, stride in zip(input_hw, geometry[:2], geometry.kernel, geometry.strides):
+    for size, (out, before, after), kernel, stride in zip(input_hw, (geometry.rows, geometry.cols), geometry.kernel, geometry.strides):
         real = np.zeros(before + size + after, dtype=np.int64)
         real[before : before + size] = 1
         counts.append(sliding_window_view(real, kernel)[::stride][:out].sum(axis=1))

@@ -165,11 +165,13 @@ def _scatter_into_zeros(dy, key, shape):
 Tensor.__getitem__ = getitem
 
 
-def gather(params, indices, axis=None, batch_dims=0, name=None):
+def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name=None):
     """Slices of ``params`` along ``axis`` (0 by default) at integer ``indices``.
 
     Shape:
         ``params.shape[:axis] + indices.shape + params.shape[axis + 1:]``.
+
+    Indices are always validated (``validate_indices`` is accepted for TF's signature).
 
     Example:
         >>> cnnlab.gather([10, 20, 30], [2, 0]).numpy()
@@ -394,7 +396,8 @@ def range(start, limit=None, delta=1, dtype=None, name=None):  # noqa: A001 - TF
     if any(b.ndim != 0 for b in bounds):
         raise ValueError(f"range: start, limit and delta must be scalars; received {start!r}, {limit!r}, {delta!r}.")
     if dtype is None:
-        dtype = np.result_type(*bounds)
+        floats = [b.dtype for b in bounds if b.dtype.kind == "f"]  # any float argument makes a float range
+        dtype = np.result_type(*floats) if floats else np.result_type(*bounds)
     dtype = dtypes.as_dtype(dtype)
     first, last, step = (b.item() for b in bounds)
     if step == 0:

@@ -11,7 +11,7 @@ from .. import random as cnnlab_random
 from ..autodiff import is_watched, record
 from ..tensor import Tensor, as_tensor
 from . import array_ops, math_ops, reduction_ops
-from .math_ops import _float_tensor, sigmoid, tanh  # noqa: F401 - tanh and sigmoid are tf.nn names too
+from .math_ops import _float_tensor, sigmoid
 from .reduction_ops import reduce_sum
 
 
