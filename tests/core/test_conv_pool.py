@@ -265,3 +265,18 @@ def test_first_layer_images_get_no_gradient_work():
     dimages, dw = tape.gradient(y, [images, w])
     assert dimages is None
     np.testing.assert_array_equal(dw.numpy(), np.full((2, 2, 1, 1), 9.0))
+
+
+def test_a_small_cnn_stays_float32_end_to_end():
+    rng = np.random.default_rng(4)
+    images = rng.standard_normal((4, 8, 8, 1)).astype(np.float32)
+    w1 = tf.Variable(rng.standard_normal((3, 3, 1, 4)).astype(np.float32))
+    b1 = tf.Variable(np.zeros(4, np.float32))
+    w2 = tf.Variable(rng.standard_normal((16, 3)).astype(np.float32))
+    with tf.GradientTape() as tape:
+        h = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(images, w1, 1, "SAME"), b1))
+        h = tf.nn.dropout(tf.nn.avg_pool2d(tf.nn.max_pool2d(h, 2, 2, "VALID"), 2, 2, "SAME"), 0.5)
+        logits = tf.matmul(tf.reshape(h, [4, -1]), w2)
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits([0, 1, 2, 0], logits)) + 1e-3 * tf.nn.l2_loss(w2)
+    grads = tape.gradient(loss, [w1, b1, w2])
+    assert all(t.dtype == tf.float32 for t in (h, logits, loss, *grads))
