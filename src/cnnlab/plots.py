@@ -37,6 +37,8 @@ def plot_history(history, path, title="Training history"):
     Example:
         >>> plot_history(model.fit(...).history, "history.png")
     """
+    from matplotlib.ticker import MaxNLocator
+
     if not history.get("loss"):
         raise ValueError(f"plot_history: history must hold a non-empty 'loss' list; Received: keys {sorted(history)}")
     figure = _figure(10, 4)
@@ -51,9 +53,11 @@ def plot_history(history, path, title="Training history"):
         axes.set_ylabel(metric)
         axes.set_title(metric)
         axes.grid(alpha=0.3)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         if axes.lines:
             axes.legend()
     figure.suptitle(title)
+    figure.subplots_adjust(left=0.08, right=0.97, bottom=0.13, top=0.84, wspace=0.25)
     return save_figure(figure, path)
 
 
