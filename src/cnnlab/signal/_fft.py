@@ -66,36 +66,49 @@ def transform_shape(data_shape, kernel_shape, before, strides, out_shape):
 def fft_correlate(data, weights, pads, strides, out_shape):
     """``out[j] = sum_t padded[j * stride + t] * weights[t]`` by FFT (zero padding).
 
-    ``data`` and ``weights`` are float or complex arrays of the same dtype kind; the
-    result is float (real inputs) or complex.
+    ``data`` and ``weights`` are float or complex arrays of one precision; the result
+    is float (both real) or complex.
+
+    The N-D transforms are done one axis at a time, the last axis first, so that no
+    time goes into transforming the zeros a small kernel is padded with, and the
+    inverse of the last axis is taken only for the rows that are kept.
     """
-    axes = tuple(range(data.ndim))
     before = [b for b, _ in pads]
     shape = transform_shape(data.shape, weights.shape, before, strides, out_shape)
+    last, leading = data.ndim - 1, tuple(range(data.ndim - 1))
+    real = not (np.iscomplexobj(data) or np.iscomplexobj(weights))
+    forward = np.fft.rfft if real else np.fft.fft  # along the last axis
+
     # Put kernel tap t at (t - offset) mod N: the product's inverse then starts at
     # the first wanted sample, full[offset], and the kept samples are j * stride.
-    kernel = np.zeros(shape, weights.dtype)
     taps = [(np.arange(k) - (k - 1 - b)) % n for k, b, n in zip(weights.shape, before, shape)]
-    kernel[np.ix_(*taps)] = weights[(slice(None, None, -1),) * weights.ndim]
-
-    if np.iscomplexobj(data) or np.iscomplexobj(weights):
-        spectrum = np.fft.fftn(data, shape, axes) * np.fft.fftn(kernel, axes=axes)
-        for axis, s in enumerate(strides):
-            spectrum = _fold(spectrum, axis, s)
-        full = np.fft.ifftn(spectrum, axes=axes)
+    kernel_rows = np.zeros(weights.shape[:-1] + shape[-1:], weights.dtype)
+    kernel_rows[..., taps[-1]] = weights[(slice(None, None, -1),) * weights.ndim]
+    kernel_rows = forward(kernel_rows, axis=last)
+    spectrum = forward(data, shape[-1], axis=last)
+    if leading:
+        kernel = np.zeros(shape[:-1] + kernel_rows.shape[-1:], kernel_rows.dtype)
+        kernel[np.ix_(*taps[:-1], np.arange(kernel.shape[-1]))] = kernel_rows
+        kernel = np.fft.fftn(kernel, axes=leading)
+        spectrum = np.fft.fftn(spectrum, shape[:-1], axes=leading)
     else:
-        spectrum = np.fft.rfftn(data, shape, axes) * np.fft.rfftn(kernel, axes=axes)
-        # irfftn = ifft over the leading axes, then irfft over the last one (a real
-        # signal's half spectrum); fold each axis in the domain it is in.
-        leading = axes[:-1]
-        for axis in leading:
-            spectrum = _fold(spectrum, axis, strides[axis])
-        if leading:
-            spectrum = np.fft.ifftn(spectrum, axes=leading)
-        spectrum = _fold_half_spectrum(spectrum, shape[-1], strides[-1])
-        full = np.fft.irfft(spectrum, shape[-1] // strides[-1], axis=-1)
-    full /= math.prod(strides)
-    return full[tuple(slice(0, out) for out in out_shape)]
+        kernel = kernel_rows
+    spectrum *= kernel
+
+    # Back: fold each axis by its stride, leading axes first, keeping only the
+    # wanted rows before the last axis (a real signal's half spectrum if real).
+    for axis in leading:
+        spectrum = _fold(spectrum, axis, strides[axis])
+    if leading:
+        spectrum = np.fft.ifftn(spectrum, axes=leading)[tuple(slice(0, out) for out in out_shape[:-1])]
+    samples = shape[-1] // strides[-1]
+    if real:
+        out = np.fft.irfft(_fold_half_spectrum(spectrum, shape[-1], strides[-1]), samples, axis=last)
+    else:
+        out = np.fft.ifft(_fold(spectrum, last, strides[-1]), axis=last)
+    out = out[..., : out_shape[-1]]
+    out /= math.prod(strides)
+    return out
 
 
 def _fold(spectrum, axis, stride):
