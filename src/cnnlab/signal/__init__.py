@@ -12,6 +12,12 @@ dtypes and shapes as in scipy.signal, plus a ``stride`` that scipy lacks.
 
 ``cnnlab.signal.reference`` computes the same from the definition, one output at a
 time: read it first to see what the fast functions do.
+
+Where cnnlab differs from scipy.signal: inputs must be numeric (no object arrays)
+and not empty (scipy returns odd shapes or fails deep inside); a boolean FFT result
+is rounded before it becomes bool (scipy's turns round-off into True); integer FFT
+results wrap modulo their dtype as the direct sums do; and the FFT runs in double
+precision for float32 inputs (faster in numpy.fft, and more accurate).
 """
 
 from . import reference

@@ -110,6 +110,8 @@ def correlate(in1, in2, mode="full", method="auto", *, stride=1):
 def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, stride=1):
     """2-D convolution with a boundary rule, as ``scipy.signal.convolve2d``, with a stride.
 
+    Always computed directly (sums over windows), as scipy does.
+
     Args:
         in1, in2: 2-D arrays.
         mode: 'full', 'valid' or 'same' (as for ``convolve``).

@@ -29,7 +29,8 @@ import numpy as np
 # 2.4's pocketfft): per complex point * log2(points) of one transform (1-D real
 # transforms of long signals came out slower per point than N-D ones), and per
 # 1-D pass of a transform over one axis.
-FFT_NS_PER_POINT_LOG2 = {1: 3.0, "N-D": 1.5}
+FFT_NS_PER_POINT_LOG2_1D = 3.0
+FFT_NS_PER_POINT_LOG2_ND = 1.5
 FFT_PASS_NS = 25_000.0
 
 
@@ -139,7 +140,7 @@ def fft_seconds(data_shape, kernel_shape, before, strides, out_shape, is_complex
     """Estimated run time of ``fft_correlate``, from the timing model above."""
     shape = transform_shape(data_shape, kernel_shape, before, strides, out_shape)
     points = math.prod(shape) / (1 if is_complex else 2)  # a real transform is half a complex one
-    per_point = FFT_NS_PER_POINT_LOG2[1 if len(shape) == 1 else "N-D"]
+    per_point = FFT_NS_PER_POINT_LOG2_1D if len(shape) == 1 else FFT_NS_PER_POINT_LOG2_ND
     # two forward transforms of N points and an inverse one shortened by the strides
     transforms = 2 + 1 / math.prod(strides)
     ns = transforms * (len(shape) * FFT_PASS_NS + per_point * points * math.log2(max(points, 2)))
