@@ -25,6 +25,7 @@ import numpy as np
 from ... import dtypes
 from ...ops.math_ops import cast
 from ...tensor import Tensor, Variable, _to_array
+from .. import initializers
 
 
 def to_snake_case(name):
@@ -99,6 +100,8 @@ class InputSpec:
         prefix = f'Input of layer "{layer.name}" ({type(layer).__name__}) is incompatible with the layer'
         if self.ndim is not None and rank != self.ndim:
             problem = f"expected ndim={self.ndim}, found ndim={rank}. Full shape received: {tuple(shape)}."
+            if rank == self.ndim - 1:
+                problem += " If this is one sample, add the batch axis first: x[np.newaxis]."
         elif self.min_ndim is not None and rank < self.min_ndim:
             problem = f"expected min_ndim={self.min_ndim}, found ndim={rank}. Full shape received: {tuple(shape)}."
         else:
@@ -282,8 +285,6 @@ class Layer:
                 statistics are not trainable).
             name: the weight's name (``kernel``, ``bias``, ...).
         """
-        from .. import initializers
-
         shape = () if shape is None else standardize_shape(shape, "shape", f'Layer "{self.name}".add_weight')
         dtype = self._dtype if dtype is None else dtypes.as_dtype(dtype)
         initializer = initializers.get("glorot_uniform" if initializer is None else initializer)
