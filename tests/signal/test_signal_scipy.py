@@ -205,3 +205,13 @@ def test_large_strided_and_unstrided_cases(method):
     x1 = rng.standard_normal(3001)
     theirs = scipy.signal.convolve(x1, k[:, 0], "same")
     np.testing.assert_allclose(signal.convolve(x1, k[:, 0], "same", method, stride=7), theirs[::7], atol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["direct", "fft"])
+def test_small_integers_wrap_around_as_scipys_direct_sums(method):
+    x = np.full((4, 4), 100, np.int8)
+    k = np.full((3, 3), 3, np.int8)
+    theirs = scipy.signal.convolve(x, k, "same", method="direct")  # 2700 wraps to -116 in int8
+    assert theirs[1, 1] == -116
+    assert_same_result(signal.convolve(x, k, "same", method), theirs)
+    assert_same_result(signal.convolve2d(x, k, "same"), scipy.signal.convolve2d(x, k, "same"))
