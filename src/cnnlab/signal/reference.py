@@ -79,9 +79,9 @@ def _slide(in1, in2, mode, stride, correlation, boundary="fill", fillvalue=0, sa
         boundary, fill = "fill", 0
     out = np.zeros([len(r) for r in kept], dtype)
     for out_index in itertools.product(*(range(len(r)) for r in kept)):
-        f = [r[i] for r, i in zip(kept, out_index)]
+        f = [r[i] for r, i in zip(kept, out_index)]  # where this output sits in the full result
         total = 0
-        for t in itertools.product(*(range(k) for k in y.shape)):
+        for t in itertools.product(*(range(k) for k in y.shape)):  # every kernel tap
             if correlation:
                 position = [fa - (k - 1) + ta for fa, k, ta in zip(f, y.shape, t)]
                 weight = np.conj(y[t]).item()
