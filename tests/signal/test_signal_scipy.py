@@ -215,3 +215,17 @@ def test_small_integers_wrap_around_as_scipys_direct_sums(method):
     assert theirs[1, 1] == -116
     assert_same_result(signal.convolve(x, k, "same", method), theirs)
     assert_same_result(signal.convolve2d(x, k, "same"), scipy.signal.convolve2d(x, k, "same"))
+
+
+@pytest.mark.parametrize("method", ["direct", "fft"])
+def test_non_contiguous_views_and_array_likes(method):
+    rng = np.random.default_rng(4)
+    big = rng.standard_normal((30, 40))
+    in1, in2 = big[::2, ::-3], big[:4, :3].T  # strided, reversed and transposed views
+    for name in ("convolve", "correlate"):
+        theirs = getattr(scipy.signal, name)(in1, in2, "same")
+        np.testing.assert_allclose(
+            getattr(signal, name)(in1, in2, "same", method, stride=2), theirs[::2, ::2], atol=1e-12
+        )
+    np.testing.assert_allclose(signal.correlate2d(in1, in2, "valid"), scipy.signal.correlate2d(in1, in2, "valid"))
+    np.testing.assert_array_equal(signal.convolve([[1, 2], [3, 4]], [[1]]), [[1, 2], [3, 4]])
