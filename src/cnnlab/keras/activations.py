@@ -6,7 +6,7 @@ Keras does on TensorFlow: the loss stays finite and exact even when the softmax
 rounds to 0 or 1.
 
 Example:
-    >>> activations.get("relu")(np.array([-1.0, 2.0])).numpy()
+    >>> activations.get("relu")([-1.0, 2.0]).numpy()
     array([0., 2.], dtype=float32)
 """
 

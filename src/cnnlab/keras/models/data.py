@@ -65,7 +65,7 @@ def _fits(shape, expected):
 
 def check_input_shape(model, shape, op, argument="x"):
     """Compare an input array's shape with the shape the model was built for, and explain a mismatch."""
-    expected = model._expected_input_shape()
+    expected = model._build_input_shape
     if expected is None or _fits(tuple(shape[1:]), tuple(expected[1:])):
         return
     sample = tuple(expected[1:])

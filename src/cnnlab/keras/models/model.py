@@ -96,14 +96,6 @@ class Model(Layer):
         if type(self).build is not Model.build:
             self.build(self._build_input_shape)
 
-    def _forward(self, inputs, training):
-        """One forward pass of a batch tensor (what fit / evaluate / predict run)."""
-        return self(inputs, training=training)
-
-    def _expected_input_shape(self):
-        """The batch shape the model was built for or declared with, or None if not known yet."""
-        return self._build_input_shape
-
     def summary(
         self,
         line_length=None,

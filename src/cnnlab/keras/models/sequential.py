@@ -24,7 +24,7 @@ class Sequential(Model):
         ...     keras.layers.Dense(10, activation="softmax"),
         ... ])
         >>> model.count_params()
-        19700
+        19710
     """
 
     _passes_training_on = True

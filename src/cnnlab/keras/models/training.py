@@ -60,7 +60,7 @@ def _resolve_metrics(model, y_shape, output_shape):
 
 def _output_shape(model, x, op):
     """The model's output shape, from one sample (this also builds an unbuilt model)."""
-    output = model._forward(Tensor(x[:1]), False)
+    output = model(Tensor(x[:1]), training=False)
     if isinstance(output, (list, tuple)):
         raise ValueError(
             f"{op}: models with several outputs can predict() but cannot be trained or evaluated in cnnlab."
@@ -186,7 +186,7 @@ def _train_step(model, x_batch, y_batch, variables):
     weights stay those of the last good step.
     """
     with GradientTape() as tape:
-        y_pred = model._forward(Tensor(x_batch), True)
+        y_pred = model(Tensor(x_batch), training=True)
         loss = model._loss_fn(y_batch, y_pred)
     loss_value = float(loss._value)
     if not math.isfinite(loss_value) and model.stop_on_nonfinite_loss:
@@ -218,7 +218,7 @@ def _evaluate_arrays(model, x, y, batch_size, metrics, progress=None, callback_l
         )
         if callback_list is not None:
             callback_list.on_test_batch_begin(step, {})
-        y_pred = model._forward(Tensor(x_batch), False)
+        y_pred = model(Tensor(x_batch), training=False)
         loss_total += float(model._loss_fn(y_batch, y_pred)._value) * len(x_batch)
         count += len(x_batch)
         for metric in metrics:
@@ -267,7 +267,7 @@ def predict(model, x, batch_size, verbose, callbacks, one_batch=False):
         start = step * batch_size
         if callbacks:
             callback_list.on_predict_batch_begin(step, {})
-        outputs = model._forward(Tensor(x[start : start + batch_size]), False)
+        outputs = model(Tensor(x[start : start + batch_size]), training=False)
         batch_outputs = [o._value for o in outputs] if isinstance(outputs, (list, tuple)) else [outputs._value]
         if results is None:
             results = [np.empty((len(x), *o.shape[1:]), dtype=o.dtype) for o in batch_outputs]
@@ -302,7 +302,7 @@ def test_on_batch(model, x, y, return_dict):
     x = data.input_array(model, x, "test_on_batch")
     y = data.label_array(y, "test_on_batch")
     data.check_lengths(x, y, "test_on_batch")
-    y_pred = model._forward(Tensor(x), False)
+    y_pred = model(Tensor(x), training=False)
     loss_value = float(model._loss_fn(y, y_pred)._value)
     metrics = _resolve_metrics(model, y.shape, y_pred.shape)
     for metric in metrics:
