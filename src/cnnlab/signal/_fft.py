@@ -76,7 +76,7 @@ def fft_correlate(data, weights, pads, strides, out_shape):
     """
     before = [b for b, _ in pads]
     shape = transform_shape(data.shape, weights.shape, before, strides, out_shape)
-    last, leading = data.ndim - 1, tuple(range(data.ndim - 1))
+    last = data.ndim - 1
     real = not (np.iscomplexobj(data) or np.iscomplexobj(weights))
     forward = np.fft.rfft if real else np.fft.fft  # along the last axis
 
@@ -85,23 +85,27 @@ def fft_correlate(data, weights, pads, strides, out_shape):
     taps = [(np.arange(k) - (k - 1 - b)) % n for k, b, n in zip(weights.shape, before, shape)]
     kernel_rows = np.zeros(weights.shape[:-1] + shape[-1:], weights.dtype)
     kernel_rows[..., taps[-1]] = weights[(slice(None, None, -1),) * weights.ndim]
-    kernel_rows = forward(kernel_rows, axis=last)
+    kernel = forward(kernel_rows, axis=last)
     spectrum = forward(data, shape[-1], axis=last)
-    if leading:
-        kernel = np.zeros(shape[:-1] + kernel_rows.shape[-1:], kernel_rows.dtype)
-        kernel[np.ix_(*taps[:-1], np.arange(kernel.shape[-1]))] = kernel_rows
-        kernel = np.fft.fftn(kernel, axes=leading)
-        spectrum = np.fft.fftn(spectrum, shape[:-1], axes=leading)
-    else:
-        kernel = kernel_rows
+    if last:
+        # The other axes: numpy transforms a contiguous axis faster than a strided
+        # one, so the last axis (frequencies now) moves to the front meanwhile.
+        spectrum = np.ascontiguousarray(np.moveaxis(spectrum, last, 0))
+        kernel_taps = np.moveaxis(kernel, last, 0)
+        kernel = np.zeros(kernel_taps.shape[:1] + shape[:-1], kernel_taps.dtype)
+        kernel[np.ix_(np.arange(kernel.shape[0]), *taps[:-1])] = kernel_taps
+        others = tuple(range(1, data.ndim))
+        kernel = np.fft.fftn(kernel, axes=others)
+        spectrum = np.fft.fftn(spectrum, shape[:-1], axes=others)
     spectrum *= kernel
 
-    # Back: fold each axis by its stride, leading axes first, keeping only the
-    # wanted rows before the last axis (a real signal's half spectrum if real).
-    for axis in leading:
-        spectrum = _fold(spectrum, axis, strides[axis])
-    if leading:
-        spectrum = np.fft.ifftn(spectrum, axes=leading)[tuple(slice(0, out) for out in out_shape[:-1])]
+    # Back: fold each axis by its stride and invert it, keeping only the wanted
+    # rows before the last axis (a real signal's half spectrum, if real) is inverted.
+    if last:
+        for axis, stride in zip(others, strides):
+            spectrum = _fold(spectrum, axis, stride)
+        spectrum = np.fft.ifftn(spectrum, axes=others)[(slice(None),) + tuple(slice(0, n) for n in out_shape[:-1])]
+        spectrum = np.ascontiguousarray(np.moveaxis(spectrum, 0, last))
     samples = shape[-1] // strides[-1]
     if real:
         out = np.fft.irfft(_fold_half_spectrum(spectrum, shape[-1], strides[-1]), samples, axis=last)
