@@ -214,6 +214,8 @@ def test_fit_rejects_mismatched_inputs_with_advice():
         model.fit(x[..., 0], keras.utils.to_categorical(y, 3))
     with pytest.raises(ValueError, match="lack the channel axis"):
         model.predict(x[..., 0])
+    with pytest.raises(ValueError, match=r"one sample: add the batch axis with x\[np.newaxis\]"):
+        model.predict(x[0])
     with pytest.raises(ValueError, match=r"expects x of shape \(None, 8, 8, 1\).*\(10, 64\).*reshape"):
         model.evaluate(x.reshape(10, 64), keras.utils.to_categorical(y, 3))
     with pytest.raises(ValueError, match="x_val and y_val"):

@@ -101,7 +101,10 @@ class InputSpec:
         if self.ndim is not None and rank != self.ndim:
             problem = f"expected ndim={self.ndim}, found ndim={rank}. Full shape received: {tuple(shape)}."
             if rank == self.ndim - 1:
-                problem += " If this is one sample, add the batch axis first: x[np.newaxis]."
+                problem += (
+                    " Add the missing axis: the batch axis for a single sample (x[np.newaxis]), "
+                    "or a channel axis of size 1 for single-channel images (x[..., np.newaxis])."
+                )
         elif self.min_ndim is not None and rank < self.min_ndim:
             problem = f"expected min_ndim={self.min_ndim}, found ndim={rank}. Full shape received: {tuple(shape)}."
         else:

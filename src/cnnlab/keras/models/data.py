@@ -74,7 +74,9 @@ def check_input_shape(model, shape, op, argument="x"):
         f"{op}: the model expects {argument} of shape {(None, *sample)} (samples of shape {sample}); "
         f"received {argument} of shape {tuple(shape)}."
     )
-    if len(received) == len(sample) - 1 and sample[-1] == 1 and _fits(received, sample[:-1]):
+    if _fits(tuple(shape), sample):
+        message += f" It looks like one sample: add the batch axis with {argument}[np.newaxis]."
+    elif len(received) == len(sample) - 1 and sample[-1] == 1 and _fits(received, sample[:-1]):
         message += (
             f" The samples lack the channel axis: add it with {argument} = {argument}[..., np.newaxis] "
             f"(or np.expand_dims({argument}, -1)), giving shape {(shape[0], *received, 1)}."
