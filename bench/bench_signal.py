@@ -8,7 +8,7 @@ median of the per-pair time ratios cnnlab / scipy.  Targets: no case slower than
 
 Timings on a shared machine are noisy: rerun when a ratio is near its target.
 scipy.fft transforms float32 about twice as fast as float64; numpy.fft does not
-(cnnlab's FFT runs in float64), so case (c) in float32 sits near or above 1.5x.
+(cnnlab's FFT runs in float64), so case (c) in float32 is the closest to its target.
 """
 
 import argparse
