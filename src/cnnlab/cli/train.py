@@ -349,9 +349,10 @@ def _finish(model, settings, data, history, seconds):
     metrics = {
         "model": settings["model"],
         "epochs": settings["epochs"],
-        "test_loss": float(test["loss"]),
-        "test_accuracy": float(test["accuracy"]),
-        "val_accuracy": history["val_accuracy"][-1] if history.get("val_accuracy") else None,
+        # float32 metrics, rounded so that 0.9045 is not written as 0.9045000076293945
+        "test_loss": round(float(test["loss"]), 6),
+        "test_accuracy": round(float(test["accuracy"]), 6),
+        "val_accuracy": round(history["val_accuracy"][-1], 6) if history.get("val_accuracy") else None,
         "train_seconds": round(seconds, 1),
         "classes": list(CLASS_NAMES),
     }
