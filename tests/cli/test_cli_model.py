@@ -121,12 +121,34 @@ def test_resume_mistakes(cli, trained_run, tmp_path):
     assert status == 1 and f"{tmp_path}: no checkpoint to resume from" in err
     status, _, err = cli("train", "--resume", trained_run, "--epochs", "1")
     assert status == 1 and "--epochs 1 is fewer than the 2 epochs this run has already trained" in err
-    status, _, err = cli("train", "--out", trained_run)
-    assert status == 1 and "already holds a training run" in err
     status, _, err = cli("train", "--limit", "2", "--out", tmp_path / "tiny")
     assert status == 1 and "leave no validation samples" in err
     for message in (err,):
         assert len(message.strip().splitlines()) == 1 and "Traceback" not in message
+
+
+def test_a_finished_run_is_replaced_but_an_interrupted_one_is_kept(cli, tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    assert cli("train", "--epochs", "1", "--limit", "30", "--seed", "1", "--out", run)[0] == 0
+    first = (run / "model.keras").read_bytes()
+    status, out, _ = cli("train", "--epochs", "1", "--limit", "30", "--seed", "2", "--out", run)
+    assert status == 0 and out.startswith(f"replacing the run in {run}\n")
+    assert (run / "model.keras").read_bytes() != first
+
+    monkeypatch.setattr(train, "_finish", lambda *args: None)  # as if stopped after the last checkpoint
+    assert cli("train", "--epochs", "2", "--limit", "30", "--out", run)[0] == 0
+    assert not (run / "model.keras").exists()  # the finished run's files went with it
+    monkeypatch.undo()
+    state = json.loads((run / "checkpoint" / "state.json").read_text())
+    state["settings"]["epochs"] = 3  # now it looks interrupted after epoch 2 of 3
+    (run / "checkpoint" / "state.json").write_text(json.dumps(state))
+    status, _, err = cli("train", "--epochs", "1", "--out", run)
+    assert status == 1
+    assert err.strip() == (
+        f"cnnlab train: error: {run} holds an interrupted run (epoch 2 of 3); "
+        f"continue it with --resume {run}, or pass --overwrite or another --out"
+    )
+    assert cli("train", "--epochs", "1", "--limit", "30", "--out", run, "--overwrite")[0] == 0
 
 
 def test_evaluate_prints_the_table_and_writes_the_confusion_matrix(cli, trained_run, tmp_path):

@@ -14,6 +14,7 @@ checkpoint holds the weights and the optimizer's state, so a run resumed from
 epoch ``e`` ends with the same weights as one that was never interrupted.
 """
 
+import contextlib
 import json
 import os
 import time
@@ -38,6 +39,7 @@ from .common import (
 )
 from .models import MODELS, augment
 
+RUN_FILES = (MODEL_FILE, "history.json", "history.png", "metrics.json")
 CHECKPOINT_DIR = "checkpoint"
 STATE_FILE = "state.json"
 STATE_FORMAT = "cnnlab-train-checkpoint"
@@ -136,10 +138,16 @@ def _new_settings(args):
     else:
         lr = OPTIMIZERS[optimizer][1]
     out = args.out or os.path.join("runs", name)
-    if os.path.exists(os.path.join(out, CHECKPOINT_DIR, STATE_FILE)) and not args.overwrite:
-        raise CommandError(
-            f"{out} already holds a training run; continue it with --resume {out}, or pass --overwrite or another --out"
-        )
+    if os.path.exists(os.path.join(out, CHECKPOINT_DIR, STATE_FILE)):
+        # A finished run is simply replaced; an interrupted one is kept unless --overwrite says otherwise.
+        state = None if args.overwrite else _read_state(out)
+        if state is not None and state["epochs_done"] < state["settings"]["epochs"]:
+            raise CommandError(
+                f"{out} holds an interrupted run (epoch {state['epochs_done']} of {state['settings']['epochs']}); "
+                f"continue it with --resume {out}, or pass --overwrite or another --out"
+            )
+        print(f"replacing the run in {out}")
+        _remove_run_files(out)
     os.makedirs(out, exist_ok=True)
     return {
         "model": name,
@@ -162,16 +170,7 @@ def _resume(args):
             "--resume continues a run with its own settings; only --epochs may be changed "
             f"(got {' '.join(given) or '--overwrite'})"
         )
-    state_path = os.path.join(args.resume, CHECKPOINT_DIR, STATE_FILE)
-    try:
-        with open(state_path, encoding="utf-8") as f:
-            state = json.load(f)
-    except FileNotFoundError:
-        raise CommandError(f"{args.resume}: no checkpoint to resume from ({state_path} does not exist)") from None
-    except (OSError, json.JSONDecodeError) as err:
-        raise CommandError(f"{state_path}: unreadable checkpoint state ({err})") from None
-    if state.get("format") != STATE_FORMAT or state.get("version") != STATE_VERSION:
-        raise CommandError(f"{state_path}: not a cnnlab train checkpoint of version {STATE_VERSION}")
+    state = _read_state(args.resume)
     settings = dict(state["settings"], out=args.resume)
     epochs_done = state["epochs_done"]
     if args.epochs is not None:
@@ -182,6 +181,39 @@ def _resume(args):
         settings["epochs"] = args.epochs
     model = load_model(os.path.join(args.resume, CHECKPOINT_DIR, state["model_file"]))
     return settings, model, epochs_done, state["history"], state["seconds"]
+
+
+def _read_state(run_dir):
+    """The checkpoint state of the run in ``run_dir`` (a dict), or a CommandError saying what is wrong."""
+    state_path = os.path.join(run_dir, CHECKPOINT_DIR, STATE_FILE)
+    try:
+        with open(state_path, encoding="utf-8") as f:
+            state = json.load(f)
+    except FileNotFoundError:
+        raise CommandError(f"{run_dir}: no checkpoint to resume from ({state_path} does not exist)") from None
+    except (OSError, json.JSONDecodeError) as err:
+        raise CommandError(f"{state_path}: unreadable checkpoint state ({err})") from None
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT or state.get("version") != STATE_VERSION:
+        raise CommandError(f"{state_path}: not a cnnlab train checkpoint of version {STATE_VERSION}")
+    return state
+
+
+def _remove_run_files(run_dir):
+    """Delete what ``cnnlab train`` wrote into ``run_dir``, so no file of the old run is mistaken for the new one's."""
+    checkpoint = os.path.join(run_dir, CHECKPOINT_DIR)
+    stale = [os.path.join(run_dir, name) for name in RUN_FILES]
+    stale += [
+        os.path.join(checkpoint, name)
+        for name in os.listdir(checkpoint)
+        if name == STATE_FILE or _is_checkpoint_model(name)
+    ]
+    for path in stale:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+
+
+def _is_checkpoint_model(name):
+    return name.startswith("epoch-") and name.endswith(".keras")
 
 
 def save_checkpoint(model, settings, epochs_done, history, seconds):
@@ -206,7 +238,7 @@ def save_checkpoint(model, settings, epochs_done, history, seconds):
     with atomic_write(os.path.join(directory, STATE_FILE), "w") as f:
         json.dump(state, f, indent=1)
     for name in os.listdir(directory):
-        if name.startswith("epoch-") and name.endswith(".keras") and name != model_file:
+        if _is_checkpoint_model(name) and name != model_file:
             os.remove(os.path.join(directory, name))
 
 
