@@ -53,6 +53,16 @@ def is_watched(tensor):
     return False
 
 
+def is_recording():
+    """Whether some active tape is recording, so that ops run now (even inside a gradient
+    function) are themselves differentiated later.
+
+    Fused ops take a NumPy shortcut for their gradient when nothing records it, and
+    build it from differentiable ops when something does (higher-order gradients).
+    """
+    return any(tape._recording for tape in _active_tapes)
+
+
 class UnconnectedGradients:
     NONE = "none"
     ZERO = "zero"

@@ -5,38 +5,55 @@ output size) always comes from ``padding.geometry_2d``.
 
 * forward: every receptive field is copied into one row of a
   ``(N*OH*OW, KH*KW*C)`` matrix (im2col), which one matrix product with the
-  filters reshaped to ``(KH*KW*C, O)`` turns into the output;
-* gradient w.r.t. the filters: ``cols.T @ dy``, one GEMM;
+  filters reshaped to ``(KH*KW*C, O)`` turns into the output.  A bias rides along
+  in the same product as one more column of ones (and one more filter row);
+* gradient w.r.t. the filters (and the bias): ``cols.T @ dy``, one GEMM; the
+  forward's ``cols`` can be handed back to skip building them again;
 * gradient w.r.t. the input: ``dy @ W.T`` gives each window's share, which
   col2im adds back onto the image with one strided slice per kernel tap.
 
 No function here loops over pixels or samples; the only Python loops run over
-the KH*KW kernel taps.
+the KH*KW kernel taps.  Functions that make big arrays take ``empty``, the
+allocator to get them from (``np.empty``, or a layer's ``Workspace.empty``).
 """
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+# With this few input channels (grayscale or RGB images), im2col is built one tap at a
+# time into a (KH*KW*C, N*OH*OW) array, each tap a copy of whole image rows; with more,
+# NumPy copies the strided window view faster, whole channel vectors at a time.
+_TAP_MAJOR_MAX_CHANNELS = 3
 
-def pad_spatial(x, geometry, value=0):
+
+def padded_shape(input_shape, geometry):
+    """The NHWC shape of an input of ``input_shape`` once the geometry's padding is added."""
+    n, h, w, c = input_shape
+    (_, top, bottom), (_, left, right) = geometry.rows, geometry.cols
+    return (n, top + h + bottom, left + w + right, c)
+
+
+def pad_spatial(x, geometry, value=0, empty=np.empty):
     """``x`` (NHWC) with the geometry's padding added around height and width (``x`` itself if none)."""
     if not geometry.is_padded:
         return x
-    n, h, w, c = x.shape
-    _, top, bottom = geometry.rows
-    _, left, right = geometry.cols
-    padded = np.full((n, top + h + bottom, left + w + right, c), value, dtype=x.dtype)
+    _, h, w, _ = x.shape
+    top, left = geometry.rows.pad_before, geometry.cols.pad_before
+    padded = empty(padded_shape(x.shape, geometry), x.dtype)
+    padded.fill(value)
     padded[:, top : top + h, left : left + w, :] = x
     return padded
 
 
-def crop_spatial(padded, geometry, input_shape):
+def crop_spatial(padded, geometry, input_shape, empty=np.empty):
     """The inverse of ``pad_spatial``: the (height, width) region of the original input."""
     if not geometry.is_padded:
         return padded
     _, h, w, _ = input_shape
     top, left = geometry.rows.pad_before, geometry.cols.pad_before
-    return np.ascontiguousarray(padded[:, top : top + h, left : left + w, :])
+    cropped = empty(input_shape, padded.dtype)
+    np.copyto(cropped, padded[:, top : top + h, left : left + w, :])
+    return cropped
 
 
 def tap_slices(geometry):
@@ -62,46 +79,96 @@ def windows(padded, geometry):
     )
 
 
-def im2col(x, geometry):
-    """The receptive fields of ``x`` as rows of a contiguous (N*OH*OW, KH*KW*C) matrix."""
-    fields = windows(pad_spatial(x, geometry), geometry)
-    n, oh, ow, kh, kw, c = fields.shape
-    return fields.reshape(n * oh * ow, kh * kw * c)  # a copy (the view is not contiguous) unless 1x1
+def im2col(x, geometry, ones_column=False, empty=np.empty):
+    """The receptive fields of ``x`` as the rows of an (N*OH*OW, KH*KW*C) matrix.
+
+    Args:
+        x: NHWC array.
+        geometry: the conv's ``Geometry2D``.
+        ones_column: append a column of ones (the bias's input in ``conv2d``).
+
+    The matrix is C-ordered, or for inputs with few channels the transpose of a
+    C-ordered (KH*KW*C, N*OH*OW) array; matrix products take either as it is.
+    """
+    n, _, _, c = x.shape
+    (oh, ow), (kh, kw) = geometry.out_shape, geometry.kernel
+    positions, size = n * oh * ow, kh * kw * c
+    padded = pad_spatial(x, geometry, empty=empty)
+    if c <= _TAP_MAJOR_MAX_CHANNELS:
+        rows = empty((size + ones_column, positions), x.dtype)
+        taps = rows[:size].reshape(kh * kw, c, n, oh, ow)
+        for tap, (tap_rows, tap_cols) in enumerate(tap_slices(geometry)):
+            np.copyto(taps[tap], np.moveaxis(padded[:, tap_rows, tap_cols, :], -1, 0))
+        if ones_column:
+            rows[size] = 1
+        return rows.T
+    cols = empty((positions, size + ones_column), x.dtype)
+    # The first ``size`` columns seen as (N, OH, OW, KH, KW, C): a view, since only the
+    # contiguous last axis is split.
+    fields = cols.reshape(n, oh, ow, size + ones_column)[..., :size].reshape(n, oh, ow, kh, kw, c)
+    np.copyto(fields, windows(padded, geometry))
+    if ones_column:
+        cols[:, size] = 1
+    return cols
 
 
-def col2im(field_grads, input_shape, geometry):
+def col2im(field_grads, input_shape, geometry, empty=np.empty):
     """Sum per-window gradients (N, OH, OW, KH, KW, C) back onto an input of ``input_shape``.
 
     The adjoint of ``windows``: each input pixel receives the sum over the windows that saw it.
     """
-    n, h, w, c = input_shape
-    padded = np.zeros(
-        (n, h + geometry.rows.pad_before + geometry.rows.pad_after, w + geometry.cols.pad_before + geometry.cols.pad_after, c),
-        dtype=field_grads.dtype,
-    )
+    padded = empty(padded_shape(input_shape, geometry), field_grads.dtype)
+    padded.fill(0)
     kw = geometry.kernel[1]
     for tap, (rows, cols) in enumerate(tap_slices(geometry)):
         padded[:, rows, cols, :] += field_grads[:, :, :, tap // kw, tap % kw, :]
-    return crop_spatial(padded, geometry, input_shape)
+    return crop_spatial(padded, geometry, input_shape, empty)
+
+
+def conv2d_with_columns(x, filters, geometry, bias=None, empty=np.empty):
+    """Cross-correlate NHWC ``x`` with HWIO ``filters`` (plus ``bias`` per output channel, if given).
+
+    Returns:
+        ``(out, cols)``: the (N, OH, OW, O) output and the im2col matrix, from which
+        ``filter_grads_from_columns`` takes the gradients (with the ones column when
+        ``bias`` is given).
+    """
+    n = x.shape[0]
+    out_channels = filters.shape[3]
+    weights = filters.reshape(-1, out_channels)
+    if bias is not None:
+        weights = np.concatenate([weights, bias.reshape(1, out_channels)])
+    cols = im2col(x, geometry, ones_column=bias is not None, empty=empty)
+    out = np.matmul(cols, weights, out=empty((cols.shape[0], out_channels), x.dtype))
+    return out.reshape(n, *geometry.out_shape, out_channels), cols
 
 
 def conv2d(x, filters, geometry):
     """Cross-correlate NHWC ``x`` with HWIO ``filters``: an (N, OH, OW, O) array."""
-    n = x.shape[0]
-    out_channels = filters.shape[3]
-    product = im2col(x, geometry) @ filters.reshape(-1, out_channels)
-    return product.reshape(n, *geometry.out_shape, out_channels)
+    return conv2d_with_columns(x, filters, geometry)[0]
 
 
 def conv2d_backprop_filter(x, out_backprop, filter_shape, geometry):
     """The gradient of ``conv2d(x, filters)`` with respect to ``filters``, given ``out_backprop`` = dL/dy."""
-    dy = out_backprop.reshape(-1, filter_shape[3])
-    return (im2col(x, geometry).T @ dy).reshape(filter_shape)
+    return filter_grads_from_columns(im2col(x, geometry), out_backprop, filter_shape)[0]
 
 
-def conv2d_backprop_input(out_backprop, filters, input_shape, geometry):
+def filter_grads_from_columns(cols, out_backprop, filter_shape):
+    """``(filter_grad, bias_grad)`` from the forward's im2col matrix ``cols``, with one GEMM.
+
+    ``bias_grad`` (the sum of ``out_backprop`` over positions) comes from the ones
+    column, and is None when ``cols`` has none.
+    """
+    size = int(np.prod(filter_shape[:3]))
+    grads = cols.T @ out_backprop.reshape(-1, filter_shape[3])
+    bias_grad = grads[size] if cols.shape[1] > size else None
+    return grads[:size].reshape(filter_shape), bias_grad
+
+
+def conv2d_backprop_input(out_backprop, filters, input_shape, geometry, empty=np.empty):
     """The gradient of ``conv2d(x, filters)`` with respect to ``x``, given ``out_backprop`` = dL/dy."""
     kh, kw, c, out_channels = filters.shape
     n, oh, ow, _ = out_backprop.shape
-    field_grads = out_backprop.reshape(-1, out_channels) @ filters.reshape(-1, out_channels).T
-    return col2im(field_grads.reshape(n, oh, ow, kh, kw, c), input_shape, geometry)
+    field_grads = empty((n * oh * ow, kh * kw * c), out_backprop.dtype)
+    np.matmul(out_backprop.reshape(-1, out_channels), filters.reshape(-1, out_channels).T, out=field_grads)
+    return col2im(field_grads.reshape(n, oh, ow, kh, kw, c), input_shape, geometry, empty)

@@ -8,20 +8,75 @@ which divides by the number of real cells in each window, as TF does.
 
 Max pooling sends each output's gradient to the first maximum of its window in
 row-major (top-left first) order, as TF's CPU kernel and PyTorch do on ties.
+
+The common 2x2 window with stride 2 over an unpadded even-sized input (Keras's
+default ``MaxPooling2D()``) has its own forward: with few channels, the tap
+slices are short strided runs that NumPy walks slowly, so it works on
+contiguous runs instead (see ``_max_pool_2x2``).
 """
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .conv import crop_spatial, pad_spatial, tap_slices
+from .conv import crop_spatial, pad_spatial, padded_shape, tap_slices
 
 
-def max_pool(x, geometry, with_argmax=False):
+def max_pool(x, geometry, with_argmax=False, empty=np.empty):
     """The maximum of each window: ``(out, argmax)``.
 
     ``argmax`` (only when asked for, else None) holds for every output the index
     ``i * KW + j`` of the window tap ``(i, j)`` where the first maximum sits.
+    ``empty`` is the allocator of the big arrays (``np.empty`` or ``Workspace.empty``).
     """
+    if tiles_in_2x2(x.shape, geometry):
+        return _max_pool_2x2(np.ascontiguousarray(x), with_argmax, empty)
+    return max_pool_by_taps(x, geometry, with_argmax)
+
+
+def tiles_in_2x2(input_shape, geometry):
+    """Whether the windows are 2x2 with stride 2 and tile the whole (unpadded, even-sized) input."""
+    _, h, w, _ = input_shape
+    return geometry.kernel == (2, 2) and geometry.strides == (2, 2) and h % 2 == w % 2 == 0 and not geometry.is_padded
+
+
+def _max_pool_2x2(x, with_argmax, empty):
+    """``max_pool`` for 2x2 windows with stride 2 tiling a contiguous even-sized input.
+
+    Horizontal neighbours sit ``c`` apart in memory, so the array is compared with
+    itself shifted by one pixel: one contiguous (vectorized) pass that also compares
+    pairs straddling two windows, whose results (at odd columns) are never read.
+    Vertical neighbours are whole rows apart: contiguous runs again.  Only the
+    final results are picked out with a strided copy.
+    """
+    n, h, w, c = x.shape
+    oh, ow = h // 2, w // 2
+    flat = x.reshape(-1)
+    pair_max = empty(flat.shape, x.dtype)  # at column j: max of columns j and j + 1
+    np.maximum(flat[:-c], flat[c:], out=pair_max[:-c])
+    pair_max[-c:] = 0  # the last column has no right neighbour (and is never read)
+    rows = pair_max.reshape(n * oh, 2, w * c)  # the top and bottom row of each row of windows
+    window_max = np.maximum(rows[:, 0], rows[:, 1], out=empty((n * oh, w * c), x.dtype))
+    out = empty((n, oh, ow, c), x.dtype)
+    np.copyto(out, window_max.reshape(n, oh, ow, 2, c)[:, :, :, 0])
+    if not with_argmax:
+        return out, None
+    # Ties go to the left of a pair, then to the top row: the first maximum in row-major order.
+    right_won = empty(flat.shape, np.bool_)
+    np.greater(flat[c:], flat[:-c], out=right_won[:-c])
+    right_won[-c:] = False
+    right_won = right_won.reshape(n * oh, 2, w * c)
+    bottom_won = np.greater(rows[:, 1], rows[:, 0], out=empty((n * oh, w * c), np.bool_))
+    # The winning row's column bit (bool operators: np.where on bools is much slower).
+    column = (bottom_won & right_won[:, 1]) | (~bottom_won & right_won[:, 0])
+    taps = np.multiply(bottom_won.view(np.uint8), 2, out=empty((n * oh, w * c), np.uint8))
+    taps += column.view(np.uint8)  # the tap index i * 2 + j
+    argmax = empty((n, oh, ow, c), np.uint8)
+    np.copyto(argmax, taps.reshape(n, oh, ow, 2, c)[:, :, :, 0])
+    return out, argmax
+
+
+def max_pool_by_taps(x, geometry, with_argmax=False):
+    """``max_pool`` for any geometry, one strided slice per window tap."""
     padded = pad_spatial(x, geometry, value=-np.inf)
     taps = list(tap_slices(geometry))
     out = padded[:, taps[0][0], taps[0][1], :].copy()
@@ -37,16 +92,17 @@ def max_pool(x, geometry, with_argmax=False):
     return out, argmax
 
 
-def max_pool_backward(out_backprop, argmax, input_shape, geometry):
+def max_pool_backward(out_backprop, argmax, input_shape, geometry, empty=np.empty):
     """Route each output's gradient to its window's argmax cell (summing where windows overlap)."""
-    padded = pad_spatial(np.zeros(input_shape, dtype=out_backprop.dtype), geometry)
+    padded = empty(padded_shape(input_shape, geometry), out_backprop.dtype)
+    padded.fill(0)
     overlapping = any(s < k for s, k in zip(geometry.strides, geometry.kernel))
     for tap, (rows, cols) in enumerate(tap_slices(geometry)):
         if overlapping:
             padded[:, rows, cols, :] += out_backprop * (argmax == tap)
         else:  # each input cell is in at most one window: write in place, no temporary
             np.multiply(out_backprop, argmax == tap, out=padded[:, rows, cols, :])
-    return crop_spatial(padded, geometry, input_shape)
+    return crop_spatial(padded, geometry, input_shape, empty)
 
 
 def max_pool_gather(input_grad, argmax, geometry):
@@ -84,7 +140,7 @@ def avg_pool(x, geometry):
 def avg_pool_backward(out_backprop, input_shape, geometry):
     """The adjoint of ``avg_pool``: each output's gradient shared equally by its window's real cells."""
     share = out_backprop / _real_cell_counts(input_shape[1:3], geometry).astype(out_backprop.dtype)
-    padded = pad_spatial(np.zeros(input_shape, dtype=out_backprop.dtype), geometry)
+    padded = np.zeros(padded_shape(input_shape, geometry), dtype=out_backprop.dtype)
     for rows, cols in tap_slices(geometry):
         padded[:, rows, cols, :] += share
     return crop_spatial(padded, geometry, input_shape)

@@ -12,6 +12,8 @@ ops with simple adjoints:
   (``_avg_pool_grad``), whose gradient is ``avg_pool`` again.
 """
 
+import numpy as np
+
 from ..autodiff import is_watched, record
 from ..kernels import pool as pool_kernels
 from ..kernels.padding import geometry_2d
@@ -54,10 +56,17 @@ def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):  
         >>> cnnlab.nn.max_pool2d(cnnlab.ones([1, 4, 4, 2]), 2, 2, "VALID").shape
         TensorShape([1, 2, 2, 2])
     """
+    return max_pool2d_reusing(None, input, ksize, strides, padding, data_format)
+
+
+def max_pool2d_reusing(workspace, input, ksize, strides, padding, data_format="NHWC"):  # noqa: A002
+    """``max_pool2d`` taking its big arrays (output, argmax, input gradient) from a layer's
+    ``Workspace`` (None: fresh arrays), as Keras's MaxPooling2D does."""
     x = _float_tensor(input, "max_pool2d", "input")
     geometry = _pool_geometry(x, ksize, strides, padding, data_format, "max_pool2d", allow_explicit=True)
-    out, argmax = pool_kernels.max_pool(x._value, geometry, with_argmax=is_watched(x))
-    return record(out, (x,), lambda dy: (_max_pool_grad(dy, argmax, x.shape, geometry),))
+    empty = np.empty if workspace is None else workspace.empty
+    out, argmax = pool_kernels.max_pool(x._value, geometry, with_argmax=is_watched(x), empty=empty)
+    return record(out, (x,), lambda dy: (_max_pool_grad(dy, argmax, x.shape, geometry, empty),))
 
 
 def max_pool(input, ksize, strides, padding, data_format=None, name=None):  # noqa: A002
@@ -66,11 +75,12 @@ def max_pool(input, ksize, strides, padding, data_format=None, name=None):  # no
     return max_pool2d(input, ksize, strides, padding, "NHWC" if data_format is None else data_format)
 
 
-def _max_pool_grad(dy, argmax, input_shape, geometry):
+def _max_pool_grad(dy, argmax, input_shape, geometry, empty=np.empty):
     def grad(g):
         return (_max_pool_gather(g, argmax, geometry),)
 
-    return record(pool_kernels.max_pool_backward(dy._value, argmax, tuple(input_shape), geometry), (dy,), grad)
+    value = pool_kernels.max_pool_backward(dy._value, argmax, tuple(input_shape), geometry, empty)
+    return record(value, (dy,), grad)
 
 
 def _max_pool_gather(g, argmax, geometry):

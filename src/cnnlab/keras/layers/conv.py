@@ -2,8 +2,9 @@
 
 import numbers
 
-from ... import nn
 from ...kernels.padding import window_geometry
+from ...kernels.workspace import Workspace
+from ...ops import fused_ops
 from .. import activations, initializers
 from .base import InputSpec, Layer
 from .core import _check_channels_last, _positive_int
@@ -110,6 +111,7 @@ class Conv2D(Layer):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.input_spec = InputSpec(ndim=4)
+        self._workspace = Workspace()
 
     def build(self, input_shape):
         channels = input_shape[-1]
@@ -130,12 +132,19 @@ class Conv2D(Layer):
         self.input_spec = InputSpec(ndim=4, axes={-1: channels})
 
     def call(self, inputs):
-        out = nn.conv2d(
-            inputs, self.kernel, strides=self.strides, padding=self.padding.upper(), dilations=self.dilation_rate
+        # conv2d, bias_add and a ReLU as one op (see ops/fused_ops.py); other activations follow it.
+        fuse_relu = self.activation is activations.relu
+        out = fused_ops.conv2d_bias_relu(
+            inputs,
+            self.kernel,
+            self.bias,
+            self.strides,
+            self.padding.upper(),
+            self.dilation_rate,
+            fuse_relu,
+            self._workspace,
         )
-        if self.bias is not None:
-            out = nn.bias_add(out, self.bias)
-        return self.activation(out)
+        return out if fuse_relu else self.activation(out)
 
     def compute_output_shape(self, input_shape):
         height, width = spatial_output_shape(self, input_shape, self.kernel_size, self.strides, self.dilation_rate)

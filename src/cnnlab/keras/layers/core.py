@@ -5,7 +5,8 @@ import numbers
 import numpy as np
 
 from ... import nn
-from ...ops import array_ops, math_ops
+from ...kernels.workspace import Workspace
+from ...ops import array_ops, fused_ops
 from .. import activations, initializers
 from .base import InputSpec, KerasTensor, Layer, standardize_shape
 
@@ -103,6 +104,7 @@ class Dense(Layer):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.input_spec = InputSpec(min_ndim=2)
+        self._workspace = Workspace()
 
     def build(self, input_shape):
         in_features = input_shape[-1]
@@ -121,15 +123,16 @@ class Dense(Layer):
         self.input_spec = InputSpec(min_ndim=2, axes={-1: in_features})
 
     def call(self, inputs):
+        # matmul, bias_add and a ReLU as one op (see ops/fused_ops.py); other activations follow it.
+        fuse_relu = self.activation is activations.relu
         if inputs.ndim == 2:
-            out = math_ops.matmul(inputs, self.kernel)
+            out = fused_ops.dense_bias_relu(inputs, self.kernel, self.bias, fuse_relu, self._workspace)
         else:  # apply to the last axis of a higher-rank input
             leading = tuple(inputs.shape[:-1])
-            out = math_ops.matmul(array_ops.reshape(inputs, (-1, inputs.shape[-1])), self.kernel)
+            flat = array_ops.reshape(inputs, (-1, inputs.shape[-1]))
+            out = fused_ops.dense_bias_relu(flat, self.kernel, self.bias, fuse_relu, self._workspace)
             out = array_ops.reshape(out, (*leading, self.units))
-        if self.bias is not None:
-            out = nn.bias_add(out, self.bias)
-        return self.activation(out)
+        return out if fuse_relu else self.activation(out)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)

@@ -1,7 +1,8 @@
 """Pooling layers: MaxPooling2D, AveragePooling2D and their global versions (NHWC)."""
 
 from ... import nn
-from ...ops import reduction_ops
+from ...kernels.workspace import Workspace
+from ...ops import pool_ops, reduction_ops
 from .base import InputSpec, Layer
 from .conv import normalize_padding, normalize_tuple, spatial_output_shape
 from .core import _check_channels_last
@@ -10,7 +11,7 @@ from .core import _check_channels_last
 class _Pooling2D(Layer):
     """Shared by MaxPooling2D and AveragePooling2D: a window slid over each channel."""
 
-    _pool = None  # nn.max_pool2d or nn.avg_pool2d
+    _pool = None  # nn.avg_pool2d (MaxPooling2D has its own call)
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -58,7 +59,12 @@ class MaxPooling2D(_Pooling2D):
         TensorShape([1, 14, 14, 10])
     """
 
-    _pool = staticmethod(nn.max_pool2d)
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+        self._workspace = Workspace()
+
+    def call(self, inputs):
+        return pool_ops.max_pool2d_reusing(self._workspace, inputs, self.pool_size, self.strides, self.padding.upper())
 
 
 class AveragePooling2D(_Pooling2D):

@@ -1,0 +1,218 @@
+"""The fast paths against the general ones they replace: the 2x2 max-pool kernel against
+the tap-by-tap kernel (ties included), im2col's two layouts against the window view, the
+fused Conv2D / Dense ops against the tf.nn ops they fuse (values, gradients of first and
+second order, finite differences), and the Workspace that recycles their arrays."""
+
+import numpy as np
+import pytest
+
+import cnnlab as tf
+from cnnlab.kernels import conv as conv_kernels
+from cnnlab.kernels import pool as pool_kernels
+from cnnlab.kernels.padding import geometry_2d
+from cnnlab.kernels.workspace import Workspace
+from cnnlab.ops import fused_ops
+from cnnlab.testing import check_gradients
+
+rng = np.random.default_rng(7)
+
+
+# ---- max pooling 2x2 / stride 2 ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(1, 2, 2, 1), (3, 4, 6, 2), (2, 28, 28, 10), (5, 8, 2, 3)])
+def test_2x2_max_pool_matches_the_tap_kernel_with_ties(shape):
+    # Values from {-1, 0, 1}: most windows hold ties, which must go to the first maximum.
+    x = rng.integers(-1, 2, size=shape).astype(np.float32)
+    geometry = geometry_2d(shape[1:3], (2, 2), (2, 2), (1, 1), "VALID")
+    assert pool_kernels.tiles_in_2x2(shape, geometry)
+    out, argmax = pool_kernels.max_pool(x, geometry, with_argmax=True)
+    expected_out, expected_argmax = pool_kernels.max_pool_by_taps(x, geometry, with_argmax=True)
+    np.testing.assert_array_equal(out, expected_out)
+    np.testing.assert_array_equal(argmax, expected_argmax)
+    assert argmax.dtype == expected_argmax.dtype == np.uint8
+    np.testing.assert_array_equal(pool_kernels.max_pool(x, geometry)[0], expected_out)
+
+
+def test_2x2_max_pool_handles_infinities_and_non_contiguous_input():
+    x = rng.standard_normal((2, 4, 4, 6)).astype(np.float32)
+    x[0, 0, 0, 0], x[0, 0, 1, 0], x[1, 2, 3, 5] = np.inf, np.inf, -np.inf
+    view = x[..., ::2]  # strided channels
+    geometry = geometry_2d((4, 4), (2, 2), (2, 2), (1, 1), "SAME")
+    for got, expected in zip(
+        pool_kernels.max_pool(view, geometry, True), pool_kernels.max_pool_by_taps(view, geometry, True)
+    ):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_the_2x2_path_is_only_taken_where_the_windows_tile_the_input():
+    def tiles(shape, kernel, strides, padding):
+        return pool_kernels.tiles_in_2x2(shape, geometry_2d(shape[1:3], kernel, strides, (1, 1), padding))
+
+    assert tiles((1, 4, 6, 1), (2, 2), (2, 2), "SAME")
+    assert not tiles((1, 5, 6, 1), (2, 2), (2, 2), "VALID")  # odd height: the last row is dropped
+    assert not tiles((1, 5, 6, 1), (2, 2), (2, 2), "SAME")  # odd height: padded
+    assert not tiles((1, 4, 4, 1), (2, 2), (1, 1), "VALID")
+    assert not tiles((1, 6, 6, 1), (3, 3), (3, 3), "VALID")
+
+
+# ---- im2col ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4, 8])
+@pytest.mark.parametrize("ones_column", [False, True])
+def test_im2col_layouts_hold_the_receptive_fields(channels, ones_column):
+    x = rng.standard_normal((2, 5, 6, channels)).astype(np.float32)
+    geometry = geometry_2d((5, 6), (3, 2), (2, 1), (1, 2), "SAME")
+    cols = conv_kernels.im2col(x, geometry, ones_column=ones_column)
+    fields = conv_kernels.windows(conv_kernels.pad_spatial(x, geometry), geometry)
+    expected = fields.reshape(-1, fields[0, 0, 0].size)
+    if ones_column:
+        expected = np.hstack([expected, np.ones((len(expected), 1), np.float32)])
+    np.testing.assert_array_equal(cols, expected)
+
+
+def test_conv_filter_and_bias_gradients_come_from_one_product_with_the_columns():
+    x = rng.standard_normal((3, 6, 6, 2))
+    w, b = rng.standard_normal((3, 3, 2, 4)), rng.standard_normal(4)
+    geometry = geometry_2d((6, 6), (3, 3), (1, 1), (1, 1), "SAME")
+    out, cols = conv_kernels.conv2d_with_columns(x, w, geometry, bias=b)
+    np.testing.assert_allclose(out, conv_kernels.conv2d(x, w, geometry) + b, rtol=1e-12)
+    dy = rng.standard_normal(out.shape)
+    dw, db = conv_kernels.filter_grads_from_columns(cols, dy, w.shape)
+    np.testing.assert_allclose(dw, conv_kernels.conv2d_backprop_filter(x, dy, w.shape, geometry), rtol=1e-12)
+    np.testing.assert_allclose(db, dy.sum(axis=(0, 1, 2)), rtol=1e-12)
+    assert conv_kernels.filter_grads_from_columns(conv_kernels.im2col(x, geometry), dy, w.shape)[1] is None
+
+
+# ---- the fused ops ----------------------------------------------------------------------------
+
+
+def unfused_conv(x, w, b, strides, padding, relu):
+    out = tf.nn.conv2d(x, w, strides=strides, padding=padding)
+    if b is not None:
+        out = tf.nn.bias_add(out, b)
+    return tf.nn.relu(out) if relu else out
+
+
+def fused_conv(x, w, b, strides, padding, relu):
+    return fused_ops.conv2d_bias_relu(x, w, b, strides, padding, (1, 1), relu, Workspace())
+
+
+def unfused_dense(x, w, b, relu):
+    out = tf.matmul(x, w)
+    if b is not None:
+        out = tf.nn.bias_add(out, b)
+    return tf.nn.relu(out) if relu else out
+
+
+def fused_dense(x, w, b, relu):
+    return fused_ops.dense_bias_relu(x, w, b, relu, Workspace())
+
+
+CONV_CASES = [  # (input shape, filter shape, strides, padding, bias, relu)
+    ((2, 5, 5, 1), (3, 3, 1, 4), 1, "SAME", True, True),
+    ((2, 6, 5, 3), (3, 2, 3, 2), 2, "VALID", True, False),
+    ((1, 4, 4, 5), (2, 2, 5, 3), 1, "SAME", False, True),
+    ((2, 4, 4, 2), (1, 1, 2, 2), 1, "VALID", False, False),
+]
+
+
+def gradients(fn, inputs, seed=0):
+    """[value, first-order gradients...] from one tape (the fused ops' NumPy backward), then
+    [second-order gradients...] from nested tapes (their backward built from ops)."""
+    variables = [tf.Variable(v) for v in inputs]
+    probe = np.random.default_rng(seed).standard_normal(fn(*variables).shape)
+    with tf.GradientTape() as tape:
+        value = fn(*variables)
+        loss = tf.reduce_sum(value * probe)
+    first = [value.numpy()] + [g.numpy() for g in tape.gradient(loss, variables)]
+    with tf.GradientTape() as outer:
+        with tf.GradientTape() as inner:
+            loss = tf.reduce_sum(fn(*variables) * probe)
+        grads = inner.gradient(loss, variables)
+        second = sum(tf.reduce_sum(g * g) for g in grads)
+    for recorded, fast in zip(grads, first[1:]):  # the two backward paths agree
+        np.testing.assert_allclose(recorded.numpy(), fast, rtol=1e-10)
+    return first + [g.numpy() for g in outer.gradient(second, variables, unconnected_gradients="zero")]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, strides, padding, use_bias, relu", CONV_CASES)
+def test_fused_conv_matches_the_tf_nn_ops(x_shape, w_shape, strides, padding, use_bias, relu):
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    inputs = [x, w] + ([rng.standard_normal(w_shape[3])] if use_bias else [])
+
+    def fused(x, w, b=None):
+        return fused_conv(x, w, b, strides, padding, relu)
+
+    def unfused(x, w, b=None):
+        return unfused_conv(x, w, b, strides, padding, relu)
+
+    for got, expected in zip(gradients(fused, inputs), gradients(unfused, inputs), strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+    check_gradients(fused, inputs)
+
+
+@pytest.mark.parametrize("use_bias, relu", [(True, True), (True, False), (False, True), (False, False)])
+def test_fused_dense_matches_the_tf_nn_ops(use_bias, relu):
+    inputs = [rng.standard_normal((4, 5)), rng.standard_normal((5, 3))] + ([rng.standard_normal(3)] if use_bias else [])
+
+    def fused(x, w, b=None):
+        return fused_dense(x, w, b, relu)
+
+    def unfused(x, w, b=None):
+        return unfused_dense(x, w, b, relu)
+
+    for got, expected in zip(gradients(fused, inputs), gradients(unfused, inputs), strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+    check_gradients(fused, inputs)
+
+
+def test_fused_ops_skip_the_gradients_nobody_watches():
+    x = tf.constant(rng.standard_normal((2, 5, 5, 1)).astype(np.float32))  # input images: not watched
+    w = tf.Variable(rng.standard_normal((3, 3, 1, 2)).astype(np.float32))
+    with tf.GradientTape() as tape:
+        out = fused_conv(x, w, None, 1, "SAME", True)
+    assert tape.gradient(out, [x, w])[0] is None
+
+
+def test_keras_layers_run_the_fused_ops_and_keep_tf_semantics():
+    layer = tf.keras.layers.Conv2D(3, 3, padding="same", activation="relu")
+    x = rng.standard_normal((2, 6, 6, 2)).astype(np.float32)
+    out = layer(x)
+    expected = unfused_conv(tf.constant(x), layer.kernel, layer.bias, 1, "SAME", True)
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-6, atol=1e-6)
+    dense = tf.keras.layers.Dense(4, activation="sigmoid")  # not fused with the linear part: applied after
+    h = rng.standard_normal((2, 3, 5)).astype(np.float32)  # rank 3: applied to the last axis
+    got = dense(h).numpy()
+    expected = tf.sigmoid(tf.matmul(h.reshape(6, 5), dense.kernel) + dense.bias).numpy().reshape(2, 3, 4)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+# ---- Workspace ------------------------------------------------------------------------------------
+
+
+def test_workspace_reuses_an_array_only_once_nothing_else_holds_it():
+    workspace = Workspace()
+    first = workspace.empty((3, 4), np.float32)
+    assert workspace.empty((3, 4), np.float32) is not first  # `first` is still held here
+    view = first.reshape(4, 3)
+    first_id = id(first)
+    del first
+    again = workspace.empty((3, 4), np.float32)
+    assert id(again) != first_id  # the view still refers to the first array
+    del view, again
+    ids = {id(workspace.empty((3, 4), np.float32)) for _ in range(5)}
+    assert len(ids) == 1  # a free array comes back every time
+    assert workspace.zeros((3, 4), np.float32).sum() == 0
+    assert workspace.empty((3, 4), np.float64).dtype == np.float64
+
+
+def test_a_layer_output_kept_by_the_caller_is_never_overwritten():
+    layer = tf.keras.layers.Conv2D(2, 3, activation="relu")
+    a, b = rng.standard_normal((2, 1, 5, 5, 1)).astype(np.float32)
+    kept = layer(a)
+    snapshot = kept.numpy().copy()
+    for _ in range(3):
+        layer(b)
+    np.testing.assert_array_equal(kept.numpy(), snapshot)
