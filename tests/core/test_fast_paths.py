@@ -216,3 +216,21 @@ def test_a_layer_output_kept_by_the_caller_is_never_overwritten():
     for _ in range(3):
         layer(b)
     np.testing.assert_array_equal(kept.numpy(), snapshot)
+
+
+# ---- one BLAS thread --------------------------------------------------------------------------
+
+
+def test_blas_matmul_is_numpy_matmul_and_puts_the_thread_count_back():
+    from cnnlab.kernels import blas
+
+    a, b = rng.standard_normal((6, 4)).astype(np.float32), rng.standard_normal((4, 3)).astype(np.float32)
+    out = np.empty((6, 3), np.float32)
+    assert blas.matmul(a, b, out=out) is out
+    np.testing.assert_array_equal(out, np.matmul(a, b))
+    np.testing.assert_array_equal(blas.matmul(a.T.copy().T, b), np.matmul(a, b))  # Fortran-ordered operand
+    if blas._set_threads is None:
+        pytest.skip("NumPy's BLAS here is not an OpenBLAS with openblas_set_num_threads_local")
+    original = blas._set_threads(2)
+    blas.matmul(a, b)
+    assert blas._set_threads(original) == 2  # the count set before the call is back

@@ -20,6 +20,8 @@ allocator to get them from (``np.empty``, or a layer's ``Workspace.empty``).
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from . import blas
+
 # With this few input channels (grayscale or RGB images), im2col is built one tap at a
 # time into a (KH*KW*C, N*OH*OW) array, each tap a copy of whole image rows; with more,
 # NumPy copies the strided window view faster, whole channel vectors at a time.
@@ -139,7 +141,7 @@ def conv2d_with_columns(x, filters, geometry, bias=None, empty=np.empty):
     if bias is not None:
         weights = np.concatenate([weights, bias.reshape(1, out_channels)])
     cols = im2col(x, geometry, ones_column=bias is not None, empty=empty)
-    out = np.matmul(cols, weights, out=empty((cols.shape[0], out_channels), x.dtype))
+    out = blas.matmul(cols, weights, out=empty((cols.shape[0], out_channels), x.dtype))
     return out.reshape(n, *geometry.out_shape, out_channels), cols
 
 
@@ -160,7 +162,7 @@ def filter_grads_from_columns(cols, out_backprop, filter_shape):
     column, and is None when ``cols`` has none.
     """
     size = int(np.prod(filter_shape[:3]))
-    grads = cols.T @ out_backprop.reshape(-1, filter_shape[3])
+    grads = blas.matmul(cols.T, out_backprop.reshape(-1, filter_shape[3]))
     bias_grad = grads[size] if cols.shape[1] > size else None
     return grads[:size].reshape(filter_shape), bias_grad
 
@@ -170,5 +172,5 @@ def conv2d_backprop_input(out_backprop, filters, input_shape, geometry, empty=np
     kh, kw, c, out_channels = filters.shape
     n, oh, ow, _ = out_backprop.shape
     field_grads = empty((n * oh * ow, kh * kw * c), out_backprop.dtype)
-    np.matmul(out_backprop.reshape(-1, out_channels), filters.reshape(-1, out_channels).T, out=field_grads)
+    blas.matmul(out_backprop.reshape(-1, out_channels), filters.reshape(-1, out_channels).T, out=field_grads)
     return col2im(field_grads.reshape(n, oh, ow, kh, kw, c), input_shape, geometry, empty)

@@ -22,6 +22,7 @@ These ops are private: ``tf.nn`` keeps TF's ops one by one.
 import numpy as np
 
 from ..autodiff import is_recording, is_watched, record
+from ..kernels import blas
 from ..kernels import conv as conv_kernels
 from ..tensor import Tensor, as_tensor_pair
 from . import conv_ops, math_ops
@@ -84,7 +85,7 @@ def dense_bias_relu(x, kernel, bias, relu, workspace):
     """
     x, w = as_tensor_pair(x, kernel, "matmul", ("a", "b"))
     inputs = (x, w) if bias is None else (x, w, bias)
-    out = np.matmul(x._value, w._value, out=workspace.empty((x.shape[0], w.shape[1]), x.dtype))
+    out = blas.matmul(x._value, w._value, out=workspace.empty((x.shape[0], w.shape[1]), x.dtype))
     if bias is not None:
         out += bias._value
     if relu:
@@ -100,8 +101,8 @@ def dense_bias_relu(x, kernel, bias, relu, workspace):
                 *(() if bias is None else (reduce_sum(dz, axis=0),)),
             )
         dz = _relu_backward(dy._value, out, workspace) if relu else dy._value
-        dx = Tensor(np.matmul(dz, w._value.T, out=workspace.empty(x.shape, dz.dtype))) if need_x else None
-        dw = Tensor(np.matmul(x._value.T, dz, out=workspace.empty(w.shape, dz.dtype)))
+        dx = Tensor(blas.matmul(dz, w._value.T, out=workspace.empty(x.shape, dz.dtype))) if need_x else None
+        dw = Tensor(blas.matmul(x._value.T, dz, out=workspace.empty(w.shape, dz.dtype)))
         return (dx, dw) if bias is None else (dx, dw, Tensor(dz.sum(axis=0)))
 
     return record(out, inputs, grad)
