@@ -52,14 +52,15 @@ class Tensor:
     """
 
     # ``_keras_logits``: Keras's softmax activation leaves its input here so that a
-    # categorical cross-entropy can be computed from the logits (as Keras on TF does).
-    __slots__ = ("_value", "_keras_logits", "__weakref__")
+    # categorical cross-entropy can be computed from the logits (as Keras on TF does);
+    # ``_keras_activation`` names the activation ('softmax') that left them.
+    __slots__ = ("_value", "_keras_logits", "_keras_activation", "__weakref__")
     # NumPy defers ``ndarray + tensor`` to ``Tensor.__radd__`` (as TF does).
     __array_priority__ = 100
 
     def __init__(self, value):
         self._value = value
-        self._keras_logits = None
+        self._keras_logits = self._keras_activation = None
 
     # ---- what it is ---------------------------------------------------------
     @property

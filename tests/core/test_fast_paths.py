@@ -34,6 +34,19 @@ def test_2x2_max_pool_matches_the_tap_kernel_with_ties(shape):
     np.testing.assert_array_equal(pool_kernels.max_pool(x, geometry)[0], expected_out)
 
 
+@pytest.mark.parametrize("shape", [(3, 4, 6, 2), (40, 28, 28, 10)])  # the second spans two chunks
+def test_2x2_max_pool_backward_matches_the_tap_kernel(shape):
+    x = rng.integers(-1, 2, size=shape).astype(np.float32)
+    geometry = geometry_2d(shape[1:3], (2, 2), (2, 2), (1, 1), "VALID")
+    out, argmax = pool_kernels.max_pool(x, geometry, with_argmax=True)
+    np.testing.assert_array_equal(out, pool_kernels.max_pool_by_taps(x, geometry)[0])
+    dy = rng.standard_normal(out.shape).astype(np.float32)
+    np.testing.assert_array_equal(
+        pool_kernels.max_pool_backward(dy, argmax, shape, geometry),
+        pool_kernels.max_pool_backward_by_taps(dy, argmax, shape, geometry),
+    )
+
+
 def test_2x2_max_pool_handles_infinities_and_non_contiguous_input():
     x = rng.standard_normal((2, 4, 4, 6)).astype(np.float32)
     x[0, 0, 0, 0], x[0, 0, 1, 0], x[1, 2, 3, 5] = np.inf, np.inf, -np.inf
@@ -234,3 +247,34 @@ def test_blas_matmul_is_numpy_matmul_and_puts_the_thread_count_back():
     original = blas._set_threads(2)
     blas.matmul(a, b)
     assert blas._set_threads(original) == 2  # the count set before the call is back
+
+
+# ---- cross-entropy gradients: NumPy when nothing records them, ops when a tape does ---------------
+
+
+def gradient_both_ways(fn, inputs):
+    """The first-order gradients from one tape (NumPy path) and under a recording outer tape (op path)."""
+    variables = [tf.Variable(v) for v in inputs]
+    with tf.GradientTape() as tape:
+        fast = tape.gradient(tf.reduce_sum(fn(*variables) * np.arange(1.0, 5.0)), variables)
+    with tf.GradientTape():  # recording: the inner gradient is built from ops
+        with tf.GradientTape() as tape:
+            recorded = tape.gradient(tf.reduce_sum(fn(*variables) * np.arange(1.0, 5.0)), variables)
+    return fast, recorded
+
+
+def test_softmax_cross_entropy_gradients_agree_on_both_paths():
+    logits, labels = rng.standard_normal((4, 6)), rng.dirichlet(np.ones(6), size=4) * 1.5  # not normalized
+    fast, recorded = gradient_both_ways(
+        lambda y, z: tf.nn.softmax_cross_entropy_with_logits(labels=y, logits=z), [labels, logits]
+    )
+    for a, b in zip(fast, recorded):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_sparse_softmax_cross_entropy_gradient_agrees_on_both_paths():
+    classes = tf.constant([0, 5, 2, 2])
+    fast, recorded = gradient_both_ways(
+        lambda z: tf.nn.sparse_softmax_cross_entropy_with_logits(labels=classes, logits=z), [rng.standard_normal((4, 6))]
+    )
+    np.testing.assert_array_equal(fast[0].numpy(), recorded[0].numpy())

@@ -30,7 +30,7 @@ def _activation_output(fn, logits):
     """What the Keras softmax / sigmoid activation returns: the output, remembering its logits."""
     logits = tf.constant(logits) if not isinstance(logits, tf.Tensor) else logits
     out = fn(logits)
-    out._keras_logits = logits
+    out._keras_logits, out._keras_activation = logits, "softmax" if fn is tf.nn.softmax else "sigmoid"
     return out
 
 

@@ -1,6 +1,7 @@
 """Activation functions by name (``tf.keras.activations``), as layers take them: ``activation='relu'``.
 
-``softmax`` leaves its input on the output (``out._keras_logits``) so that a
+``softmax`` leaves its input on the output (``out._keras_logits``, with
+``out._keras_activation = 'softmax'``) so that a
 categorical cross-entropy computed on the output can use the logits instead, as
 Keras does on TensorFlow: the loss stays finite and exact even when the softmax
 rounds to 0 or 1.
@@ -74,7 +75,7 @@ def softmax(x, axis=-1):
     x = as_tensor(x, "softmax")
     out = nn.softmax(x, axis=axis)
     if axis in (-1, x.ndim - 1):
-        out._keras_logits = x
+        out._keras_logits, out._keras_activation = x, "softmax"
     return out
 
 

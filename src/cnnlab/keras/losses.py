@@ -7,8 +7,9 @@ loss computed under a ``GradientTape`` is differentiable.
 
 Probabilities are clipped to ``[1e-7, 1 - 1e-7]`` (Keras's epsilon) before the log.
 When ``y_pred`` came out of a softmax (or sigmoid) activation, the activation leaves
-its input on ``y_pred._keras_logits`` and the cross-entropy is computed from those
-logits with the stable ``tf.nn`` op, as Keras on TensorFlow does.
+its input on ``y_pred._keras_logits`` (and its name on ``y_pred._keras_activation``)
+and the cross-entropy is computed from those logits with the stable ``tf.nn`` op, as
+Keras on TensorFlow does.
 
     >>> y_true = [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
     >>> y_pred = [[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]]
@@ -21,7 +22,7 @@ import warnings
 import numpy as np
 
 from .. import nn
-from ..ops.array_ops import reshape, stop_gradient
+from ..ops.array_ops import reshape
 from ..ops.math_ops import abs as tensor_abs
 from ..ops.math_ops import cast, clip_by_value, log, square
 from ..ops.reduction_ops import reduce_mean, reduce_sum
@@ -81,15 +82,11 @@ def _logits_behind(y_pred, from_logits, activation, axis, fn):
 
     With ``from_logits`` the logits are ``y_pred`` itself.  Otherwise they are the
     input of the activation that produced ``y_pred`` (``y_pred._keras_logits``), if
-    that activation was ``activation``: the value is recomputed to tell a softmax
-    output from a sigmoid one, since both leave their logits on the same slot.
+    that activation (``y_pred._keras_activation``) was ``activation``.
     """
-    logits = y_pred._keras_logits
-    if logits is not None:
-        detached = stop_gradient(logits)  # a check, not part of the loss: keep it off the tape
-        expected = nn.softmax(detached, axis=axis) if activation == "softmax" else nn.sigmoid(detached)
-        if not np.allclose(expected._value, y_pred._value, rtol=1e-4, atol=1e-6):
-            logits = None
+    logits = y_pred._keras_logits if y_pred._keras_activation == activation else None
+    if logits is not None and activation == "softmax" and axis not in (-1, y_pred.ndim - 1):
+        logits = None  # the softmax normalized another axis than the loss's
     if from_logits:
         if logits is not None:
             warnings.warn(

@@ -18,6 +18,7 @@ contiguous runs instead (see ``_max_pool_2x2``).
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .chunks import batch_chunks
 from .conv import crop_spatial, pad_spatial, padded_shape, tap_slices
 
 
@@ -28,9 +29,15 @@ def max_pool(x, geometry, with_argmax=False, empty=np.empty):
     ``i * KW + j`` of the window tap ``(i, j)`` where the first maximum sits.
     ``empty`` is the allocator of the big arrays (``np.empty`` or ``Workspace.empty``).
     """
-    if tiles_in_2x2(x.shape, geometry):
-        return _max_pool_2x2(np.ascontiguousarray(x), with_argmax, empty)
-    return max_pool_by_taps(x, geometry, with_argmax)
+    if not tiles_in_2x2(x.shape, geometry):
+        return max_pool_by_taps(x, geometry, with_argmax)
+    x = np.ascontiguousarray(x)
+    n, h, w, c = x.shape
+    out = empty((n, h // 2, w // 2, c), x.dtype)
+    argmax = empty(out.shape, np.uint8) if with_argmax else None
+    for batch in batch_chunks(x):
+        _max_pool_2x2(x[batch], out[batch], None if argmax is None else argmax[batch], empty)
+    return out, argmax
 
 
 def tiles_in_2x2(input_shape, geometry):
@@ -39,8 +46,9 @@ def tiles_in_2x2(input_shape, geometry):
     return geometry.kernel == (2, 2) and geometry.strides == (2, 2) and h % 2 == w % 2 == 0 and not geometry.is_padded
 
 
-def _max_pool_2x2(x, with_argmax, empty):
-    """``max_pool`` for 2x2 windows with stride 2 tiling a contiguous even-sized input.
+def _max_pool_2x2(x, out, argmax, empty):
+    """Write ``max_pool``'s ``out`` (and ``argmax`` unless None) for 2x2 windows with stride 2
+    tiling a contiguous even-sized ``x``.
 
     Horizontal neighbours sit ``c`` apart in memory, so the array is compared with
     itself shifted by one pixel: one contiguous (vectorized) pass that also compares
@@ -56,10 +64,9 @@ def _max_pool_2x2(x, with_argmax, empty):
     pair_max[-c:] = 0  # the last column has no right neighbour (and is never read)
     rows = pair_max.reshape(n * oh, 2, w * c)  # the top and bottom row of each row of windows
     window_max = np.maximum(rows[:, 0], rows[:, 1], out=empty((n * oh, w * c), x.dtype))
-    out = empty((n, oh, ow, c), x.dtype)
     np.copyto(out, window_max.reshape(n, oh, ow, 2, c)[:, :, :, 0])
-    if not with_argmax:
-        return out, None
+    if argmax is None:
+        return
     # Ties go to the left of a pair, then to the top row: the first maximum in row-major order.
     right_won = empty(flat.shape, np.bool_)
     np.greater(flat[c:], flat[:-c], out=right_won[:-c])
@@ -70,9 +77,7 @@ def _max_pool_2x2(x, with_argmax, empty):
     column = (bottom_won & right_won[:, 1]) | (~bottom_won & right_won[:, 0])
     taps = np.multiply(bottom_won.view(np.uint8), 2, out=empty((n * oh, w * c), np.uint8))
     taps += column.view(np.uint8)  # the tap index i * 2 + j
-    argmax = empty((n, oh, ow, c), np.uint8)
     np.copyto(argmax, taps.reshape(n, oh, ow, 2, c)[:, :, :, 0])
-    return out, argmax
 
 
 def max_pool_by_taps(x, geometry, with_argmax=False):
@@ -94,6 +99,20 @@ def max_pool_by_taps(x, geometry, with_argmax=False):
 
 def max_pool_backward(out_backprop, argmax, input_shape, geometry, empty=np.empty):
     """Route each output's gradient to its window's argmax cell (summing where windows overlap)."""
+    if not tiles_in_2x2(input_shape, geometry):
+        return max_pool_backward_by_taps(out_backprop, argmax, input_shape, geometry, empty)
+    # Every input cell is in exactly one window: no padding, no zero fill, one write per cell.
+    input_grad = empty(input_shape, out_backprop.dtype)
+    n, oh, ow, c = out_backprop.shape
+    cells = input_grad.reshape(n, oh, 2, ow, 2, c)  # cells[:, :, i, :, j] are the window taps (i, j)
+    for batch in batch_chunks(input_grad):
+        for tap in range(4):
+            np.multiply(out_backprop[batch], argmax[batch] == tap, out=cells[batch, :, tap // 2, :, tap % 2])
+    return input_grad
+
+
+def max_pool_backward_by_taps(out_backprop, argmax, input_shape, geometry, empty=np.empty):
+    """``max_pool_backward`` for any geometry, one strided slice per window tap."""
     padded = empty(padded_shape(input_shape, geometry), out_backprop.dtype)
     padded.fill(0)
     overlapping = any(s < k for s, k in zip(geometry.strides, geometry.kernel))

@@ -8,7 +8,7 @@ so they stay finite for logits of any size.
 import numpy as np
 
 from .. import random as cnnlab_random
-from ..autodiff import is_watched, record
+from ..autodiff import is_recording, is_watched, record
 from ..tensor import Tensor, as_tensor
 from . import array_ops, math_ops, reduction_ops
 from .math_ops import _float_tensor, sigmoid
@@ -115,16 +115,20 @@ def softmax(logits, axis=None, name=None):
     """
     x = _float_tensor(logits, "softmax", "logits")
     axis = _class_axis(axis, x, "softmax")
-    with np.errstate(invalid="ignore"):  # inf - inf or 0 / 0: a NaN result, as in TF, without a warning
-        shifted = x._value - x._value.max(axis=axis, keepdims=True)
-        probabilities = np.exp(shifted)
-        probabilities /= probabilities.sum(axis=axis, keepdims=True)
 
     def grad(dy):
         return ((dy - reduce_sum(dy * out, axis=axis, keepdims=True)) * out,)
 
-    out = record(probabilities, (x,), grad)
+    out = record(_softmax_values(x._value, axis), (x,), grad)
     return out
+
+
+def _softmax_values(logits, axis):
+    """``softmax`` of an array."""
+    with np.errstate(invalid="ignore"):  # inf - inf or 0 / 0: a NaN result, as in TF, without a warning
+        probabilities = np.exp(logits - logits.max(axis=axis, keepdims=True))
+        probabilities /= probabilities.sum(axis=axis, keepdims=True)
+    return probabilities
 
 
 def log_softmax(logits, axis=None, name=None):
@@ -170,6 +174,14 @@ def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None):
     need_labels, need_logits = is_watched(labels), is_watched(logits)
 
     def grad(dy):
+        if not is_recording():  # the same formulas on arrays: nothing will differentiate them
+            g = np.expand_dims(dy._value, axis)
+            d_labels = Tensor(-g * log_probabilities) if need_labels else None
+            d_logits = None
+            if need_logits:
+                total = labels._value.sum(axis=axis, keepdims=True)
+                d_logits = Tensor(g * (_softmax_values(logits._value, axis) * total - labels._value))
+            return d_labels, d_logits
         dy = array_ops.expand_dims(dy, axis)
         d_labels = -dy * log_softmax(logits, axis=axis) if need_labels else None
         d_logits = None
@@ -211,6 +223,9 @@ def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None):
     picked = np.take_along_axis(log_probabilities, index[..., None].astype(np.intp), axis=-1)[..., 0]
 
     def grad(dy):
+        if not is_recording():  # the same formula on arrays: nothing will differentiate it
+            one_hot = np.eye(num_classes, dtype=logits.dtype)[index]
+            return None, Tensor(dy._value[..., None] * (_softmax_values(logits._value, -1) - one_hot))
         one_hot = array_ops.one_hot(labels, num_classes, dtype=logits.dtype)
         return None, array_ops.expand_dims(dy, -1) * (softmax(logits) - one_hot)
 
