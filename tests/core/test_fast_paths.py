@@ -8,6 +8,7 @@ import pytest
 
 import cnnlab as tf
 from cnnlab.kernels import conv as conv_kernels
+from cnnlab.kernels import padding as padding_helpers
 from cnnlab.kernels import pool as pool_kernels
 from cnnlab.kernels.padding import geometry_2d
 from cnnlab.kernels.workspace import Workspace
@@ -181,6 +182,37 @@ def test_fused_dense_matches_the_tf_nn_ops(use_bias, relu):
     check_gradients(fused, inputs)
 
 
+def test_fused_conv_on_a_training_sized_batch_matches_the_tf_nn_ops():
+    inputs = [rng.standard_normal((40, 28, 28, 2)), rng.standard_normal((3, 3, 2, 10)), rng.standard_normal(10)]
+    fused = gradients(lambda x, w, b: fused_conv(x, w, b, 1, "SAME", True), inputs)
+    unfused = gradients(lambda x, w, b: unfused_conv(x, w, b, 1, "SAME", True), inputs)
+    for got, expected in zip(fused, unfused, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("padding", ["SAME", "VALID", ((2, 0), (1, 1))])
+@pytest.mark.parametrize("dilations", [(1, 1), (2, 1)])
+def test_stride_1_input_gradient_by_flipped_correlation_matches_col2im(padding, dilations):
+    x_shape, w = (2, 7, 6, 3), rng.standard_normal((3, 2, 3, 4))
+    geometry = geometry_2d(x_shape[1:3], (3, 2), (1, 1), dilations, padding)
+    full = padding_helpers.full_correlation_geometry(geometry)
+    assert full.out_shape == x_shape[1:3]
+    dy = rng.standard_normal((2, *geometry.out_shape, 4))
+    kh, kw, c, o = w.shape
+    field_grads = (dy.reshape(-1, o) @ w.reshape(-1, o).T).reshape(*dy.shape[:3], kh, kw, c)
+    np.testing.assert_allclose(
+        conv_kernels.conv2d_backprop_input(dy, w, x_shape, geometry),
+        conv_kernels.col2im(field_grads, x_shape, geometry),
+        rtol=1e-12,
+        atol=1e-12,
+    )
+
+
+def test_no_flipped_correlation_for_strides_or_padding_beyond_the_window():
+    assert padding_helpers.full_correlation_geometry(geometry_2d((6, 6), (3, 3), (2, 2))) is None
+    assert padding_helpers.full_correlation_geometry(geometry_2d((6, 6), (3, 3), padding=((3, 0), (0, 0)))) is None
+
+
 def test_fused_ops_skip_the_gradients_nobody_watches():
     x = tf.constant(rng.standard_normal((2, 5, 5, 1)).astype(np.float32))  # input images: not watched
     w = tf.Variable(rng.standard_normal((3, 3, 1, 2)).astype(np.float32))
@@ -275,6 +307,7 @@ def test_softmax_cross_entropy_gradients_agree_on_both_paths():
 def test_sparse_softmax_cross_entropy_gradient_agrees_on_both_paths():
     classes = tf.constant([0, 5, 2, 2])
     fast, recorded = gradient_both_ways(
-        lambda z: tf.nn.sparse_softmax_cross_entropy_with_logits(labels=classes, logits=z), [rng.standard_normal((4, 6))]
+        lambda z: tf.nn.sparse_softmax_cross_entropy_with_logits(labels=classes, logits=z),
+        [rng.standard_normal((4, 6))],
     )
     np.testing.assert_array_equal(fast[0].numpy(), recorded[0].numpy())

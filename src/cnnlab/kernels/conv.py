@@ -9,8 +9,10 @@ output size) always comes from ``padding.geometry_2d``.
   in the same product as one more column of ones (and one more filter row);
 * gradient w.r.t. the filters (and the bias): ``cols.T @ dy``, one GEMM; the
   forward's ``cols`` can be handed back to skip building them again;
-* gradient w.r.t. the input: ``dy @ W.T`` gives each window's share, which
-  col2im adds back onto the image with one strided slice per kernel tap.
+* gradient w.r.t. the input: with stride 1, a correlation of ``dy`` with the
+  kernel turned by 180 degrees (im2col + one GEMM again); with larger strides,
+  ``dy @ W.T`` gives each window's share, which col2im adds back onto the image
+  with one strided slice per kernel tap.
 
 No function here loops over pixels or samples; the only Python loops run over
 the KH*KW kernel taps.  Functions that make big arrays take ``empty``, the
@@ -20,7 +22,7 @@ allocator to get them from (``np.empty``, or a layer's ``Workspace.empty``).
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import blas
+from . import blas, padding
 
 # With this few input channels (grayscale or RGB images), im2col is built one tap at a
 # time into a (KH*KW*C, N*OH*OW) array, each tap a copy of whole image rows; with more,
@@ -135,14 +137,14 @@ def conv2d_with_columns(x, filters, geometry, bias=None, empty=np.empty):
         ``filter_grads_from_columns`` takes the gradients (with the ones column when
         ``bias`` is given).
     """
-    n = x.shape[0]
     out_channels = filters.shape[3]
     weights = filters.reshape(-1, out_channels)
     if bias is not None:
         weights = np.concatenate([weights, bias.reshape(1, out_channels)])
     cols = im2col(x, geometry, ones_column=bias is not None, empty=empty)
-    out = blas.matmul(cols, weights, out=empty((cols.shape[0], out_channels), x.dtype))
-    return out.reshape(n, *geometry.out_shape, out_channels), cols
+    out = empty((x.shape[0], *geometry.out_shape, out_channels), x.dtype)
+    blas.matmul(cols, weights, out=out.reshape(-1, out_channels))
+    return out, cols
 
 
 def conv2d(x, filters, geometry):
@@ -162,13 +164,25 @@ def filter_grads_from_columns(cols, out_backprop, filter_shape):
     column, and is None when ``cols`` has none.
     """
     size = int(np.prod(filter_shape[:3]))
-    grads = blas.matmul(cols.T, out_backprop.reshape(-1, filter_shape[3]))
+    dy = out_backprop.reshape(-1, filter_shape[3])
+    # The product is about 1.5x faster with the big matrix in its stored (C-contiguous) order.
+    grads = blas.matmul(dy.T, cols).T if cols.flags.c_contiguous else blas.matmul(cols.T, dy)
     bias_grad = grads[size] if cols.shape[1] > size else None
     return grads[:size].reshape(filter_shape), bias_grad
 
 
 def conv2d_backprop_input(out_backprop, filters, input_shape, geometry, empty=np.empty):
-    """The gradient of ``conv2d(x, filters)`` with respect to ``x``, given ``out_backprop`` = dL/dy."""
+    """The gradient of ``conv2d(x, filters)`` with respect to ``x``, given ``out_backprop`` = dL/dy.
+
+    With stride 1 it is itself a correlation: of ``dy`` with the kernel turned by 180
+    degrees (input and output channels swapped), so im2col and one GEMM compute it
+    without a scatter.  Otherwise each window's share (``dy @ W.T``) is added back onto
+    the image by col2im.
+    """
+    full = padding.full_correlation_geometry(geometry)
+    if full is not None:
+        flipped = np.ascontiguousarray(filters[::-1, ::-1].transpose(0, 1, 3, 2))
+        return conv2d_with_columns(out_backprop, flipped, full, empty=empty)[0]
     kh, kw, c, out_channels = filters.shape
     n, oh, ow, _ = out_backprop.shape
     field_grads = empty((n * oh * ow, kh * kw * c), out_backprop.dtype)

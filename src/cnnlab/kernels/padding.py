@@ -108,3 +108,23 @@ def geometry_2d(input_hw, kernel, strides=(1, 1), dilations=(1, 1), padding="VAL
     rows = window_geometry(input_hw[0], kernel[0], strides[0], dilations[0], row_padding, op, "height")
     cols = window_geometry(input_hw[1], kernel[1], strides[1], dilations[1], col_padding, op, "width")
     return Geometry2D(rows, cols, tuple(kernel), tuple(strides), tuple(dilations))
+
+
+def full_correlation_geometry(geometry):
+    """The geometry that carries a stride-1 window op's output gradient back onto its input.
+
+    For stride 1, each input cell's gradient is a correlation of the output gradient
+    with the window turned by 180 degrees, over the output padded by
+    ``k_eff - 1 - pad`` on each side (the "full" correlation when there was no padding).
+    Returns that ``Geometry2D`` (its output has the op's input size), or None when the
+    op had a stride > 1 or more padding than ``k_eff - 1`` on some side.
+    """
+    if geometry.strides != (1, 1):
+        return None
+    pads = []
+    for axis, kernel, dilation in zip((geometry.rows, geometry.cols), geometry.kernel, geometry.dilations):
+        k_eff = (kernel - 1) * dilation + 1
+        pads.append((k_eff - 1 - axis.pad_before, k_eff - 1 - axis.pad_after))
+    if min(min(pair) for pair in pads) < 0:
+        return None
+    return geometry_2d(geometry.out_shape, geometry.kernel, (1, 1), geometry.dilations, tuple(pads), "full correlation")
