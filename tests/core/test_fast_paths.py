@@ -91,7 +91,7 @@ def test_conv_filter_and_bias_gradients_come_from_one_product_with_the_columns()
     w, b = rng.standard_normal((3, 3, 2, 4)), rng.standard_normal(4)
     geometry = geometry_2d((6, 6), (3, 3), (1, 1), (1, 1), "SAME")
     out, cols = conv_kernels.conv2d_with_columns(x, w, geometry, bias=b)
-    np.testing.assert_allclose(out, conv_kernels.conv2d(x, w, geometry) + b, rtol=1e-12)
+    np.testing.assert_allclose(out, conv_kernels.conv2d_with_columns(x, w, geometry)[0] + b, rtol=1e-12)
     dy = rng.standard_normal(out.shape)
     dw, db = conv_kernels.filter_grads_from_columns(cols, dy, w.shape)
     np.testing.assert_allclose(dw, conv_kernels.conv2d_backprop_filter(x, dy, w.shape, geometry), rtol=1e-12)
@@ -311,3 +311,33 @@ def test_sparse_softmax_cross_entropy_gradient_agrees_on_both_paths():
         [rng.standard_normal((4, 6))],
     )
     np.testing.assert_array_equal(fast[0].numpy(), recorded[0].numpy())
+
+
+def test_tf_nn_op_gradients_agree_on_both_paths():
+    x, w, b = rng.standard_normal((4, 5, 5, 2)), rng.standard_normal((3, 3, 2, 3)), rng.standard_normal(3)
+
+    def layer(x, w, b):
+        return tf.reshape(tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, w, 1, "SAME"), b))[:, :2, :2, :], (4, -1))
+
+    fast, recorded = gradient_both_ways(lambda x, w, b: tf.reduce_sum(layer(x, w, b), axis=1), [x, w, b])
+    for a, b_ in zip(fast, recorded):
+        np.testing.assert_allclose(a.numpy(), b_.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 5, 6), (2, 7, 3), (2, 3, 4, 5, 1)])
+def test_sums_over_all_but_the_last_axis_match_numpy(shape):
+    from cnnlab.ops.reduction_ops import _sum
+
+    axes = tuple(range(len(shape) - 1))
+    floats = rng.standard_normal(shape).astype(np.float32)
+    np.testing.assert_allclose(_sum(floats, axes, False), floats.sum(axis=axes), rtol=1e-5, atol=1e-5)
+    assert _sum(floats, axes, True).shape == floats.sum(axis=axes, keepdims=True).shape
+    ints = rng.integers(2**30, 2**31 - 1, size=shape).astype(np.int32)  # int32 sums wrap, as TF's do
+    np.testing.assert_array_equal(_sum(ints, axes, False), ints.sum(axis=axes, dtype=np.int32))
+
+
+def test_bias_add_by_rows_equals_the_broadcast_add():
+    x, b = rng.standard_normal((2, 3, 4, 5)).astype(np.float32), rng.standard_normal(5).astype(np.float32)
+    np.testing.assert_array_equal(tf.nn.bias_add(x, b).numpy(), x + b)
+    strided = x[:, :, ::2]  # not contiguous: the plain broadcast
+    np.testing.assert_array_equal(tf.nn.bias_add(strided, b).numpy(), strided + b)

@@ -147,11 +147,6 @@ def conv2d_with_columns(x, filters, geometry, bias=None, empty=np.empty):
     return out, cols
 
 
-def conv2d(x, filters, geometry):
-    """Cross-correlate NHWC ``x`` with HWIO ``filters``: an (N, OH, OW, O) array."""
-    return conv2d_with_columns(x, filters, geometry)[0]
-
-
 def conv2d_backprop_filter(x, out_backprop, filter_shape, geometry):
     """The gradient of ``conv2d(x, filters)`` with respect to ``filters``, given ``out_backprop`` = dL/dy."""
     return filter_grads_from_columns(im2col(x, geometry), out_backprop, filter_shape)[0]

@@ -16,7 +16,7 @@ That closes the loop, so gradients of any order exist.  Each op asks
 
 import numpy as np
 
-from ..autodiff import is_watched, record
+from ..autodiff import is_recording, is_watched, record
 from ..kernels import conv as conv_kernels
 from ..kernels.padding import geometry_2d, normalize_padding
 from ..tensor import Tensor, as_tensor_pair, is_integral_number
@@ -162,13 +162,20 @@ def conv2d_transpose(input, filters, output_shape, strides, padding="SAME", data
 
 def _conv2d(x, w, geometry):
     need_x, need_w = is_watched(x), is_watched(w)
+    out, cols = conv_kernels.conv2d_with_columns(x._value, w._value, geometry)
+    if not need_w:
+        cols = None  # not needed for any gradient: do not keep it alive
 
     def grad(dy):
         dx = _conv2d_backprop_input(x.shape, w, dy, geometry) if need_x else None
-        dw = _conv2d_backprop_filter(x, w.shape, dy, geometry) if need_w else None
-        return dx, dw
+        if not need_w:
+            return dx, None
+        if is_recording():  # an outer tape differentiates this gradient: build it from the op
+            return dx, _conv2d_backprop_filter(x, w.shape, dy, geometry)
+        # The same product from the forward's im2col matrix instead of a new one.
+        return dx, Tensor(conv_kernels.filter_grads_from_columns(cols, dy._value, w.shape)[0])
 
-    return record(conv_kernels.conv2d(x._value, w._value, geometry), (x, w), grad)
+    return record(out, (x, w), grad)
 
 
 def _conv2d_backprop_input(input_shape, w, dy, geometry):
