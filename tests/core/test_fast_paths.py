@@ -266,6 +266,19 @@ def test_a_layer_output_kept_by_the_caller_is_never_overwritten():
 # ---- one BLAS thread --------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("shapes", [((1000, 500), (500, 100)), ((100, 500), (500, 1000))])
+def test_large_products_split_over_two_threads_match_numpy(shapes, monkeypatch):
+    from cnnlab.kernels import blas
+
+    monkeypatch.setattr(blas, "_CORES", 2)  # split even where this machine has one core
+    a, b = (rng.standard_normal(shape).astype(np.float32) for shape in shapes)
+    assert a.shape[0] * a.shape[1] * b.shape[1] >= blas._SPLIT_MULTIPLY_ADDS
+    np.testing.assert_allclose(blas.matmul(a, b), a @ b, rtol=1e-4, atol=1e-3)
+    out = np.empty((a.shape[0], b.shape[1]), np.float32)
+    assert blas.matmul(np.asfortranarray(a), b, out=out) is out
+    np.testing.assert_allclose(out, a @ b, rtol=1e-4, atol=1e-3)
+
+
 def test_blas_matmul_is_numpy_matmul_and_puts_the_thread_count_back():
     from cnnlab.kernels import blas
 
