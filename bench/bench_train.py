@@ -21,6 +21,10 @@ Usage:
     .venv/bin/python bench/bench_train.py                  # all configurations, 3 pairs each
     .venv/bin/python bench/bench_train.py --repeats 5 --configs classic-adam32
     .venv/bin/python bench/bench_train.py --epochs-drift   # epoch 2 vs epoch 20 of the classic model
+    .venv/bin/python bench/bench_train.py --torch-threads 1   # PyTorch on one thread (its default: all cores)
+
+The machine's load is printed with each configuration: other programs competing for
+the cores change both frameworks' times, PyTorch's multithreaded kernels the most.
 """
 
 import argparse
@@ -148,9 +152,11 @@ def torch_model(torch, deep):
     return model
 
 
-def run_torch(config, epochs=1):
+def run_torch(config, epochs=1, threads=None):
     import torch
 
+    if threads is not None:
+        torch.set_num_threads(threads)
     torch.manual_seed(0)
     x_train, y_train, x_test, _ = load_data()
     x_train = torch.from_numpy(np.ascontiguousarray(x_train.transpose(0, 3, 1, 2)))
@@ -187,28 +193,53 @@ def run_torch(config, epochs=1):
 # ---- the harness -------------------------------------------------------------------------
 
 
-def worker(framework, config, epochs):
-    epoch_times = (run_cnnlab if framework == "cnnlab" else run_torch)(config, epochs)
+def worker(framework, config, epochs, torch_threads):
+    if framework == "cnnlab":
+        epoch_times = run_cnnlab(config, epochs)
+    else:
+        epoch_times = run_torch(config, epochs, torch_threads)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"epoch_seconds": epoch_times, "peak_mb": peak_mb}))
 
 
-def measure(framework, config, epochs=1):
+def measure(framework, config, epochs=1, torch_threads=None):
     command = [sys.executable, __file__, "--worker", framework, "--config", config, "--epochs", str(epochs)]
+    if torch_threads is not None:
+        command += ["--torch-threads", str(torch_threads)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         sys.exit(f"{framework} {config} failed:\n{result.stderr}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def compare(configs, repeats):
+def describe_machine(torch_threads):
+    import torch
+
+    models = [line.split(":", 1)[1].strip() for line in _read_lines("/proc/cpuinfo") if line.startswith("model name")]
+    cpu = models[0] if models else "CPU model unknown"
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = torch.get_num_threads() if torch_threads is None else torch_threads
+    print(f"{cpu}, {cores} cores; numpy {np.__version__}, torch {torch.__version__} on {threads} thread(s)")
+
+
+def _read_lines(path):
+    try:
+        with open(path) as file:
+            return file.readlines()
+    except OSError:
+        return []
+
+
+def compare(configs, repeats, torch_threads=None):
+    describe_machine(torch_threads)
     print(f"{'configuration':16} {'cnnlab s':>9} {'torch s':>9} {'ratio':>7} {'target':>7}  "
-          f"{'cnnlab MB':>9} {'torch MB':>9} {'mem ratio':>9}")  # fmt: skip
+          f"{'cnnlab MB':>9} {'torch MB':>9} {'mem ratio':>9}  {'load':>4}")  # fmt: skip
     for config in configs:
         ratios, ours, theirs, our_mb, their_mb = [], [], [], [], []
+        load = os.getloadavg()[0]  # the 1-minute load average before the runs
         for _ in range(repeats):
             a = measure("cnnlab", config)
-            b = measure("torch", config)
+            b = measure("torch", config, torch_threads=torch_threads)
             ours.append(a["epoch_seconds"][0])
             theirs.append(b["epoch_seconds"][0])
             ratios.append(ours[-1] / theirs[-1])
@@ -220,7 +251,7 @@ def compare(configs, repeats):
         print(
             f"{config:16} {statistics.median(ours):9.2f} {statistics.median(theirs):9.2f} {ratio:7.2f} "
             f"{'<=' + str(TARGETS[config]):>7}  {statistics.median(our_mb):9.0f} {statistics.median(their_mb):9.0f} "
-            f"{memory_ratio:9.2f}  {verdict}",
+            f"{memory_ratio:9.2f}  {load:4.1f}  {verdict}",
             flush=True,
         )
 
@@ -237,16 +268,17 @@ def main():
     parser.add_argument("--configs", nargs="+", choices=CONFIGS, default=list(CONFIGS))
     parser.add_argument("--repeats", type=int, default=3, help="cnnlab/PyTorch pairs per configuration (default 3)")
     parser.add_argument("--epochs-drift", action="store_true", help="time 20 epochs of the classic model instead")
+    parser.add_argument("--torch-threads", type=int, help="threads for PyTorch (default: PyTorch's own, all cores)")
     parser.add_argument("--worker", choices=("cnnlab", "torch"), help=argparse.SUPPRESS)
     parser.add_argument("--config", choices=CONFIGS, help=argparse.SUPPRESS)
     parser.add_argument("--epochs", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.config, args.epochs)
+        worker(args.worker, args.config, args.epochs, args.torch_threads)
     elif args.epochs_drift:
         epochs_drift(20)
     else:
-        compare(args.configs, args.repeats)
+        compare(args.configs, args.repeats, args.torch_threads)
 
 
 if __name__ == "__main__":

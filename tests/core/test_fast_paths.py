@@ -354,3 +354,11 @@ def test_bias_add_by_rows_equals_the_broadcast_add():
     np.testing.assert_array_equal(tf.nn.bias_add(x, b).numpy(), x + b)
     strided = x[:, :, ::2]  # not contiguous: the plain broadcast
     np.testing.assert_array_equal(tf.nn.bias_add(strided, b).numpy(), strided + b)
+
+
+def test_workspace_read_only_zeros_are_shared_and_cannot_be_written():
+    workspace = Workspace()
+    zeros = workspace.read_only_zeros((2, 3), np.float32)
+    assert zeros is workspace.read_only_zeros((2, 3), np.float32) and not zeros.any()
+    with pytest.raises(ValueError, match="read-only"):
+        zeros[0, 0] = 1

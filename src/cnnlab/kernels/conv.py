@@ -102,7 +102,7 @@ def im2col(x, geometry, ones_column=False, empty=np.empty):
         rows = empty((size + ones_column, positions), x.dtype)
         taps = rows[:size].reshape(kh * kw, c, n, oh, ow)
         for tap, (tap_rows, tap_cols) in enumerate(tap_slices(geometry)):
-            np.copyto(taps[tap], np.moveaxis(padded[:, tap_rows, tap_cols, :], -1, 0))
+            np.copyto(taps[tap], padded[:, tap_rows, tap_cols, :].transpose(3, 0, 1, 2))
         if ones_column:
             rows[size] = 1
         return rows.T

@@ -26,9 +26,9 @@ import sys
 
 import numpy as np
 
-# Distinct (shape, dtype) pairs kept; older ones are dropped (a layer sees a handful:
-# the training batch, a last partial batch, the evaluation batch).
-_MAX_KINDS = 8
+# Distinct (shape, dtype) pairs kept; older ones are dropped.  A layer uses a few per
+# batch size, and sees a few batch sizes (training, a last partial batch, evaluation).
+_MAX_KINDS = 16
 
 
 def _references(array):
@@ -50,6 +50,7 @@ class Workspace:
 
     def __init__(self):
         self._arrays = {}  # (shape, dtype) -> [arrays]; the most recently used kinds last
+        self._zeros = {}  # (shape, dtype) -> a read-only array of zeros
 
     def empty(self, shape, dtype):
         """An uninitialized array like ``np.empty(shape, dtype)``, reused when one is free."""
@@ -71,6 +72,13 @@ class Workspace:
         array.fill(0)
         return array
 
-    def clear(self):
-        """Let go of every array (they are freed once their other holders let go too)."""
-        self._arrays.clear()
+    def read_only_zeros(self, shape, dtype):
+        """A read-only array of zeros, the same one every time (an operand, never an output)."""
+        key = (tuple(shape), np.dtype(dtype))
+        zeros = self._zeros.get(key)
+        if zeros is None:
+            if len(self._zeros) >= _MAX_KINDS:
+                self._zeros.clear()
+            zeros = self._zeros[key] = np.zeros(key[0], key[1])
+            zeros.flags.writeable = False
+        return zeros

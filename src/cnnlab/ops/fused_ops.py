@@ -111,8 +111,8 @@ def dense_bias_relu(x, kernel, bias, relu, workspace):
 def _relu_in_place(values, workspace):
     """``values = max(values, 0)``; NaN stays NaN, as in ``tf.nn.relu``."""
     # NumPy's maximum against the scalar 0 runs a scalar loop; against an array of zeros
-    # it is vectorized, about three times faster even counting the zero fill.
-    np.maximum(values, workspace.zeros(values.shape, values.dtype), out=values)
+    # it is vectorized, about three times faster.
+    np.maximum(values, workspace.read_only_zeros(values.shape, values.dtype), out=values)
 
 
 def _relu_backward(dy, relu_out, workspace):
