@@ -221,6 +221,35 @@ def test_fused_ops_skip_the_gradients_nobody_watches():
     assert tape.gradient(out, [x, w])[0] is None
 
 
+@pytest.mark.parametrize(
+    "make_layer, shape",
+    [
+        (lambda: tf.keras.layers.Conv2D(2, 3, activation="relu"), (2, 5, 5, 1)),
+        (lambda: tf.keras.layers.Dense(3, activation="relu"), (2, 4)),
+    ],
+)
+def test_a_frozen_layer_gives_its_input_a_gradient(make_layer, shape):
+    layer = make_layer()
+    x = tf.constant(rng.standard_normal(shape).astype(np.float32))
+    layer(x)
+    layer.trainable = False  # its weights are no longer watched: only the input's gradient is asked for
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        out = layer(x)
+    expected_tape = tf.GradientTape()
+    with expected_tape:
+        expected_tape.watch(x)
+        kernel = tf.constant(layer.kernel.numpy())
+        bias = tf.constant(layer.bias.numpy())
+        if len(shape) == 4:
+            expected = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, kernel, 1, "VALID"), bias))
+        else:
+            expected = tf.nn.relu(tf.matmul(x, kernel) + bias)
+    np.testing.assert_allclose(
+        tape.gradient(out, x).numpy(), expected_tape.gradient(expected, x).numpy(), rtol=1e-5, atol=1e-6
+    )
+
+
 def test_keras_layers_run_the_fused_ops_and_keep_tf_semantics():
     layer = tf.keras.layers.Conv2D(3, 3, padding="same", activation="relu")
     x = rng.standard_normal((2, 6, 6, 2)).astype(np.float32)

@@ -50,8 +50,8 @@ def conv2d_bias_relu(x, filters, bias, strides, padding, dilations, relu, worksp
     out, cols = conv_kernels.conv2d_with_columns(x._value, w._value, geometry, bias_value, workspace.empty)
     if relu:
         _relu_in_place(out, workspace)
-    need_x = is_watched(x)
-    if not any(is_watched(t) for t in inputs[1:]):
+    need_x, need_weights = is_watched(x), any(is_watched(t) for t in inputs[1:])
+    if not need_weights:
         cols = None  # no filter or bias gradient will be asked for: do not keep the matrix alive
 
     def grad(dy):
@@ -59,15 +59,16 @@ def conv2d_bias_relu(x, filters, bias, strides, padding, dilations, relu, worksp
             dz = _gate(dy, out) if relu else dy
             return (
                 conv_ops._conv2d_backprop_input(x.shape, w, dz, geometry) if need_x else None,
-                conv_ops._conv2d_backprop_filter(x, w.shape, dz, geometry),
-                *(() if bias is None else (reduce_sum(dz, axis=(0, 1, 2)),)),
+                conv_ops._conv2d_backprop_filter(x, w.shape, dz, geometry) if need_weights else None,
+                *(() if bias is None else (reduce_sum(dz, axis=(0, 1, 2)) if need_weights else None,)),
             )
         dz = _relu_backward(dy._value, out, workspace) if relu else dy._value
-        dx = None
+        dx = dw = db = None
         if need_x:
             dx = Tensor(conv_kernels.conv2d_backprop_input(dz, w._value, x.shape, geometry, workspace.empty))
-        dw, db = conv_kernels.filter_grads_from_columns(cols, dz, w.shape)
-        return (dx, Tensor(dw)) if bias is None else (dx, Tensor(dw), Tensor(db))
+        if need_weights:
+            dw, db = (Tensor(g) for g in conv_kernels.filter_grads_from_columns(cols, dz, w.shape))
+        return (dx, dw) if bias is None else (dx, dw, db)
 
     return record(out, inputs, grad)
 
@@ -90,20 +91,24 @@ def dense_bias_relu(x, kernel, bias, relu, workspace):
         out += bias._value
     if relu:
         _relu_in_place(out, workspace)
-    need_x = is_watched(x)
+    need_x, need_weights = is_watched(x), any(is_watched(t) for t in inputs[1:])
 
     def grad(dy):
         if is_recording():
             dz = _gate(dy, out) if relu else dy
             return (
                 math_ops.matmul(dz, w, transpose_b=True) if need_x else None,
-                math_ops.matmul(x, dz, transpose_a=True),
-                *(() if bias is None else (reduce_sum(dz, axis=0),)),
+                math_ops.matmul(x, dz, transpose_a=True) if need_weights else None,
+                *(() if bias is None else (reduce_sum(dz, axis=0) if need_weights else None,)),
             )
         dz = _relu_backward(dy._value, out, workspace) if relu else dy._value
-        dx = Tensor(blas.matmul(dz, w._value.T, out=workspace.empty(x.shape, dz.dtype))) if need_x else None
-        dw = Tensor(blas.matmul(x._value.T, dz, out=workspace.empty(w.shape, dz.dtype)))
-        return (dx, dw) if bias is None else (dx, dw, Tensor(dz.sum(axis=0)))
+        dx = dw = db = None
+        if need_x:
+            dx = Tensor(blas.matmul(dz, w._value.T, out=workspace.empty(x.shape, dz.dtype)))
+        if need_weights:
+            dw = Tensor(blas.matmul(x._value.T, dz, out=workspace.empty(w.shape, dz.dtype)))
+            db = Tensor(dz.sum(axis=0))
+        return (dx, dw) if bias is None else (dx, dw, db)
 
     return record(out, inputs, grad)
 
