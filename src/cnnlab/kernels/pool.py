@@ -105,9 +105,8 @@ def max_pool_backward(out_backprop, argmax, input_shape, geometry, empty=np.empt
     input_grad = empty(input_shape, out_backprop.dtype)
     n, oh, ow, c = out_backprop.shape
     cells = input_grad.reshape(n, oh, 2, ow, 2, c)  # cells[:, :, i, :, j] are the window taps (i, j)
-    for batch in batch_chunks(input_grad):
-        for tap in range(4):
-            np.multiply(out_backprop[batch], argmax[batch] == tap, out=cells[batch, :, tap // 2, :, tap % 2])
+    for tap in range(4):
+        np.multiply(out_backprop, argmax == tap, out=cells[:, :, tap // 2, :, tap % 2])
     return input_grad
 
 
