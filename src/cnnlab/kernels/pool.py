@@ -10,9 +10,11 @@ Max pooling sends each output's gradient to the first maximum of its window in
 row-major (top-left first) order, as TF's CPU kernel and PyTorch do on ties.
 
 The common 2x2 window with stride 2 over an unpadded even-sized input (Keras's
-default ``MaxPooling2D()``) has its own forward: with few channels, the tap
-slices are short strided runs that NumPy walks slowly, so it works on
-contiguous runs instead (see ``_max_pool_2x2``).
+default ``MaxPooling2D()``) has its own kernels: with few channels, the tap
+slices are short strided runs that NumPy walks slowly, so the forward works on
+contiguous runs instead (see ``_max_pool_2x2``), and the backward writes every
+input cell once, with no zero fill.  They are tested against the general kernels
+(``max_pool_by_taps``, ``max_pool_backward_by_taps``), ties included.
 """
 
 import numpy as np
