@@ -261,6 +261,8 @@ def epochs_drift(epochs):
     times = measure("cnnlab", "classic-adam32", epochs)["epoch_seconds"]
     print("cnnlab classic-adam32 epoch times (s): " + " ".join(f"{t:.2f}" for t in times))
     print(f"epoch {epochs} / epoch 2: {times[-1] / times[1]:.2f} (target: <= 1, within noise)")
+    early, late = statistics.median(times[1:4]), statistics.median(times[-3:])
+    print(f"median of epochs {epochs - 2}-{epochs} / median of epochs 2-4: {late / early:.2f}  (load {os.getloadavg()[0]:.1f})")
 
 
 def main():

@@ -213,6 +213,34 @@ def test_no_flipped_correlation_for_strides_or_padding_beyond_the_window():
     assert padding_helpers.full_correlation_geometry(geometry_2d((6, 6), (3, 3), padding=((3, 0), (0, 0)))) is None
 
 
+@pytest.mark.parametrize("shape", [(4, 3, 5, 2), (6, 3)])
+@pytest.mark.parametrize("scale, center", [(True, True), (False, True), (True, False), (False, False)])
+def test_fused_batch_norm_matches_the_tf_nn_ops(shape, scale, center):
+    channels = shape[-1]
+    inputs = [rng.standard_normal(shape) * 2 + 1]
+    inputs += [rng.uniform(0.5, 2, channels)] if scale else []
+    inputs += [rng.standard_normal(channels)] if center else []
+
+    def split(args):
+        x, *rest = args
+        gamma = rest.pop(0) if scale else None
+        beta = rest.pop(0) if center else None
+        return x, gamma, beta
+
+    def fused(*args):
+        x, gamma, beta = split(args)
+        return fused_ops.batch_norm_training(x, gamma, beta, 1e-3, Workspace())[0]
+
+    def unfused(*args):
+        x, gamma, beta = split(args)
+        mean, variance = tf.nn.moments(x, tuple(range(len(shape) - 1)))
+        return tf.nn.batch_normalization(x, mean, variance, beta, gamma, 1e-3)
+
+    for got, expected in zip(gradients(fused, inputs), gradients(unfused, inputs), strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-10)
+    check_gradients(fused, inputs)
+
+
 def test_fused_ops_skip_the_gradients_nobody_watches():
     x = tf.constant(rng.standard_normal((2, 5, 5, 1)).astype(np.float32))  # input images: not watched
     w = tf.Variable(rng.standard_normal((3, 3, 1, 2)).astype(np.float32))
@@ -391,3 +419,19 @@ def test_workspace_read_only_zeros_are_shared_and_cannot_be_written():
     assert zeros is workspace.read_only_zeros((2, 3), np.float32) and not zeros.any()
     with pytest.raises(ValueError, match="read-only"):
         zeros[0, 0] = 1
+
+
+@pytest.mark.parametrize("vector_shape", [(5,), (1, 1, 5), (1, 1, 1, 5), (1,)])
+@pytest.mark.parametrize("numpy_fn", [np.subtract, np.divide, np.maximum, np.less])
+def test_per_channel_broadcast_by_rows_equals_numpy(vector_shape, numpy_fn):
+    from cnnlab.kernels import broadcast
+
+    array = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
+    vector = rng.uniform(0.5, 2.0, vector_shape).astype(np.float32)
+    if vector_shape == (1,):
+        array = array[..., :1].copy()
+    for a, b in ((array, vector), (vector, array)):  # either side, order kept
+        np.testing.assert_array_equal(broadcast.apply(numpy_fn, a, b), numpy_fn(a, b))
+    wide = vector.astype(np.float64)  # another dtype: NumPy's own broadcast
+    np.testing.assert_array_equal(broadcast.apply(np.add, array, wide), array + wide)
+    np.testing.assert_array_equal(broadcast.apply(np.add, array[:, ::2], vector), array[:, ::2] + vector)

@@ -21,12 +21,12 @@ These ops are private: ``tf.nn`` keeps TF's ops one by one.
 
 import numpy as np
 
-from ..autodiff import is_recording, is_watched, record
+from ..autodiff import GradientTape, is_recording, is_watched, record
 from ..kernels import blas
 from ..kernels import conv as conv_kernels
-from ..tensor import Tensor, as_tensor_pair
-from . import conv_ops, math_ops
-from .reduction_ops import reduce_sum
+from ..tensor import Tensor, as_tensor, as_tensor_pair
+from . import conv_ops, math_ops, nn_ops
+from .reduction_ops import _sum, reduce_sum
 
 
 def conv2d_bias_relu(x, filters, bias, strides, padding, dilations, relu, workspace):
@@ -128,3 +128,93 @@ def _relu_backward(dy, relu_out, workspace):
 def _gate(dy, relu_out):
     """``_relu_backward`` as a differentiable op (the mask is a constant)."""
     return math_ops.multiply(dy, Tensor((relu_out > 0).astype(dy.dtype)))
+
+
+
+def batch_norm_training(x, gamma, beta, epsilon, workspace):
+    """BatchNormalization's training forward, normalizing each channel (the last axis) over the batch, as one op.
+
+    ``out = (x - mean) / sqrt(variance + epsilon) * gamma + beta`` with the biased
+    mean and variance of each channel over all other axes (``gamma`` and ``beta``
+    tensors or None).  The gradient is the closed form::
+
+        dx = gamma / sqrt(variance + epsilon) * (dy - mean(dy) - x_hat * mean(dy * x_hat))
+
+    (``x_hat`` the normalized input; means over the same axes) instead of the dozen
+    ops ``tf.nn.moments`` and ``tf.nn.batch_normalization`` record.  When an outer
+    tape records the backward pass, the gradient is taken through those ops.
+
+    Returns:
+        ``(out, mean, variance)``: the output tensor and the batch statistics as
+        (channels,) arrays, for the moving averages.
+    """
+    x = as_tensor(x, "batch_normalization")
+    inputs = tuple(t for t in (x, gamma, beta) if t is not None)
+    value = np.ascontiguousarray(x._value)
+    dtype, axes = value.dtype, tuple(range(value.ndim - 1))
+    count = dtype.type(value.size // value.shape[-1])
+    rows, tile = _channel_rows(value)  # a channel vector, tiled ``tile`` times, spans a row
+
+    def tiled(vector):
+        return np.tile(vector, tile)
+
+    mean = _sum(value, axes, False) / count
+    x_hat = np.subtract(rows, tiled(mean), out=workspace.empty(rows.shape, dtype))  # centred, then normalized
+    squares = np.square(x_hat, out=workspace.empty(rows.shape, dtype))
+    variance = _sum(squares.reshape(value.shape), axes, False) / count
+    inverse_std = 1 / np.sqrt(variance + dtype.type(epsilon))
+    x_hat *= tiled(inverse_std)
+    out = squares  # the squares are summed: their array takes the output
+    if gamma is not None:
+        np.multiply(x_hat, tiled(gamma._value), out=out)
+    else:
+        np.copyto(out, x_hat)
+    if beta is not None:
+        out += tiled(beta._value)
+    need_weights = any(is_watched(t) for t in inputs[1:])
+
+    def grad(dy):
+        if is_recording():
+            return _gradient_through(lambda *args: _batch_norm_by_ops(args, gamma, beta, epsilon), inputs, dy)
+        dy_rows = dy._value.reshape(rows.shape)
+        d_beta = _sum(dy._value, axes, False)
+        products = np.multiply(dy_rows, x_hat, out=workspace.empty(rows.shape, dtype))
+        d_gamma = _sum(products.reshape(value.shape), axes, False)
+        dx = np.multiply(x_hat, tiled(d_gamma / count), out=products)  # in place of the products
+        np.subtract(dy_rows, dx, out=dx)
+        dx -= tiled(d_beta / count)
+        dx *= tiled(inverse_std if gamma is None else gamma._value * inverse_std)
+        grads = [Tensor(dx.reshape(value.shape))]
+        if gamma is not None:
+            grads.append(Tensor(d_gamma) if need_weights else None)
+        if beta is not None:
+            grads.append(Tensor(d_beta) if need_weights else None)
+        return tuple(grads)
+
+    return record(out.reshape(value.shape), inputs, grad), mean, variance
+
+
+def _channel_rows(array):
+    """``(rows, tile)``: ``array`` as rows of whole next-to-last axes (W * C values, or C for a 2-D array)
+    and the number W of channel vectors in a row."""
+    if array.ndim < 3:
+        return array.reshape(-1, array.shape[-1]), 1
+    return array.reshape(-1, array.shape[-2] * array.shape[-1]), array.shape[-2]
+
+
+def _batch_norm_by_ops(inputs, gamma, beta, epsilon):
+    """``batch_norm_training``'s output from ``tf.nn`` ops; ``inputs`` are x, then gamma and beta when given."""
+    x, *weights = inputs
+    gamma = weights.pop(0) if gamma is not None else None
+    beta = weights.pop(0) if beta is not None else None
+    mean, variance = nn_ops.moments(x, tuple(range(x.ndim - 1)))
+    return nn_ops.batch_normalization(x, mean, variance, beta, gamma, epsilon)
+
+
+def _gradient_through(fn, inputs, dy):
+    """The gradients of ``fn(*inputs)`` for the upstream gradient ``dy``, taken through the ops ``fn`` is
+    made of, so that a recording outer tape can differentiate them again."""
+    with GradientTape() as tape:
+        tape.watch(inputs)
+        out = fn(*inputs)
+    return tuple(tape.gradient(out, list(inputs), output_gradients=dy))

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autodiff import is_watched, record
-from ..kernels import blas
+from ..kernels import blas, broadcast
 from ..tensor import Tensor, Variable, as_tensor, as_tensor_pair
 from . import array_ops, reduction_ops
 from .array_ops import where
@@ -35,7 +35,7 @@ def _float_tensor(x, op, argument="x"):
 def _broadcast(numpy_fn, x, y, op):
     """``numpy_fn`` of two tensors' values, with a clear error when their shapes do not broadcast."""
     try:
-        return numpy_fn(x._value, y._value)
+        return broadcast.apply(numpy_fn, x._value, y._value)
     except ValueError:
         raise ValueError(
             f"{op}: the shapes of x and y must be broadcast-compatible; received x.shape={tuple(x.shape)}, y.shape={tuple(y.shape)}."

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import random as cnnlab_random
 from ..autodiff import is_recording, is_watched, record
+from ..kernels import broadcast
 from ..tensor import Tensor, as_tensor
 from . import array_ops, math_ops, reduction_ops
 from .math_ops import _float_tensor, sigmoid
@@ -292,14 +293,7 @@ def bias_add(value, bias, data_format=None, name=None):
             f"received bias.shape={tuple(b.shape)}."
         )
     batch_axes = tuple(range(x.ndim - 1))
-    value = x._value
-    if value.ndim >= 3 and value.flags.c_contiguous:
-        # Add the bias repeated along the next-to-last axis, a row of W * C values at a
-        # time: NumPy's broadcast over the short channel axis alone is 3x slower.
-        rows = value.reshape(-1, value.shape[-2] * value.shape[-1])
-        total = (rows + np.tile(b._value, value.shape[-2])).reshape(value.shape)
-    else:
-        total = value + b._value
+    total = broadcast.apply(np.add, x._value, b._value)
     return record(total, (x, b), lambda dy: (dy, reduce_sum(dy, axis=batch_axes)))
 
 

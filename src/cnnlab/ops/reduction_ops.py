@@ -81,7 +81,7 @@ def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
     x, axes = _reduction_input(input_tensor, axis, "reduce_mean", "iufc")
     count = max(int(np.prod([x._value.shape[a] for a in axes], dtype=np.int64)), 1)
     if x._value.dtype.kind in "fc":
-        value = np.mean(x._value, axis=axes, keepdims=keepdims, dtype=x._value.dtype)
+        value = _sum(x._value, axes, keepdims) / x._value.dtype.type(count)
     else:
         value = np.trunc(np.sum(x._value, axis=axes, keepdims=keepdims, dtype=np.int64) / count).astype(x._value.dtype)
     return record(value, (x,), lambda dy: (_broadcast_back(dy, x, axes) / count,))

@@ -5,7 +5,8 @@ import numbers
 import numpy as np
 
 from ... import nn
-from ...ops import array_ops
+from ...kernels.workspace import Workspace
+from ...ops import array_ops, fused_ops
 from .. import initializers
 from .base import InputSpec, Layer
 
@@ -67,6 +68,7 @@ class BatchNormalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self._workspace = Workspace()
 
     def build(self, input_shape):
         rank = len(input_shape)
@@ -102,6 +104,13 @@ class BatchNormalization(Layer):
         self.input_spec = InputSpec(ndim=rank, axes={self._channel_axis: channels})
 
     def call(self, inputs, training=False):
+        if training and self.trainable and self._channel_axis == len(self._reduction_axes):
+            # Channels last: the whole training-mode computation as one op (see ops/fused_ops.py).
+            out, mean, variance = fused_ops.batch_norm_training(
+                inputs, self.gamma, self.beta, self.epsilon, self._workspace
+            )
+            self._update_moving_statistics(mean, variance)
+            return out
         if training and self.trainable:
             mean, variance = nn.moments(inputs, self._reduction_axes, keepdims=True)
             self._update_moving_statistics(mean._value, variance._value)
