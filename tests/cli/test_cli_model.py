@@ -63,6 +63,17 @@ def test_train_prints_progress_and_the_test_accuracy(cli, tmp_path):
     assert f"test accuracy: {metrics['test_accuracy']:.4f}" in out
 
 
+def test_augmentation_follows_the_model_unless_told(cli, tmp_path):
+    status, out, _ = cli("train", "--epochs", "1", "--limit", "30", "--augment", "--out", tmp_path / "a")
+    assert status == 0 and out.splitlines()[0].endswith("adam lr 0.001, shifted and mirrored images")
+    state = json.loads((tmp_path / "a" / "checkpoint" / "state.json").read_text())
+    assert state["settings"]["augment"] is True
+    status, out, _ = cli(
+        "train", "--model", "deep", "--epochs", "1", "--limit", "30", "--no-augment", "--out", tmp_path / "b"
+    )
+    assert status == 0 and out.splitlines()[0].endswith("adam lr 0.001")
+
+
 def test_another_optimizer_gets_its_keras_default_learning_rate(cli, tmp_path):
     status, out, _ = cli("train", "--optimizer", "sgd", "--epochs", "1", "--limit", "30", "--out", tmp_path / "r")
     assert status == 0 and "1 epochs, batch 32, sgd lr 0.01\n" in out

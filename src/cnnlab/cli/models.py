@@ -106,7 +106,7 @@ MODELS = {
     "seed-dropout": ModelSpec(_seed(dropout=True), "seed with Dropout(0.5) after Flatten; Adam, batch 32, 20 epochs"),
     "deep": ModelSpec(
         _deep,
-        "2 VGG blocks (2x conv 32, 2x conv 64) with BatchNorm + Dropout, shift/flip augmentation; Adam, batch 64, 12 epochs",
+        "2 VGG blocks (conv 32 x2, conv 64 x2), BatchNorm, Dropout, augmented; Adam, batch 64, 12 epochs",
         batch_size=64,
         epochs=12,
         lr_decay_per_epoch=0.8,

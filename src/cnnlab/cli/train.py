@@ -14,6 +14,7 @@ checkpoint holds the weights and the optimizer's state, so a run resumed from
 epoch ``e`` ends with the same weights as one that was never interrupted.
 """
 
+import argparse
 import contextlib
 import json
 import os
@@ -48,7 +49,7 @@ STATE_VERSION = 1
 OPTIMIZERS = {"adam": ("Adam", 1e-3), "sgd": ("SGD", 0.01), "rmsprop": ("RMSprop", 1e-3), "adagrad": ("Adagrad", 1e-3)}
 EVAL_BATCH_SIZE = 256
 # Options that define a run; with --resume they come from the checkpoint instead.
-RUN_SETTINGS = ("model", "batch_size", "optimizer", "lr", "val_fraction", "seed", "limit", "data", "out")
+RUN_SETTINGS = ("model", "batch_size", "optimizer", "lr", "augment", "val_fraction", "seed", "limit", "data", "out")
 
 
 def register(subparsers):
@@ -91,6 +92,11 @@ def register(subparsers):
         type=non_negative_int,
         metavar="N",
         help="seed of the initial weights, split, shuffling and dropout (default: 42)",
+    )
+    parser.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        help="train on randomly shifted and mirrored images (default: on for deep, off for the others)",
     )
     parser.add_argument(
         "--limit", type=positive_int, metavar="N", help="use only the first N training images (quick runs)"
@@ -157,6 +163,7 @@ def _new_settings(args):
         "lr": lr,
         "val_fraction": 0.2 if args.val_fraction is None else args.val_fraction,
         "seed": 42 if args.seed is None else args.seed,
+        "augment": spec.augment if args.augment is None else args.augment,
         "limit": args.limit,
         "data": os.path.abspath(args.data) if args.data else None,
         "out": out,
@@ -294,12 +301,12 @@ def _train(model, settings, data, epochs_done, history, seconds):
     from .. import random
 
     x_train, y_train = data["x_train"], data["y_train"]
-    spec = MODELS[settings["model"]]
     epochs, batch_size = settings["epochs"], settings["batch_size"]
     if epochs_done == 0:
         print(
             f"training {settings['model']} on {len(x_train)} images, validating on {len(data['y_val'])}: "
-            f"{epochs} epochs, batch {batch_size}, {settings['optimizer']} lr {settings['lr']}",
+            f"{epochs} epochs, batch {batch_size}, {settings['optimizer']} lr {settings['lr']}"
+            + (", shifted and mirrored images" if settings["augment"] else ""),
             flush=True,
         )
     elif epochs_done < epochs:
@@ -309,7 +316,7 @@ def _train(model, settings, data, epochs_done, history, seconds):
         rng = _epoch_generator(settings["seed"], epoch)
         random.set_seed(int(rng.integers(2**63)))  # this epoch's Dropout masks
         order = rng.permutation(len(x_train))
-        images = augment(x_train[order], rng) if spec.augment else x_train[order]
+        images = augment(x_train[order], rng) if settings["augment"] else x_train[order]
         logs = _fit_epoch(model, model_input(images), y_train[order], data, epoch, epochs, batch_size)
         for key, values in logs.items():
             history.setdefault(key, []).extend(float(v) for v in values)
