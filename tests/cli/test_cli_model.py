@@ -291,8 +291,9 @@ def test_deep_model_inspection_shows_the_strongest_input_channel(cli, tmp_path):
     status, out, err = cli("inspect", tmp_path / "deep", "--out", tmp_path / "look")
     assert status == 0, err
     filters = sorted(p.name for p in (tmp_path / "look").iterdir() if p.name.endswith("_filters.png"))
-    assert len(filters) == 4  # four convolutions
-    assert png_size(tmp_path / "look" / filters[1]) == (1280, 4 * 160 + 60)  # 32 filters, 8 per row
+    assert len(filters) == 3  # three convolutions
+    assert png_size(tmp_path / "look" / filters[0]) == (1280, 4 * 160 + 60)  # 32 filters, 8 per row
+    assert png_size(tmp_path / "look" / filters[1]) == (1280, 8 * 160 + 60)  # 64 filters
 
 
 def test_model_zoo_parameter_counts():
