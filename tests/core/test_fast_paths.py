@@ -325,9 +325,9 @@ def test_a_layer_output_kept_by_the_caller_is_never_overwritten():
 
 @pytest.mark.parametrize("shapes", [((1000, 500), (500, 100)), ((100, 500), (500, 1000))])
 def test_large_products_split_over_two_threads_match_numpy(shapes, monkeypatch):
-    from cnnlab.kernels import blas
+    from cnnlab.kernels import blas, threads
 
-    monkeypatch.setattr(blas, "_CORES", 2)  # split even where this machine has one core
+    monkeypatch.setattr(threads, "CORES", 2)  # split even where this machine has one core
     a, b = (rng.standard_normal(shape).astype(np.float32) for shape in shapes)
     assert a.shape[0] * a.shape[1] * b.shape[1] >= blas._SPLIT_MULTIPLY_ADDS
     np.testing.assert_allclose(blas.matmul(a, b), a @ b, rtol=1e-4, atol=1e-3)
@@ -435,3 +435,34 @@ def test_per_channel_broadcast_by_rows_equals_numpy(vector_shape, numpy_fn):
     wide = vector.astype(np.float64)  # another dtype: NumPy's own broadcast
     np.testing.assert_array_equal(broadcast.apply(np.add, array, wide), array + wide)
     np.testing.assert_array_equal(broadcast.apply(np.add, array[:, ::2], vector), array[:, ::2] + vector)
+
+
+# ---- work split over the cores ----------------------------------------------------------------
+
+
+def test_parallel_parts_covers_the_axis_once_and_raises_what_a_part_raises(monkeypatch):
+    from cnnlab.kernels import threads
+
+    monkeypatch.setattr(threads, "CORES", 3)
+    seen = []
+    threads.parallel_parts(seen.append, 10, elements=threads.MIN_ELEMENTS)
+    assert sorted((part.start, part.stop) for part in seen) == [(0, 3), (3, 6), (6, 10)]
+    small = []
+    threads.parallel_parts(small.append, 10, elements=threads.MIN_ELEMENTS - 1)  # too little work to split
+    assert small == [slice(0, 10)]
+
+    def nested(part):  # a part asking for parts again runs them in one piece, inside its thread
+        inner = []
+        threads.parallel_parts(inner.append, part.stop - part.start, elements=threads.MIN_ELEMENTS)
+        seen.append(len(inner))
+
+    seen.clear()
+    threads.parallel_parts(nested, 30, elements=threads.MIN_ELEMENTS)
+    assert sorted(seen) == [1, 1, 3]  # the calling thread's own part may split again; the workers' do not
+
+    def fails(part):
+        if part.start > 0:
+            raise ValueError(f"part {part.start} failed")
+
+    with pytest.raises(ValueError, match="part [1-9] failed"):
+        threads.parallel_parts(fails, 10, elements=threads.MIN_ELEMENTS)

@@ -22,7 +22,7 @@ allocator to get them from (``np.empty``, or a layer's ``Workspace.empty``).
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import blas, padding
+from . import blas, padding, threads
 
 # With this few input channels (grayscale or RGB images), im2col is built one tap at a
 # time into a (KH*KW*C, N*OH*OW) array, each tap a copy of whole image rows; with more,
@@ -44,8 +44,12 @@ def pad_spatial(x, geometry, value=0, empty=np.empty):
     _, h, w, _ = x.shape
     top, left = geometry.rows.pad_before, geometry.cols.pad_before
     padded = empty(padded_shape(x.shape, geometry), x.dtype)
-    padded.fill(value)
-    padded[:, top : top + h, left : left + w, :] = x
+
+    def pad_part(images):
+        padded[images].fill(value)
+        padded[images, top : top + h, left : left + w, :] = x[images]
+
+    threads.parallel_parts(pad_part, len(x), padded.size)
     return padded
 
 
@@ -101,8 +105,13 @@ def im2col(x, geometry, ones_column=False, empty=np.empty):
     if c <= _TAP_MAJOR_MAX_CHANNELS:
         rows = empty((size + ones_column, positions), x.dtype)
         taps = rows[:size].reshape(kh * kw, c, n, oh, ow)
-        for tap, (tap_rows, tap_cols) in enumerate(tap_slices(geometry)):
-            np.copyto(taps[tap], padded[:, tap_rows, tap_cols, :].transpose(3, 0, 1, 2))
+        slices = list(tap_slices(geometry))
+
+        def copy_taps(images):
+            for tap, (tap_rows, tap_cols) in enumerate(slices):
+                np.copyto(taps[tap][:, images], padded[images, tap_rows, tap_cols, :].transpose(3, 0, 1, 2))
+
+        threads.parallel_parts(copy_taps, n, rows.size)
         if ones_column:
             rows[size] = 1
         return rows.T
@@ -110,7 +119,8 @@ def im2col(x, geometry, ones_column=False, empty=np.empty):
     # The first ``size`` columns seen as (N, OH, OW, KH, KW, C): a view, since only the
     # contiguous last axis is split.
     fields = cols.reshape(n, oh, ow, size + ones_column)[..., :size].reshape(n, oh, ow, kh, kw, c)
-    np.copyto(fields, windows(padded, geometry))
+    receptive_fields = windows(padded, geometry)
+    threads.parallel_parts(lambda images: np.copyto(fields[images], receptive_fields[images]), n, cols.size)
     if ones_column:
         cols[:, size] = 1
     return cols

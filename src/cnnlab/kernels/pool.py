@@ -20,6 +20,7 @@ input cell once, with no zero fill.  They are tested against the general kernels
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from . import threads
 from .chunks import batch_chunks
 from .conv import crop_spatial, pad_spatial, padded_shape, tap_slices
 
@@ -37,8 +38,13 @@ def max_pool(x, geometry, with_argmax=False, empty=np.empty):
     n, h, w, c = x.shape
     out = empty((n, h // 2, w // 2, c), x.dtype)
     argmax = empty(out.shape, np.uint8) if with_argmax else None
-    for batch in batch_chunks(x):
-        _max_pool_2x2(x[batch], out[batch], None if argmax is None else argmax[batch], empty)
+
+    def pool_part(part):  # a cache-sized chunk at a time (see kernels.chunks)
+        for chunk in batch_chunks(x[part]):
+            images = slice(part.start + chunk.start, part.start + chunk.stop)
+            _max_pool_2x2(x[images], out[images], None if argmax is None else argmax[images], empty)
+
+    threads.parallel_parts(pool_part, n, x.size)
     return out, argmax
 
 
@@ -107,8 +113,12 @@ def max_pool_backward(out_backprop, argmax, input_shape, geometry, empty=np.empt
     input_grad = empty(input_shape, out_backprop.dtype)
     n, oh, ow, c = out_backprop.shape
     cells = input_grad.reshape(n, oh, 2, ow, 2, c)  # cells[:, :, i, :, j] are the window taps (i, j)
-    for tap in range(4):
-        np.multiply(out_backprop, argmax == tap, out=cells[:, :, tap // 2, :, tap % 2])
+
+    def route_part(part):
+        for tap in range(4):
+            np.multiply(out_backprop[part], argmax[part] == tap, out=cells[part, :, tap // 2, :, tap % 2])
+
+    threads.parallel_parts(route_part, n, input_grad.size)
     return input_grad
 
 

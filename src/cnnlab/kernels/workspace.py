@@ -23,6 +23,7 @@ Example:
 """
 
 import sys
+import threading
 
 import numpy as np
 
@@ -51,20 +52,22 @@ class Workspace:
     def __init__(self):
         self._arrays = {}  # (shape, dtype) -> [arrays]; the most recently used kinds last
         self._zeros = {}  # (shape, dtype) -> a read-only array of zeros
+        self._lock = threading.Lock()  # kernels split over threads (kernels.threads) share a workspace
 
     def empty(self, shape, dtype):
         """An uninitialized array like ``np.empty(shape, dtype)``, reused when one is free."""
         key = (tuple(shape), np.dtype(dtype))
-        arrays = self._arrays.pop(key, [])
-        self._arrays[key] = arrays  # now the most recently used kind
-        for array in arrays:
-            if _references(array) <= _FREE:
-                return array
-        array = np.empty(key[0], key[1])
-        arrays.append(array)
-        if len(self._arrays) > _MAX_KINDS:
-            del self._arrays[next(iter(self._arrays))]
-        return array
+        with self._lock:
+            arrays = self._arrays.pop(key, [])
+            self._arrays[key] = arrays  # now the most recently used kind
+            for array in arrays:
+                if _references(array) <= _FREE:
+                    return array
+            array = np.empty(key[0], key[1])
+            arrays.append(array)
+            if len(self._arrays) > _MAX_KINDS:
+                del self._arrays[next(iter(self._arrays))]
+            return array
 
     def zeros(self, shape, dtype):
         """Like ``np.zeros(shape, dtype)``, reused when free."""

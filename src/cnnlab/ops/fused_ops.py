@@ -22,7 +22,7 @@ These ops are private: ``tf.nn`` keeps TF's ops one by one.
 import numpy as np
 
 from ..autodiff import GradientTape, is_recording, is_watched, record
-from ..kernels import blas
+from ..kernels import blas, threads
 from ..kernels import conv as conv_kernels
 from ..tensor import Tensor, as_tensor, as_tensor_pair
 from . import conv_ops, math_ops, nn_ops
@@ -117,12 +117,15 @@ def _relu_in_place(values, workspace):
     """``values = max(values, 0)``; NaN stays NaN, as in ``tf.nn.relu``."""
     # NumPy's maximum against the scalar 0 runs a scalar loop; against an array of zeros
     # it is vectorized, about three times faster.
-    np.maximum(values, workspace.read_only_zeros(values.shape, values.dtype), out=values)
+    zeros = workspace.read_only_zeros(values.shape, values.dtype)
+    threads.parallel_parts(lambda part: np.maximum(values[part], zeros[part], out=values[part]), len(values), values.size)
 
 
 def _relu_backward(dy, relu_out, workspace):
     """``dy`` where the ReLU's output is positive, else 0 (TF's ReLU gradient, 0 at 0)."""
-    return np.multiply(dy, relu_out > 0, out=workspace.empty(dy.shape, dy.dtype))
+    dz = workspace.empty(dy.shape, dy.dtype)
+    threads.parallel_parts(lambda part: np.multiply(dy[part], relu_out[part] > 0, out=dz[part]), len(dy), dy.size)
+    return dz
 
 
 def _gate(dy, relu_out):

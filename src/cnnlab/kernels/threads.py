@@ -1,0 +1,80 @@
+"""Big array work split over the machine's cores: one part of the batch per core, side by side.
+
+NumPy's element-wise kernels, copies and reductions, and single-threaded OpenBLAS
+products, release the GIL while they run.  So a kernel that is handed a batch can
+give each core its own slice of it, on a thread: on 2 cores a ReLU, a pooling
+pass or an im2col copy over a training batch takes about half the time.  PyTorch
+does the same (intra-op parallelism); NumPy on its own uses one core for all of it.
+
+The worker threads live in one pool for the whole process (starting a thread per
+call costs about 0.1 ms, handing a task to a waiting one a few tens of microseconds),
+and work below ``MIN_ELEMENTS`` runs on the calling thread.  A task that itself asks
+for ``parallel_parts`` from inside a worker runs there in one piece, so workers never
+wait for one another.
+
+Example:
+    >>> out = np.empty_like(x)
+    >>> parallel_parts(lambda part: np.maximum(x[part], 0, out=out[part]), len(x), x.size)
+"""
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+# Below this many array elements touched, handing half the work to another thread
+# costs more than it saves (a hand-off is worth about 10,000 element operations).
+MIN_ELEMENTS = 1 << 16
+
+_pool = None
+_pool_lock = threading.Lock()
+_in_worker = threading.local()
+
+
+def _executor():
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=CORES - 1, thread_name_prefix="cnnlab-kernels")
+        return _pool
+
+
+def _run_in_worker(task, part):
+    _in_worker.active = True
+    try:
+        return task(part)
+    finally:
+        _in_worker.active = False
+
+
+def split(n, parts):
+    """``range(n)`` cut into ``parts`` contiguous slices of (nearly) equal length."""
+    bounds = [n * i // parts for i in range(parts + 1)]
+    return [slice(bounds[i], bounds[i + 1]) for i in range(parts)]
+
+
+def parallel_parts(task, n, elements):
+    """Calls ``task(part)`` for slices ``part`` covering ``range(n)``, one per core, at the same time.
+
+    Args:
+        task: a function of one slice (of the batch axis, usually) that writes its results
+            in place; the parts never overlap, so neither do the tasks' writes.
+        n: the length of the axis to split.
+        elements: about how many array elements the whole work touches; below
+            ``MIN_ELEMENTS`` (or on one core, or inside a worker) ``task`` runs once, here,
+            on ``slice(0, n)``.
+
+    Returns when every part is done; an exception raised by any part is raised here.
+    """
+    parts = min(CORES, n)
+    if parts < 2 or elements < MIN_ELEMENTS or getattr(_in_worker, "active", False):
+        task(slice(0, n))
+        return
+    first, *others = split(n, parts)
+    pool = _executor()
+    futures = [pool.submit(_run_in_worker, task, part) for part in others]
+    try:
+        task(first)
+    finally:
+        for future in futures:
+            future.result()
