@@ -12,6 +12,7 @@ import importlib
 
 from . import dtypes
 from .autodiff import GradientTape, UnconnectedGradients
+from .kernels.memory import keep_freed_memory as _keep_freed_memory
 from .dtypes import (
     as_dtype,
     bool_ as bool,  # noqa: A001 - TF's name
@@ -106,6 +107,10 @@ from .ops.reduction_ops import (
 from .tensor import Tensor, TensorShape, Variable, constant, convert_to_tensor, is_tensor
 
 __version__ = "0.1.0"
+
+# Training steps allocate and free the same big arrays over and over: let the C
+# allocator keep them instead of faulting fresh pages in every step (kernels/memory.py).
+_keep_freed_memory()
 
 # Submodules that pull in more code load on first use (``tf.keras``, ``tf.signal``, ...).
 # As in TF 2, ``tf.optimizers`` / ``tf.initializers`` / ``tf.losses`` are the Keras ones.

@@ -3,6 +3,8 @@ the tap-by-tap kernel (ties included), im2col's two layouts against the window v
 fused Conv2D / Dense ops against the tf.nn ops they fuse (values, gradients of first and
 second order, finite differences), and the Workspace that recycles their arrays."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -466,3 +468,13 @@ def test_parallel_parts_covers_the_axis_once_and_raises_what_a_part_raises(monke
 
     with pytest.raises(ValueError, match="part [1-9] failed"):
         threads.parallel_parts(fails, 10, elements=threads.MIN_ELEMENTS)
+
+
+def test_the_allocator_keeps_freed_memory_on_linux_with_glibc():
+    import platform
+
+    from cnnlab.kernels.memory import keep_freed_memory
+
+    if not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"):
+        pytest.skip("mallopt is glibc's")
+    assert keep_freed_memory() is True
