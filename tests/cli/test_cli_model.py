@@ -315,3 +315,17 @@ def test_augment_shifts_and_mirrors_without_inventing_pixels():
     assert 0.35 < mirrored.mean() < 0.65
     assert set(lefts[~mirrored]) == set(range(3, 8)) and set(lefts[mirrored]) == set(range(17, 22))
     np.testing.assert_array_equal(augment(images, np.random.default_rng(0)), out)  # a function of the generator
+
+
+def test_augment_without_shifts_mirrors_half_of_the_images_and_moves_nothing_else():
+    images = np.random.default_rng(1).integers(0, 256, size=(200, 28, 28), dtype=np.uint8)
+    out = augment(images, np.random.default_rng(0), max_shift=0)
+    mirrored = np.array([np.array_equal(o, i[:, ::-1]) for o, i in zip(out, images)])
+    unchanged = np.array([np.array_equal(o, i) for o, i in zip(out, images)])
+    assert np.all(mirrored ^ unchanged)  # each image is either itself or its mirror image
+    assert 0.35 < mirrored.mean() < 0.65
+
+
+def test_the_deep_model_trains_on_mirrored_images_only(cli, tmp_path):
+    status, out, _ = cli("train", "--model", "deep", "--epochs", "1", "--limit", "30", "--out", tmp_path / "d")
+    assert status == 0 and out.splitlines()[0].endswith("adam lr 0.001, mirrored images")

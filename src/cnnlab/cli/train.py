@@ -96,7 +96,7 @@ def register(subparsers):
     parser.add_argument(
         "--augment",
         action=argparse.BooleanOptionalAction,
-        help="train on randomly shifted and mirrored images (default: on for deep, off for the others)",
+        help="train on randomly mirrored (and, except for deep, shifted) images (default: on for deep only)",
     )
     parser.add_argument(
         "--limit", type=positive_int, metavar="N", help="use only the first N training images (quick runs)"
@@ -306,7 +306,7 @@ def _train(model, settings, data, epochs_done, history, seconds):
         print(
             f"training {settings['model']} on {len(x_train)} images, validating on {len(data['y_val'])}: "
             f"{epochs} epochs, batch {batch_size}, {settings['optimizer']} lr {settings['lr']}"
-            + (", shifted and mirrored images" if settings["augment"] else ""),
+            + (f", {_augmentation(settings['model'])} images" if settings["augment"] else ""),
             flush=True,
         )
     elif epochs_done < epochs:
@@ -316,7 +316,10 @@ def _train(model, settings, data, epochs_done, history, seconds):
         rng = _epoch_generator(settings["seed"], epoch)
         random.set_seed(int(rng.integers(2**63)))  # this epoch's Dropout masks
         order = rng.permutation(len(x_train))
-        images = augment(x_train[order], rng) if settings["augment"] else x_train[order]
+        if settings["augment"]:
+            images = augment(x_train[order], rng, max_shift=MODELS[settings["model"]].max_shift)
+        else:
+            images = x_train[order]
         logs = _fit_epoch(model, model_input(images), y_train[order], data, epoch, epochs, batch_size)
         for key, values in logs.items():
             history.setdefault(key, []).extend(float(v) for v in values)
@@ -333,6 +336,10 @@ def _train(model, settings, data, epochs_done, history, seconds):
             )
         save_checkpoint(model, settings, epoch + 1, history, seconds)
     return history, seconds
+
+
+def _augmentation(model_name):
+    return "shifted and mirrored" if MODELS[model_name].max_shift else "mirrored"
 
 
 def _fit_epoch(model, x, y, data, epoch, epochs, batch_size):
