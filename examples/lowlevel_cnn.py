@@ -7,7 +7,7 @@ come from a ``tf.GradientTape`` and plain SGD applies them.  Replace ``import cn
 tf`` by ``import tensorflow as tf`` and it runs unchanged in TensorFlow 2 (only the
 train / validation split comes from cnnlab.datasets).
 
-Run it (about a minute per epoch on a 2-core CPU; 20 epochs by default):
+Run it (about 10 seconds per epoch on a 2-core CPU; 20 epochs by default):
 
     .venv/bin/python examples/lowlevel_cnn.py --epochs 20
 

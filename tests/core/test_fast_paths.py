@@ -478,3 +478,18 @@ def test_the_allocator_keeps_freed_memory_on_linux_with_glibc():
     if not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"):
         pytest.skip("mallopt is glibc's")
     assert keep_freed_memory() is True
+
+
+def test_parallel_parts_run_under_the_callers_numpy_error_state(monkeypatch):
+    import warnings
+
+    from cnnlab.kernels import threads
+
+    monkeypatch.setattr(threads, "CORES", 2)
+    big = np.full(2 * threads.MIN_ELEMENTS, 3e38, np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning from any part would fail here
+        with np.errstate(over="ignore"):
+            threads.parallel_parts(lambda part: big[part] * np.float32(10), 2, big.size)
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        threads.parallel_parts(lambda part: big[part] * np.float32(10), 2, big.size)

@@ -17,6 +17,7 @@ Example:
     >>> parallel_parts(lambda part: np.maximum(x[part], 0, out=out[part]), len(x), x.size)
 """
 
+import contextvars
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -39,10 +40,12 @@ def _executor():
         return _pool
 
 
-def _run_in_worker(task, part):
+def _run_in_worker(context, task, part):
     _in_worker.active = True
     try:
-        return task(part)
+        # The caller's context: NumPy keeps ``np.errstate`` there, so a part warns (or not) as
+        # the same work on the calling thread would.
+        return context.run(task, part)
     finally:
         _in_worker.active = False
 
@@ -72,7 +75,7 @@ def parallel_parts(task, n, elements):
         return
     first, *others = split(n, parts)
     pool = _executor()
-    futures = [pool.submit(_run_in_worker, task, part) for part in others]
+    futures = [pool.submit(_run_in_worker, contextvars.copy_context(), task, part) for part in others]
     try:
         task(first)
     finally:
