@@ -1,14 +1,15 @@
 """The same clothing classifier with cnnlab's Keras API.
 
 ``Sequential`` + ``compile`` + ``fit`` + ``evaluate``: Conv2D(10, 3x3, same, relu) ->
-MaxPooling2D(2) -> Flatten -> [Dropout(0.5)] -> Dense(100, relu) -> Dense(10, softmax),
+MaxPooling2D(2) -> Flatten -> Dropout(0.5) -> Dense(100, relu) -> Dense(10, softmax),
 Adam, batch 32, on the 48,000 / 12,000 stratified split of the Fashion-MNIST training
 images.  Replace ``import cnnlab as tf`` by ``import tensorflow as tf`` and it runs
 unchanged in TensorFlow 2 (only the train / validation split comes from cnnlab.datasets).
 
-Run it (20 epochs by default; ``--dropout`` adds the Dropout layer):
+Run it (about 10 seconds per epoch on a 2-core CPU, 20 epochs by default;
+``--no-dropout`` leaves the Dropout layer out):
 
-    .venv/bin/python examples/keras_cnn.py --epochs 20
+    .venv/bin/python examples/keras_cnn.py
 
 It prints the model summary, the progress of each epoch, and the test accuracy.
 """
@@ -21,7 +22,7 @@ import cnnlab as tf
 from cnnlab.datasets import train_val_split
 
 
-def build_model(dropout=False):
+def build_model(dropout=True):
     """The classic small CNN, uncompiled."""
     layers = tf.keras.layers
     return tf.keras.Sequential(
@@ -41,7 +42,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--dropout", action="store_true", help="add Dropout(0.5) after Flatten")
+    parser.add_argument(
+        "--dropout", action=argparse.BooleanOptionalAction, default=True, help="Dropout(0.5) after Flatten (default: on)"
+    )
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
 
