@@ -10,6 +10,7 @@ import cnnlab
 
 MODULES = [
     "cnnlab.autodiff",
+    "cnnlab.kernels.threads",
     "cnnlab.nn",
     "cnnlab.ops.array_ops",
     "cnnlab.ops.conv_ops",
