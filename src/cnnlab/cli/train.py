@@ -301,12 +301,14 @@ def _train(model, settings, data, epochs_done, history, seconds):
     from .. import random
 
     x_train, y_train = data["x_train"], data["y_train"]
+    max_shift = MODELS[settings["model"]].max_shift
     epochs, batch_size = settings["epochs"], settings["batch_size"]
     if epochs_done == 0:
+        augmented = "shifted and mirrored" if max_shift else "mirrored"
         print(
             f"training {settings['model']} on {len(x_train)} images, validating on {len(data['y_val'])}: "
             f"{epochs} epochs, batch {batch_size}, {settings['optimizer']} lr {settings['lr']}"
-            + (f", {_augmentation(settings['model'])} images" if settings["augment"] else ""),
+            + (f", {augmented} images" if settings["augment"] else ""),
             flush=True,
         )
     elif epochs_done < epochs:
@@ -317,7 +319,7 @@ def _train(model, settings, data, epochs_done, history, seconds):
         random.set_seed(int(rng.integers(2**63)))  # this epoch's Dropout masks
         order = rng.permutation(len(x_train))
         if settings["augment"]:
-            images = augment(x_train[order], rng, max_shift=MODELS[settings["model"]].max_shift)
+            images = augment(x_train[order], rng, max_shift=max_shift)
         else:
             images = x_train[order]
         logs = _fit_epoch(model, model_input(images), y_train[order], data, epoch, epochs, batch_size)
@@ -336,10 +338,6 @@ def _train(model, settings, data, epochs_done, history, seconds):
             )
         save_checkpoint(model, settings, epoch + 1, history, seconds)
     return history, seconds
-
-
-def _augmentation(model_name):
-    return "shifted and mirrored" if MODELS[model_name].max_shift else "mirrored"
 
 
 def _fit_epoch(model, x, y, data, epoch, epochs, batch_size):

@@ -63,8 +63,10 @@ def matmul(a, b, out=None):
     threads, a part whose thread waits for a core only delays the product by its own
     length: it never spins.
     """
-    if a.ndim == b.ndim == 2 and threads.CORES > 1 and a.shape[0] * a.shape[1] * b.shape[1] >= _SPLIT_MULTIPLY_ADDS:
-        return _matmul_in_parts(a, b, out)
+    if a.ndim == b.ndim == 2 and threads.CORES > 1:
+        multiply_adds = a.shape[0] * a.shape[1] * b.shape[1]
+        if multiply_adds >= _SPLIT_MULTIPLY_ADDS:
+            return _matmul_in_parts(a, b, out, multiply_adds)
     return _matmul_one_thread(a, b, out)
 
 
@@ -78,12 +80,12 @@ def _matmul_one_thread(a, b, out=None):
         _set_threads(previous)
 
 
-def _matmul_in_parts(a, b, out):
+def _matmul_in_parts(a, b, out, multiply_adds):
     if out is None:
         out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
     if a.shape[0] >= b.shape[1]:
         task, n = (lambda rows: _matmul_one_thread(a[rows], b, out[rows])), a.shape[0]
     else:
         task, n = (lambda cols: _matmul_one_thread(a, b[:, cols], out[:, cols])), b.shape[1]
-    threads.parallel_parts(task, n, elements=a.size + b.size + out.size + threads.MIN_ELEMENTS)
+    threads.parallel_parts(task, n, elements=multiply_adds)
     return out

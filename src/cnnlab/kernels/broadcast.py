@@ -28,6 +28,14 @@ def _is_channel_vector_for(vector, array):
     return 1 <= vector.ndim <= array.ndim and vector.shape[-1] == vector.size == array.shape[-1]
 
 
+def channel_rows(array):
+    """``(rows, tile)``: a contiguous ``array`` as rows of whole next-to-last axes (W * C
+    values, or C for a 2-D array) and the number W of channel vectors in a row."""
+    if array.ndim < 3:
+        return array.reshape(-1, array.shape[-1]), 1
+    return array.reshape(-1, array.shape[-2] * array.shape[-1]), array.shape[-2]
+
+
 def _rows_and_tiled_vector(array, vector):
-    width, channels = array.shape[-2:]
-    return array.reshape(-1, width * channels), np.tile(vector.reshape(channels), width)
+    rows, tile = channel_rows(array)
+    return rows, np.tile(vector.reshape(array.shape[-1]), tile)

@@ -22,7 +22,7 @@ These ops are private: ``tf.nn`` keeps TF's ops one by one.
 import numpy as np
 
 from ..autodiff import GradientTape, is_recording, is_watched, record
-from ..kernels import blas, threads
+from ..kernels import blas, broadcast, threads
 from ..kernels import conv as conv_kernels
 from ..tensor import Tensor, as_tensor, as_tensor_pair
 from . import conv_ops, math_ops, nn_ops
@@ -118,7 +118,9 @@ def _relu_in_place(values, workspace):
     # NumPy's maximum against the scalar 0 runs a scalar loop; against an array of zeros
     # it is vectorized, about three times faster.
     zeros = workspace.read_only_zeros(values.shape, values.dtype)
-    threads.parallel_parts(lambda part: np.maximum(values[part], zeros[part], out=values[part]), len(values), values.size)
+    threads.parallel_parts(
+        lambda part: np.maximum(values[part], zeros[part], out=values[part]), len(values), values.size
+    )
 
 
 def _relu_backward(dy, relu_out, workspace):
@@ -131,7 +133,6 @@ def _relu_backward(dy, relu_out, workspace):
 def _gate(dy, relu_out):
     """``_relu_backward`` as a differentiable op (the mask is a constant)."""
     return math_ops.multiply(dy, Tensor((relu_out > 0).astype(dy.dtype)))
-
 
 
 def batch_norm_training(x, gamma, beta, epsilon, workspace):
@@ -156,7 +157,7 @@ def batch_norm_training(x, gamma, beta, epsilon, workspace):
     value = np.ascontiguousarray(x._value)
     dtype, axes = value.dtype, tuple(range(value.ndim - 1))
     count = dtype.type(value.size // value.shape[-1])
-    rows, tile = _channel_rows(value)  # a channel vector, tiled ``tile`` times, spans a row
+    rows, tile = broadcast.channel_rows(value)  # a channel vector, tiled ``tile`` times, spans a row
 
     def tiled(vector):
         return np.tile(vector, tile)
@@ -195,14 +196,6 @@ def batch_norm_training(x, gamma, beta, epsilon, workspace):
         return tuple(grads)
 
     return record(out.reshape(value.shape), inputs, grad), mean, variance
-
-
-def _channel_rows(array):
-    """``(rows, tile)``: ``array`` as rows of whole next-to-last axes (W * C values, or C for a 2-D array)
-    and the number W of channel vectors in a row."""
-    if array.ndim < 3:
-        return array.reshape(-1, array.shape[-1]), 1
-    return array.reshape(-1, array.shape[-2] * array.shape[-1]), array.shape[-2]
 
 
 def _batch_norm_by_ops(inputs, gamma, beta, epsilon):
