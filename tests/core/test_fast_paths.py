@@ -16,6 +16,7 @@ from cnnlab.kernels.padding import geometry_2d
 from cnnlab.kernels.workspace import Workspace
 from cnnlab.ops import fused_ops
 from cnnlab.testing import check_gradients
+from fused_checks import gradients
 
 rng = np.random.default_rng(7)
 
@@ -132,25 +133,6 @@ CONV_CASES = [  # (input shape, filter shape, strides, padding, bias, relu)
     ((1, 4, 4, 5), (2, 2, 5, 3), 1, "SAME", False, True),
     ((2, 4, 4, 2), (1, 1, 2, 2), 1, "VALID", False, False),
 ]
-
-
-def gradients(fn, inputs, seed=0):
-    """[value, first-order gradients...] from one tape (the fused ops' NumPy backward), then
-    [second-order gradients...] from nested tapes (their backward built from ops)."""
-    variables = [tf.Variable(v) for v in inputs]
-    probe = np.random.default_rng(seed).standard_normal(fn(*variables).shape)
-    with tf.GradientTape() as tape:
-        value = fn(*variables)
-        loss = tf.reduce_sum(value * probe)
-    first = [value.numpy()] + [g.numpy() for g in tape.gradient(loss, variables)]
-    with tf.GradientTape() as outer:
-        with tf.GradientTape() as inner:
-            loss = tf.reduce_sum(fn(*variables) * probe)
-        grads = inner.gradient(loss, variables)
-        second = sum(tf.reduce_sum(g * g) for g in grads)
-    for recorded, fast in zip(grads, first[1:]):  # the two backward paths agree
-        np.testing.assert_allclose(recorded.numpy(), fast, rtol=1e-10)
-    return first + [g.numpy() for g in outer.gradient(second, variables, unconnected_gradients="zero")]
 
 
 @pytest.mark.parametrize("x_shape, w_shape, strides, padding, use_bias, relu", CONV_CASES)

@@ -74,26 +74,36 @@ def tap_slices(geometry):
             yield slice(i * dh, i * dh + (oh - 1) * sh + 1, sh), slice(j * dw, j * dw + (ow - 1) * sw + 1, sw)
 
 
-def windows(padded, geometry):
-    """A read-only view of all receptive fields of a padded NHWC array: shape (N, OH, OW, KH, KW, C)."""
+def windows(padded, geometry, by_pool_quarter=False):
+    """A read-only view of all receptive fields of a padded NHWC array: shape (N, OH, OW, KH, KW, C).
+
+    With ``by_pool_quarter`` (OH and OW even), the view is (2, 2, N, OH/2, OW/2, KH, KW, C):
+    ``[i, j, n, a, b]`` is the field of output ``(n, 2a + i, 2b + j)``, so ``[i, j]`` holds
+    cell ``(i, j)`` of every 2x2 pooling window over the output (see ``max_pool_quarters``).
+    """
     n, _, _, c = padded.shape
     step_n, step_h, step_w, step_c = padded.strides
     (sh, sw), (dh, dw) = geometry.strides, geometry.dilations
-    return as_strided(
-        padded,
-        shape=(n, *geometry.out_shape, *geometry.kernel, c),
-        strides=(step_n, step_h * sh, step_w * sw, step_h * dh, step_w * dw, step_c),
-        writeable=False,
-    )
+    (oh, ow), kernel = geometry.out_shape, geometry.kernel
+    taps = (step_h * dh, step_w * dw, step_c)
+    if by_pool_quarter:
+        shape = (2, 2, n, oh // 2, ow // 2, *kernel, c)
+        strides = (step_h * sh, step_w * sw, step_n, 2 * step_h * sh, 2 * step_w * sw, *taps)
+    else:
+        shape, strides = (n, oh, ow, *kernel, c), (step_n, step_h * sh, step_w * sw, *taps)
+    return as_strided(padded, shape=shape, strides=strides, writeable=False)
 
 
-def im2col(x, geometry, ones_column=False, empty=np.empty):
+def im2col(x, geometry, ones_column=False, empty=np.empty, by_pool_quarter=False):
     """The receptive fields of ``x`` as the rows of an (N*OH*OW, KH*KW*C) matrix.
 
     Args:
         x: NHWC array.
         geometry: the conv's ``Geometry2D``.
         ones_column: append a column of ones (the bias's input in ``conv2d``).
+        by_pool_quarter: order the rows as ``windows(..., by_pool_quarter=True)`` does
+            (OH and OW even), so that a product with the filters comes out as the four
+            quarters of 2x2 pooling windows, each a contiguous block.
 
     The matrix is C-ordered, or for inputs with few channels the transpose of a
     C-ordered (KH*KW*C, N*OH*OW) array; matrix products take either as it is.
@@ -101,26 +111,31 @@ def im2col(x, geometry, ones_column=False, empty=np.empty):
     n, _, _, c = x.shape
     (oh, ow), (kh, kw) = geometry.out_shape, geometry.kernel
     positions, size = n * oh * ow, kh * kw * c
-    padded = pad_spatial(x, geometry, empty=empty)
+    fields = windows(pad_spatial(x, geometry, empty=empty), geometry, by_pool_quarter)
+    lead = (slice(None),) * (fields.ndim - 6)  # the (2, 2) quarter axes, if any, come before the images
+    position_shape = fields.shape[:-3]
     if c <= _TAP_MAJOR_MAX_CHANNELS:
         rows = empty((size + ones_column, positions), x.dtype)
-        taps = rows[:size].reshape(kh * kw, c, n, oh, ow)
-        slices = list(tap_slices(geometry))
+        taps = rows[:size].reshape(kh, kw, c, *position_shape)
+        channels_first = (fields.ndim - 3, *range(fields.ndim - 3))  # of a tap's (..., C) slice
 
         def copy_taps(images):
-            for tap, (tap_rows, tap_cols) in enumerate(slices):
-                np.copyto(taps[tap][:, images], padded[images, tap_rows, tap_cols, :].transpose(3, 0, 1, 2))
+            for i in range(kh):
+                for j in range(kw):
+                    tap = fields[(*lead, images, slice(None), slice(None), i, j)].transpose(channels_first)
+                    np.copyto(taps[(i, j, slice(None), *lead, images)], tap)
 
         threads.parallel_parts(copy_taps, n, rows.size)
         if ones_column:
             rows[size] = 1
         return rows.T
     cols = empty((positions, size + ones_column), x.dtype)
-    # The first ``size`` columns seen as (N, OH, OW, KH, KW, C): a view, since only the
+    # The first ``size`` columns seen as the fields' shape: a view, since only the
     # contiguous last axis is split.
-    fields = cols.reshape(n, oh, ow, size + ones_column)[..., :size].reshape(n, oh, ow, kh, kw, c)
-    receptive_fields = windows(padded, geometry)
-    threads.parallel_parts(lambda images: np.copyto(fields[images], receptive_fields[images]), n, cols.size)
+    fields_in_cols = cols.reshape(*position_shape, size + ones_column)[..., :size].reshape(fields.shape)
+    threads.parallel_parts(
+        lambda images: np.copyto(fields_in_cols[(*lead, images)], fields[(*lead, images)]), n, cols.size
+    )
     if ones_column:
         cols[:, size] = 1
     return cols
@@ -139,20 +154,23 @@ def col2im(field_grads, input_shape, geometry, empty=np.empty):
     return crop_spatial(padded, geometry, input_shape, empty)
 
 
-def conv2d_with_columns(x, filters, geometry, bias=None, empty=np.empty):
+def conv2d_with_columns(x, filters, geometry, bias=None, empty=np.empty, by_pool_quarter=False):
     """Cross-correlate NHWC ``x`` with HWIO ``filters`` (plus ``bias`` per output channel, if given).
 
     Returns:
         ``(out, cols)``: the (N, OH, OW, O) output and the im2col matrix, from which
         ``filter_grads_from_columns`` takes the gradients (with the ones column when
-        ``bias`` is given).
+        ``bias`` is given).  With ``by_pool_quarter`` (OH and OW even) the output is
+        (2, 2, N, OH/2, OW/2, O), the quarters of 2x2 pooling windows (see ``windows``).
     """
     out_channels = filters.shape[3]
     weights = filters.reshape(-1, out_channels)
     if bias is not None:
         weights = np.concatenate([weights, bias.reshape(1, out_channels)])
-    cols = im2col(x, geometry, ones_column=bias is not None, empty=empty)
-    out = empty((x.shape[0], *geometry.out_shape, out_channels), x.dtype)
+    cols = im2col(x, geometry, ones_column=bias is not None, empty=empty, by_pool_quarter=by_pool_quarter)
+    (oh, ow), n = geometry.out_shape, x.shape[0]
+    out_shape = (2, 2, n, oh // 2, ow // 2) if by_pool_quarter else (n, oh, ow)
+    out = empty((*out_shape, out_channels), x.dtype)
     blas.matmul(cols, weights, out=out.reshape(-1, out_channels))
     return out, cols
 

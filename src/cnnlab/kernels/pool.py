@@ -174,3 +174,60 @@ def avg_pool_backward(out_backprop, input_shape, geometry):
     for rows, cols in tap_slices(geometry):
         padded[:, rows, cols, :] += share
     return crop_spatial(padded, geometry, input_shape)
+
+
+def max_pool_quarters(quarters, with_argmax=False, empty=np.empty):
+    """2x2 max pooling of an output computed as the quarters of its pooling windows.
+
+    Args:
+        quarters: (2, 2, N, OH, OW, C), cell ``(i, j)`` of every window under ``[i, j]``
+            (``conv.conv2d_with_columns(..., by_pool_quarter=True)``).
+
+    Returns:
+        ``(out, argmax)`` as ``max_pool`` gives them for the assembled (N, 2*OH, 2*OW, C)
+        input.  Each quarter is contiguous, so every pass here is a plain element-wise
+        one over a quarter of the input.
+    """
+    out = empty(quarters.shape[2:], quarters.dtype)
+    top, bottom = empty(out.shape, out.dtype), empty(out.shape, out.dtype)
+    argmax = empty(out.shape, np.uint8) if with_argmax else None
+    bottom_taps = empty(out.shape, np.uint8) if with_argmax else None
+    bottom_won = empty(out.shape, np.bool_) if with_argmax else None
+    (top_left, top_right), (bottom_left, bottom_right) = quarters
+
+    def pool_part(part):
+        np.maximum(top_left[part], top_right[part], out=top[part])
+        np.maximum(bottom_left[part], bottom_right[part], out=bottom[part])
+        np.maximum(top[part], bottom[part], out=out[part])
+        if argmax is None:
+            return
+        # Ties go to the left of a pair, then to the top row: the first maximum in row-major order.
+        np.greater(top_right[part], top_left[part], out=argmax[part].view(np.bool_))  # tap 0 or 1
+        np.greater(bottom_right[part], bottom_left[part], out=bottom_taps[part].view(np.bool_))
+        bottom_taps[part] += 2  # tap 2 or 3
+        np.greater(bottom[part], top[part], out=bottom_won[part])
+        np.copyto(argmax[part], bottom_taps[part], where=bottom_won[part])
+
+    threads.parallel_parts(pool_part, len(out), quarters.size)
+    return out, argmax
+
+
+def max_pool_quarters_backward(out_backprop, argmax, empty=np.empty):
+    """The gradient of ``max_pool_quarters`` with respect to its quarters: (2, 2, N, OH, OW, C)."""
+    quarters = empty((2, 2, *out_backprop.shape), out_backprop.dtype)
+
+    def route_part(part):
+        for tap in range(4):
+            np.multiply(out_backprop[part], argmax[part] == tap, out=quarters[tap // 2, tap % 2, part])
+
+    threads.parallel_parts(route_part, len(out_backprop), quarters.size)
+    return quarters
+
+
+def quarters_to_nhwc(quarters, empty=np.empty):
+    """The (N, 2*OH, 2*OW, C) array whose 2x2 window quarters are ``quarters`` (2, 2, N, OH, OW, C)."""
+    _, _, n, oh, ow, c = quarters.shape
+    image = empty((n, 2 * oh, 2 * ow, c), quarters.dtype)
+    by_quarter = image.reshape(n, oh, 2, ow, 2, c).transpose(2, 4, 0, 1, 3, 5)
+    threads.parallel_parts(lambda part: np.copyto(by_quarter[:, :, part], quarters[:, :, part]), n, image.size)
+    return image

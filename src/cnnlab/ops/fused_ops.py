@@ -24,8 +24,10 @@ import numpy as np
 from ..autodiff import GradientTape, is_recording, is_watched, record
 from ..kernels import blas, broadcast, threads
 from ..kernels import conv as conv_kernels
+from ..kernels import pool as pool_kernels
+from ..kernels.padding import geometry_2d
 from ..tensor import Tensor, as_tensor, as_tensor_pair
-from . import conv_ops, math_ops, nn_ops
+from . import conv_ops, math_ops, nn_ops, pool_ops
 from .reduction_ops import _sum, reduce_sum
 
 
@@ -68,6 +70,65 @@ def conv2d_bias_relu(x, filters, bias, strides, padding, dilations, relu, worksp
             dx = Tensor(conv_kernels.conv2d_backprop_input(dz, w._value, x.shape, geometry, workspace.empty))
         if need_weights:
             dw, db = (Tensor(g) for g in conv_kernels.filter_grads_from_columns(cols, dz, w.shape))
+        return (dx, dw) if bias is None else (dx, dw, db)
+
+    return record(out, inputs, grad)
+
+
+def conv2d_bias_relu_max_pool(x, filters, bias, strides, padding, dilations, relu, workspace):
+    """``max_pool2d(relu(conv2d(x, filters) + bias), 2, 2, 'VALID')`` as one op (the ReLU only when ``relu``).
+
+    A Keras ``Conv2D`` followed by ``MaxPooling2D()`` in a Sequential model runs as this op.
+    The conv's output is computed in the four quarters of the 2x2 pooling windows
+    (``by_pool_quarter``), so the pooling and its gradient are element-wise passes over
+    contiguous blocks; and the ReLU comes after the pooling, over a quarter of the
+    values.  They commute: the max of ReLUs is the ReLU of the max, and the gradient
+    reaches the same cell (a window whose maximum is <= 0 passes no gradient either way).
+    When the conv's output has an odd height or width, the two ops run one after the other.
+
+    Args and shape: as ``conv2d_bias_relu``, with the output pooled: (batch, out_height // 2,
+    out_width // 2, out_channels).
+    """
+    x, w = as_tensor_pair(x, filters, "conv2d", ("input", "filters"))
+    geometry = conv_ops._conv_geometry(
+        tuple(x.shape), tuple(w.shape), x.dtype, strides, padding, "NHWC", dilations, "conv2d"
+    )
+    (oh, ow), n = geometry.out_shape, x.shape[0]
+    if oh % 2 or ow % 2:
+        out = conv2d_bias_relu(x, w, bias, strides, padding, dilations, relu, workspace)
+        return pool_ops.max_pool2d_reusing(workspace, out, 2, 2, "VALID")
+    inputs = (x, w) if bias is None else (x, w, bias)
+    need_x, need_weights = is_watched(x), any(is_watched(t) for t in inputs[1:])
+    bias_value = None if bias is None else bias._value
+    quarters, cols = conv_kernels.conv2d_with_columns(
+        x._value, w._value, geometry, bias_value, workspace.empty, by_pool_quarter=True
+    )
+    out, argmax = pool_kernels.max_pool_quarters(quarters, need_x or need_weights, workspace.empty)
+    del quarters  # free for reuse: the gradient needs only the argmax
+    if relu:
+        _relu_in_place(out, workspace)
+    if not need_weights:
+        cols = None
+    conv_shape = (n, oh, ow, w.shape[3])
+
+    def grad(dy):
+        if is_recording():
+            dz = _gate(dy, out) if relu else dy
+            pool_geometry = geometry_2d((oh, ow), (2, 2), (2, 2), (1, 1), "VALID")
+            d_conv = pool_ops._max_pool_grad(dz, argmax, conv_shape, pool_geometry)
+            return (
+                conv_ops._conv2d_backprop_input(x.shape, w, d_conv, geometry) if need_x else None,
+                conv_ops._conv2d_backprop_filter(x, w.shape, d_conv, geometry) if need_weights else None,
+                *(() if bias is None else (reduce_sum(d_conv, axis=(0, 1, 2)) if need_weights else None,)),
+            )
+        dz = _relu_backward(dy._value, out, workspace) if relu else dy._value
+        d_quarters = pool_kernels.max_pool_quarters_backward(dz, argmax, workspace.empty)
+        dx = dw = db = None
+        if need_weights:  # the columns are in quarter order too: the product sums over positions
+            dw, db = (Tensor(g) for g in conv_kernels.filter_grads_from_columns(cols, d_quarters, w.shape))
+        if need_x:
+            d_conv = pool_kernels.quarters_to_nhwc(d_quarters, workspace.empty)
+            dx = Tensor(conv_kernels.conv2d_backprop_input(d_conv, w._value, x.shape, geometry, workspace.empty))
         return (dx, dw) if bias is None else (dx, dw, db)
 
     return record(out, inputs, grad)

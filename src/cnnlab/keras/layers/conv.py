@@ -131,10 +131,13 @@ class Conv2D(Layer):
         )
         self.input_spec = InputSpec(ndim=4, axes={-1: channels})
 
-    def call(self, inputs):
+    def call(self, inputs, then_max_pool=False):
         # conv2d, bias_add and a ReLU as one op (see ops/fused_ops.py); other activations follow it.
+        # ``then_max_pool``: a Sequential model runs this layer and a MaxPooling2D() after it as
+        # one op (see ``pools_in_one_op``).
         fuse_relu = self.activation is activations.relu
-        out = fused_ops.conv2d_bias_relu(
+        op = fused_ops.conv2d_bias_relu_max_pool if then_max_pool else fused_ops.conv2d_bias_relu
+        out = op(
             inputs,
             self.kernel,
             self.bias,
@@ -145,6 +148,22 @@ class Conv2D(Layer):
             self._workspace,
         )
         return out if fuse_relu else self.activation(out)
+
+    def pools_in_one_op(self, layer):
+        """Whether this layer followed by ``layer`` can run as one op: ``layer`` is a built
+        ``MaxPooling2D`` with 2x2 windows and stride 2, and this layer's activation is a ReLU
+        or none (which commute with the max)."""
+        from .pooling import MaxPooling2D
+
+        return (
+            type(self) is Conv2D
+            and self.activation in (activations.relu, activations.linear)
+            and type(layer) is MaxPooling2D
+            and layer.built
+            and layer.pool_size == layer.strides == (2, 2)
+            and layer.padding == "valid"
+            and layer.dtype == self.dtype
+        )
 
     def compute_output_shape(self, input_shape):
         height, width = spatial_output_shape(self, input_shape, self.kernel_size, self.strides, self.dilation_rate)

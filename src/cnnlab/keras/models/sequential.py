@@ -1,6 +1,7 @@
 """``keras.Sequential``: a plain stack of layers, each feeding the next."""
 
 from ..layers.base import KerasTensor, Layer, _unique_name
+from ..layers.conv import Conv2D
 from ..layers.core import InputLayer
 from .model import Model
 
@@ -112,9 +113,17 @@ class Sequential(Model):
 
     def call(self, inputs, training=None):
         x = inputs
-        for layer in self._layers:
-            if not isinstance(layer, InputLayer):
+        layers = [layer for layer in self._layers if not isinstance(layer, InputLayer)]
+        index = 0
+        while index < len(layers):
+            layer, following = layers[index], layers[index + 1 : index + 2]
+            # Conv2D then MaxPooling2D((2, 2)): one op, the same values (see fused_ops).
+            if following and isinstance(layer, Conv2D) and layer.pools_in_one_op(following[0]):
+                x = layer(x, training=training, then_max_pool=True)
+                index += 2
+            else:
                 x = layer(x, training=training)
+                index += 1
         return x
 
     def compute_output_shape(self, input_shape):
