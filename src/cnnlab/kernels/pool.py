@@ -202,11 +202,14 @@ def max_pool_quarters(quarters, with_argmax=False, empty=np.empty):
         if argmax is None:
             return
         # Ties go to the left of a pair, then to the top row: the first maximum in row-major order.
-        np.greater(top_right[part], top_left[part], out=argmax[part].view(np.bool_))  # tap 0 or 1
-        np.greater(bottom_right[part], bottom_left[part], out=bottom_taps[part].view(np.bool_))
-        bottom_taps[part] += 2  # tap 2 or 3
-        np.greater(bottom[part], top[part], out=bottom_won[part])
-        np.copyto(argmax[part], bottom_taps[part], where=bottom_won[part])
+        # uint8 arithmetic picks the row's tap (a masked copy, np.copyto(where=), is ~40x slower).
+        taps, shift = argmax[part], bottom_taps[part]
+        np.greater(top_right[part], top_left[part], out=taps.view(np.bool_))  # the top row's tap: 0 or 1
+        np.greater(bottom_right[part], bottom_left[part], out=shift.view(np.bool_))
+        shift += 2  # the bottom row's tap: 2 or 3
+        shift -= taps  # from the top row's tap to the bottom row's
+        shift *= np.greater(bottom[part], top[part], out=bottom_won[part]).view(np.uint8)
+        taps += shift
 
     threads.parallel_parts(pool_part, len(out), quarters.size)
     return out, argmax
