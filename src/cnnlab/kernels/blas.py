@@ -50,9 +50,9 @@ def _find_thread_setter():
 
 _set_threads = _find_thread_setter()
 
-# A product of at least this many multiply-adds (about 0.1 ms on one core) is split over
-# the cores; handing a part to a pool thread costs a few tens of microseconds.
-_SPLIT_MULTIPLY_ADDS = 2_000_000
+# A product of at least this many multiply-adds (about 0.2 ms on one core) is split over
+# the cores; handing a part to a pool thread costs about 50 microseconds (see threads).
+_SPLIT_MULTIPLY_ADDS = 8_000_000
 
 
 def matmul(a, b, out=None):
