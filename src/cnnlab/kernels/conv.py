@@ -19,6 +19,8 @@ the KH*KW kernel taps.  Functions that make big arrays take ``empty``, the
 allocator to get them from (``np.empty``, or a layer's ``Workspace.empty``).
 """
 
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -186,7 +188,7 @@ def filter_grads_from_columns(cols, out_backprop, filter_shape):
     ``bias_grad`` (the sum of ``out_backprop`` over positions) comes from the ones
     column, and is None when ``cols`` has none.
     """
-    size = int(np.prod(filter_shape[:3]))
+    size = math.prod(filter_shape[:3])
     dy = out_backprop.reshape(-1, filter_shape[3])
     # The product is about 1.5x faster with the big matrix in its stored (C-contiguous) order.
     grads = blas.matmul(dy.T, cols).T if cols.flags.c_contiguous else blas.matmul(cols.T, dy)

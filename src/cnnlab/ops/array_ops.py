@@ -5,6 +5,7 @@ reshape is a reshape back, of a slice a scatter into zeros, and so on.
 """
 
 import builtins  # this module defines TF's ``range``; Python's is ``builtins.range`` here
+import math
 
 import numpy as np
 
@@ -56,7 +57,7 @@ def reshape(tensor, shape, name=None):
     x = as_tensor(tensor, "reshape")
     shape = _shape_arg(shape, "reshape", allow_unknown=True)
     unknown = [i for i, d in enumerate(shape) if d == -1]
-    known = int(np.prod([d for d in shape if d != -1], dtype=np.int64))
+    known = math.prod(d for d in shape if d != -1)
     if len(unknown) > 1 or any(d < -1 for d in shape):
         raise ValueError(f"reshape: shape may contain at most one -1 and no other negative size; received shape={list(shape)}.")
     size = x._value.size

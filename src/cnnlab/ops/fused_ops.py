@@ -19,6 +19,8 @@ Big arrays come from the calling layer's ``Workspace`` (see ``kernels.workspace`
 These ops are private: ``tf.nn`` keeps TF's ops one by one.
 """
 
+import functools
+
 import numpy as np
 
 from ..autodiff import GradientTape, is_recording, is_watched, record
@@ -44,9 +46,7 @@ def conv2d_bias_relu(x, filters, bias, strides, padding, dilations, relu, worksp
         as ``tf.nn.conv2d``: (batch, out_height, out_width, out_channels).
     """
     x, w = as_tensor_pair(x, filters, "conv2d", ("input", "filters"))
-    geometry = conv_ops._conv_geometry(
-        tuple(x.shape), tuple(w.shape), x.dtype, strides, padding, "NHWC", dilations, "conv2d"
-    )
+    geometry = _conv_geometry(tuple(x.shape), tuple(w.shape), x.dtype, strides, padding, dilations)
     inputs = (x, w) if bias is None else (x, w, bias)
     bias_value = None if bias is None else bias._value
     out, cols = conv_kernels.conv2d_with_columns(x._value, w._value, geometry, bias_value, workspace.empty)
@@ -90,9 +90,7 @@ def conv2d_bias_relu_max_pool(x, filters, bias, strides, padding, dilations, rel
     out_width // 2, out_channels).
     """
     x, w = as_tensor_pair(x, filters, "conv2d", ("input", "filters"))
-    geometry = conv_ops._conv_geometry(
-        tuple(x.shape), tuple(w.shape), x.dtype, strides, padding, "NHWC", dilations, "conv2d"
-    )
+    geometry = _conv_geometry(tuple(x.shape), tuple(w.shape), x.dtype, strides, padding, dilations)
     (oh, ow), n = geometry.out_shape, x.shape[0]
     if oh % 2 or ow % 2:
         out = conv2d_bias_relu(x, w, bias, strides, padding, dilations, relu, workspace)
@@ -132,6 +130,13 @@ def conv2d_bias_relu_max_pool(x, filters, bias, strides, padding, dilations, rel
         return (dx, dw) if bias is None else (dx, dw, db)
 
     return record(out, inputs, grad)
+
+
+@functools.lru_cache(maxsize=64)
+def _conv_geometry(input_shape, filter_shape, dtype, strides, padding, dilations):
+    """The checks and window geometry of ``conv2d`` (``conv_ops._conv_geometry``), worked out once per
+    combination: a layer sees the same few shapes step after step.  Errors are raised, never cached."""
+    return conv_ops._conv_geometry(input_shape, filter_shape, dtype, strides, padding, "NHWC", dilations, "conv2d")
 
 
 def dense_bias_relu(x, kernel, bias, relu, workspace):

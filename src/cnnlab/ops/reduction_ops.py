@@ -4,6 +4,8 @@ Every reduction takes TF's ``axis`` (None for all axes, an int, or a list) and
 ``keepdims``.  Gradients broadcast ``dy`` back over the reduced axes.
 """
 
+import math
+
 import numpy as np
 
 from .. import dtypes
@@ -79,7 +81,7 @@ def _sum(array, axes, keepdims):
 def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
     """Mean over ``axis``; integer tensors give the truncated integer mean, as in TF."""
     x, axes = _reduction_input(input_tensor, axis, "reduce_mean", "iufc")
-    count = max(int(np.prod([x._value.shape[a] for a in axes], dtype=np.int64)), 1)
+    count = max(math.prod(x._value.shape[a] for a in axes), 1)
     if x._value.dtype.kind in "fc":
         value = _sum(x._value, axes, keepdims) / x._value.dtype.type(count)
     else:

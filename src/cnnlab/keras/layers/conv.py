@@ -162,7 +162,7 @@ class Conv2D(Layer):
             and layer.built
             and layer.pool_size == layer.strides == (2, 2)
             and layer.padding == "valid"
-            and layer.dtype == self.dtype
+            and layer._dtype == self._dtype
         )
 
     def compute_output_shape(self, input_shape):
