@@ -119,15 +119,12 @@ def im2col(x, geometry, ones_column=False, empty=np.empty, by_pool_quarter=False
     if c <= _TAP_MAJOR_MAX_CHANNELS:
         rows = empty((size + ones_column, positions), x.dtype)
         taps = rows[:size].reshape(kh, kw, c, *position_shape)
-        channels_first = (fields.ndim - 3, *range(fields.ndim - 3))  # of a tap's (..., C) slice
-
-        def copy_taps(images):
-            for i in range(kh):
-                for j in range(kw):
-                    tap = fields[(*lead, images, slice(None), slice(None), i, j)].transpose(channels_first)
-                    np.copyto(taps[(i, j, slice(None), *lead, images)], tap)
-
-        threads.parallel_parts(copy_taps, n, rows.size)
+        # The fields with their tap and channel axes first: one copy writes every tap's row.
+        by_tap = fields.transpose(-3, -2, -1, *range(fields.ndim - 3))
+        at_images = (slice(None),) * (3 + len(lead))  # then the images axis
+        threads.parallel_parts(
+            lambda images: np.copyto(taps[(*at_images, images)], by_tap[(*at_images, images)]), n, rows.size
+        )
         if ones_column:
             rows[size] = 1
         return rows.T
