@@ -320,6 +320,32 @@ def test_large_products_split_over_two_threads_match_numpy(shapes, monkeypatch):
     np.testing.assert_allclose(out, a @ b, rtol=1e-4, atol=1e-3)
 
 
+@pytest.mark.parametrize(
+    "shapes, split",
+    [
+        (((1000, 500), (500, 100)), True),
+        (((10, 100_352), (100_352, 10)), False),  # a conv's filter gradient: a thin result
+        (((100, 10_000), (10_000, 100)), False),  # large enough, but no side of 128
+    ],
+)
+def test_products_are_split_only_along_a_wide_side_of_the_result(shapes, split, monkeypatch):
+    from cnnlab.kernels import blas, threads
+
+    monkeypatch.setattr(threads, "CORES", 2)
+    calls = []
+    parallel_parts = threads.parallel_parts
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return parallel_parts(*args, **kwargs)
+
+    monkeypatch.setattr(threads, "parallel_parts", counted)
+    a, b = (rng.standard_normal(shape).astype(np.float32) for shape in shapes)
+    assert a.shape[0] * a.shape[1] * b.shape[1] >= blas._SPLIT_MULTIPLY_ADDS
+    np.testing.assert_allclose(blas.matmul(a, b), a @ b, rtol=1e-4, atol=1e-2)
+    assert bool(calls) == split
+
+
 def test_blas_matmul_is_numpy_matmul_and_puts_the_thread_count_back():
     from cnnlab.kernels import blas
 
