@@ -62,10 +62,10 @@ _SPLIT_MIN_OUTPUT = 128
 def matmul(a, b, out=None):
     """``np.matmul(a, b, out=out)``, each BLAS call on one thread (see the module docstring).
 
-    A large 2-D product with a wide enough result is split in one part per core (by rows
-    of ``a`` or columns of ``b``, whichever are more), computed at the same time.  Unlike OpenBLAS's own
-    threads, a part whose thread waits for a core only delays the product by its own
-    length: it never spins.
+    A large 2-D product with a wide enough result is split in one part per core (by
+    rows of ``a`` or columns of ``b``, whichever are more), computed at the same time.
+    Unlike OpenBLAS's own threads, a part whose thread waits for a core only delays the
+    product by its own length: it never spins.
     """
     if a.ndim == b.ndim == 2 and threads.CORES > 1:
         multiply_adds = a.shape[0] * a.shape[1] * b.shape[1]

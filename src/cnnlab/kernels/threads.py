@@ -2,9 +2,10 @@
 
 NumPy's element-wise kernels, copies and reductions, and single-threaded OpenBLAS
 products, release the GIL while they run.  So a kernel that is handed a batch can
-give each core its own slice of it, on a thread: on 2 cores a ReLU, a pooling
-pass or an im2col copy over a training batch takes about half the time.  PyTorch
-does the same (intra-op parallelism); NumPy on its own uses one core for all of it.
+give each core its own slice of it, on a thread.  PyTorch does the same (intra-op
+parallelism); NumPy on its own uses one core for all of it.  How much it pays depends
+on the machine: on the 2-core VM measured, a big product took 0.55-0.6 of its
+one-thread time, while passes limited by memory (a ReLU, an im2col copy) gained little.
 
 The worker threads live in one pool for the whole process (starting a thread per
 call costs about 0.1 ms, handing a task to a waiting one about 50 microseconds),
