@@ -48,8 +48,11 @@ def pad_spatial(x, geometry, value=0, empty=np.empty):
     padded = empty(padded_shape(x.shape, geometry), x.dtype)
 
     def pad_part(images):
-        padded[images].fill(value)
-        padded[images, top : top + h, left : left + w, :] = x[images]
+        part = padded[images]
+        middle_rows = part[:, top : top + h]
+        for border in (part[:, :top], part[:, top + h :], middle_rows[:, :, :left], middle_rows[:, :, left + w :]):
+            border.fill(value)  # only the border: the inside is written next
+        middle_rows[:, :, left : left + w] = x[images]
 
     threads.parallel_parts(pad_part, len(x), padded.size)
     return padded
