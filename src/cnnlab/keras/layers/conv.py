@@ -153,7 +153,7 @@ class Conv2D(Layer):
         """Whether this layer followed by ``layer`` can run as one op: ``layer`` is a built
         ``MaxPooling2D`` with 2x2 windows and stride 2, and this layer's activation is a ReLU
         or none (which commute with the max)."""
-        from .pooling import MaxPooling2D
+        from .pooling import MaxPooling2D  # here: pooling imports this module
 
         return (
             type(self) is Conv2D
