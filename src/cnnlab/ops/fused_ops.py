@@ -59,11 +59,7 @@ def conv2d_bias_relu(x, filters, bias, strides, padding, dilations, relu, worksp
     def grad(dy):
         if is_recording():
             dz = _gate(dy, out) if relu else dy
-            return (
-                conv_ops._conv2d_backprop_input(x.shape, w, dz, geometry) if need_x else None,
-                conv_ops._conv2d_backprop_filter(x, w.shape, dz, geometry) if need_weights else None,
-                *(() if bias is None else (reduce_sum(dz, axis=(0, 1, 2)) if need_weights else None,)),
-            )
+            return _conv_grads_by_ops(x, w, bias, dz, geometry, need_x, need_weights)
         dz = _relu_backward(dy._value, out, workspace) if relu else dy._value
         dx = dw = db = None
         if need_x:
@@ -114,11 +110,7 @@ def conv2d_bias_relu_max_pool(x, filters, bias, strides, padding, dilations, rel
             dz = _gate(dy, out) if relu else dy
             pool_geometry = geometry_2d((oh, ow), (2, 2), (2, 2), (1, 1), "VALID")
             d_conv = pool_ops._max_pool_grad(dz, argmax, conv_shape, pool_geometry)
-            return (
-                conv_ops._conv2d_backprop_input(x.shape, w, d_conv, geometry) if need_x else None,
-                conv_ops._conv2d_backprop_filter(x, w.shape, d_conv, geometry) if need_weights else None,
-                *(() if bias is None else (reduce_sum(d_conv, axis=(0, 1, 2)) if need_weights else None,)),
-            )
+            return _conv_grads_by_ops(x, w, bias, d_conv, geometry, need_x, need_weights)
         dz = _relu_backward(dy._value, out, workspace) if relu else dy._value
         d_quarters = pool_kernels.max_pool_quarters_backward(dz, argmax, workspace.empty)
         dx = dw = db = None
@@ -130,6 +122,16 @@ def conv2d_bias_relu_max_pool(x, filters, bias, strides, padding, dilations, rel
         return (dx, dw) if bias is None else (dx, dw, db)
 
     return record(out, inputs, grad)
+
+
+def _conv_grads_by_ops(x, w, bias, d_conv, geometry, need_x, need_weights):
+    """The gradients of a conv (plus bias) for ``d_conv`` = dL/d(conv output), built from differentiable
+    ops so that a recording outer tape can differentiate them again; None for what nobody watches."""
+    return (
+        conv_ops._conv2d_backprop_input(x.shape, w, d_conv, geometry) if need_x else None,
+        conv_ops._conv2d_backprop_filter(x, w.shape, d_conv, geometry) if need_weights else None,
+        *(() if bias is None else (reduce_sum(d_conv, axis=(0, 1, 2)) if need_weights else None,)),
+    )
 
 
 @functools.lru_cache(maxsize=64)
