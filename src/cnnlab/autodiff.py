@@ -2,9 +2,11 @@
 
 Every op computes its value with NumPy and hands it to ``record`` together with
 its inputs and a gradient function.  Each active tape that watches one of the
-inputs keeps ``(output, inputs, grad_fn)``; ``tape.gradient`` walks those records
-backwards, calling each ``grad_fn(dy)`` and summing what it returns into the
-inputs' gradients.
+inputs keeps ``(output, inputs, grad_fn)`` by the tensors' keys, not the tensors:
+what a gradient needs, its ``grad_fn`` holds, and every other intermediate result is
+freed as soon as the forward pass is done with it (as in TensorFlow).
+``tape.gradient`` walks the records backwards, calling each ``grad_fn(dy)`` and
+summing what it returns into the inputs' gradients.
 
 Gradient functions are written with cnnlab ops, so while an outer tape is
 recording, the backward pass of an inner tape is itself recorded: nested tapes
@@ -86,7 +88,8 @@ class GradientTape:
     def __init__(self, persistent=False, watch_accessed_variables=True):
         self._persistent = bool(persistent)
         self._watch_accessed_variables = bool(watch_accessed_variables)
-        self._watched = {}  # id(tensor) -> tensor; holding it keeps the id unique
+        # Tensor._key -> the tensor for sources (watched tensors and variables), None for op outputs.
+        self._watched = {}
         self._ops = []
         self._recording = False
         self._used = False
@@ -106,7 +109,7 @@ class GradientTape:
         for t in nest.flatten(tensor):
             if not isinstance(t, Tensor):
                 raise ValueError(f"GradientTape.watch: expected a Tensor or Variable; received {type(t).__name__}.")
-            self._watched[id(t)] = t
+            self._watched[t._key] = t
 
     def watched_variables(self):
         return tuple(t for t in self._watched.values() if isinstance(t, Variable))
@@ -129,7 +132,7 @@ class GradientTape:
         self._used = False
 
     def _watches(self, tensor):
-        if id(tensor) in self._watched:
+        if tensor._key in self._watched:
             return True
         return self._watch_accessed_variables and isinstance(tensor, Variable) and tensor.trainable
 
@@ -137,14 +140,14 @@ class GradientTape:
         watched = self._watched
         hit = False
         for t in inputs:
-            if id(t) in watched:
+            if t._key in watched:
                 hit = True
             elif self._watch_accessed_variables and isinstance(t, Variable) and t.trainable:
-                watched[id(t)] = t
+                watched[t._key] = t
                 hit = True
         if hit and out._value.dtype.kind in "fc":
-            watched[id(out)] = out
-            self._ops.append((out, inputs, grad_fn))
+            watched[out._key] = None
+            self._ops.append((out._key, tuple(t._key for t in inputs), grad_fn))
 
     def gradient(self, target, sources, output_gradients=None, unconnected_gradients=UnconnectedGradients.NONE):
         """Gradients of ``target`` with respect to ``sources``, in the structure of ``sources``.
@@ -191,16 +194,16 @@ class GradientTape:
                 if not isinstance(t, Tensor):
                     raise ValueError(f"GradientTape.gradient: target must be a Tensor; received {type(t).__name__}.")
                 seed = array_ops.ones_like(t) if seed is None else array_ops.broadcast_to(seed, t.shape)
-                _accumulate(grads, t, seed)
-            keep = {id(s) for s in flat_sources}
+                _accumulate(grads, t._key, seed)
+            keep = {s._key for s in flat_sources}
             for out, inputs, grad_fn in reversed(self._ops):
-                dy = grads.get(id(out))
+                dy = grads.get(out)
                 if dy is None:
                     continue
-                if id(out) not in keep:
-                    del grads[id(out)]  # free it as soon as it has been used
+                if out not in keep:
+                    del grads[out]  # free it as soon as it has been used
                 for inp, grad in zip(inputs, grad_fn(dy)):
-                    if grad is not None and id(inp) in self._watched:
+                    if grad is not None and inp in self._watched:
                         _accumulate(grads, inp, grad)
         finally:
             self._recording = was_recording
@@ -209,13 +212,13 @@ class GradientTape:
 
         result = []
         for s in flat_sources:
-            grad = grads.get(id(s)) if s.dtype.kind in "fc" else None
+            grad = grads.get(s._key) if s.dtype.kind in "fc" else None
             if grad is None and unconnected_gradients == UnconnectedGradients.ZERO:
                 grad = array_ops.zeros_like(s)
             result.append(grad)
         return nest.pack_sequence_as(sources, result)
 
 
-def _accumulate(grads, tensor, grad):
-    previous = grads.get(id(tensor))
-    grads[id(tensor)] = grad if previous is None else previous + grad
+def _accumulate(grads, key, grad):
+    previous = grads.get(key)
+    grads[key] = grad if previous is None else previous + grad

@@ -12,6 +12,7 @@ The conversion rules follow TensorFlow 2 (see DESIGN.md):
   the tensor's dtype; two tensors of different dtypes are a TypeError.
 """
 
+import itertools
 import numbers
 
 import numpy as np
@@ -19,6 +20,7 @@ import numpy as np
 from . import dtypes
 
 _PYTHON_SCALARS = (bool, int, float, complex)
+_keys = itertools.count()  # Tensor._key
 
 
 class TensorShape(tuple):
@@ -54,12 +56,17 @@ class Tensor:
     # ``_keras_logits``: Keras's softmax activation leaves its input here so that a
     # categorical cross-entropy can be computed from the logits (as Keras on TF does);
     # ``_keras_activation`` names the activation ('softmax') that left them.
-    __slots__ = ("_value", "_keras_logits", "_keras_activation", "__weakref__")
+    #
+    # ``_key`` names the tensor on a tape.  Unlike ``id()``, it is never reused, so a
+    # tape need not hold an op's output alive to keep its name unique: the output's
+    # memory is freed as soon as no gradient function needs it.
+    __slots__ = ("_value", "_key", "_keras_logits", "_keras_activation", "__weakref__")
     # NumPy defers ``ndarray + tensor`` to ``Tensor.__radd__`` (as TF does).
     __array_priority__ = 100
 
     def __init__(self, value):
         self._value = value
+        self._key = next(_keys)
         self._keras_logits = self._keras_activation = None
 
     # ---- what it is ---------------------------------------------------------

@@ -12,6 +12,7 @@ import cnnlab as tf
 from cnnlab.kernels import conv as conv_kernels
 from cnnlab.kernels import padding as padding_helpers
 from cnnlab.kernels import pool as pool_kernels
+from cnnlab.kernels import relu as relu_kernels
 from cnnlab.kernels.padding import geometry_2d
 from cnnlab.kernels.workspace import Workspace
 from cnnlab.ops import fused_ops
@@ -423,14 +424,6 @@ def test_bias_add_by_rows_equals_the_broadcast_add():
     np.testing.assert_array_equal(tf.nn.bias_add(strided, b).numpy(), strided + b)
 
 
-def test_workspace_read_only_zeros_are_shared_and_cannot_be_written():
-    workspace = Workspace()
-    zeros = workspace.read_only_zeros((2, 3), np.float32)
-    assert zeros is workspace.read_only_zeros((2, 3), np.float32) and not zeros.any()
-    with pytest.raises(ValueError, match="read-only"):
-        zeros[0, 0] = 1
-
-
 @pytest.mark.parametrize("vector_shape", [(5,), (1, 1, 5), (1, 1, 1, 5), (1,)])
 @pytest.mark.parametrize("numpy_fn", [np.subtract, np.divide, np.maximum, np.less])
 def test_per_channel_broadcast_by_rows_equals_numpy(vector_shape, numpy_fn):
@@ -501,3 +494,26 @@ def test_parallel_parts_run_under_the_callers_numpy_error_state(monkeypatch):
             threads.parallel_parts(lambda part: big[part] * np.float32(10), 2, big.size)
     with np.errstate(over="raise"), pytest.raises(FloatingPointError):
         threads.parallel_parts(lambda part: big[part] * np.float32(10), 2, big.size)
+
+
+# ---- ReLU in blocks, on threads ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [1, 7, relu_kernels.BLOCK + 3, 5 * relu_kernels.BLOCK + 11])
+def test_relu_kernel_in_blocks_matches_the_definition_nan_included(size):
+    x = rng.standard_normal(size).astype(np.float32)
+    x[:: max(size // 5, 1)] = np.nan
+    expected = np.where(np.isnan(x), np.nan, np.where(x > 0, x, 0)).astype(np.float32)
+    out = relu_kernels.relu(x, np.empty_like(x))
+    np.testing.assert_array_equal(out, expected)
+    in_place = x.copy()
+    assert relu_kernels.relu(in_place, in_place) is in_place
+    np.testing.assert_array_equal(in_place, expected)
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (64, 28, 28, 10)])
+def test_relu_backward_kernel_passes_the_gradient_only_where_the_output_is_positive(shape):
+    out = np.maximum(rng.integers(-2, 3, size=shape), 0).astype(np.float32)  # many exact zeros
+    dy = rng.standard_normal(shape).astype(np.float32)
+    result = relu_kernels.relu_backward(dy, out, np.empty_like(dy))
+    np.testing.assert_array_equal(result, np.where(out > 0, dy, 0).astype(np.float32))

@@ -191,3 +191,27 @@ def test_bad_arguments_to_the_tape():
         pass
     with pytest.raises(ValueError, match="unconnected_gradients must be 'none' or 'zero'; received 'sometimes'"):
         tape.gradient(tf.constant(1.0), tf.constant(1.0), unconnected_gradients="sometimes")
+
+
+def test_the_tape_frees_results_no_gradient_needs_and_their_keys_are_never_reused():
+    import gc
+    import weakref
+
+    values = np.linspace(-1, 1, 12, dtype=np.float32).reshape(1, 2, 2, 3)
+    x = tf.Variable(values)
+    with tf.GradientTape() as tape:
+        shifted = x + 0.25
+        pooled = tf.nn.max_pool2d(tf.nn.relu(shifted), 2, 2, "VALID")  # the pool's input is not needed
+        gone = weakref.ref(shifted)  # the sum: neither relu's gradient nor add's needs it
+        del shifted
+        gc.collect()
+        assert gone() is None
+        # New tensors made now must not be taken for the dead one.
+        unrelated = [tf.constant(1.0) for _ in range(100)]
+        y = tf.reduce_sum(pooled * 2.0) + tf.reduce_sum(tf.stack(unrelated))
+    expected = np.zeros_like(values)
+    window = values[0] + 0.25
+    for c in range(3):  # each channel's max over the 2x2 window, where it is positive
+        i = np.unravel_index(np.argmax(window[:, :, c]), (2, 2))
+        expected[0, i[0], i[1], c] = 2.0 if window[i[0], i[1], c] > 0 else 0.0
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy(), expected)

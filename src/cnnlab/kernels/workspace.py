@@ -51,7 +51,6 @@ class Workspace:
 
     def __init__(self):
         self._arrays = {}  # (shape, dtype) -> [arrays]; the most recently used kinds last
-        self._zeros = {}  # (shape, dtype) -> a read-only array of zeros
         self._lock = threading.Lock()  # kernels split over threads (kernels.threads) share a workspace
 
     def empty(self, shape, dtype):
@@ -74,14 +73,3 @@ class Workspace:
         array = self.empty(shape, dtype)
         array.fill(0)
         return array
-
-    def read_only_zeros(self, shape, dtype):
-        """A read-only array of zeros, the same one every time (an operand, never an output)."""
-        key = (tuple(shape), np.dtype(dtype))
-        zeros = self._zeros.get(key)
-        if zeros is None:
-            if len(self._zeros) >= _MAX_KINDS:
-                self._zeros.clear()
-            zeros = self._zeros[key] = np.zeros(key[0], key[1])
-            zeros.flags.writeable = False
-        return zeros

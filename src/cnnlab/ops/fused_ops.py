@@ -24,9 +24,10 @@ import functools
 import numpy as np
 
 from ..autodiff import GradientTape, is_recording, is_watched, record
-from ..kernels import blas, broadcast, threads
+from ..kernels import blas, broadcast
 from ..kernels import conv as conv_kernels
 from ..kernels import pool as pool_kernels
+from ..kernels import relu as relu_kernels
 from ..kernels.padding import geometry_2d
 from ..tensor import Tensor, as_tensor, as_tensor_pair
 from . import conv_ops, math_ops, nn_ops, pool_ops
@@ -51,7 +52,7 @@ def conv2d_bias_relu(x, filters, bias, strides, padding, dilations, relu, worksp
     bias_value = None if bias is None else bias._value
     out, cols = conv_kernels.conv2d_with_columns(x._value, w._value, geometry, bias_value, workspace.empty)
     if relu:
-        _relu_in_place(out, workspace)
+        relu_kernels.relu(out, out=out)
     need_x, need_weights = is_watched(x), any(is_watched(t) for t in inputs[1:])
     if not need_weights:
         cols = None  # no filter or bias gradient will be asked for: do not keep the matrix alive
@@ -100,7 +101,7 @@ def conv2d_bias_relu_max_pool(x, filters, bias, strides, padding, dilations, rel
     out, argmax = pool_kernels.max_pool_quarters(quarters, need_x or need_weights, workspace.empty)
     del quarters  # free for reuse: the gradient needs only the argmax
     if relu:
-        _relu_in_place(out, workspace)
+        relu_kernels.relu(out, out=out)
     if not need_weights:
         cols = None
     conv_shape = (n, oh, ow, w.shape[3])
@@ -158,7 +159,7 @@ def dense_bias_relu(x, kernel, bias, relu, workspace):
     if bias is not None:
         out += bias._value
     if relu:
-        _relu_in_place(out, workspace)
+        relu_kernels.relu(out, out=out)
     need_x, need_weights = is_watched(x), any(is_watched(t) for t in inputs[1:])
 
     def grad(dy):
@@ -181,21 +182,9 @@ def dense_bias_relu(x, kernel, bias, relu, workspace):
     return record(out, inputs, grad)
 
 
-def _relu_in_place(values, workspace):
-    """``values = max(values, 0)``; NaN stays NaN, as in ``tf.nn.relu``."""
-    # NumPy's maximum against the scalar 0 runs a scalar loop; against an array of zeros
-    # it is vectorized, about three times faster.
-    zeros = workspace.read_only_zeros(values.shape, values.dtype)
-    threads.parallel_parts(
-        lambda part: np.maximum(values[part], zeros[part], out=values[part]), len(values), values.size
-    )
-
-
 def _relu_backward(dy, relu_out, workspace):
     """``dy`` where the ReLU's output is positive, else 0 (TF's ReLU gradient, 0 at 0)."""
-    dz = workspace.empty(dy.shape, dy.dtype)
-    threads.parallel_parts(lambda part: np.multiply(dy[part], relu_out[part] > 0, out=dz[part]), len(dy), dy.size)
-    return dz
+    return relu_kernels.relu_backward(dy, relu_out, out=workspace.empty(dy.shape, dy.dtype))
 
 
 def _gate(dy, relu_out):

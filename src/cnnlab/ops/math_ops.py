@@ -47,18 +47,20 @@ def _broadcast(numpy_fn, x, y, op):
 
 def add(x, y, name=None):
     x, y = as_tensor_pair(x, y, "add")
+    x_shape, y_shape = x.shape, y.shape  # not the operands: the gradient does not need their values
 
     def grad(dy):
-        return _sum_to_shape(dy, x.shape), _sum_to_shape(dy, y.shape)
+        return _sum_to_shape(dy, x_shape), _sum_to_shape(dy, y_shape)
 
     return record(_broadcast(np.add, x, y, "add"), (x, y), grad)
 
 
 def subtract(x, y, name=None):
     x, y = as_tensor_pair(x, y, "subtract")
+    x_shape, y_shape = x.shape, y.shape  # not the operands: the gradient does not need their values
 
     def grad(dy):
-        return _sum_to_shape(dy, x.shape), _sum_to_shape(-dy, y.shape)
+        return _sum_to_shape(dy, x_shape), _sum_to_shape(-dy, y_shape)
 
     return record(_broadcast(np.subtract, x, y, "subtract"), (x, y), grad)
 

@@ -10,6 +10,7 @@ import numpy as np
 from .. import random as cnnlab_random
 from ..autodiff import is_recording, is_watched, record
 from ..kernels import broadcast
+from ..kernels import relu as relu_kernels
 from ..tensor import Tensor, as_tensor
 from . import array_ops, math_ops, reduction_ops
 from .math_ops import _float_tensor, sigmoid
@@ -27,14 +28,14 @@ def _gate(dy, coefficient):
 def relu(features, name=None):
     """``max(features, 0)``; the gradient is 0 where ``features <= 0``, as in TF."""
     x = _float_tensor(features, "relu", "features")
+    value = relu_kernels.relu(x._value, np.empty(x._value.shape, x._value.dtype))
 
-    def grad(dy):
+    def grad(dy):  # value > 0 exactly where features > 0: the features themselves need not be kept
         if is_recording():
-            return (_gate(dy, x._value > 0),)
-        return (Tensor(np.multiply(dy._value, x._value > 0)),)  # the same product, without the op
+            return (_gate(dy, value > 0),)
+        return (Tensor(relu_kernels.relu_backward(dy._value, value, np.empty(value.shape, dy.dtype))),)
 
-    # NumPy's maximum against the scalar 0 runs a scalar loop; against zeros it is vectorized.
-    return record(np.maximum(x._value, np.zeros_like(x._value)), (x,), grad)
+    return record(value, (x,), grad)
 
 
 def relu6(features, name=None):

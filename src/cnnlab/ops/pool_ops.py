@@ -66,7 +66,8 @@ def max_pool2d_reusing(workspace, input, ksize, strides, padding, data_format="N
     geometry = _pool_geometry(x, ksize, strides, padding, data_format, "max_pool2d", allow_explicit=True)
     empty = np.empty if workspace is None else workspace.empty
     out, argmax = pool_kernels.max_pool(x._value, geometry, with_argmax=is_watched(x), empty=empty)
-    return record(out, (x,), lambda dy: (_max_pool_grad(dy, argmax, x.shape, geometry, empty),))
+    input_shape = x.shape  # not x itself: the gradient does not need its values
+    return record(out, (x,), lambda dy: (_max_pool_grad(dy, argmax, input_shape, geometry, empty),))
 
 
 def max_pool(input, ksize, strides, padding, data_format=None, name=None):  # noqa: A002
