@@ -4,21 +4,36 @@
 batch-norm scale) makes NumPy walk the short channel axis once per pixel, about
 3x slower than a plain elementwise op.  Seen as rows of the whole next-to-last
 axis, (N * H, W * C), against ``b`` repeated W times, the same op runs over long
-contiguous rows.
+contiguous rows, split over the cores for big arrays (see ``threads``).
 """
 
 import numpy as np
+
+from . import threads
 
 
 def apply(numpy_fn, a, b):
     """``numpy_fn(a, b)`` (a NumPy binary ufunc, broadcasting as NumPy does)."""
     if _is_channel_vector_for(b, a):
         rows, vector = _rows_and_tiled_vector(a, b)
-        return numpy_fn(rows, vector).reshape(a.shape)
+        return _by_rows(numpy_fn, rows, vector, vector_first=False).reshape(a.shape)
     if _is_channel_vector_for(a, b):
         rows, vector = _rows_and_tiled_vector(b, a)
-        return numpy_fn(vector, rows).reshape(b.shape)
+        return _by_rows(numpy_fn, rows, vector, vector_first=True).reshape(b.shape)
     return numpy_fn(a, b)
+
+
+def _by_rows(numpy_fn, rows, vector, vector_first):
+    """``numpy_fn`` of each row and the vector, the rows split over the cores."""
+    out_dtype = numpy_fn.resolve_dtypes((vector.dtype, rows.dtype, None) if vector_first else (rows.dtype, vector.dtype, None))[-1]
+    out = np.empty(rows.shape, out_dtype)
+
+    def rows_part(part):
+        operands = (vector, rows[part]) if vector_first else (rows[part], vector)
+        numpy_fn(*operands, out=out[part])
+
+    threads.parallel_parts(rows_part, len(rows), rows.size)
+    return out
 
 
 def _is_channel_vector_for(vector, array):
