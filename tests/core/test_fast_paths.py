@@ -405,7 +405,7 @@ def test_tf_nn_op_gradients_agree_on_both_paths():
         np.testing.assert_allclose(a.numpy(), b_.numpy(), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("shape", [(3, 4, 5, 6), (2, 7, 3), (2, 3, 4, 5, 1), (64, 28, 28, 10)])  # the last split over the cores
+@pytest.mark.parametrize("shape", [(3, 4, 5, 6), (2, 7, 3), (2, 3, 4, 5, 1), (64, 28, 28, 10)])
 def test_sums_over_all_but_the_last_axis_match_numpy(shape):
     from cnnlab.ops.reduction_ops import _sum
 

@@ -10,7 +10,6 @@ import numpy as np
 
 from .. import dtypes
 from ..autodiff import record
-from ..kernels import threads
 from ..tensor import Tensor, as_tensor
 from . import array_ops, math_ops
 
@@ -69,20 +68,12 @@ def _sum(array, axes, keepdims):
     Summing every axis but a short last one (a bias gradient: (N, H, W, C) -> (C,)),
     NumPy walks that short axis once per pixel.  Summing first over rows that hold
     the whole next-to-last axis (W * C values each) and then over its W vectors is
-    about 10x faster; big arrays are summed a block of rows per core (see ``kernels.threads``).
+    about 10x faster.
     """
     if len(axes) == array.ndim - 1 >= 2 and axes == tuple(range(array.ndim - 1)) and array.flags.c_contiguous:
         *_, width, channels = array.shape
-        rows = array.reshape(-1, width * channels)
-        blocks = threads.split(len(rows), max(min(threads.CORES, len(rows)), 1))  # a block of rows per core
-        block_sums = np.empty((len(blocks), width * channels), array.dtype)
-
-        def sum_blocks(some):
-            for i in range(some.start, some.stop):
-                np.sum(rows[blocks[i]], axis=0, dtype=array.dtype, out=block_sums[i])
-
-        threads.parallel_parts(sum_blocks, len(blocks), rows.size)
-        total = block_sums.reshape(-1, width, channels).sum(axis=(0, 1), dtype=array.dtype)
+        rows = array.reshape(-1, width * channels).sum(axis=0, dtype=array.dtype)
+        total = rows.reshape(width, channels).sum(axis=0, dtype=array.dtype)
         return total.reshape((1,) * len(axes) + (channels,)) if keepdims else total
     return np.sum(array, axis=axes, keepdims=keepdims, dtype=array.dtype)
 
