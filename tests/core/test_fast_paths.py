@@ -520,3 +520,11 @@ def test_relu_backward_kernel_passes_the_gradient_only_where_the_output_is_posit
     dy = rng.standard_normal(shape).astype(np.float32)
     result = relu_kernels.relu_backward(dy, out, np.empty_like(dy))
     np.testing.assert_array_equal(result, np.where(out > 0, dy, 0).astype(np.float32))
+
+
+@pytest.mark.parametrize("shape", [(2, 4, 4, 0), (0, 4, 4, 3)])
+def test_2x2_max_pool_of_no_pixels_or_no_channels_gives_empty_values_and_gradients(shape):
+    x = tf.Variable(np.zeros(shape, np.float32))
+    with tf.GradientTape() as tape:
+        y = tf.nn.max_pool2d(x, 2, 2, "VALID")
+    assert y.shape == (shape[0], 2, 2, shape[3]) and tape.gradient(y, x).shape == shape
