@@ -99,6 +99,18 @@ def windows(padded, geometry, by_pool_quarter=False):
     return as_strided(padded, shape=shape, strides=strides, writeable=False)
 
 
+def pixels(array):
+    """``array`` (its last axis contiguous) with each pixel's channels seen as one opaque element.
+
+    A strided selection of pixels is copied by NumPy with an inner loop over each
+    pixel's channels; with few channels the loop's start-up costs as much as the
+    copying.  Seen as one ``np.void`` element per pixel, the same copy moves whole
+    pixels: twice as fast for 10 channels (a 2x2 pool's output, 114 -> 53 us), and
+    0.7-1.0x the time for im2col's receptive fields of 16-128 channels (measured).
+    """
+    return array.view(np.dtype((np.void, array.shape[-1] * array.itemsize)))[..., 0]
+
+
 def im2col(x, geometry, ones_column=False, empty=np.empty, by_pool_quarter=False):
     """The receptive fields of ``x`` as the rows of an (N*OH*OW, KH*KW*C) matrix.
 
@@ -135,6 +147,7 @@ def im2col(x, geometry, ones_column=False, empty=np.empty, by_pool_quarter=False
     # The first ``size`` columns seen as the fields' shape: a view, since only the
     # contiguous last axis is split.
     fields_in_cols = cols.reshape(*position_shape, size + ones_column)[..., :size].reshape(fields.shape)
+    fields, fields_in_cols = pixels(fields), pixels(fields_in_cols)
     threads.parallel_parts(
         lambda images: np.copyto(fields_in_cols[(*lead, images)], fields[(*lead, images)]), n, cols.size
     )
