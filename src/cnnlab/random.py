@@ -23,7 +23,7 @@ from . import dtypes
 from .ops.array_ops import _shape_arg
 from .tensor import Tensor, as_tensor, is_integral_number
 
-# The one source of randomness (with the tape stack, cnnlab's only global mutable state).
+# The one source of randomness (with the tape stack and the tensor counter, cnnlab's only global mutable state).
 _generator = np.random.default_rng()
 
 
