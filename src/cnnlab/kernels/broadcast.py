@@ -25,8 +25,8 @@ def apply(numpy_fn, a, b):
 
 def _by_rows(numpy_fn, rows, vector, vector_first):
     """``numpy_fn`` of each row and the vector, the rows split over the cores."""
-    out_dtype = numpy_fn.resolve_dtypes((vector.dtype, rows.dtype, None) if vector_first else (rows.dtype, vector.dtype, None))[-1]
-    out = np.empty(rows.shape, out_dtype)
+    in_dtypes = (vector.dtype, rows.dtype) if vector_first else (rows.dtype, vector.dtype)
+    out = np.empty(rows.shape, numpy_fn.resolve_dtypes((*in_dtypes, None))[-1])  # bool for a comparison
 
     def rows_part(part):
         operands = (vector, rows[part]) if vector_first else (rows[part], vector)
