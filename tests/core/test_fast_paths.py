@@ -528,3 +528,11 @@ def test_2x2_max_pool_of_no_pixels_or_no_channels_gives_empty_values_and_gradien
     with tf.GradientTape() as tape:
         y = tf.nn.max_pool2d(x, 2, 2, "VALID")
     assert y.shape == (shape[0], 2, 2, shape[3]) and tape.gradient(y, x).shape == shape
+
+
+def test_relu_kernels_refuse_an_out_they_could_not_write_through():
+    x = np.ones((4, 6), np.float32)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        relu_kernels.relu(x, np.empty((6, 4), np.float32).T)
+    with pytest.raises(ValueError, match="C-contiguous"):
+        relu_kernels.relu_backward(x, x, np.empty((6, 4), np.float32).T)

@@ -24,7 +24,7 @@ def relu(x, out):
 
     ``out`` is a C-contiguous array of ``x``'s shape and dtype.
     """
-    values, results = x.reshape(-1), out.reshape(-1)
+    values, results = x.reshape(-1), _flat_view(out)
     zeros = _zeros(x.dtype)
 
     def relu_part(part):
@@ -50,8 +50,15 @@ def relu_backward(dy, relu_out, out):
     All three are C-contiguous arrays of one shape; ``relu_out`` may equally be the
     ReLU's input (both are positive at the same places).
     """
-    gradients, masks, results = dy.reshape(-1), relu_out.reshape(-1), out.reshape(-1)
+    gradients, masks, results = dy.reshape(-1), relu_out.reshape(-1), _flat_view(out)
     threads.parallel_parts(
         lambda part: np.multiply(gradients[part], masks[part] > 0, out=results[part]), results.size, results.size
     )
     return out
+
+
+def _flat_view(out):
+    """``out`` as one flat array that writes through to it (a reshape of a non-contiguous array would copy)."""
+    if not out.flags.c_contiguous:
+        raise ValueError(f"relu kernels: out must be C-contiguous; received an array with strides {out.strides}.")
+    return out.reshape(-1)
