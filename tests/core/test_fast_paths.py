@@ -464,7 +464,12 @@ def test_parallel_parts_covers_the_axis_once_and_raises_what_a_part_raises(monke
 
     seen.clear()
     threads.parallel_parts(nested, 30, elements=threads.MIN_ELEMENTS)
-    assert sorted(seen) == [1, 1, 3]  # the calling thread's own part may split again; the workers' do not
+    assert seen == [1, 1, 1]  # the calling thread's own part too: the workers are busy with theirs
+    threads.parallel_parts(nested, 30, elements=threads.MIN_ELEMENTS)  # and the next call splits again
+    assert seen == [1, 1, 1, 1, 1, 1]
+    inner = []
+    threads.parallel_parts(inner.append, 30, elements=threads.MIN_ELEMENTS)
+    assert len(inner) == 3
 
     def fails(part):
         if part.start > 0:

@@ -62,6 +62,86 @@ def test_pooling_the_quarters_matches_the_tap_kernel_with_ties(shape):
     np.testing.assert_array_equal(pool_kernels.quarters_to_nhwc(d_quarters), expected_grad)
 
 
+def pooled_conv_from_the_definition(x, w, b, padding, relu):
+    """max_pool2d(relu?(conv2d(x, w) + b), 2, 2, 'VALID'), each output summed tap by tap in float64."""
+    geometry = geometry_2d(x.shape[1:3], w.shape[:2], (1, 1), (1, 1), padding)
+    padded = conv_kernels.pad_spatial(x.astype(np.float64), geometry)
+    (oh, ow), (kh, kw) = geometry.out_shape, w.shape[:2]
+    conv = np.zeros((len(x), oh, ow, w.shape[3]))
+    for i in range(kh):
+        for j in range(kw):
+            conv += padded[:, i : i + oh, j : j + ow, :] @ w[i, j].astype(np.float64)
+    conv += 0 if b is None else b
+    pooled = conv.reshape(len(x), oh // 2, 2, ow // 2, 2, w.shape[3]).max(axis=(2, 4), initial=-np.inf)
+    return np.maximum(pooled, 0) if relu else pooled
+
+
+@pytest.mark.parametrize(
+    "x_shape, kernel, padding",
+    [
+        ((3, 28, 28, 1), (3, 3), "SAME"),
+        ((2, 10, 12, 3), (5, 5), "SAME"),
+        ((2, 7, 9, 2), (2, 4), "VALID"),  # a 6x6 output
+        ((1, 4, 6, 1), (1, 1), "VALID"),
+        ((0, 6, 6, 1), (3, 3), "SAME"),  # no images
+        ((40, 28, 28, 1), (3, 3), "SAME"),  # big enough to be split over the cores
+    ],
+)
+@pytest.mark.parametrize("use_bias, relu", [(True, True), (True, False), (False, True)])
+def test_pooling_by_windows_matches_the_definition(x_shape, kernel, padding, use_bias, relu):
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal((*kernel, x_shape[3], 10)).astype(np.float32)
+    b = rng.standard_normal(10).astype(np.float32) if use_bias else None
+    geometry = geometry_2d(x_shape[1:3], kernel, (1, 1), (1, 1), padding)
+    assert conv_kernels.pools_by_windows(x, geometry)
+    got = conv_kernels.conv2d_max_pool_by_windows(x, w, geometry, b, relu, Workspace().empty)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, pooled_conv_from_the_definition(x, w, b, padding, relu), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "x_shape, kernel, strides, dilations, padding",
+    [
+        ((1, 8, 8, 1), (3, 3), 2, 1, "SAME"),  # strided
+        ((1, 10, 10, 1), (3, 3), 1, 2, "VALID"),  # dilated
+        ((1, 8, 8, 4), (3, 3), 1, 1, "SAME"),  # channels enough for im2col's pixel copies
+        ((1, 7, 8, 1), (3, 3), 1, 1, "SAME"),  # an odd output height
+        ((1, 8, 8, 0), (3, 3), 1, 1, "SAME"),  # no channels
+    ],
+)
+def test_pooling_by_windows_is_only_for_few_channels_stride_1_and_even_outputs(x_shape, kernel, strides, dilations, padding):
+    geometry = geometry_2d(x_shape[1:3], kernel, (strides,) * 2, (dilations,) * 2, padding)
+    assert not conv_kernels.pools_by_windows(np.zeros(x_shape, np.float32), geometry)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_an_input_that_is_not_finite_takes_the_exact_path(bad):
+    # The windows' sums include the kernel's zeros, and 0 * inf is NaN where the conv has an inf.
+    x = np.ones((1, 6, 6, 1), np.float32)
+    x[0, 2, 3, 0] = bad
+    geometry = geometry_2d((6, 6), (3, 3), (1, 1), (1, 1), "SAME")
+    assert conv_kernels.pools_by_windows(np.ones_like(x), geometry)
+    assert not conv_kernels.pools_by_windows(x, geometry)
+    w, b = np.ones((3, 3, 1, 2), np.float32), np.zeros(2, np.float32)
+    got = fused(1, "SAME", False)(tf.constant(x), tf.constant(w), tf.constant(b)).numpy()
+    np.testing.assert_array_equal(got, unfused(1, "SAME", False)(x, w, b).numpy())
+    assert np.isnan(got).any() == np.isnan(bad)
+
+
+def test_inference_pools_by_windows_and_training_keeps_the_exact_path(monkeypatch):
+    x = rng.standard_normal((4, 12, 12, 1)).astype(np.float32)
+    w, b = (tf.Variable(rng.standard_normal(shape).astype(np.float32)) for shape in ((3, 3, 1, 5), (5,)))
+    calls = []
+    by_windows = conv_kernels.conv2d_max_pool_by_windows
+    monkeypatch.setattr(conv_kernels, "conv2d_max_pool_by_windows", lambda *args: calls.append(1) or by_windows(*args))
+    inference = fused(1, "SAME", True)(tf.constant(x), w, b)
+    assert calls == [1]
+    with tf.GradientTape() as tape:
+        training = fused(1, "SAME", True)(tf.constant(x), w, b)
+    assert calls == [1] and len(tape.gradient(training, [w, b])) == 2
+    np.testing.assert_allclose(inference.numpy(), training.numpy(), rtol=1e-6, atol=1e-6)
+
+
 # ---- the fused op -------------------------------------------------------------------------------
 
 

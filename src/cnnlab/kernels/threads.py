@@ -11,8 +11,8 @@ output not in cache: 0.65-0.7; an im2col copy: little).
 The worker threads live in one pool for the whole process (starting a thread per
 call costs about 0.1 ms, handing a task to a waiting one about 50 microseconds),
 and work below ``MIN_ELEMENTS`` runs on the calling thread.  A task that itself asks
-for ``parallel_parts`` from inside a worker runs there in one piece, so workers never
-wait for one another.
+for ``parallel_parts`` from inside a part (a worker's or the caller's own) runs there
+in one piece, so parts never queue behind one another.
 
 Example:
     >>> import numpy as np
@@ -37,7 +37,7 @@ MIN_ELEMENTS = 1 << 18
 
 _pool = None
 _pool_lock = threading.Lock()
-_in_worker = threading.local()
+_in_part = threading.local()
 
 
 def _executor():
@@ -49,13 +49,13 @@ def _executor():
 
 
 def _run_in_worker(context, task, part):
-    _in_worker.active = True
+    _in_part.active = True
     try:
         # The caller's context: NumPy keeps ``np.errstate`` there, so a part warns (or not) as
         # the same work on the calling thread would.
         return context.run(task, part)
     finally:
-        _in_worker.active = False
+        _in_part.active = False
 
 
 def split(n, parts):
@@ -72,20 +72,22 @@ def parallel_parts(task, n, elements):
             in place; the parts never overlap, so neither do the tasks' writes.
         n: the length of the axis to split.
         elements: about how many array elements the whole work touches; below
-            ``MIN_ELEMENTS`` (or on one core, or inside a worker) ``task`` runs once, here,
+            ``MIN_ELEMENTS`` (or on one core, or inside a part) ``task`` runs once, here,
             on ``slice(0, n)``.
 
     Returns when every part is done; an exception raised by any part is raised here.
     """
     parts = min(CORES, n)
-    if parts < 2 or elements < MIN_ELEMENTS or getattr(_in_worker, "active", False):
+    if parts < 2 or elements < MIN_ELEMENTS or getattr(_in_part, "active", False):
         task(slice(0, n))
         return
     first, *others = split(n, parts)
     pool = _executor()
     futures = [pool.submit(_run_in_worker, contextvars.copy_context(), task, part) for part in others]
+    _in_part.active = True  # the caller's own part, too, runs what it asks for in one piece
     try:
         task(first)
     finally:
+        _in_part.active = False
         for future in futures:
             future.result()

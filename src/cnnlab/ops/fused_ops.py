@@ -95,6 +95,10 @@ def conv2d_bias_relu_max_pool(x, filters, bias, strides, padding, dilations, rel
     inputs = (x, w) if bias is None else (x, w, bias)
     need_x, need_weights = is_watched(x), any(is_watched(t) for t in inputs[1:])
     bias_value = None if bias is None else bias._value
+    if not (need_x or need_weights) and conv_kernels.pools_by_windows(x._value, geometry):
+        # Inference on images with few channels: one product per pooling window, nothing kept.
+        out = conv_kernels.conv2d_max_pool_by_windows(x._value, w._value, geometry, bias_value, relu, workspace.empty)
+        return record(out, inputs, lambda dy: (None,) * len(inputs))
     quarters, cols = conv_kernels.conv2d_with_columns(
         x._value, w._value, geometry, bias_value, workspace.empty, by_pool_quarter=True
     )
