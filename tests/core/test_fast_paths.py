@@ -185,12 +185,39 @@ def test_stride_1_input_gradient_by_flipped_correlation_matches_col2im(padding, 
     dy = rng.standard_normal((2, *geometry.out_shape, 4))
     kh, kw, c, o = w.shape
     field_grads = (dy.reshape(-1, o) @ w.reshape(-1, o).T).reshape(*dy.shape[:3], kh, kw, c)
+    expected = conv_kernels.col2im(field_grads, x_shape, geometry)
+    for by in (conv_kernels.backprop_input_by_correlation(dy, w, full), conv_kernels.conv2d_backprop_input(dy, w, x_shape, geometry)):
+        np.testing.assert_allclose(by, expected, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(
-        conv_kernels.conv2d_backprop_input(dy, w, x_shape, geometry),
-        conv_kernels.col2im(field_grads, x_shape, geometry),
-        rtol=1e-12,
-        atol=1e-12,
+        conv_kernels.backprop_input_by_col2im(dy, w, x_shape, geometry), expected, rtol=1e-12, atol=1e-12
     )
+
+
+@pytest.mark.parametrize(
+    "image, padding, by_correlation",
+    [(28, "SAME", True), (28, "VALID", True), (26, "VALID", True), (12, "VALID", False), (10, "VALID", False)],
+)
+def test_the_input_gradient_goes_by_col2im_when_a_quarter_of_the_correlation_would_be_zeros(
+    image, padding, by_correlation, monkeypatch
+):
+    # 'SAME': none are zeros; 'VALID' 3x3: 1 - (n - 2)^2 / n^2 of them, 14% at 28, 31% at 12.
+    calls = []
+    for name in ("backprop_input_by_correlation", "backprop_input_by_col2im"):
+        monkeypatch.setattr(conv_kernels, name, lambda *args, name=name: calls.append(name))
+    geometry = geometry_2d((image, image), (3, 3), padding=padding)
+    conv_kernels.conv2d_backprop_input(np.zeros((1, *geometry.out_shape, 2)), np.zeros((3, 3, 2, 2)), (1, image, image, 2), geometry)
+    assert calls == ["backprop_input_by_correlation" if by_correlation else "backprop_input_by_col2im"]
+
+
+def test_col2im_splits_a_big_batch_over_the_cores_with_the_same_sums():
+    from cnnlab.kernels import threads
+
+    geometry = geometry_2d((10, 10), (3, 3), padding="VALID")
+    field_grads = rng.standard_normal((64, 8, 8, 3, 3, 16)).astype(np.float32)
+    assert field_grads.size >= threads.MIN_ELEMENTS  # big enough to split
+    got = conv_kernels.col2im(field_grads, (64, 10, 10, 16), geometry)
+    one_by_one = [conv_kernels.col2im(field_grads[i : i + 1], (1, 10, 10, 16), geometry)[0] for i in range(64)]
+    np.testing.assert_array_equal(got, np.stack(one_by_one))
 
 
 def test_no_flipped_correlation_for_strides_or_padding_beyond_the_window():
