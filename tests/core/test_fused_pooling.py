@@ -109,7 +109,9 @@ def test_pooling_by_windows_matches_the_definition(x_shape, kernel, padding, use
         ((1, 8, 8, 0), (3, 3), 1, 1, "SAME"),  # no channels
     ],
 )
-def test_pooling_by_windows_is_only_for_few_channels_stride_1_and_even_outputs(x_shape, kernel, strides, dilations, padding):
+def test_pooling_by_windows_is_only_for_few_channels_stride_1_and_even_outputs(
+    x_shape, kernel, strides, dilations, padding
+):
     geometry = geometry_2d(x_shape[1:3], kernel, (strides,) * 2, (dilations,) * 2, padding)
     assert not conv_kernels.pools_by_windows(np.zeros(x_shape, np.float32), geometry)
 

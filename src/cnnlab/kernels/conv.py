@@ -10,9 +10,13 @@ output size) always comes from ``padding.geometry_2d``.
 * gradient w.r.t. the filters (and the bias): ``cols.T @ dy``, one GEMM; the
   forward's ``cols`` can be handed back to skip building them again;
 * gradient w.r.t. the input: with stride 1, a correlation of ``dy`` with the
-  kernel turned by 180 degrees (im2col + one GEMM again); with larger strides,
+  kernel turned by 180 degrees (im2col + one GEMM again); with larger strides, or
+  when that correlation would multiply mostly padding on a small image,
   ``dy @ W.T`` gives each window's share, which col2im adds back onto the image
-  with one strided slice per kernel tap.
+  with one strided slice per kernel tap;
+* inference through a conv and a 2x2 max pool on images with few channels
+  (``conv2d_max_pool_by_windows``): one product gives the four conv outputs of
+  every pooling window from its (KH+1, KW+1) input patch.
 
 No function here loops over pixels or samples; the only Python loops run over
 the KH*KW kernel taps.  Functions that make big arrays take ``empty``, the
@@ -212,17 +216,20 @@ def pools_by_windows(x, geometry):
 
 
 def conv2d_max_pool_by_windows(x, filters, geometry, bias=None, relu=False, empty=np.empty):
-    """``max_pool(conv2d(x, filters) + bias, 2, 2, 'VALID')``, ReLU'd when ``relu``, with one product per pooling window.
+    """``max_pool(conv2d(x, filters) + bias, 2, 2, 'VALID')``, ReLU'd when ``relu``: one product row per pooling window.
 
     For inference (no gradient) when ``pools_by_windows`` says so.  The four conv outputs
     of a 2x2 pooling window see one (KH+1, KW+1, C) patch of the padded input, so one
     product of all the patches with the filters placed at the four cells' offsets (zeros
-    elsewhere) gives the window's four cells at once: for a 1-channel 3x3 conv, 16 inputs
-    in (a quarter of im2col's 9 per output), 4 x O outputs out, in a product shaped for
-    BLAS (its long side the windows).  The cells come out channel-first, so the pool is
-    three element-wise maxima over contiguous blocks; the bias is added after the pool
-    (the max commutes with adding a constant, in floating point too), then the ReLU, and
-    the pooled values are turned back to NHWC.  Batches big enough are split over the cores.
+    elsewhere) gives the window's four cells at once.  For a 1-channel 3x3 conv that is
+    16 values copied per window instead of im2col's 4 x 9, and a (4*O, 16) @ (16, windows)
+    product instead of a thin (positions, 9) @ (9, O) one that BLAS runs slowly.  The cells
+    come out channel-first, so the pool is three element-wise maxima over contiguous
+    blocks; the bias is added after the pool (the max commutes with adding a constant, in
+    floating point too, rounding being monotonic), then the ReLU, and the pooled values
+    are turned back to NHWC.  Batches big enough are split over the cores.  Measured on a
+    batch of 32 28x28 images and 10 filters: 0.37-0.5 ms against 0.56-0.83 ms for the
+    quarters path (im2col, product, pool), and ``predict`` on 10,000 images 11% faster.
 
     Returns the (N, OH/2, OW/2, O) pooled output, equal to the exact path's up to rounding.
     """
@@ -232,7 +239,9 @@ def conv2d_max_pool_by_windows(x, filters, geometry, bias=None, relu=False, empt
     out = empty((n, oh // 2, ow // 2, out_channels), x.dtype)
     cells = _filters_at_window_cells(filters)
     threads.parallel_parts(
-        lambda images: _pool_windows(x[images], cells, bias, relu, geometry, out[images], empty), n, n * oh * ow * out_channels
+        lambda images: _pool_windows(x[images], cells, bias, relu, geometry, out[images], empty),
+        n,
+        n * oh * ow * out_channels,
     )
     return out
 
