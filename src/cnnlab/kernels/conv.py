@@ -23,6 +23,7 @@ the KH*KW kernel taps.  Functions that make big arrays take ``empty``, the
 allocator to get them from (``np.empty``, or a layer's ``Workspace.empty``).
 """
 
+import functools
 import math
 
 import numpy as np
@@ -260,19 +261,9 @@ def _filters_at_window_cells(filters):
 
 def _pool_windows(x, cells, bias, relu, geometry, out, empty):
     """``conv2d_max_pool_by_windows`` for the images ``x``, written into ``out``."""
-    n, _, _, c = x.shape
-    (oh, ow), (kh, kw) = geometry.out_shape, geometry.kernel
-    out_channels, positions = out.shape[3], n * (oh // 2) * (ow // 2)
-    padded = pad_spatial(x, geometry, empty=empty)
-    step_n, step_h, step_w, step_c = padded.strides
-    patches_view = as_strided(
-        padded,
-        shape=(kh + 1, kw + 1, c, n, oh // 2, ow // 2),
-        strides=(step_h, step_w, step_c, step_n, 2 * step_h, 2 * step_w),
-        writeable=False,
-    )
-    patches = empty((cells.shape[1], positions), x.dtype)
-    np.copyto(patches.reshape(patches_view.shape), patches_view)
+    out_channels, positions = out.shape[3], out.size // out.shape[3]
+    # The patches are im2col's fields for a (KH+1, KW+1) kernel with stride 2, tap-major.
+    patches = im2col(x, _window_patches(geometry, x.shape[1:3]), empty=empty).T
     by_cell = blas.matmul(cells, patches, out=empty((4 * out_channels, positions), x.dtype))
     top_left, top_right, bottom_left, bottom_right = by_cell.reshape(4, out_channels, positions)
     pooled = empty((out_channels, positions), x.dtype)
@@ -284,6 +275,15 @@ def _pool_windows(x, cells, bias, relu, geometry, out, empty):
     if relu:
         relu_kernels.relu(pooled, out=pooled)
     np.copyto(out.reshape(positions, out_channels), pooled.T)
+
+
+@functools.lru_cache(maxsize=64)
+def _window_patches(geometry, input_hw):
+    """The geometry of the (KH+1, KW+1) input patches under the 2x2 pooling windows of a
+    stride-1 conv's output: the conv's padding, a kernel one bigger, stride 2."""
+    (kh, kw), rows, cols = geometry.kernel, geometry.rows, geometry.cols
+    pads = ((rows.pad_before, rows.pad_after), (cols.pad_before, cols.pad_after))
+    return padding.geometry_2d(input_hw, (kh + 1, kw + 1), (2, 2), (1, 1), pads)
 
 
 def conv2d_backprop_filter(x, out_backprop, filter_shape, geometry):
