@@ -234,9 +234,7 @@ def conv2d_max_pool_by_windows(x, filters, geometry, bias=None, relu=False, empt
 
     Returns the (N, OH/2, OW/2, O) pooled output, equal to the exact path's up to rounding.
     """
-    n, _, _, c = x.shape
-    (oh, ow), (kh, kw) = geometry.out_shape, geometry.kernel
-    out_channels = filters.shape[3]
+    n, (oh, ow), out_channels = x.shape[0], geometry.out_shape, filters.shape[3]
     out = empty((n, oh // 2, ow // 2, out_channels), x.dtype)
     cells = _filters_at_window_cells(filters)
     threads.parallel_parts(
