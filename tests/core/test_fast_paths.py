@@ -4,6 +4,7 @@ fused Conv2D / Dense ops against the tf.nn ops they fuse (values, gradients of f
 second order, finite differences), and the Workspace that recycles their arrays."""
 
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -507,6 +508,55 @@ def test_parallel_parts_covers_the_axis_once_and_raises_what_a_part_raises(monke
 
     with pytest.raises(ValueError, match="part [1-9] failed"):
         threads.parallel_parts(fails, 10, elements=threads.MIN_ELEMENTS)
+
+
+def test_parallel_items_runs_each_index_once_and_stops_after_a_failure(monkeypatch):
+    import threading
+
+    from cnnlab.kernels import threads
+
+    monkeypatch.setattr(threads, "CORES", 2)
+    for n in (0, 1, 2, 57):
+        seen, where, reports = [], set(), []
+
+        def task(i):
+            seen.append(i)
+            where.add(threading.get_ident())
+            time.sleep(0.0005)  # long enough for the worker to take items too
+            inner = []  # with two items or more, every core has one: parts run in one piece
+            threads.parallel_parts(inner.append, 8, elements=threads.MIN_ELEMENTS)
+            assert len(inner) == (1 if n >= 2 else 2)
+
+        threads.parallel_items(task, n, lambda done: reports.append((done, threading.get_ident())))
+        assert sorted(seen) == list(range(n))
+        assert all(thread == threading.get_ident() for _, thread in reports)  # drawn on the calling thread
+        counts = [done for done, _ in reports]
+        assert counts == sorted(counts) and all(1 <= done <= n for done in counts)
+    assert len(where) == 2  # the 57 items were shared with the worker
+
+    def nested(i):  # inside a part, the items run one by one, in order, on that thread
+        order = []
+        threads.parallel_items(order.append, 5)
+        assert order == [0, 1, 2, 3, 4]
+
+    threads.parallel_parts(nested, 2, elements=threads.MIN_ELEMENTS)
+
+    started = []
+
+    def fails(i):
+        started.append(i)
+        if i == 3:
+            raise ValueError("item 3 failed")
+        time.sleep(0.001)
+
+    with pytest.raises(ValueError, match="item 3 failed"):
+        threads.parallel_items(fails, 1000)
+    assert len(started) < 20  # no new items after the failure
+
+    monkeypatch.setattr(threads, "CORES", 1)
+    order = []
+    threads.parallel_items(order.append, 4, lambda done: order.append(-done))
+    assert order == [0, -1, 1, -2, 2, -3, 3, -4]
 
 
 def test_the_allocator_keeps_freed_memory_on_linux_with_glibc():

@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from cnnlab import keras
+from cnnlab import GradientTape, keras
 from cnnlab.keras.layers import Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D
 
 
@@ -184,6 +184,80 @@ def test_predict_is_batched_and_independent_of_batch_size():
     np.testing.assert_allclose(model.predict(x, batch_size=7, verbose=0), full, rtol=1e-6)
     np.testing.assert_array_equal(model.predict_on_batch(x[:5]), model(x[:5]).numpy())
     assert full.dtype == np.float32 and full.shape == (70, 3)
+
+
+def side_by_side_spy(monkeypatch):
+    """Runs predict's batches side by side however quick they are, on two cores; returns the
+    list that gets one entry per ``parallel_items`` call."""
+    from cnnlab.keras.models import training
+    from cnnlab.kernels import threads
+
+    monkeypatch.setattr(training, "_SIDE_BY_SIDE_MIN_SECONDS", 0.0)
+    monkeypatch.setattr(threads, "CORES", 2)
+    calls, parallel_items = [], threads.parallel_items
+
+    def spy(task, n, after_own_item=None):
+        calls.append(n)
+        return parallel_items(task, n, after_own_item)
+
+    monkeypatch.setattr(threads, "parallel_items", spy)
+    return calls
+
+
+def test_predict_runs_batches_side_by_side_with_the_same_values(monkeypatch, capsys):
+    from cnnlab.keras.models import training
+
+    model = small_cnn()
+    x, _ = bars_dataset(300, seed=8)
+    one_by_one = model.predict(x, batch_size=7, verbose=0)
+    calls = side_by_side_spy(monkeypatch)
+    side_by_side = model.predict(x, batch_size=7, verbose=0)
+    assert calls == [41]  # 43 batches: the first two alone, then the rest side by side
+    np.testing.assert_array_equal(side_by_side, one_by_one)  # each batch computes the same values
+
+    model.predict(x, batch_size=7, verbose=1)
+    assert "43/43" in capsys.readouterr().out  # the bar is drawn by the calling thread and ends full
+    model.predict(x[:14], batch_size=7, verbose=0)  # two batches: nothing to share
+    model.predict(x, batch_size=7, verbose=0, callbacks=[keras.callbacks.Callback()])  # callbacks see batches in order
+    with GradientTape() as tape:
+        tape.watch(model.trainable_weights[0])
+        model.predict(x, batch_size=7, verbose=0)  # a recording tape sees the ops in order
+    assert calls == [41, 41]
+
+    monkeypatch.setattr(training, "_SIDE_BY_SIDE_MIN_SECONDS", 1e9)  # batches too quick to repay a hand-off
+    model.predict(x, batch_size=7, verbose=0)
+    assert calls == [41, 41]
+
+
+def test_predict_runs_a_model_with_a_layer_of_the_users_one_batch_at_a_time(monkeypatch):
+    class CountsCalls(keras.layers.Layer):  # state changed by every call: not safe to run two at a time
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.sizes = []
+
+        def call(self, x):
+            self.sizes.append(int(x.shape[0]))
+            return x
+
+        def compute_output_shape(self, input_shape):
+            return input_shape
+
+    counter = CountsCalls()
+    model = keras.Sequential([Input(shape=(4,)), counter, Dense(2)])
+    calls = side_by_side_spy(monkeypatch)
+    model.predict(np.ones((23, 4), np.float32), batch_size=5, verbose=0)
+    assert counter.sizes == [5, 5, 5, 5, 3] and calls == []
+
+    class Subclassed(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    Subclassed().predict(np.ones((23, 4), np.float32), batch_size=5, verbose=0)
+    assert calls == []
 
 
 def test_train_on_batch_and_test_on_batch():

@@ -14,6 +14,11 @@ and work below ``MIN_ELEMENTS`` runs on the calling thread.  A task that itself 
 for ``parallel_parts`` from inside a part (a worker's or the caller's own) runs there
 in one piece, so parts never queue behind one another.
 
+Small batches make small kernels, where each hand-off costs as much as the half it
+hands over.  A loop of independent batches (``predict``'s) is shared out whole
+instead, with ``parallel_items``: every core takes the next batch and runs all of it,
+so the cores meet once per loop rather than once per kernel.
+
 Example:
     >>> import numpy as np
     >>> x = np.arange(-4.0, 4.0).reshape(4, 2)
@@ -24,6 +29,7 @@ Example:
 """
 
 import contextvars
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -91,3 +97,64 @@ def parallel_parts(task, n, elements):
         _in_part.active = False
         for future in futures:
             future.result()
+
+
+def parallel_items(task, n, after_own_item=None):
+    """Calls ``task(i)`` for every ``i`` in ``range(n)``, the calling thread and each worker taking the next ``i`` in turn.
+
+    For many independent items of a millisecond or so each, such as the batches of a
+    ``predict``.  Inside ``task``, ``parallel_parts`` runs its work in one piece: every
+    core already has an item of its own.
+
+    Args:
+        task: a function of one index that writes its results in place; items may run
+            in any order and two at a time, so tasks must not share mutable state.
+        n: how many items.
+        after_own_item: called on the calling thread after each item that thread ran,
+            with how many items are finished so far (to draw a progress bar); or None.
+
+    Returns when every item is done.  After an exception in an item, no new items are
+    started, and the exception is raised here once the running ones are over (the
+    calling thread's own, if both failed).  On one core, or inside a part, the items
+    run one by one, in order, on the calling thread.
+    """
+    if CORES < 2 or n < 2 or getattr(_in_part, "active", False):
+        for i in range(n):
+            task(i)
+            if after_own_item is not None:
+                after_own_item(i + 1)
+        return
+    next_index = itertools.count().__next__  # atomic under the GIL: no two threads get the same index
+    finished = itertools.count(1).__next__
+    failed = threading.Event()
+
+    def take_items(report):
+        while not failed.is_set():
+            i = next_index()
+            if i >= n:
+                return
+            try:
+                task(i)
+            except BaseException:
+                failed.set()
+                raise
+            done = finished()
+            if report is not None:
+                report(done)
+
+    pool = _executor()
+    futures = [
+        pool.submit(_run_in_worker, contextvars.copy_context(), take_items, None) for _ in range(min(CORES, n) - 1)
+    ]
+    _in_part.active = True
+    try:
+        take_items(after_own_item)
+    except BaseException:
+        failed.set()
+        for future in futures:
+            future.exception()  # waits: no item is left running behind the caller's back
+        raise
+    finally:
+        _in_part.active = False
+    for future in futures:
+        future.result()

@@ -11,12 +11,14 @@ asks for per-batch logs, and the NaN guard is one ``math.isfinite``.
 
 import math
 import numbers
+import time
 import warnings
 
 import numpy as np
 
 from ... import random as cnnlab_random
-from ...autodiff import GradientTape
+from ...autodiff import GradientTape, is_recording
+from ...kernels import threads
 from ...tensor import Tensor
 from .. import callbacks as callbacks_module
 from . import data
@@ -253,7 +255,13 @@ def evaluate(model, x, y, batch_size, verbose, callbacks, return_dict):
 
 
 def predict(model, x, batch_size, verbose, callbacks, one_batch=False):
-    """Outputs for ``x`` in batches, written into one preallocated array (no giant activation, no concatenation)."""
+    """Outputs for ``x`` in batches, written into one preallocated array (no giant activation, no concatenation).
+
+    Without callbacks, and for a model made of cnnlab's own layers, the batches after
+    the second run two (one per core) at a time, each batch through the whole model on
+    one thread (see ``_batches_side_by_side``), when the second batch took long enough to
+    repay it.  Every batch computes the same values either way.
+    """
     op = "predict_on_batch" if one_batch else "predict"
     verbose = resolve_verbose(verbose, op)
     x = data.input_array(model, x, op)
@@ -263,23 +271,64 @@ def predict(model, x, batch_size, verbose, callbacks, one_batch=False):
     callback_list.on_predict_begin({})
     progress = Progress(verbose, steps)
     results = None
-    for step in range(steps):
+
+    def run_batch(step):
+        nonlocal results
         start = step * batch_size
         if callbacks:
             callback_list.on_predict_batch_begin(step, {})
         outputs = model(Tensor(x[start : start + batch_size]), training=False)
         batch_outputs = [o._value for o in outputs] if isinstance(outputs, (list, tuple)) else [outputs._value]
-        if results is None:
+        if results is None:  # the first batch
             results = [np.empty((len(x), *o.shape[1:]), dtype=o.dtype) for o in batch_outputs]
         for result, output in zip(results, batch_outputs):
             result[start : start + len(output)] = output
         if callbacks:
             callback_list.on_predict_batch_end(step, {"outputs": batch_outputs})
-        if progress.due(step + 1):
-            progress.draw(step + 1, {})
+        return outputs
+
+    def report(done):
+        if progress.due(done):
+            progress.draw(done, {})
+
+    outputs = run_batch(0)  # alone: it builds the model and gives the output shapes
+    report(1)
+    first = 1  # the first batch not run yet
+    if steps > 2 and not callbacks and _batches_side_by_side(model):
+        started = time.perf_counter()
+        run_batch(1)
+        report(2)
+        if time.perf_counter() - started < _SIDE_BY_SIDE_MIN_SECONDS:
+            first = 2
+        else:
+            threads.parallel_items(lambda i: run_batch(2 + i), steps - 2, lambda done: report(2 + done))
+            first = steps
+    for step in range(first, steps):
+        run_batch(step)
+        report(step + 1)
     progress.finish({})
     callback_list.on_predict_end({})
     return results if isinstance(outputs, (list, tuple)) else results[0]
+
+
+# Batches quicker than this run one by one: two threads would spend more time handing the
+# GIL to one another than they save.  On the 2-core VM measured, predict with a Dense(10)
+# on 784 pixels (0.1 ms a batch of 32) ran 1.14x slower side by side, with Dense(100)
+# (0.27 ms) as fast, and the classic CNN (0.8-1.4 ms) 0.66-0.96x the time.
+_SIDE_BY_SIDE_MIN_SECONDS = 0.25e-3
+
+
+def _batches_side_by_side(model):
+    """Whether ``predict`` may run two batches through ``model`` at the same time.
+
+    cnnlab's own models and layers keep no state between inference calls (weights are
+    only read; workspaces hand each thread its own arrays).  A model subclassed by the
+    user, or with a layer of the user's, may (a layer that counts its calls, say), so
+    its batches run one after another, in order; as do batches run while a tape records.
+    """
+    return not is_recording() and all(
+        type(layer).__module__.startswith("cnnlab.") for layer in (model, *model._descendants())
+    )
 
 
 def train_on_batch(model, x, y, return_dict):
