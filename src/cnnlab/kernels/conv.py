@@ -52,11 +52,20 @@ def pad_spatial(x, geometry, value=0, empty=np.empty):
     top, left = geometry.rows.pad_before, geometry.cols.pad_before
     padded = empty(padded_shape(x.shape, geometry), x.dtype)
 
+    # Short runs of border on the left and right of each row are filled one run at a time
+    # (slow); then filling the whole array first is quicker.  Measured: (32, 28, 28, 1)
+    # padded by 1, 28 -> 19 us; (128, 14, 14, 10), 199 -> 124 us; but (64, 28, 28, 32),
+    # 423 -> 830 us.
+    fill_all = max(left, padded.shape[2] - left - w) * x.shape[3] < 16
+
     def pad_part(images):
         part = padded[images]
         middle_rows = part[:, top : top + h]
-        for border in (part[:, :top], part[:, top + h :], middle_rows[:, :, :left], middle_rows[:, :, left + w :]):
-            border.fill(value)  # only the border: the inside is written next
+        if fill_all:
+            part.fill(value)
+        else:
+            for border in (part[:, :top], part[:, top + h :], middle_rows[:, :, :left], middle_rows[:, :, left + w :]):
+                border.fill(value)  # only the border: the inside is written next
         middle_rows[:, :, left : left + w] = x[images]
 
     threads.parallel_parts(pad_part, len(x), padded.size)
@@ -101,6 +110,10 @@ def windows(padded, geometry, by_pool_quarter=False):
         strides = (step_h * sh, step_w * sw, step_n, 2 * step_h * sh, 2 * step_w * sw, *taps)
     else:
         shape, strides = (n, oh, ow, *kernel, c), (step_n, step_h * sh, step_w * sw, *taps)
+    if padded.flags.c_contiguous:  # the same view as ``as_strided``'s, made in a quarter of its time
+        view = np.ndarray(shape, padded.dtype, buffer=padded, strides=strides)
+        view.flags.writeable = False
+        return view
     return as_strided(padded, shape=shape, strides=strides, writeable=False)
 
 

@@ -26,6 +26,9 @@ def relu(x, out):
     """
     values, results = x.reshape(-1), _flat_view(out)
     zeros = _zeros(x.dtype)
+    if values.size <= BLOCK:
+        np.maximum(values, zeros[: values.size], out=results)
+        return out
 
     def relu_part(part):
         for start in range(part.start, part.stop, BLOCK):
