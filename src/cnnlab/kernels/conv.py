@@ -56,7 +56,7 @@ def pad_spatial(x, geometry, value=0, empty=np.empty):
     # (slow); then filling the whole array first is quicker.  Measured: (32, 28, 28, 1)
     # padded by 1, 28 -> 19 us; (128, 14, 14, 10), 199 -> 124 us; but (64, 28, 28, 32),
     # 423 -> 830 us.
-    fill_all = max(left, padded.shape[2] - left - w) * x.shape[3] < 16
+    fill_all = max(left, geometry.cols.pad_after) * x.shape[3] < 16
 
     def pad_part(images):
         part = padded[images]

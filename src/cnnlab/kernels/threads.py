@@ -100,7 +100,7 @@ def parallel_parts(task, n, elements):
 
 
 def parallel_items(task, n, after_own_item=None):
-    """Calls ``task(i)`` for every ``i`` in ``range(n)``, the calling thread and each worker taking the next ``i`` in turn.
+    """Calls ``task(i)`` for every ``i`` in ``range(n)``, the calling thread and the workers each taking the next ``i``.
 
     For many independent items of a millisecond or so each, such as the batches of a
     ``predict``.  Inside ``task``, ``parallel_parts`` runs its work in one piece: every

@@ -260,7 +260,8 @@ def predict(model, x, batch_size, verbose, callbacks, one_batch=False):
     Without callbacks, and for a model made of cnnlab's own layers, the batches after
     the second run two (one per core) at a time, each batch through the whole model on
     one thread (see ``_batches_side_by_side``), when the second batch took long enough to
-    repay it.  Every batch computes the same values either way.
+    repay it.  A batch then runs its kernels in one piece; run alone, a big batch's
+    products are split over the cores, which can round them differently.
     """
     op = "predict_on_batch" if one_batch else "predict"
     verbose = resolve_verbose(verbose, op)
