@@ -455,9 +455,25 @@ def test_bias_add_by_rows_equals_the_broadcast_add():
     np.testing.assert_array_equal(tf.nn.bias_add(x, b).numpy(), x + b)
     strided = x[:, :, ::2]  # not contiguous: the plain broadcast
     np.testing.assert_array_equal(tf.nn.bias_add(strided, b).numpy(), strided + b)
+    for empty in (np.zeros((2, 0, 4, 5), np.float32), np.zeros((2, 4, 4, 0), np.float32)):
+        assert tf.nn.bias_add(empty, np.zeros(empty.shape[-1], np.float32)).shape == empty.shape
 
 
-@pytest.mark.parametrize("array_shape", [(2, 3, 4, 5), (80, 28, 28, 5)])  # the second is split over the cores
+@pytest.mark.parametrize(
+    ("shape", "row"),
+    [((2, 3, 4, 5), 60), ((3, 400, 20, 5), 100), ((2, 3, 7000, 5), 5), ((6, 5), 5), ((2, 9, 0, 5), 5)],
+)
+def test_channel_rows_span_the_most_trailing_axes_that_fit(shape, row):
+    from cnnlab.kernels import broadcast
+
+    array = np.zeros(shape, np.float32)
+    rows, tile = broadcast.channel_rows(array)
+    assert rows.shape[1:] == (row,) and tile == row // 5
+    assert np.shares_memory(rows, array) or array.size == 0  # a view, not a copy
+
+
+# The second is split over the cores; the third has rows of W * C, the fourth of C.
+@pytest.mark.parametrize("array_shape", [(2, 3, 4, 5), (80, 28, 28, 5), (3, 400, 20, 5), (2, 3, 7000, 5)])
 @pytest.mark.parametrize("vector_shape", [(5,), (1, 1, 5), (1, 1, 1, 5), (1,)])
 @pytest.mark.parametrize("numpy_fn", [np.subtract, np.divide, np.maximum, np.less])
 def test_per_channel_broadcast_by_rows_equals_numpy(array_shape, vector_shape, numpy_fn):
@@ -584,11 +600,12 @@ def test_parallel_parts_run_under_the_callers_numpy_error_state(monkeypatch):
         threads.parallel_parts(lambda part: big[part] * np.float32(10), 2, big.size)
 
 
-# ---- ReLU in blocks, on threads ---------------------------------------------------------------
+# ---- ReLU in rows, on threads -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("size", [1, 7, relu_kernels.BLOCK + 3, 5 * relu_kernels.BLOCK + 11])
-def test_relu_kernel_in_blocks_matches_the_definition_nan_included(size):
+# Under a row, whole rows only, rows and a rest, and rows enough to be split over the cores.
+@pytest.mark.parametrize("size", [1, 7, relu_kernels.ROW, relu_kernels.ROW + 3, 20 * relu_kernels.ROW + 11])
+def test_relu_kernel_in_rows_matches_the_definition_nan_included(size):
     x = rng.standard_normal(size).astype(np.float32)
     x[:: max(size // 5, 1)] = np.nan
     expected = np.where(np.isnan(x), np.nan, np.where(x > 0, x, 0)).astype(np.float32)

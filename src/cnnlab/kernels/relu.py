@@ -2,12 +2,13 @@
 
 NumPy's ``np.maximum(x, 0)`` against the scalar runs a scalar loop; against an array
 of zeros it is vectorized, but a whole array of zeros is one more array to stream
-from memory.  A cache-sized block of zeros, reused along the array, gives the
-vectorized loop without that traffic.  Measured on the 2-core VM, over a conv
-layer's (128, 28, 28, 10) output not in cache: 0.8-0.96 ms for
-``np.maximum(x, np.zeros_like(x))``, 0.55-0.7 ms in blocks, 0.53 ms in blocks on
-two threads; the gradient ``dy * (out > 0)`` took 1.26-1.37 ms on one thread and
-0.9 ms on two (blocks did not help it).
+from memory.  One cache-sized row of zeros, broadcast against the array cut into
+rows of that length, gives the vectorized loop without that traffic, in a single
+NumPy call per core.  Measured on the 2-core VM over a conv layer's
+(128, 28, 28, 10) output: 0.8-0.96 ms for ``np.maximum(x, np.zeros_like(x))``
+(not in cache); in cache, on one thread, 0.81 ms against the scalar, 0.30 ms in
+separate blocks of 65,536 values, 0.19-0.22 ms as rows of 16,384 against one row.
+The gradient ``dy * (out > 0)`` took 1.26-1.37 ms on one thread and 0.9 ms on two.
 """
 
 import functools
@@ -16,7 +17,7 @@ import numpy as np
 
 from . import threads
 
-BLOCK = 1 << 16  # elements: 256 KiB of float32 zeros, well inside a core's L2 cache
+ROW = 1 << 14  # values: 64 KiB of float32 zeros, inside a core's L2 cache
 
 
 def relu(x, out):
@@ -26,23 +27,18 @@ def relu(x, out):
     """
     values, results = x.reshape(-1), _flat_view(out)
     zeros = _zeros(x.dtype)
-    if values.size <= BLOCK:
-        np.maximum(values, zeros[: values.size], out=results)
-        return out
-
-    def relu_part(part):
-        for start in range(part.start, part.stop, BLOCK):
-            stop = min(start + BLOCK, part.stop)
-            np.maximum(values[start:stop], zeros[: stop - start], out=results[start:stop])
-
-    threads.parallel_parts(relu_part, values.size, values.size)
+    whole = values.size - values.size % ROW  # the values in whole rows; the rest after them
+    if whole:
+        rows, result_rows = values[:whole].reshape(-1, ROW), results[:whole].reshape(-1, ROW)
+        threads.parallel_parts(lambda part: np.maximum(rows[part], zeros, out=result_rows[part]), len(rows), whole)
+    np.maximum(values[whole:], zeros[: values.size - whole], out=results[whole:])
     return out
 
 
 @functools.lru_cache(maxsize=None)
 def _zeros(dtype):
-    """A read-only block of zeros, made once per dtype."""
-    zeros = np.zeros(BLOCK, dtype)
+    """A read-only row of zeros, made once per dtype."""
+    zeros = np.zeros(ROW, dtype)
     zeros.flags.writeable = False
     return zeros
 
@@ -50,13 +46,19 @@ def _zeros(dtype):
 def relu_backward(dy, relu_out, out):
     """Writes ``dy`` where ``relu_out > 0``, else 0, into ``out`` and returns it (TF's ReLU gradient, 0 at 0).
 
-    All three are C-contiguous arrays of one shape; ``relu_out`` may equally be the
+    All three are C-contiguous arrays of one shape, and ``out`` shares no memory with
+    the others (the mask is written into it first); ``relu_out`` may equally be the
     ReLU's input (both are positive at the same places).
     """
     gradients, masks, results = dy.reshape(-1), relu_out.reshape(-1), _flat_view(out)
-    threads.parallel_parts(
-        lambda part: np.multiply(gradients[part], masks[part] > 0, out=results[part]), results.size, results.size
-    )
+
+    def gate_part(part):
+        # The mask as 0.0 / 1.0 written straight into ``out``, then a float-by-float product:
+        # NumPy multiplies by a bool array through a casting buffer, about twice as slowly.
+        np.greater(masks[part], 0, out=results[part], casting="unsafe")
+        np.multiply(gradients[part], results[part], out=results[part])
+
+    threads.parallel_parts(gate_part, results.size, results.size)
     return out
 
 
