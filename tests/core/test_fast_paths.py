@@ -378,6 +378,46 @@ def test_products_are_split_only_along_a_wide_side_of_the_result(shapes, split, 
     assert bool(calls) == split
 
 
+@pytest.mark.parametrize("cores", [1, 2])
+@pytest.mark.parametrize("shared", [5, 2 * 1024, 3 * 1024 + 17])  # one piece; whole pieces; pieces and a rest
+def test_products_in_pieces_of_the_shared_axis_sum_to_the_product(shared, cores, monkeypatch):
+    from cnnlab.kernels import blas, threads
+
+    monkeypatch.setattr(threads, "CORES", cores)
+    monkeypatch.setattr(threads, "MIN_ELEMENTS", 0)  # share the pieces out even for this small product
+    # Small integers: every partial sum is exact in float32, whatever the order of the sums.
+    a = rng.integers(-3, 4, size=(9, shared)).astype(np.float32)
+    b = rng.integers(-3, 4, size=(shared, 10)).astype(np.float32)
+    np.testing.assert_array_equal(blas.matmul_in_pieces(a, b), (a.astype(np.int64) @ b.astype(np.int64)).astype(np.float32))
+    a, b = rng.standard_normal((9, shared)).astype(np.float32), rng.standard_normal((shared, 10)).astype(np.float32)
+    exact = a.astype(np.float64) @ b
+    pieces = blas.matmul_in_pieces(np.asfortranarray(a), b)  # a transposed view, as a conv's columns are
+    assert pieces.dtype == np.float32
+    np.testing.assert_allclose(pieces, exact, rtol=0, atol=1e-6 * np.abs(a).sum(axis=1).max() * np.abs(b).max())
+
+
+def test_conv2d_filter_gradient_of_a_big_batch_sums_pieces_of_positions():
+    """tf.nn.conv2d's filter gradient for 1 channel in, 6 out over 4,000+ positions: the product in
+    pieces (blas.matmul_in_pieces), equal to the float64 definition up to float32 rounding."""
+    from cnnlab.kernels import blas
+
+    x = rng.standard_normal((6, 27, 27, 1)).astype(np.float32)
+    w = tf.Variable(rng.standard_normal((3, 3, 1, 6)).astype(np.float32))
+    dy = rng.standard_normal((6, 27, 27, 6)).astype(np.float32)
+    with tf.GradientTape() as tape:
+        y = tf.nn.conv2d(x, w, 1, "SAME")
+    dw = tape.gradient(y, w, output_gradients=dy).numpy()
+    assert 6 * 27 * 27 >= 4 * blas._PIECE
+    padded = np.pad(x.astype(np.float64), ((0, 0), (1, 1), (1, 1), (0, 0)))
+    expected = np.zeros((3, 3, 1, 6))
+    for i in range(3):
+        for j in range(3):
+            expected[i, j, 0] = np.einsum("nhw,nhwo->o", padded[:, i : i + 27, j : j + 27, 0], dy)
+    np.testing.assert_allclose(dw, expected, rtol=1e-5, atol=1e-4)
+    from_op = tf.nn.conv2d_backprop_filter(x, w.shape, dy, 1, "SAME").numpy()
+    np.testing.assert_array_equal(from_op, dw)  # the op computes it the same way
+
+
 def test_blas_matmul_is_numpy_matmul_and_puts_the_thread_count_back():
     from cnnlab.kernels import blas
 

@@ -299,19 +299,29 @@ def _window_patches(geometry, input_hw):
 
 def conv2d_backprop_filter(x, out_backprop, filter_shape, geometry):
     """The gradient of ``conv2d(x, filters)`` with respect to ``filters``, given ``out_backprop`` = dL/dy."""
-    return filter_grads_from_columns(im2col(x, geometry), out_backprop, filter_shape)[0]
+    return filter_grads_from_columns(im2col(x, geometry), out_backprop, filter_shape, in_pieces=True)[0]
 
 
-def filter_grads_from_columns(cols, out_backprop, filter_shape):
+def filter_grads_from_columns(cols, out_backprop, filter_shape, in_pieces=False):
     """``(filter_grad, bias_grad)`` from the forward's im2col matrix ``cols``, with one GEMM.
 
     ``bias_grad`` (the sum of ``out_backprop`` over positions) comes from the ones
-    column, and is None when ``cols`` has none.
+    column, and is None when ``cols`` has none.  With ``in_pieces``, a small gradient
+    (fewer than 128 rows and columns: few input and output channels) is summed over
+    pieces of the positions on every core (``blas.matmul_in_pieces``), which rounds
+    differently from one product.  ``tf.nn.conv2d``'s gradient takes it; the Keras layers'
+    fused ops keep the one product, so that they train to the same values, bit for bit,
+    as when the README's accuracy figures were measured.
     """
     size = math.prod(filter_shape[:3])
     dy = out_backprop.reshape(-1, filter_shape[3])
+    if in_pieces and max(cols.shape[1], dy.shape[1]) < blas.SPLIT_MIN_OUTPUT:
+        grads = blas.matmul_in_pieces(cols.T, dy)
     # The product is about 1.5x faster with the big matrix in its stored (C-contiguous) order.
-    grads = blas.matmul(dy.T, cols).T if cols.flags.c_contiguous else blas.matmul(cols.T, dy)
+    elif cols.flags.c_contiguous:
+        grads = blas.matmul(dy.T, cols).T
+    else:
+        grads = blas.matmul(cols.T, dy)
     bias_grad = grads[size] if cols.shape[1] > size else None
     return grads[:size].reshape(filter_shape), bias_grad
 

@@ -173,7 +173,7 @@ def _conv2d(x, w, geometry):
         if is_recording():  # an outer tape differentiates this gradient: build it from the op
             return dx, _conv2d_backprop_filter(x, w.shape, dy, geometry)
         # The same product from the forward's im2col matrix instead of a new one.
-        return dx, Tensor(conv_kernels.filter_grads_from_columns(cols, dy._value, w.shape)[0])
+        return dx, Tensor(conv_kernels.filter_grads_from_columns(cols, dy._value, w.shape, in_pieces=True)[0])
 
     return record(out, (x, w), grad)
 
