@@ -566,6 +566,50 @@ def test_parallel_parts_covers_the_axis_once_and_raises_what_a_part_raises(monke
         threads.parallel_parts(fails, 10, elements=threads.MIN_ELEMENTS)
 
 
+def test_parallel_parts_from_two_threads_at_once_and_no_reference_kept(monkeypatch):
+    import threading
+    import weakref
+
+    from cnnlab.kernels import threads
+
+    monkeypatch.setattr(threads, "CORES", 2)
+    with threads._workers_lock:  # another thread has the workers: the work runs here, in one piece
+        alone = []
+        threads.parallel_parts(alone.append, 10, elements=threads.MIN_ELEMENTS)
+        assert alone == [slice(0, 10)]
+        threads.parallel_items(alone.append, 3)
+        assert alone[1:] == [0, 1, 2]
+
+    results, errors = {}, []
+
+    def run(name):
+        try:
+            for step in range(200):
+                values = np.arange(1000, dtype=np.float64) + step
+                out = np.empty_like(values)
+                threads.parallel_parts(lambda part: np.multiply(values[part], 2, out=out[part]), len(values), threads.MIN_ELEMENTS)
+                np.testing.assert_array_equal(out, 2 * values)
+            results[name] = True
+        except BaseException as error:  # reported below, on the test's thread
+            errors.append(error)
+
+    callers = [threading.Thread(target=run, args=(name,)) for name in "ab"]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join()
+    assert not errors and results == {"a": True, "b": True}
+
+    class Held:
+        pass
+
+    held = Held()
+    threads.parallel_parts(lambda part, held=held: None, 10, elements=threads.MIN_ELEMENTS)
+    gone = weakref.ref(held)
+    del held
+    assert gone() is None  # no worker keeps the task (and the arrays it refers to) after the call
+
+
 def test_parallel_items_runs_each_index_once_and_stops_after_a_failure(monkeypatch):
     import threading
 
