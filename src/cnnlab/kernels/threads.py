@@ -13,7 +13,7 @@ The worker threads, one per core beyond the first, live for the whole process
 worker with two locks, one it waits on to start and one the caller waits on for the
 end: on the VM measured that took 25-30 microseconds, against 45-65 through a
 ``concurrent.futures`` pool (its queue, futures and conditions are Python), and made
-the GradientTape training loop 3-4% faster.  Work below ``MIN_ELEMENTS`` runs on the
+the GradientTape training loop 2-4% faster.  Work below ``MIN_ELEMENTS`` runs on the
 calling thread.  A task that itself asks for ``parallel_parts`` from inside a part (a
 worker's or the caller's own) runs there in one piece, so parts never queue behind
 one another; so does work asked for while another thread has the workers.
@@ -39,9 +39,10 @@ import threading
 
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 # Below this many array elements touched, handing half the work to another thread
-# costs more than it saves.  On the 2-core virtual machine measured, waking the waiting
-# worker took 45-65 microseconds, as long as a pass over ~100,000 elements; element-wise
-# kernels on a (32, 28, 28, 10) batch (250,880 elements) ran faster on one thread.
+# costs more than it saves.  On the 2-core virtual machine measured, waking a waiting
+# worker took 45-65 microseconds through a concurrent.futures pool (25-30 with the locks
+# used now), as long as a pass over ~100,000 elements; element-wise kernels on a
+# (32, 28, 28, 10) batch (250,880 elements) ran faster on one thread.
 MIN_ELEMENTS = 1 << 18
 
 _in_part = threading.local()
