@@ -303,7 +303,7 @@ def conv2d_backprop_filter(x, out_backprop, filter_shape, geometry):
 
 
 def filter_grads_from_columns(cols, out_backprop, filter_shape, in_pieces=False):
-    """``(filter_grad, bias_grad)`` from the forward's im2col matrix ``cols``, with one GEMM.
+    """``(filter_grad, bias_grad)`` from the forward's im2col matrix ``cols``, with one product.
 
     ``bias_grad`` (the sum of ``out_backprop`` over positions) comes from the ones
     column, and is None when ``cols`` has none.  With ``in_pieces``, a small gradient

@@ -148,20 +148,7 @@ def parallel_parts(task, n, elements):
         task(slice(0, n))
         return
     first, *others = split(n, parts)
-    try:
-        for worker, part in zip(workers, others):
-            worker.start(task, part)
-        _in_part.active = True  # the caller's own part, too, runs what it asks for in one piece
-        try:
-            task(first)
-        finally:
-            _in_part.active = False
-            errors = [worker.wait() for worker in workers]
-    finally:
-        _give_back_workers()
-    for error in errors:
-        if error is not None:
-            raise error
+    _side_by_side(workers, [(task, part) for part in others], lambda: task(first))
 
 
 def parallel_items(task, n, after_own_item=None):
@@ -194,35 +181,40 @@ def parallel_items(task, n, after_own_item=None):
     failed = threading.Event()
 
     def take_items(report):
-        while not failed.is_set():
-            i = next_index()
-            if i >= n:
-                return
-            try:
+        try:
+            while not failed.is_set():
+                i = next_index()
+                if i >= n:
+                    return
                 task(i)
-            except BaseException:
-                failed.set()
-                raise
-            done = finished()
-            if report is not None:
-                report(done)
+                done = finished()
+                if report is not None:
+                    report(done)
+        except BaseException:
+            failed.set()  # no thread starts another item
+            raise
 
     workers = _take_workers(min(CORES, n) - 1)
     if workers is None:
         take_items(after_own_item)
         return
+    _side_by_side(workers, [(take_items, None)] * len(workers), lambda: take_items(after_own_item))
+
+
+def _side_by_side(workers, jobs, own_job):
+    """Start ``task(argument)`` for each ``(task, argument)`` of ``jobs`` on its worker, run
+    ``own_job()`` here meanwhile (as a part), and give the workers back once all are over
+    (none is left running behind the caller's back).  The caller's exception is raised
+    first, then the first a worker's task raised."""
     try:
-        for worker in workers:
-            worker.start(take_items, None)
-        _in_part.active = True
+        for worker, (task, argument) in zip(workers, jobs):
+            worker.start(task, argument)
+        _in_part.active = True  # the caller's own job, too, runs what it asks for in one piece
         try:
-            take_items(after_own_item)
-        except BaseException:
-            failed.set()
-            raise
+            own_job()
         finally:
             _in_part.active = False
-            errors = [worker.wait() for worker in workers]  # no item is left running behind the caller's back
+            errors = [worker.wait() for worker in workers]
     finally:
         _give_back_workers()
     for error in errors:
