@@ -21,6 +21,7 @@ OpenBLAS it is not found, and products run as NumPy runs them.
 import ctypes
 import glob
 import os
+import threading
 
 import numpy as np
 
@@ -37,7 +38,10 @@ def _find_thread_setter():
     ]
     for path in sorted(p for pattern in patterns for p in glob.glob(pattern)):
         try:
-            library = ctypes.CDLL(path)  # already loaded by NumPy: this only looks it up
+            # Already loaded by NumPy: this only looks it up.  A ``PyDLL``'s functions keep
+            # the GIL: a CDLL's would hand it over, and wait to get it back, twice per
+            # product, while another thread runs Python (predict's two batches at a time).
+            library = ctypes.PyDLL(path)
         except OSError:
             continue
         setter = getattr(library, "openblas_set_num_threads_local", None)
@@ -109,8 +113,19 @@ def matmul_in_pieces(a, b):
     return total
 
 
+_here = threading.local()
+
+
+def keep_one_thread():
+    """Ask OpenBLAS for one thread on the calling thread for good (cnnlab's kernel workers,
+    which never split a product further): its products then skip the switch and back."""
+    if _set_threads is not None:
+        _set_threads(1)
+        _here.one_thread = True
+
+
 def _matmul_one_thread(a, b, out=None):
-    if _set_threads is None:
+    if _set_threads is None or getattr(_here, "one_thread", False):
         return np.matmul(a, b, out=out)
     previous = _set_threads(1)
     try:

@@ -262,12 +262,25 @@ def _filters_at_window_cells(filters):
     """The (4*O, (KH+1)*(KW+1)*C) matrix whose rows ``(i, j, o)`` hold filter ``o`` placed at
     offset (i, j) of a (KH+1, KW+1, C) patch, zeros elsewhere."""
     kh, kw, c, out_channels = filters.shape
-    cells = np.zeros((2, 2, out_channels, kh + 1, kw + 1, c), filters.dtype)
-    by_output = filters.transpose(3, 0, 1, 2)
+    cells = np.zeros(4 * out_channels * (kh + 1) * (kw + 1) * c, filters.dtype)
+    targets, sources = _window_cell_places(filters.shape)
+    cells[targets] = filters.reshape(-1)[sources]  # one gather, one scatter: it runs for every batch
+    return cells.reshape(4 * out_channels, -1)
+
+
+@functools.lru_cache(maxsize=16)
+def _window_cell_places(filter_shape):
+    """``(targets, sources)``: where in the flat cells matrix of ``_filters_at_window_cells``
+    each of its 4 * KH * KW * C * O filter values goes, and where in the flat filters it is."""
+    kh, kw, c, out_channels = filter_shape
+    cells = np.full((2, 2, out_channels, kh + 1, kw + 1, c), -1, np.intp)
+    by_output = np.arange(math.prod(filter_shape)).reshape(filter_shape).transpose(3, 0, 1, 2)
     for i in range(2):
         for j in range(2):
             cells[i, j, :, i : i + kh, j : j + kw] = by_output
-    return cells.reshape(4 * out_channels, -1)
+    flat = cells.reshape(-1)
+    targets = np.flatnonzero(flat >= 0)
+    return targets, flat[targets]
 
 
 def _pool_windows(x, cells, bias, relu, geometry, out, empty):
@@ -276,11 +289,9 @@ def _pool_windows(x, cells, bias, relu, geometry, out, empty):
     # The patches are im2col's fields for a (KH+1, KW+1) kernel with stride 2, tap-major.
     patches = im2col(x, _window_patches(geometry, x.shape[1:3]), empty=empty).T
     by_cell = blas.matmul(cells, patches, out=empty((4 * out_channels, positions), x.dtype))
-    top_left, top_right, bottom_left, bottom_right = by_cell.reshape(4, out_channels, positions)
+    # The maximum of the four cells (top left, top right, bottom left, bottom right, in that order), one call.
     pooled = empty((out_channels, positions), x.dtype)
-    np.maximum(top_left, top_right, out=pooled)
-    np.maximum(pooled, bottom_left, out=pooled)
-    np.maximum(pooled, bottom_right, out=pooled)
+    np.maximum.reduce(by_cell.reshape(4, out_channels, positions), axis=0, out=pooled)
     if bias is not None:
         np.add(pooled, bias.reshape(-1, 1), out=pooled)
     if relu:

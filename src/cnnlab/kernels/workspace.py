@@ -32,15 +32,12 @@ import numpy as np
 _MAX_KINDS = 16
 
 
-def _references(array):
-    return sys.getrefcount(array)
-
-
 def _references_when_only_listed():
-    """How many references ``_references`` counts for an array held by nothing but a list."""
+    """How many references ``sys.getrefcount`` counts, in ``Workspace.empty``'s loop, for an
+    array held by nothing but a list."""
     held = [np.empty(0)]
     for array in held:
-        return _references(array)
+        return sys.getrefcount(array)
 
 
 _FREE = _references_when_only_listed()
@@ -55,12 +52,13 @@ class Workspace:
 
     def empty(self, shape, dtype):
         """An uninitialized array like ``np.empty(shape, dtype)``, reused when one is free."""
-        key = (tuple(shape), np.dtype(dtype))
+        # (Called several times per layer and batch: the key is built without conversions when it can be.)
+        key = (shape if type(shape) is tuple else tuple(shape), dtype if isinstance(dtype, np.dtype) else np.dtype(dtype))
         with self._lock:
-            arrays = self._arrays.pop(key, [])
+            arrays = self._arrays.pop(key, None) or []
             self._arrays[key] = arrays  # now the most recently used kind
             for array in arrays:
-                if _references(array) <= _FREE:
+                if sys.getrefcount(array) <= _FREE:
                     return array
             array = np.empty(key[0], key[1])
             arrays.append(array)

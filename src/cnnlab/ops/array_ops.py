@@ -38,10 +38,13 @@ def stop_gradient(input, name=None):  # noqa: A002
 
 def _shape_arg(shape, op, argument="shape", allow_unknown=False):
     """A shape given as an int, list, tuple, array or tensor, as a tuple of ints."""
-    dims = np.asarray(shape._value if isinstance(shape, Tensor) else shape)
-    if dims.ndim > 1 or (dims.size and dims.dtype.kind not in "iu"):
-        raise TypeError(f"{op}: {argument} must be an integer or a list of integers; received {argument}={shape!r}.")
-    dims = tuple(int(d) for d in dims.reshape(-1))
+    if type(shape) is tuple and all(type(d) is int for d in shape):
+        dims = shape  # the usual case, such as Flatten's (batch, -1) for every batch: no conversion
+    else:
+        dims = np.asarray(shape._value if isinstance(shape, Tensor) else shape)
+        if dims.ndim > 1 or (dims.size and dims.dtype.kind not in "iu"):
+            raise TypeError(f"{op}: {argument} must be an integer or a list of integers; received {argument}={shape!r}.")
+        dims = tuple(int(d) for d in dims.reshape(-1))
     if not allow_unknown and any(d < 0 for d in dims):
         raise ValueError(f"{op}: {argument} must not contain negative sizes; received {argument}={list(dims)}.")
     return dims

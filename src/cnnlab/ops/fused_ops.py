@@ -159,7 +159,7 @@ def dense_bias_relu(x, kernel, bias, relu, workspace):
     """
     x, w = as_tensor_pair(x, kernel, "matmul", ("a", "b"))
     inputs = (x, w) if bias is None else (x, w, bias)
-    out = blas.matmul(x._value, w._value, out=workspace.empty((x.shape[0], w.shape[1]), x.dtype))
+    out = blas.matmul(x._value, w._value, out=workspace.empty((x._value.shape[0], w._value.shape[1]), x._value.dtype))
     if bias is not None:
         out += bias._value
     if relu:

@@ -20,7 +20,7 @@ def _normalize_axis(axis, ndim, op):
         return tuple(range(ndim))
     if isinstance(axis, Tensor):
         axis = axis._value.tolist()
-    axes = [axis] if np.ndim(axis) == 0 else list(axis)
+    axes = [axis] if type(axis) is int or np.ndim(axis) == 0 else list(axis)
     normalized = []
     for a in axes:
         if isinstance(a, (bool, np.bool_)) or int(a) != a:
