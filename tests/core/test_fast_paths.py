@@ -433,6 +433,37 @@ def test_blas_matmul_is_numpy_matmul_and_puts_the_thread_count_back():
     assert blas._set_threads(original) == 2  # the count set before the call is back
 
 
+def test_openblas_runs_cnnlab_products_on_one_thread_and_gets_its_count_back(monkeypatch):
+    """OpenBLAS's thread count is the whole process's: it is 1 while any of cnnlab's products
+    runs, on any thread, and the count found before is back once the last one ends.  The
+    switch keeps the GIL (a ctypes.PyDLL function: a CDLL one would hand the GIL to another
+    thread, and wait for it back, twice per product)."""
+    import ctypes
+
+    from cnnlab.kernels import blas, threads
+
+    if blas._set_threads is None:
+        pytest.skip("NumPy's BLAS here is not an OpenBLAS with openblas_set_num_threads_local")
+    assert blas._set_threads._flags_ & ctypes._FUNCFLAG_PYTHONAPI
+    counts = []
+    numpy_matmul = np.matmul
+
+    def matmul(a, b, out=None):
+        counts.append(blas._set_threads(1))  # the count during the product (left as it was: 1)
+        return numpy_matmul(a, b, out=out)
+
+    monkeypatch.setattr(blas.np, "matmul", matmul)
+    monkeypatch.setattr(threads, "CORES", 2)
+    monkeypatch.setattr(threads, "MIN_ELEMENTS", 0)
+    a, b = rng.standard_normal((8, 5)).astype(np.float32), rng.standard_normal((5, 3)).astype(np.float32)
+    out = np.empty((400, 8, 3), np.float32)
+    previous = blas._set_threads(2)
+    threads.parallel_parts(lambda part: [blas.matmul(a, b, out=out[i]) for i in range(part.start, part.stop)], 400, 400)
+    assert blas._set_threads(previous) == 2  # back to the count found before
+    assert counts == [1] * 400
+    np.testing.assert_array_equal(out, np.broadcast_to(numpy_matmul(a, b), out.shape))
+
+
 # ---- cross-entropy gradients: NumPy when nothing records them, ops when a tape does ---------------
 
 

@@ -100,6 +100,18 @@ def test_pooling_by_windows_matches_the_definition(x_shape, kernel, padding, use
     np.testing.assert_allclose(got, pooled_conv_from_the_definition(x, w, b, padding, relu), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("filter_shape", [(3, 3, 1, 10), (2, 4, 3, 5), (1, 1, 2, 1), (5, 3, 1, 2)])
+def test_filters_at_window_cells_place_each_filter_at_the_four_offsets(filter_shape):
+    filters = rng.standard_normal(filter_shape).astype(np.float32)
+    kh, kw, c, out_channels = filter_shape
+    expected = np.zeros((2, 2, out_channels, kh + 1, kw + 1, c), np.float32)
+    for i, j, o, a, b, ch in np.ndindex(2, 2, out_channels, kh, kw, c):
+        expected[i, j, o, a + i, b + j, ch] = filters[a, b, ch, o]
+    cells = conv_kernels._filters_at_window_cells(filters)
+    assert cells.dtype == np.float32
+    np.testing.assert_array_equal(cells, expected.reshape(4 * out_channels, -1))
+
+
 @pytest.mark.parametrize(
     "x_shape, kernel, strides, dilations, padding",
     [

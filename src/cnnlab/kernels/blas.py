@@ -5,17 +5,21 @@ and its helper threads wait for one another.  When another process holds one of
 the cores, a thread that is not scheduled stalls the whole product: on the
 2-core machine the benchmarks ran on, a (32, 1960) @ (1960, 100) product that
 takes 0.3 ms on one thread took 8 to 70 ms on two while another program was
-busy.  So ``matmul`` asks OpenBLAS for one thread for the length of each call and
+busy.  So ``matmul`` asks OpenBLAS for one thread while cnnlab's products run and
 then puts back the count it found: NumPy products made outside cnnlab keep
-OpenBLAS's own setting (``OPENBLAS_NUM_THREADS``).  Products large enough to
+OpenBLAS's own setting (``OPENBLAS_NUM_THREADS``), unless they run on another thread
+at the same moment as one of cnnlab's.  Products large enough to
 repay a hand-off are split by cnnlab into one part per core, computed side by side
 by ``threads.parallel_parts``, whose threads never spin: when another program holds
 a core, the product takes about as long as on one thread (plus the hand-off),
 instead of many times longer.
 
 The switch is OpenBLAS's ``openblas_set_num_threads_local`` (OpenBLAS >= 0.3.27,
-which NumPy >= 2 wheels bundle).  With another BLAS (MKL, Accelerate) or an older
-OpenBLAS it is not found, and products run as NumPy runs them.
+which NumPy >= 2 wheels bundle), which returns the count it replaces; despite its
+name, in NumPy's (pthreads) build the count is the whole process's, so cnnlab counts
+its products in flight on all threads and switches only at the first and the last.
+With another BLAS (MKL, Accelerate) or an older OpenBLAS it is not found, and
+products run as NumPy runs them.
 """
 
 import ctypes
@@ -113,25 +117,29 @@ def matmul_in_pieces(a, b):
     return total
 
 
-_here = threading.local()
-
-
-def keep_one_thread():
-    """Ask OpenBLAS for one thread on the calling thread for good (cnnlab's kernel workers,
-    which never split a product further): its products then skip the switch and back."""
-    if _set_threads is not None:
-        _set_threads(1)
-        _here.one_thread = True
+# The count OpenBLAS had before cnnlab's products in flight, and how many are in flight.
+_saved_count = None
+_in_flight = 0
+_in_flight_lock = threading.Lock()
 
 
 def _matmul_one_thread(a, b, out=None):
-    if _set_threads is None or getattr(_here, "one_thread", False):
+    """``np.matmul`` on one OpenBLAS thread.  OpenBLAS's count is process-wide: the first of
+    cnnlab's products to start (on any thread) sets it to 1, the last to end puts it back."""
+    global _saved_count, _in_flight
+    if _set_threads is None:
         return np.matmul(a, b, out=out)
-    previous = _set_threads(1)
+    with _in_flight_lock:
+        if _in_flight == 0:
+            _saved_count = _set_threads(1)
+        _in_flight += 1
     try:
         return np.matmul(a, b, out=out)
     finally:
-        _set_threads(previous)
+        with _in_flight_lock:
+            _in_flight -= 1
+            if _in_flight == 0:
+                _set_threads(_saved_count)
 
 
 def _matmul_in_parts(a, b, out, multiply_adds):

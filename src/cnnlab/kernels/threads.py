@@ -72,9 +72,6 @@ class _Worker:
         return error
 
     def _serve(self):
-        from . import blas  # here: blas imports this module
-
-        blas.keep_one_thread()  # a worker's products are parts already
         while True:
             self._start.acquire()
             self._run(*self._task)  # in a call of its own: nothing of the task outlives it here
