@@ -104,6 +104,64 @@ def test_conv_filter_and_bias_gradients_come_from_one_product_with_the_columns()
     assert conv_kernels.filter_grads_from_columns(conv_kernels.im2col(x, geometry), dy, w.shape)[1] is None
 
 
+def blas_keeps_row_groups():
+    """Whether this machine's BLAS gives a product cut into chunks of ``blas.ROW_GROUP`` rows the
+    bits of one product (true of the OpenBLAS kernels the group was measured on)."""
+    from cnnlab.kernels import blas
+
+    a, b = rng.standard_normal((10 * blas.ROW_GROUP, 50)).astype(np.float32), rng.standard_normal((50, 7)).astype(np.float32)
+    whole = np.matmul(a, b)
+    return all(
+        np.array_equal(np.matmul(a[i : i + blas.ROW_GROUP], b), whole[i : i + blas.ROW_GROUP])
+        for i in range(0, len(a), blas.ROW_GROUP)
+    )
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+@pytest.mark.parametrize(
+    "x_shape, filter_shape, padding, by_pool_quarter",
+    [
+        ((12, 10, 10, 8), (3, 3, 8, 6), "VALID", False),  # 64 rows an image: chunks of 3 images
+        ((11, 12, 12, 5), (3, 3, 5, 4), "SAME", True),  # by pooling quarter: chunks span quarters
+        ((9, 7, 7, 4), (2, 2, 4, 3), "VALID", False),  # an odd batch: halves cut images, one product
+        ((4, 6, 6, 4), (3, 3, 4, 200), "SAME", False),  # more filters than rows: columns split, one product
+    ],
+)
+def test_im2col_and_product_by_chunks_give_the_one_products_values(x_shape, filter_shape, padding, by_pool_quarter, cores, monkeypatch):
+    """conv2d_with_columns fills im2col's rows chunk by chunk, each chunk's product right after:
+    the same columns, and the same output as the one product (bit for bit where the BLAS
+    computes rows in groups of blas.ROW_GROUP, as the OpenBLAS measured does)."""
+    from cnnlab.kernels import blas, threads
+
+    monkeypatch.setattr(threads, "CORES", cores)
+    monkeypatch.setattr(threads, "MIN_ELEMENTS", 0)
+    monkeypatch.setattr(blas, "_SPLIT_MULTIPLY_ADDS", 0)  # split these small products as a big one is split
+    monkeypatch.setattr(conv_kernels, "_CHUNK_ROWS", 100)  # many chunks
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w, b = rng.standard_normal(filter_shape).astype(np.float32), rng.standard_normal(filter_shape[3]).astype(np.float32)
+    geometry = geometry_2d(x_shape[1:3], filter_shape[:2], (1, 1), (1, 1), padding)
+    out, cols = conv_kernels.conv2d_with_columns(x, w, geometry, b, by_pool_quarter=by_pool_quarter)
+    expected_cols = conv_kernels.im2col(x, geometry, ones_column=True, by_pool_quarter=by_pool_quarter)
+    np.testing.assert_array_equal(cols, expected_cols)
+    weights = np.concatenate([w.reshape(-1, filter_shape[3]), b[None]])
+    expected = blas.matmul(expected_cols, weights).reshape(out.shape)
+    if blas_keeps_row_groups():
+        np.testing.assert_array_equal(out, expected)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_products_by_row_parts_follow_matmul(monkeypatch):
+    from cnnlab.kernels import blas, threads
+
+    monkeypatch.setattr(threads, "CORES", 2)
+    assert blas.row_part_bounds(1000, 500, 100) == [0, 500, 1000]  # split like matmul: one part per core
+    assert blas.row_part_bounds(10, 5, 3) == [0, 10]  # too small to split
+    parts = []
+    assert blas.by_row_parts(lambda rows: parts.append(rows), 1000, 500, 100)
+    assert sorted((p.start, p.stop) for p in parts) == [(0, 500), (500, 1000)]
+    assert not blas.by_row_parts(lambda rows: parts.append(rows), 100, 500, 1000)  # matmul splits columns here
+
+
 # ---- the fused ops ----------------------------------------------------------------------------
 
 

@@ -205,12 +205,71 @@ def conv2d_with_columns(x, filters, geometry, bias=None, empty=np.empty, by_pool
     weights = filters.reshape(-1, out_channels)
     if bias is not None:
         weights = np.concatenate([weights, bias.reshape(1, out_channels)])
-    cols = im2col(x, geometry, ones_column=bias is not None, empty=empty, by_pool_quarter=by_pool_quarter)
     (oh, ow), n = geometry.out_shape, x.shape[0]
     out_shape = (2, 2, n, oh // 2, ow // 2) if by_pool_quarter else (n, oh, ow)
     out = empty((*out_shape, out_channels), x.dtype)
+    if x.shape[3] > _TAP_MAJOR_MAX_CHANNELS and n:
+        cols = _im2col_and_product_by_chunks(x, geometry, weights, out, empty, by_pool_quarter)
+        if cols is not None:
+            return out, cols
+    cols = im2col(x, geometry, ones_column=bias is not None, empty=empty, by_pool_quarter=by_pool_quarter)
     blas.matmul(cols, weights, out=out.reshape(-1, out_channels))
     return out, cols
+
+
+# Chunks of about this many rows: a chunk of im2col's rows (2-3 MB for 3x3 windows of 32
+# channels) is still in cache when its product reads it.
+_CHUNK_ROWS = 2048
+
+
+def _im2col_and_product_by_chunks(x, geometry, weights, out, empty, by_pool_quarter):
+    """``conv2d_with_columns`` for inputs with many channels: each core fills its part of the
+    im2col rows chunk by chunk, each chunk's product taken while its rows are still in cache.
+
+    Written in one go, a big batch's im2col matrix (36,864 x 288 values, 42 MB, for 64
+    images of 26x26x32) is out of cache by the time the product reads it back.  The
+    product's rows are cut where ``blas.matmul`` would cut them (one part per core), and
+    each part into chunks of whole ``blas.ROW_GROUP``s, so that every output has the bits
+    of the one product it replaces.  Measured on the 2-core VM for that batch: 12.4-13.6 ms
+    against 15.4-15.8; the deeper CNN's training step 5.7% faster.  Returns the im2col
+    matrix, or None (nothing done) where the parts cannot be cut at whole images.
+    """
+    n, _, _, c = x.shape
+    (oh, ow), (kh, kw) = geometry.out_shape, geometry.kernel
+    size, out_channels = kh * kw * c, weights.shape[1]
+    rows, width = out.size // out_channels, weights.shape[0]
+    per_image = rows // n // (4 if by_pool_quarter else 1)  # rows of one image in one block
+    if any(bound % per_image for bound in blas.row_part_bounds(rows, width, out_channels)):
+        return None
+    group = blas.ROW_GROUP // math.gcd(per_image, blas.ROW_GROUP) * per_image  # whole images and row groups
+    chunk = group * max(1, _CHUNK_ROWS // group)
+    fields = windows(pad_spatial(x, geometry, empty=empty), geometry, by_pool_quarter)
+    cols = empty((rows, width), x.dtype)
+    fields_in_cols = cols.reshape(*fields.shape[:-3], width)[..., :size].reshape(fields.shape)
+    fields, fields_in_cols = pixels(fields), pixels(fields_in_cols)
+    blocks = list(np.ndindex(fields.shape[:-5]))  # the four quarters (i, j), or one block: () -- each holds every image
+    block_rows = n * per_image
+    flat_out = out.reshape(rows, out_channels)
+
+    def fill(first, last):
+        """Copy the fields of rows [first, last) (whole images, of one block or more) into ``cols``."""
+        for block in range(first // block_rows, -(-last // block_rows)):
+            start = max(first, block * block_rows) - block * block_rows
+            stop = min(last, (block + 1) * block_rows) - block * block_rows
+            images = (*blocks[block], slice(start // per_image, stop // per_image))
+            np.copyto(fields_in_cols[images], fields[images])
+        if width > size:
+            cols[first:last, size] = 1  # the bias's column of ones
+
+    def part(part_rows):
+        for first in range(part_rows.start, part_rows.stop, chunk):
+            last = min(first + chunk, part_rows.stop)
+            fill(first, last)
+            blas.matmul_rows(cols[first:last], weights, flat_out[first:last])
+
+    if not blas.by_row_parts(part, rows, width, out_channels):
+        return None
+    return cols
 
 
 def pools_by_windows(x, geometry):
