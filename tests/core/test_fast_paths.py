@@ -148,6 +148,9 @@ def test_im2col_and_product_by_chunks_give_the_one_products_values(x_shape, filt
     if blas_keeps_row_groups():
         np.testing.assert_array_equal(out, expected)
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    # Without the columns (the input gradient's correlation): each chunk in one small array, the same output.
+    alone, no_cols = conv_kernels.conv2d_with_columns(x, w, geometry, b, by_pool_quarter=by_pool_quarter, keep_columns=False)
+    np.testing.assert_array_equal(alone, out)
 
 
 def test_products_by_row_parts_follow_matmul(monkeypatch):
