@@ -153,6 +153,25 @@ def test_im2col_and_product_by_chunks_give_the_one_products_values(x_shape, filt
     np.testing.assert_array_equal(alone, out)
 
 
+@pytest.mark.parametrize("x_shape, strides, padding", [((12, 10, 10, 6), 1, "VALID"), ((10, 9, 9, 4), 2, "SAME")])
+def test_input_gradient_by_col2im_in_chunks_is_col2im_of_the_one_product(x_shape, strides, padding, monkeypatch):
+    from cnnlab.kernels import blas, threads
+
+    monkeypatch.setattr(threads, "CORES", 2)
+    monkeypatch.setattr(threads, "MIN_ELEMENTS", 0)
+    monkeypatch.setattr(blas, "_SPLIT_MULTIPLY_ADDS", 0)
+    monkeypatch.setattr(conv_kernels, "_CHUNK_ROWS", 50)
+    w = rng.standard_normal((3, 3, x_shape[3], 5)).astype(np.float32)
+    geometry = geometry_2d(x_shape[1:3], (3, 3), (strides, strides), (1, 1), padding)
+    dy = rng.standard_normal((x_shape[0], *geometry.out_shape, 5)).astype(np.float32)
+    got = conv_kernels.backprop_input_by_col2im(dy, w, x_shape, geometry)
+    shares = blas.matmul(dy.reshape(-1, 5), w.reshape(-1, 5).T).reshape(*dy.shape[:3], 3, 3, x_shape[3])
+    expected = conv_kernels.col2im(shares, x_shape, geometry)
+    if blas_keeps_row_groups():
+        np.testing.assert_array_equal(got, expected)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
 def test_products_by_row_parts_follow_matmul(monkeypatch):
     from cnnlab.kernels import blas, threads
 

@@ -181,15 +181,17 @@ def col2im(field_grads, input_shape, geometry, empty=np.empty):
     """
     padded = empty(padded_shape(input_shape, geometry), field_grads.dtype)
     kw, taps = geometry.kernel[1], list(tap_slices(geometry))
-
-    def add_part(images):
-        part = padded[images]
-        part.fill(0)
-        for tap, (rows, cols) in enumerate(taps):
-            part[:, rows, cols, :] += field_grads[images, :, :, tap // kw, tap % kw, :]
-
-    threads.parallel_parts(add_part, input_shape[0], field_grads.size)
+    threads.parallel_parts(
+        lambda images: _add_windows(padded[images], field_grads[images], taps, kw), input_shape[0], field_grads.size
+    )
     return crop_spatial(padded, geometry, input_shape, empty)
+
+
+def _add_windows(padded, field_grads, taps, kw):
+    """``padded`` (images of a padded input) set to the sum of ``field_grads`` (those images' windows), tap by tap."""
+    padded.fill(0)
+    for tap, (rows, cols) in enumerate(taps):
+        padded[:, rows, cols, :] += field_grads[:, :, :, tap // kw, tap % kw, :]
 
 
 def conv2d_with_columns(x, filters, geometry, bias=None, empty=np.empty, by_pool_quarter=False, keep_columns=True):
@@ -224,6 +226,13 @@ def conv2d_with_columns(x, filters, geometry, bias=None, empty=np.empty, by_pool
 _CHUNK_ROWS = 2048
 
 
+def _chunks_fit(part_bounds, per_image):
+    """Whether a product is split over the cores (a small one runs as before: its copies split
+    over the cores, its product on one) at whole images (of ``per_image`` rows), so that each
+    part's rows can be taken chunk by chunk."""
+    return len(part_bounds) > 2 and per_image > 0 and all(bound % per_image == 0 for bound in part_bounds)
+
+
 def _im2col_and_product_by_chunks(x, geometry, weights, out, empty, by_pool_quarter, keep_columns):
     """``conv2d_with_columns`` for inputs with many channels: each core fills its part of the
     im2col rows chunk by chunk, each chunk's product taken while its rows are still in cache.
@@ -245,7 +254,7 @@ def _im2col_and_product_by_chunks(x, geometry, weights, out, empty, by_pool_quar
     size, out_channels = kh * kw * c, weights.shape[1]
     rows, width = out.size // out_channels, weights.shape[0]
     per_image = rows // n // (4 if by_pool_quarter else 1)  # rows of one image in one block
-    if any(bound % per_image for bound in blas.row_part_bounds(rows, width, out_channels)):
+    if not _chunks_fit(blas.row_part_bounds(rows, width, out_channels), per_image):
         return False, None
     group = blas.ROW_GROUP // math.gcd(per_image, blas.ROW_GROUP) * per_image  # whole images and row groups
     chunk = group * max(1, _CHUNK_ROWS // group)
@@ -432,9 +441,33 @@ def backprop_input_by_correlation(out_backprop, filters, full, empty=np.empty):
 
 
 def backprop_input_by_col2im(out_backprop, filters, input_shape, geometry, empty=np.empty):
-    """``conv2d_backprop_input`` for any geometry: each window's share ``dy @ W.T``, summed back by col2im."""
+    """``conv2d_backprop_input`` for any geometry: each window's share ``dy @ W.T``, summed back by col2im.
+
+    Each core takes its part of the product's rows (where ``blas.matmul`` would cut them)
+    chunk by chunk, adding a chunk's shares onto its images while they are in cache, as
+    ``_im2col_and_product_by_chunks`` does for the forward (the same values, bit for bit).
+    """
     kh, kw, c, out_channels = filters.shape
     n, oh, ow, _ = out_backprop.shape
-    field_grads = empty((n * oh * ow, kh * kw * c), out_backprop.dtype)
-    blas.matmul(out_backprop.reshape(-1, out_channels), filters.reshape(-1, out_channels).T, out=field_grads)
-    return col2im(field_grads.reshape(n, oh, ow, kh, kw, c), input_shape, geometry, empty)
+    rows, width, per_image = n * oh * ow, kh * kw * c, oh * ow
+    dy, transposed = out_backprop.reshape(-1, out_channels), filters.reshape(-1, out_channels).T
+    if not _chunks_fit(blas.row_part_bounds(rows, out_channels, width), per_image):
+        field_grads = blas.matmul(dy, transposed, out=empty((rows, width), out_backprop.dtype))
+        return col2im(field_grads.reshape(n, oh, ow, kh, kw, c), input_shape, geometry, empty)
+    padded = empty(padded_shape(input_shape, geometry), out_backprop.dtype)
+    taps = list(tap_slices(geometry))
+    group = blas.ROW_GROUP // math.gcd(per_image, blas.ROW_GROUP) * per_image  # whole images and row groups
+    chunk = group * max(1, _CHUNK_ROWS // group)
+
+    def part(part_rows):
+        shares = empty((min(chunk, part_rows.stop - part_rows.start), width), out_backprop.dtype)
+        for first in range(part_rows.start, part_rows.stop, chunk):
+            last = min(first + chunk, part_rows.stop)
+            blas.matmul_rows(dy[first:last], transposed, shares[: last - first])
+            images = slice(first // per_image, last // per_image)
+            _add_windows(padded[images], shares[: last - first].reshape(-1, oh, ow, kh, kw, c), taps, kw)
+
+    if not blas.by_row_parts(part, rows, out_channels, width):
+        field_grads = blas.matmul(dy, transposed, out=empty((rows, width), out_backprop.dtype))
+        return col2im(field_grads.reshape(n, oh, ow, kh, kw, c), input_shape, geometry, empty)
+    return crop_spatial(padded, geometry, input_shape, empty)
