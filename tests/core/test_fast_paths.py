@@ -182,6 +182,7 @@ def test_products_by_row_parts_follow_matmul(monkeypatch):
     assert blas.by_row_parts(lambda rows: parts.append(rows), 1000, 500, 100)
     assert sorted((p.start, p.stop) for p in parts) == [(0, 500), (500, 1000)]
     assert not blas.by_row_parts(lambda rows: parts.append(rows), 100, 500, 1000)  # matmul splits columns here
+    assert blas.row_part_bounds(100, 500, 1000) == [0, 100]  # ... so no row parts to chunk
 
 
 # ---- the fused ops ----------------------------------------------------------------------------

@@ -103,10 +103,11 @@ def by_row_parts(task, m, k, n):
 
 
 def row_part_bounds(m, k, n):
-    """The first row of each slice ``by_row_parts`` may hand out when it splits (and ``m``):
-    a caller can check that they fall where it can cut its rows.  (It may also run the
-    product in one piece: see ``threads.parallel_parts``.)"""
-    if not _splits(m, k, n):
+    """The first row of each slice ``by_row_parts`` may hand out when it splits the rows (and
+    ``m``): a caller can check that they fall where it can cut its rows.  ``[0, m]`` where
+    ``matmul`` runs the product in one piece or splits its columns.  (A split product may
+    also run in one piece: see ``threads.parallel_parts``.)"""
+    if not _splits(m, k, n) or m < n:
         return [0, m]
     return [part.start for part in threads.split(m, min(threads.CORES, m))] + [m]
 

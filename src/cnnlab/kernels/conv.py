@@ -227,10 +227,16 @@ _CHUNK_ROWS = 2048
 
 
 def _chunks_fit(part_bounds, per_image):
-    """Whether a product is split over the cores (a small one runs as before: its copies split
-    over the cores, its product on one) at whole images (of ``per_image`` rows), so that each
-    part's rows can be taken chunk by chunk."""
+    """Whether a product is split over the cores by rows (a small one runs as before: its copies
+    split over the cores, its product on one) at whole images (of ``per_image`` rows), so that
+    each part's rows can be taken chunk by chunk."""
     return len(part_bounds) > 2 and per_image > 0 and all(bound % per_image == 0 for bound in part_bounds)
+
+
+def _chunk_rows(per_image):
+    """Rows per chunk: whole images and whole ``blas.ROW_GROUP``s, about ``_CHUNK_ROWS`` of them."""
+    group = blas.ROW_GROUP // math.gcd(per_image, blas.ROW_GROUP) * per_image
+    return group * max(1, _CHUNK_ROWS // group)
 
 
 def _im2col_and_product_by_chunks(x, geometry, weights, out, empty, by_pool_quarter, keep_columns):
@@ -256,8 +262,7 @@ def _im2col_and_product_by_chunks(x, geometry, weights, out, empty, by_pool_quar
     per_image = rows // n // (4 if by_pool_quarter else 1)  # rows of one image in one block
     if not _chunks_fit(blas.row_part_bounds(rows, width, out_channels), per_image):
         return False, None
-    group = blas.ROW_GROUP // math.gcd(per_image, blas.ROW_GROUP) * per_image  # whole images and row groups
-    chunk = group * max(1, _CHUNK_ROWS // group)
+    chunk = _chunk_rows(per_image)
     fields = pixels(windows(pad_spatial(x, geometry, empty=empty), geometry, by_pool_quarter))
     blocks = list(np.ndindex(fields.shape[:-5]))  # the four quarters (i, j), or one block: () -- each holds every image
     block_rows = n * per_image
@@ -285,7 +290,8 @@ def _im2col_and_product_by_chunks(x, geometry, weights, out, empty, by_pool_quar
             fill(first, last, into)
             blas.matmul_rows(into, weights, flat_out[first:last])
 
-    return blas.by_row_parts(part, rows, width, out_channels), cols
+    blas.by_row_parts(part, rows, width, out_channels)  # rows, as row_part_bounds said
+    return True, cols
 
 
 def pools_by_windows(x, geometry):
@@ -455,9 +461,7 @@ def backprop_input_by_col2im(out_backprop, filters, input_shape, geometry, empty
         field_grads = blas.matmul(dy, transposed, out=empty((rows, width), out_backprop.dtype))
         return col2im(field_grads.reshape(n, oh, ow, kh, kw, c), input_shape, geometry, empty)
     padded = empty(padded_shape(input_shape, geometry), out_backprop.dtype)
-    taps = list(tap_slices(geometry))
-    group = blas.ROW_GROUP // math.gcd(per_image, blas.ROW_GROUP) * per_image  # whole images and row groups
-    chunk = group * max(1, _CHUNK_ROWS // group)
+    taps, chunk = list(tap_slices(geometry)), _chunk_rows(per_image)
 
     def part(part_rows):
         shares = empty((min(chunk, part_rows.stop - part_rows.start), width), out_backprop.dtype)
@@ -467,7 +471,5 @@ def backprop_input_by_col2im(out_backprop, filters, input_shape, geometry, empty
             images = slice(first // per_image, last // per_image)
             _add_windows(padded[images], shares[: last - first].reshape(-1, oh, ow, kh, kw, c), taps, kw)
 
-    if not blas.by_row_parts(part, rows, out_channels, width):
-        field_grads = blas.matmul(dy, transposed, out=empty((rows, width), out_backprop.dtype))
-        return col2im(field_grads.reshape(n, oh, ow, kh, kw, c), input_shape, geometry, empty)
+    blas.by_row_parts(part, rows, out_channels, width)  # rows, as row_part_bounds said
     return crop_spatial(padded, geometry, input_shape, empty)
