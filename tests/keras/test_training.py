@@ -229,6 +229,37 @@ def test_predict_runs_batches_side_by_side_with_the_same_values(monkeypatch, cap
     assert calls == [41, 41]
 
 
+def test_predict_runs_later_batches_through_the_layers_calls_with_the_same_values(monkeypatch):
+    """After the first batch, predict calls the layers' ``call`` in the model's order (a Conv2D
+    and its MaxPooling2D as one op, Dropout and BatchNormalization in inference mode), skipping
+    ``Layer.__call__``: every batch gives what calling the model on it gives."""
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential(
+        [
+            Input(shape=(12, 12, 1)),
+            Conv2D(4, 3, padding="same", activation="relu"),
+            MaxPooling2D(),
+            keras.layers.BatchNormalization(),
+            Conv2D(6, 3, activation="tanh"),
+            Flatten(),
+            Dropout(0.5),
+            Dense(5, activation="softmax"),
+        ]
+    )
+    model.layers[2].moving_mean.assign(np.linspace(-0.2, 0.3, 4).astype(np.float32))  # not the identity
+    steps = model._inference_steps()
+    assert len(steps) == 6  # the conv and its pool as one
+    x = np.random.default_rng(3).standard_normal((40, 12, 12, 1)).astype(np.float32)
+    calls = side_by_side_spy(monkeypatch)
+    got = model.predict(x, batch_size=6, verbose=0)
+    assert calls == [5]
+    expected = np.concatenate([model(x[i : i + 6], training=False).numpy() for i in range(0, 40, 6)])
+    np.testing.assert_array_equal(got, expected)
+
+    model.layers[-1]._dtype = np.dtype(np.float64)  # a layer of another dtype casts its input in __call__
+    assert model._inference_steps() is None
+
+
 def test_predict_runs_a_model_with_a_layer_of_the_users_one_batch_at_a_time(monkeypatch):
     class CountsCalls(keras.layers.Layer):  # state changed by every call: not safe to run two at a time
         def __init__(self, **kwargs):

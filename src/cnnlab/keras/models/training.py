@@ -272,13 +272,19 @@ def predict(model, x, batch_size, verbose, callbacks, one_batch=False):
     callback_list.on_predict_begin({})
     progress = Progress(verbose, steps)
     results = None
+    layer_steps = None  # after the first batch, where the model allows: its layers' calls, in order
 
     def run_batch(step):
         nonlocal results
         start = step * batch_size
         if callbacks:
             callback_list.on_predict_batch_begin(step, {})
-        outputs = model(Tensor(x[start : start + batch_size]), training=False)
+        if layer_steps is None:
+            outputs = model(Tensor(x[start : start + batch_size]), training=False)
+        else:
+            outputs = Tensor(x[start : start + batch_size])
+            for layer_step in layer_steps:
+                outputs = layer_step(outputs)
         batch_outputs = [o._value for o in outputs] if isinstance(outputs, (list, tuple)) else [outputs._value]
         if results is None:  # the first batch
             results = [np.empty((len(x), *o.shape[1:]), dtype=o.dtype) for o in batch_outputs]
@@ -294,6 +300,8 @@ def predict(model, x, batch_size, verbose, callbacks, one_batch=False):
 
     outputs = run_batch(0)  # alone: it builds the model and gives the output shapes
     report(1)
+    if _batches_side_by_side(model):
+        layer_steps = getattr(model, "_inference_steps", lambda: None)()
     first = 1  # the first batch not run yet
     if steps > 2 and not callbacks and _batches_side_by_side(model):
         started = time.perf_counter()
