@@ -61,6 +61,11 @@ class Model(Layer):
         #: When True (the default), ``fit`` stops at the first NaN or infinite loss (see ``fit``).
         self.stop_on_nonfinite_loss = True
 
+    def _inference_steps(self):
+        """Functions to run ``predict``'s later batches through in order, instead of calling the
+        model; None: call it (``Sequential`` has its layers' calls to offer)."""
+        return None
+
     # ---- structure ----------------------------------------------------------------------
     @property
     def layers(self):

@@ -300,10 +300,11 @@ def predict(model, x, batch_size, verbose, callbacks, one_batch=False):
 
     outputs = run_batch(0)  # alone: it builds the model and gives the output shapes
     report(1)
-    if _batches_side_by_side(model):
-        layer_steps = getattr(model, "_inference_steps", lambda: None)()
+    own_layers = _batches_side_by_side(model)
+    if own_layers:
+        layer_steps = model._inference_steps()
     first = 1  # the first batch not run yet
-    if steps > 2 and not callbacks and _batches_side_by_side(model):
+    if steps > 2 and not callbacks and own_layers:
         started = time.perf_counter()
         run_batch(1)
         report(2)
