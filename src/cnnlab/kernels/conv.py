@@ -256,7 +256,7 @@ def _im2col_and_product_by_chunks(x, geometry, weights, out, empty, by_pool_quar
         whole images), and the im2col matrix (None without ``keep_columns``).
     """
     n, _, _, c = x.shape
-    (oh, ow), (kh, kw) = geometry.out_shape, geometry.kernel
+    kh, kw = geometry.kernel
     size, out_channels = kh * kw * c, weights.shape[1]
     rows, width = out.size // out_channels, weights.shape[0]
     per_image = rows // n // (4 if by_pool_quarter else 1)  # rows of one image in one block

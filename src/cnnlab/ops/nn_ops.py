@@ -134,10 +134,9 @@ def softmax(logits, axis=None, name=None):
 
 def _softmax_values(logits, axis):
     """``softmax`` of an array."""
-    # (``ndarray.max`` and ``.sum`` are these reductions behind a Python wrapper: called per batch in predict.)
     with np.errstate(invalid="ignore"):  # inf - inf or 0 / 0: a NaN result, as in TF, without a warning
-        probabilities = np.exp(logits - np.maximum.reduce(logits, axis=axis, keepdims=True))
-        probabilities /= np.add.reduce(probabilities, axis=axis, keepdims=True)
+        probabilities = np.exp(logits - logits.max(axis=axis, keepdims=True))
+        probabilities /= probabilities.sum(axis=axis, keepdims=True)
     return probabilities
 
 
