@@ -38,7 +38,7 @@ def use_fake_data(monkeypatch, data_dir, home):
     monkeypatch.delenv(fashion_mnist.URL_ENV, raising=False)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    monkeypatch.setattr(fashion_mnist, "SYSTEM_DATA_DIR", str(home / "no-system-copy"))
+    monkeypatch.setenv(fashion_mnist.SYSTEM_DATASETS_ENV, str(home / "no-system-copy"))
     monkeypatch.setattr(fashion_mnist, "DOWNLOAD_URLS", ("http://127.0.0.1:9/",))
 
 

@@ -146,10 +146,10 @@ def test_a_finished_run_is_replaced_but_an_interrupted_one_is_kept(cli, tmp_path
     assert status == 0 and out.startswith(f"replacing the run in {run}\n")
     assert (run / "model.keras").read_bytes() != first
 
-    monkeypatch.setattr(train, "_finish", lambda *args: None)  # as if stopped after the last checkpoint
-    assert cli("train", "--epochs", "2", "--limit", "30", "--out", run)[0] == 0
+    with monkeypatch.context() as stopped:  # undoes only its own patch, not the fake data's
+        stopped.setattr(train, "_finish", lambda *args: None)  # as if stopped after the last checkpoint
+        assert cli("train", "--epochs", "2", "--limit", "30", "--out", run)[0] == 0
     assert not (run / "model.keras").exists()  # the finished run's files went with it
-    monkeypatch.undo()
     state = json.loads((run / "checkpoint" / "state.json").read_text())
     state["settings"]["epochs"] = 3  # now it looks interrupted after epoch 2 of 3
     (run / "checkpoint" / "state.json").write_text(json.dumps(state))

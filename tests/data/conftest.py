@@ -16,7 +16,7 @@ def isolated(monkeypatch, tmp_path):
     monkeypatch.delenv(fashion_mnist.URL_ENV, raising=False)
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(fashion_mnist, "SYSTEM_DATA_DIR", str(tmp_path / "system"))
+    monkeypatch.setenv(fashion_mnist.SYSTEM_DATASETS_ENV, str(tmp_path / "system"))
     # A base URL nobody listens on: a test that reaches the download by mistake fails fast, offline.
     monkeypatch.setattr(fashion_mnist, "DOWNLOAD_URLS", ("http://127.0.0.1:9/",))
     return tmp_path / "home" / ".cache" / "cnnlab" / "fashion-mnist"

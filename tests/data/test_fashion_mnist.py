@@ -40,7 +40,7 @@ def test_keras_namespace_delegates_to_the_same_loader(isolated, tmp_path, monkey
 
 def test_search_order(isolated, tmp_path, monkeypatch, fake_data):
     """path= beats $CNNLAB_DATA, which beats the cache, which beats the system copy."""
-    system = fake_data(tmp_path / "system", seed=1)
+    system = fake_data(tmp_path / "system" / "fashion-mnist", seed=1)
     assert_same_data(fashion_mnist.load_data(), system)
 
     cache = fake_data(isolated, seed=2)
@@ -66,12 +66,12 @@ def test_a_directory_missing_a_file_is_skipped(isolated, tmp_path, monkeypatch, 
     fake_data(tmp_path / "env", seed=7)
     (tmp_path / "env" / "t10k-labels-idx1-ubyte.gz").unlink()
     monkeypatch.setenv("CNNLAB_DATA", str(tmp_path / "env"))
-    system = fake_data(tmp_path / "system", seed=8)
+    system = fake_data(tmp_path / "system" / "fashion-mnist", seed=8)
     assert_same_data(fashion_mnist.load_data(), system)
 
 
 def test_explicit_path_is_the_only_place_looked(isolated, tmp_path, fake_data):
-    fake_data(tmp_path / "system")
+    fake_data(tmp_path / "system" / "fashion-mnist")
     (tmp_path / "partial").mkdir()
     with pytest.raises(
         DatasetNotFoundError, match=r"path=.*partial.*missing: train-images-idx3-ubyte.gz, .*t10k-labels-idx1-ubyte.gz"
@@ -188,7 +188,7 @@ def test_offline_without_a_copy_is_one_clear_error(isolated, tmp_path, monkeypat
     message = str(info.value)
     assert "$CNNLAB_DATA (not set)" in message
     assert str(isolated) in message
-    assert str(tmp_path / "system") in message
+    assert str(tmp_path / "system" / "fashion-mnist") in message
     assert "apt-get install dataset-fashion-mnist" in message
     assert "set CNNLAB_DATA" in message
     assert f"127.0.0.1:{closed_port}" in message

@@ -5,7 +5,8 @@ Where ``load_data`` looks, in order:
 1. the ``path=`` argument (then only there);
 2. the directory named by ``$CNNLAB_DATA``;
 3. the user cache, ``$XDG_CACHE_HOME/cnnlab/fashion-mnist`` (``~/.cache/cnnlab/fashion-mnist``);
-4. ``/usr/share/datasets/fashion-mnist``, where Debian's ``dataset-fashion-mnist`` puts them;
+4. ``/usr/share/datasets/fashion-mnist``, where Debian's ``dataset-fashion-mnist`` puts them
+   (``$CNNLAB_SYSTEM_DATASETS`` replaces ``/usr/share/datasets``);
 5. otherwise it downloads the files into the user cache from the Keras mirror (or
    the Zalando Research repository), checks each file's SHA-256 and only then
    moves it into place.  ``$CNNLAB_DATA_URL`` replaces those addresses.
@@ -57,7 +58,8 @@ DOWNLOAD_URLS = (
     "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
     "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
 )
-SYSTEM_DATA_DIR = "/usr/share/datasets/fashion-mnist"
+SYSTEM_DATASETS = "/usr/share/datasets"
+SYSTEM_DATASETS_ENV = "CNNLAB_SYSTEM_DATASETS"
 DATA_ENV = "CNNLAB_DATA"
 URL_ENV = "CNNLAB_DATA_URL"
 DOWNLOAD_TIMEOUT_S = 30
@@ -154,8 +156,13 @@ def search_dirs():
     return [
         (os.environ.get(DATA_ENV) or None, f"${DATA_ENV}"),
         (cache_dir(), "the user cache"),
-        (SYSTEM_DATA_DIR, "Debian's dataset-fashion-mnist"),
+        (system_data_dir(), "Debian's dataset-fashion-mnist"),
     ]
+
+
+def system_data_dir():
+    """Where Debian's package puts the files: ``$CNNLAB_SYSTEM_DATASETS/fashion-mnist``, else ``/usr/share/datasets/fashion-mnist``."""
+    return os.path.join(os.environ.get(SYSTEM_DATASETS_ENV) or SYSTEM_DATASETS, "fashion-mnist")
 
 
 def cache_dir():
