@@ -20,10 +20,10 @@ import hashlib
 import http.client
 import importlib.util
 import os
-import tempfile
 import urllib.error
 import urllib.request
 
+from ._files import atomic_write
 from .idx import IDXFormatError, read_idx
 
 CLASS_NAMES = (
@@ -192,31 +192,20 @@ def download_files(directory, base_url, progress=True):
 
 
 def _download_file(url, target, expected_sha256, progress):
-    fd, tmp_path = tempfile.mkstemp(dir=os.path.dirname(target), prefix=f".{os.path.basename(target)}.", suffix=".part")
-    moved = False
-    try:
-        sha256 = hashlib.sha256()
-        with open(fd, "wb") as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with _progress_bar(progress, total, os.path.basename(target)) as bar:
-                while chunk := response.read(1 << 16):
-                    out.write(chunk)
-                    sha256.update(chunk)
-                    bar.update(len(chunk))
-            out.flush()
-            os.fsync(out.fileno())
+    sha256 = hashlib.sha256()
+    with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response, atomic_write(target) as out:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        with _progress_bar(progress, total, os.path.basename(target)) as bar:
+            while chunk := response.read(1 << 16):
+                out.write(chunk)
+                sha256.update(chunk)
+                bar.update(len(chunk))
         actual = sha256.hexdigest()
-        if actual != expected_sha256:
+        if actual != expected_sha256:  # raised inside the write: the file is not kept
             raise ChecksumError(
                 f"fashion_mnist: the file {os.path.basename(target)} downloaded from {url} is damaged or not the "
                 f"published one: expected SHA-256 {expected_sha256}, got {actual}. It was not kept."
             )
-        os.replace(tmp_path, target)
-        moved = True
-    finally:
-        if not moved:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_path)
 
 
 class _NoProgress:

@@ -13,7 +13,8 @@ A model file (``model.save('clothes.keras')``) is a zip archive, like Keras's
 
 Nothing is unpickled when reading (JSON, and ``np.load(allow_pickle=False)``);
 files are written to a temporary file in the same directory and renamed over the
-target, so a crash never leaves a half-written model.  A file that is truncated,
+target (``cnnlab.datasets._files.atomic_write``: honouring the umask, and removing
+what a killed writer left), so a crash never leaves a half-written model.  A file that is truncated,
 altered (a weight of the wrong shape, JSON that does not describe a model) or of
 an unknown format version raises ``ModelFileError`` naming the file and the problem.
 
@@ -33,12 +34,13 @@ import inspect
 import io
 import json
 import os
-import tempfile
 import warnings
 import zipfile
 import zlib
 
 import numpy as np
+
+from ..datasets._files import atomic_write
 
 FORMAT = "cnnlab-keras"
 FORMAT_VERSION = 1
@@ -121,17 +123,8 @@ def _atomic_write(filepath, write, overwrite, op):
     directory = os.path.dirname(os.path.abspath(filepath))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"{op}: the directory '{directory}' does not exist.")
-    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(filepath)}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, filepath)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    with atomic_write(filepath) as file:
+        write(file)
 
 
 def _weight_names(model):
