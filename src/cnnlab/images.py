@@ -12,14 +12,24 @@ look the same way:
    with the background colour (the aspect ratio is kept, the garment centred), and
    scaled to 28x28.
 
-Pillow does the decoding and resampling.
+Pillow does the decoding and resampling.  A large picture is shrunk first, by a
+whole factor, to at most ``WORKING_SIZE`` pixels on its longer side (a JPEG while
+it is decoded), so the work and the memory stay small whatever its size; a file
+declaring more pixels than Pillow's ``Image.MAX_IMAGE_PIXELS`` is refused before it
+is decoded.
 """
 
+import math
 import os
+import warnings
 
 import numpy as np
 
 SIZE = 28
+# The longest side a picture is shrunk to before it is trimmed and padded: a garment
+# covering a tenth of a picture's width still spans about 100 pixels, well above the 28
+# it ends at, while the float copies and the padded square stay a few megabytes.
+WORKING_SIZE = 1024
 # The border decides the background: mean brightness above this (0-255) is "light".
 _LIGHT_BACKGROUND = 127.5
 # Pixels differing from the background by more than this (0-255) count as the garment
@@ -31,8 +41,18 @@ class ImageError(ValueError):
     """A file could not be read as an image."""
 
 
+class ImageWarning(UserWarning):
+    """Something in an image file was damaged but the picture could still be used (e.g. its EXIF data)."""
+
+
 def load_image(path, invert="auto"):
     """Read an image file and convert it with ``to_fashion_mnist``.
+
+    The picture is checked against ``PIL.Image.MAX_IMAGE_PIXELS`` before it is
+    decoded (no limit when that is ``None``), and a JPEG larger than
+    ``WORKING_SIZE`` is decoded at a reduced scale.  What Pillow warns about while
+    reading the file (damaged EXIF data, say) is issued again as an
+    ``ImageWarning`` naming the file.
 
     Args:
         path: a PNG, JPEG or any other format Pillow reads.
@@ -42,29 +62,53 @@ def load_image(path, invert="auto"):
         A uint8 array of shape (28, 28): dark background, light garment.
 
     Raises:
-        ImageError: the file is missing, a directory, not an image or damaged
-            (the message names the file).
+        ImageError: the file is missing, a directory, not an image, damaged, has
+            more pixels than ``Image.MAX_IMAGE_PIXELS`` or holds NaN or infinite
+            pixel values (the message names the file).
+        ValueError: ``invert`` is none of "auto", True, False.
+
+    Example:
+        >>> load_image("shirt-on-white.jpg").shape
+        (28, 28)
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    _check_invert(invert)
     path = os.fspath(path)
     try:
-        with Image.open(path) as image:
-            image.load()
-            image = ImageOps.exif_transpose(image)  # phone photos store their rotation in EXIF
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with Image.open(path) as image:  # reads the header only
+                image.draft(None, _shrunk_size(image.size, WORKING_SIZE))  # JPEG: decode at 1/2, 1/4 or 1/8 scale
+                _check_pixel_count(image, path)
+                image.load()
+                decoding_warnings = len(caught)
+                ImageOps.exif_transpose(image, in_place=True)  # phone photos store their rotation in EXIF
+    except ImageError:
+        raise
     except FileNotFoundError:
         raise ImageError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise ImageError(f"{path}: is a directory, not an image") from None
     except PermissionError:
         raise ImageError(f"{path}: permission denied") from None
-    except Image.DecompressionBombError as err:  # a file claiming billions of pixels
-        raise ImageError(f"{path}: {err}") from None
+    except Image.DecompressionBombError as err:  # more than twice the limit: refused by Image.open itself
+        raise ImageError(f"{path}: too large to decode safely: {err}") from None
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image Pillow can read (expected a PNG or JPEG)") from None
     except (OSError, SyntaxError, ValueError) as err:  # truncated or corrupt data inside a known format
         raise ImageError(f"{path}: damaged image ({err})") from None
-    return to_fashion_mnist(image, invert=invert)
+    for index, warning in enumerate(caught):
+        if issubclass(warning.category, Image.DecompressionBombWarning):  # _check_pixel_count decided
+            continue
+        if index < decoding_warnings:
+            warnings.warn(ImageWarning(f"{path}: {warning.message}"), stacklevel=2)
+        else:
+            warnings.warn(ImageWarning(f"{path}: damaged EXIF data ignored ({warning.message})"), stacklevel=2)
+    try:
+        return to_fashion_mnist(image, invert=invert)
+    except ValueError as err:  # NaN pixels; a mode Pillow cannot convert
+        raise ImageError(f"{path}: {err}") from None
 
 
 def to_fashion_mnist(image, invert="auto"):
@@ -80,6 +124,10 @@ def to_fashion_mnist(image, invert="auto"):
     Returns:
         A uint8 array of shape (28, 28).
 
+    Raises:
+        ValueError: ``invert`` is none of the above; the array is not an image;
+            the image holds NaN or infinite values.
+
     Example:
         >>> shirt = to_fashion_mnist(Image.open("shirt-on-white.jpg"))
         >>> shirt.shape, shirt[0, 0]        # the white border became black
@@ -87,11 +135,10 @@ def to_fashion_mnist(image, invert="auto"):
     """
     from PIL import Image
 
-    if invert not in ("auto", True, False):
-        raise ValueError(f"to_fashion_mnist: invert must be 'auto', True or False; Received: invert={invert!r}")
+    _check_invert(invert)
     if not isinstance(image, Image.Image):
         image = _array_to_image(image)
-    grey = _greyscale(image)
+    grey = _greyscale(_shrink(image, WORKING_SIZE))
     border = np.concatenate([grey[0], grey[-1], grey[1:-1, 0], grey[1:-1, -1]])
     if invert is True or (invert == "auto" and border.mean() > _LIGHT_BACKGROUND):
         grey = 255.0 - grey
@@ -100,6 +147,23 @@ def to_fashion_mnist(image, invert="auto"):
     square = _pad_to_square(_trim(grey, background), background)
     resized = Image.fromarray(np.clip(square, 0, 255).round().astype(np.uint8), mode="L")
     return np.asarray(resized.resize((SIZE, SIZE), Image.Resampling.LANCZOS), dtype=np.uint8)
+
+
+def _check_pixel_count(image, path):
+    """Refuse, before decoding, a picture that would decode to more than ``Image.MAX_IMAGE_PIXELS`` pixels."""
+    from PIL import Image
+
+    width, height = image.size  # after draft: what will be decoded
+    if Image.MAX_IMAGE_PIXELS is not None and width * height > Image.MAX_IMAGE_PIXELS:
+        raise ImageError(
+            f"{path}: too large to decode safely: {width}x{height} is {width * height} pixels, more than "
+            f"PIL.Image.MAX_IMAGE_PIXELS ({Image.MAX_IMAGE_PIXELS})"
+        )
+
+
+def _check_invert(invert):
+    if invert not in ("auto", True, False):
+        raise ValueError(f"to_fashion_mnist: invert must be 'auto', True or False; Received: invert={invert!r}")
 
 
 def _array_to_image(array):
@@ -111,7 +175,40 @@ def _array_to_image(array):
             "to_fashion_mnist: expected an image of shape (H, W), (H, W, 3) or (H, W, 4); "
             f"Received: array of shape {array.shape}"
         )
+    _check_finite(array)
     return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8))
+
+
+def _check_finite(values):
+    if np.issubdtype(values.dtype, np.inexact):
+        bad = np.size(values) - np.count_nonzero(np.isfinite(values))
+        if bad:
+            raise ValueError(f"the image holds {bad} NaN or infinite pixel values; expected finite numbers")
+
+
+def _shrunk_size(size, longest):
+    """``size`` (width, height) scaled so that its longer side is at most ``longest``."""
+    scale = min(1.0, longest / max(size))
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
+def _shrink(image, longest):
+    """``image`` reduced by the smallest whole factor that brings its longer side to ``longest`` or less.
+
+    Box averaging in Pillow (``Image.reduce``), on a mode it can average: palette
+    and bilevel pictures become RGB(A) or L first, 16-bit greyscale becomes 32-bit,
+    and a picture with a transparent colour gets an alpha channel.
+    """
+    factor = math.ceil(max(image.size) / longest)
+    if factor == 1:
+        return image
+    if image.mode in ("P", "PA") or "transparency" in image.info:
+        image = image.convert("RGBA")
+    elif image.mode == "1":
+        image = image.convert("L")
+    elif image.mode.startswith("I;16"):
+        image = image.convert("I")
+    return image.reduce(factor)
 
 
 def _greyscale(image):
@@ -120,6 +217,7 @@ def _greyscale(image):
 
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit or float greyscale
         values = np.asarray(image, dtype=np.float32)
+        _check_finite(values)
         return values * (255.0 / 65535.0) if values.max() > 255 else values
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         rgba = image.convert("RGBA")

@@ -12,17 +12,23 @@ returns the exit status).  Adding a subcommand means adding its module name to
 ``SUBCOMMANDS``.  Modules import NumPy-heavy and plotting code inside ``run``, so
 ``cnnlab --help`` stays instant.
 
-User mistakes (a missing file, a bad option, an unreadable image, no dataset) end
-with one or two lines on stderr and exit status 1 (2 for bad command-line syntax,
-130 when interrupted); everything else is a bug and shows its traceback.
+User mistakes (a missing file, a bad option, an unreadable image, no dataset) and
+what the system refuses (any ``OSError``: a folder that cannot be written, a full
+disk) end with one line on stderr, ``cnnlab COMMAND: error: ...`` naming the file,
+and exit status 1 (2 for bad command-line syntax, with a second line pointing to
+``--help``; 130 when interrupted); everything else is a bug and shows its traceback.
+A warning raised while a command runs is shown as one line too,
+``cnnlab COMMAND: warning: ...``.
 """
 
 import argparse
+import functools
 import importlib
 import os
 import sys
+import warnings
 
-from .common import USER_ERRORS
+from .common import USER_ERRORS, describe_os_error
 
 SUBCOMMANDS = ("train", "evaluate", "predict", "inspect", "activations")
 
@@ -56,7 +62,9 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = functools.partial(_show_warning, args.command)
+            return args.run(args)
     except USER_ERRORS as err:
         _print_error(args.command, str(err))
         return getattr(err, "exit_status", 1)
@@ -66,7 +74,15 @@ def main(argv=None):
     except BrokenPipeError:  # the reader went away (`cnnlab evaluate ... | head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush cannot fail again
         return 141
+    except OSError as err:  # refused by the system: permissions, a full disk, a path that is not what it must be
+        _print_error(args.command, describe_os_error(err))
+        return 1
 
 
 def _print_error(command, message):
     print(f"cnnlab {command}: error: {message}", file=sys.stderr)
+
+
+def _show_warning(command, message, category, filename, lineno, file=None, line=None):
+    """``warnings.showwarning`` for the command: one line, without the source location."""
+    print(f"cnnlab {command}: warning: {message}", file=sys.stderr if file is None else file)

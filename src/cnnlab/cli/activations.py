@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .common import add_parser, check_output_path
+from .common import add_parser, check_output_file
 
 DEFAULT_OUT = "activations.png"
 
@@ -51,7 +51,7 @@ def activation_curves(x):
 def run(args):
     from ..plots import plot_activations
 
-    check_output_path(args.out)
+    check_output_file(args.out)
     x = np.linspace(-6.0, 6.0, 601, dtype=np.float32)
     plot_activations(x, activation_curves(x), args.out)
     print(f"wrote {args.out}")

@@ -1,4 +1,4 @@
-"""What the subcommands share: the user-error types, data loading, model loading, help layout."""
+"""What the subcommands share: the user-error types, data and model loading, output checks, help layout."""
 
 import argparse
 import os
@@ -6,10 +6,11 @@ import textwrap
 
 import numpy as np
 
-from ..datasets import ChecksumError, DatasetNotFoundError, IDXFormatError, fashion_mnist
+from ..datasets import CLASS_NAMES, ChecksumError, DatasetNotFoundError, IDXFormatError, fashion_mnist
 from ..images import ImageError
 
 MODEL_FILE = "model.keras"
+FASHION_MNIST_SHAPE = (28, 28, 1)  # what the models take: height, width, channels
 
 
 class CommandError(Exception):
@@ -102,7 +103,12 @@ def fraction(text):
 
 
 def load_model(path):
-    """Load a model saved by ``cnnlab train`` (or any ``model.save``); a directory means its model file."""
+    """Load a Fashion-MNIST classifier saved by ``cnnlab train`` (or any ``model.save``).
+
+    A directory means its model file.  The model must map a batch of 28x28x1 images
+    to 10 class scores: it is tried on one blank image, so that a model made for other
+    data is reported here, in one line, rather than by the work that uses it.
+    """
     path = os.fspath(path)
     if os.path.isdir(path):
         path = os.path.join(path, MODEL_FILE)
@@ -111,13 +117,60 @@ def load_model(path):
     from .. import keras
 
     try:
-        return keras.models.load_model(path)
+        model = keras.models.load_model(path)
     except (OSError, ValueError) as err:  # unreadable, truncated, tampered with, unknown version
         raise CommandError(f"{path}: cannot load the model: {err}") from None
+    blank = np.zeros((1, *FASHION_MNIST_SHAPE), dtype=np.float32)
+    try:
+        scores = np.asarray(model.predict(blank, verbose=0))
+    except ValueError as err:  # another input shape
+        raise CommandError(f"{path}: not a Fashion-MNIST classifier: {err}") from None
+    if scores.shape != (1, len(CLASS_NAMES)):
+        raise CommandError(
+            f"{path}: not a Fashion-MNIST classifier: expected {len(CLASS_NAMES)} class scores per image; "
+            f"the model gives an output of shape {scores.shape[1:]}"
+        )
+    return model
 
 
-def check_output_path(path):
-    """Fail early, before any work, when ``path``'s directory cannot be written."""
-    directory = os.path.dirname(os.path.abspath(path))
+def check_output_file(path):
+    """Fail early, before any work, unless the file ``path`` can be written (created or replaced)."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise CommandError(f"{path}: is a directory; expected the name of a file to write")
+    _check_writable_directory(path, os.path.dirname(os.path.abspath(path)))
+
+
+def check_output_directory(path):
+    """Fail early, before any work, unless the directory ``path`` exists and can be written or can be created."""
+    path = os.fspath(path)
+    if os.path.exists(path):
+        if not os.path.isdir(path):
+            raise CommandError(f"{path}: exists and is not a directory")
+        _check_writable_directory(path, path)
+        return
+    ancestor = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(ancestor):
+        ancestor = os.path.dirname(ancestor)
+    _check_writable_directory(path, ancestor)
+
+
+def _check_writable_directory(path, directory):
     if not os.path.isdir(directory):
+        if os.path.exists(directory):
+            raise CommandError(f"{path}: {directory} is not a directory")
         raise CommandError(f"{path}: the directory {directory} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise CommandError(f"{path}: cannot write into {directory}: permission denied")
+
+
+def describe_os_error(err):
+    """One line for an ``OSError``: the path(s) it names, then the reason, e.g. ``runs/x: permission denied``."""
+    reason = err.strerror or str(err)
+    reason = reason[:1].lower() + reason[1:]
+    if err.filename is None:
+        return reason
+    names = os.fsdecode(err.filename)
+    if err.filename2 is not None:
+        names += f" -> {os.fsdecode(err.filename2)}"
+    return f"{names}: {reason}"

@@ -5,7 +5,7 @@ import os
 import numpy as np
 
 from ..datasets import CLASS_NAMES
-from .common import add_data_option, add_parser, check_output_path, load_dataset, load_model, model_input
+from .common import add_data_option, add_parser, check_output_file, load_dataset, load_model, model_input
 
 PREDICT_BATCH_SIZE = 256
 
@@ -67,11 +67,11 @@ def run(args):
     from ..plots import plot_confusion_matrix
 
     model_path = args.model
+    model = load_model(model_path)
     out = args.out or os.path.join(
         model_path if os.path.isdir(model_path) else os.path.dirname(model_path), "confusion_matrix.png"
     )
-    check_output_path(out)
-    model = load_model(model_path)
+    check_output_file(out)
     _, (x_test, y_test) = load_dataset(args.data)
     probabilities = model.predict(model_input(x_test), batch_size=PREDICT_BATCH_SIZE, verbose=0)
     predictions = np.argmax(probabilities, axis=1)

@@ -6,7 +6,16 @@ import numpy as np
 
 from ..datasets import CLASS_NAMES
 from ..images import load_image
-from .common import CommandError, add_data_option, add_parser, load_dataset, load_model, model_input, non_negative_int
+from .common import (
+    CommandError,
+    add_data_option,
+    add_parser,
+    check_output_directory,
+    load_dataset,
+    load_model,
+    model_input,
+    non_negative_int,
+)
 
 
 def register(subparsers):
@@ -41,9 +50,10 @@ def run(args):
     from ..plots import plot_image_grid
 
     model = load_model(args.model)
-    image, caption = _input_image(args)
     model_dir = args.model if os.path.isdir(args.model) else os.path.dirname(args.model)
     out = args.out or os.path.join(model_dir, "inspect")
+    check_output_directory(out)
+    image, caption = _input_image(args)
     os.makedirs(out, exist_ok=True)
 
     batch = model_input(image[np.newaxis])

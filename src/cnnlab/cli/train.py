@@ -17,19 +17,22 @@ epoch ``e`` ends with the same weights as one that was never interrupted.
 import argparse
 import contextlib
 import json
+import math
 import os
+import re
 import time
 import warnings
 
 import numpy as np
 
 from ..datasets import CLASS_NAMES, train_val_split
-from ..datasets._files import atomic_write
+from ..datasets._files import atomic_write, remove_leftovers
 from .common import (
     MODEL_FILE,
     CommandError,
     add_data_option,
     add_parser,
+    check_output_directory,
     fraction,
     load_dataset,
     load_model,
@@ -45,6 +48,8 @@ CHECKPOINT_DIR = "checkpoint"
 STATE_FILE = "state.json"
 STATE_FORMAT = "cnnlab-train-checkpoint"
 STATE_VERSION = 1
+STATE_MAX_BYTES = 16 << 20  # a state.json holds a few numbers per epoch: anything near this is not one
+CHECKPOINT_MODEL = re.compile(r"epoch-\d{4,}\.keras")
 # --optimizer name -> (keras.optimizers class, its Keras default learning rate)
 OPTIMIZERS = {"adam": ("Adam", 1e-3), "sgd": ("SGD", 0.01), "rmsprop": ("RMSprop", 1e-3), "adagrad": ("Adagrad", 1e-3)}
 EVAL_BATCH_SIZE = 256
@@ -144,6 +149,7 @@ def _new_settings(args):
     else:
         lr = OPTIMIZERS[optimizer][1]
     out = args.out or os.path.join("runs", name)
+    _check_run_directory(out)
     if os.path.exists(os.path.join(out, CHECKPOINT_DIR, STATE_FILE)):
         # A finished run is simply replaced; an interrupted one is kept unless --overwrite says otherwise.
         state = None if args.overwrite else _read_state(out)
@@ -177,7 +183,9 @@ def _resume(args):
             "--resume continues a run with its own settings; only --epochs may be changed "
             f"(got {' '.join(given) or '--overwrite'})"
         )
+    _check_run_directory(args.resume)
     state = _read_state(args.resume)
+    _remove_leftovers(args.resume)
     settings = dict(state["settings"], out=args.resume)
     epochs_done = state["epochs_done"]
     if args.epochs is not None:
@@ -194,33 +202,116 @@ def _read_state(run_dir):
     """The checkpoint state of the run in ``run_dir`` (a dict), or a CommandError saying what is wrong."""
     state_path = os.path.join(run_dir, CHECKPOINT_DIR, STATE_FILE)
     try:
-        with open(state_path, encoding="utf-8") as f:
-            state = json.load(f)
+        with open(state_path, "rb") as f:
+            text = f.read(STATE_MAX_BYTES + 1)
     except FileNotFoundError:
         raise CommandError(f"{run_dir}: no checkpoint to resume from ({state_path} does not exist)") from None
-    except (OSError, json.JSONDecodeError) as err:
+    except OSError as err:
+        raise CommandError(f"{state_path}: unreadable checkpoint state ({err.strerror or err})") from None
+    if len(text) > STATE_MAX_BYTES:
+        raise CommandError(f"{state_path}: not a cnnlab train checkpoint (larger than {STATE_MAX_BYTES} bytes)")
+    try:
+        state = json.loads(text)
+    except (ValueError, RecursionError) as err:  # not UTF-8, not JSON, nested beyond the parser's depth
         raise CommandError(f"{state_path}: unreadable checkpoint state ({err})") from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT or state.get("version") != STATE_VERSION:
         raise CommandError(f"{state_path}: not a cnnlab train checkpoint of version {STATE_VERSION}")
+    problem = _state_problem(state)
+    if problem:
+        raise CommandError(f"{state_path}: damaged checkpoint state: {problem}")
     return state
+
+
+def _is_whole(value, least):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# settings key -> (test, what it must be)
+_SETTING_RULES = {
+    "model": (lambda v: isinstance(v, str) and v in MODELS, f"one of {', '.join(MODELS)}"),
+    "epochs": (lambda v: _is_whole(v, 1), "a whole number >= 1"),
+    "batch_size": (lambda v: _is_whole(v, 1), "a whole number >= 1"),
+    "optimizer": (lambda v: isinstance(v, str) and v in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
+    "lr": (lambda v: _is_number(v) and v > 0, "a finite number > 0"),
+    "val_fraction": (lambda v: _is_number(v) and 0 < v < 1, "a number strictly between 0 and 1"),
+    "seed": (lambda v: _is_whole(v, 0), "a whole number >= 0"),
+    "augment": (lambda v: isinstance(v, bool), "true or false"),
+    "limit": (lambda v: v is None or _is_whole(v, 1), "null or a whole number >= 1"),
+    "data": (lambda v: v is None or isinstance(v, str), "null or a path"),
+    "out": (lambda v: isinstance(v, str), "a path"),
+}
+
+
+def _state_problem(state):
+    """What is wrong with a checkpoint state of the right format and version (a string), or None."""
+    settings = state.get("settings")
+    if not isinstance(settings, dict):
+        return "'settings' is missing or not an object"
+    for key, (test, expected) in _SETTING_RULES.items():
+        if key not in settings:
+            return f"'settings' lacks {key!r}"
+        if not test(settings[key]):
+            return f"settings[{key!r}] must be {expected}; found {json.dumps(settings[key])[:80]}"
+    epochs_done = state.get("epochs_done")
+    if not _is_whole(epochs_done, 0) or epochs_done > settings["epochs"]:
+        return f"'epochs_done' must be a whole number from 0 to settings['epochs']; found {json.dumps(epochs_done)}"
+    history = state.get("history")
+    if not isinstance(history, dict) or not all(
+        isinstance(values, list) and len(values) == epochs_done and all(map(_is_real, values))
+        for values in history.values()
+    ):
+        return f"'history' must map each metric to a list of {epochs_done} numbers (one per epoch done)"
+    if not _is_number(state.get("seconds")) or state["seconds"] < 0:
+        return "'seconds' must be a number >= 0"
+    model_file = state.get("model_file")
+    if not isinstance(model_file, str) or not CHECKPOINT_MODEL.fullmatch(model_file):
+        return f"'model_file' must name a file epoch-NNNN.keras beside it; found {json.dumps(model_file)[:80]}"
+    return None
+
+
+def _is_real(value):
+    """A number of a history: NaN and infinities included (a metric can be either)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_run_directory(run_dir):
+    """Fail before any training unless everything ``cnnlab train`` writes into ``run_dir`` can be written."""
+    check_output_directory(run_dir)
+    checkpoint = os.path.join(run_dir, CHECKPOINT_DIR)
+    if os.path.lexists(checkpoint):
+        check_output_directory(checkpoint)
+    for path in [os.path.join(run_dir, name) for name in RUN_FILES] + [os.path.join(checkpoint, STATE_FILE)]:
+        if os.path.isdir(path):
+            raise CommandError(f"{path}: is a directory, where cnnlab train writes a file")
+
+
+def _remove_leftovers(run_dir):
+    """Delete the temporary files that a run killed while saving left in ``run_dir`` (see ``atomic_write``)."""
+    remove_leftovers(run_dir, RUN_FILES.__contains__)
+    remove_leftovers(os.path.join(run_dir, CHECKPOINT_DIR), _is_checkpoint_file)
 
 
 def _remove_run_files(run_dir):
     """Delete what ``cnnlab train`` wrote into ``run_dir``, so no file of the old run is mistaken for the new one's."""
+    _remove_leftovers(run_dir)
     checkpoint = os.path.join(run_dir, CHECKPOINT_DIR)
     stale = [os.path.join(run_dir, name) for name in RUN_FILES]
-    stale += [
-        os.path.join(checkpoint, name)
-        for name in os.listdir(checkpoint)
-        if name == STATE_FILE or _is_checkpoint_model(name)
-    ]
+    stale += [os.path.join(checkpoint, name) for name in os.listdir(checkpoint) if _is_checkpoint_file(name)]
     for path in stale:
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)
 
 
 def _is_checkpoint_model(name):
-    return name.startswith("epoch-") and name.endswith(".keras")
+    return CHECKPOINT_MODEL.fullmatch(name) is not None
+
+
+def _is_checkpoint_file(name):
+    return name == STATE_FILE or _is_checkpoint_model(name)
 
 
 def save_checkpoint(model, settings, epochs_done, history, seconds):
