@@ -51,7 +51,7 @@ def load_image(path, invert="auto"):
     The picture is checked against ``PIL.Image.MAX_IMAGE_PIXELS`` before it is
     decoded (no limit when that is ``None``), and a JPEG larger than
     ``WORKING_SIZE`` is decoded at a reduced scale.  What Pillow warns about while
-    reading the file (damaged EXIF data, say) is issued again as an
+    reading the file (damaged EXIF data, say) is issued again as one
     ``ImageWarning`` naming the file.
 
     Args:
@@ -82,7 +82,6 @@ def load_image(path, invert="auto"):
                 image.draft(None, _shrunk_size(image.size, WORKING_SIZE))  # JPEG: decode at 1/2, 1/4 or 1/8 scale
                 _check_pixel_count(image, path)
                 image.load()
-                decoding_warnings = len(caught)
                 ImageOps.exif_transpose(image, in_place=True)  # phone photos store their rotation in EXIF
     except ImageError:
         raise
@@ -98,13 +97,10 @@ def load_image(path, invert="auto"):
         raise ImageError(f"{path}: not an image Pillow can read (expected a PNG or JPEG)") from None
     except (OSError, SyntaxError, ValueError) as err:  # truncated or corrupt data inside a known format
         raise ImageError(f"{path}: damaged image ({err})") from None
-    for index, warning in enumerate(caught):
-        if issubclass(warning.category, Image.DecompressionBombWarning):  # _check_pixel_count decided
-            continue
-        if index < decoding_warnings:
-            warnings.warn(ImageWarning(f"{path}: {warning.message}"), stacklevel=2)
-        else:
-            warnings.warn(ImageWarning(f"{path}: damaged EXIF data ignored ({warning.message})"), stacklevel=2)
+    for warning in caught:  # damaged metadata (EXIF) that Pillow skipped, mostly
+        if not issubclass(warning.category, Image.DecompressionBombWarning):  # _check_pixel_count decided that
+            message = f"{path}: partly damaged, read anyway (Pillow: {warning.message})"
+            warnings.warn(ImageWarning(message), stacklevel=2)
     try:
         return to_fashion_mnist(image, invert=invert)
     except ValueError as err:  # NaN pixels; a mode Pillow cannot convert
@@ -183,7 +179,9 @@ def _check_finite(values):
     if np.issubdtype(values.dtype, np.inexact):
         bad = np.size(values) - np.count_nonzero(np.isfinite(values))
         if bad:
-            raise ValueError(f"the image holds {bad} NaN or infinite pixel values; expected finite numbers")
+            raise ValueError(
+                f"the image holds NaN or infinite pixel values ({bad} of {np.size(values)}); expected finite numbers"
+            )
 
 
 def _shrunk_size(size, longest):

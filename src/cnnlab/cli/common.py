@@ -161,7 +161,8 @@ def _check_writable_directory(path, directory):
             raise CommandError(f"{path}: {directory} is not a directory")
         raise CommandError(f"{path}: the directory {directory} does not exist")
     if not os.access(directory, os.W_OK | os.X_OK):
-        raise CommandError(f"{path}: cannot write into {directory}: permission denied")
+        where = "it" if directory == path else directory
+        raise CommandError(f"{path}: cannot write into {where}: permission denied")
 
 
 def describe_os_error(err):
