@@ -117,8 +117,12 @@ def load_model(path):
     from .. import keras
 
     try:
+        with open(path, "rb"):  # the system's reason, rather than the loader's view of an unreadable file
+            pass
         model = keras.models.load_model(path)
-    except (OSError, ValueError) as err:  # unreadable, truncated, tampered with, unknown version
+    except OSError as err:
+        raise CommandError(f"{path}: cannot load the model: {os_error_reason(err)}") from None
+    except ValueError as err:  # truncated, tampered with, unknown version
         raise CommandError(f"{path}: cannot load the model: {err}") from None
     blank = np.zeros((1, *FASHION_MNIST_SHAPE), dtype=np.float32)
     try:
@@ -150,7 +154,7 @@ def check_output_directory(path):
         _check_writable_directory(path, path)
         return
     ancestor = os.path.dirname(os.path.abspath(path))
-    while not os.path.exists(ancestor):
+    while not os.path.lexists(ancestor):  # a dangling link stops here: it cannot be created
         ancestor = os.path.dirname(ancestor)
     _check_writable_directory(path, ancestor)
 
@@ -167,11 +171,15 @@ def _check_writable_directory(path, directory):
 
 def describe_os_error(err):
     """One line for an ``OSError``: the path(s) it names, then the reason, e.g. ``runs/x: permission denied``."""
-    reason = err.strerror or str(err)
-    reason = reason[:1].lower() + reason[1:]
     if err.filename is None:
-        return reason
+        return os_error_reason(err)
     names = os.fsdecode(err.filename)
     if err.filename2 is not None:
         names += f" -> {os.fsdecode(err.filename2)}"
-    return f"{names}: {reason}"
+    return f"{names}: {os_error_reason(err)}"
+
+
+def os_error_reason(err):
+    """The system's words for an ``OSError`` without the path, in lower case: ``permission denied``."""
+    reason = err.strerror or str(err)
+    return reason[:1].lower() + reason[1:]

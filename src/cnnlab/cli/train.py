@@ -38,6 +38,7 @@ from .common import (
     load_model,
     model_input,
     non_negative_int,
+    os_error_reason,
     positive_float,
     positive_int,
 )
@@ -207,13 +208,15 @@ def _read_state(run_dir):
     except FileNotFoundError:
         raise CommandError(f"{run_dir}: no checkpoint to resume from ({state_path} does not exist)") from None
     except OSError as err:
-        raise CommandError(f"{state_path}: unreadable checkpoint state ({err.strerror or err})") from None
+        raise CommandError(f"{state_path}: unreadable checkpoint state ({os_error_reason(err)})") from None
     if len(text) > STATE_MAX_BYTES:
         raise CommandError(f"{state_path}: not a cnnlab train checkpoint (larger than {STATE_MAX_BYTES} bytes)")
     try:
         state = json.loads(text)
-    except (ValueError, RecursionError) as err:  # not UTF-8, not JSON, nested beyond the parser's depth
+    except ValueError as err:  # not UTF-8, not JSON
         raise CommandError(f"{state_path}: unreadable checkpoint state ({err})") from None
+    except RecursionError:
+        raise CommandError(f"{state_path}: unreadable checkpoint state (JSON nested too deeply)") from None
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT or state.get("version") != STATE_VERSION:
         raise CommandError(f"{state_path}: not a cnnlab train checkpoint of version {STATE_VERSION}")
     problem = _state_problem(state)
