@@ -1,11 +1,11 @@
 """A user's mistake ends in one line `cnnlab COMMAND: error: ...` naming the path, status 1, no traceback, no work."""
 
 import errno
+import io
 import json
 import os
 import shutil
 import struct
-import io
 
 import numpy as np
 import pytest
@@ -14,6 +14,7 @@ from PIL import Image
 import cnnlab as tf
 from cnnlab.cli import main, train
 from cnnlab.cli.common import describe_os_error
+from cnnlab.datasets import write_idx
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,9 @@ def one_error_line(status, out, err, command, message):
 
 def test_train_into_a_file(cli, tmp_path):
     (tmp_path / "notes").write_text("mine")
-    one_error_line(*cli("train", "--out", tmp_path / "notes"), "train", f"{tmp_path / 'notes'}: exists and is not a directory")
+    one_error_line(
+        *cli("train", "--out", tmp_path / "notes"), "train", f"{tmp_path / 'notes'}: exists and is not a directory"
+    )
     one_error_line(
         *cli("train", "--out", tmp_path / "notes" / "run"),
         "train",
@@ -103,7 +106,9 @@ def test_evaluate_checks_its_output_before_the_work(cli, run_dir, tmp_path):
 def test_inspect_into_a_file(cli, run_dir, tmp_path):
     (tmp_path / "look").write_text("")
     one_error_line(
-        *cli("inspect", run_dir, "--out", tmp_path / "look"), "inspect", f"{tmp_path / 'look'}: exists and is not a directory"
+        *cli("inspect", run_dir, "--out", tmp_path / "look"),
+        "inspect",
+        f"{tmp_path / 'look'}: exists and is not a directory",
     )
 
 
@@ -176,27 +181,52 @@ def setting(key, value):
     "change, problem",
     [
         (without("settings"), "damaged checkpoint state: 'settings' is missing or not an object"),
-        (lambda state: state.__setitem__("settings", [1]), "damaged checkpoint state: 'settings' is missing or not an object"),
+        (
+            lambda state: state.__setitem__("settings", [1]),
+            "damaged checkpoint state: 'settings' is missing or not an object",
+        ),
         (lambda state: state["settings"].pop("lr"), "damaged checkpoint state: 'settings' lacks 'lr'"),
         (setting("lr", "fast"), "damaged checkpoint state: settings['lr'] must be a finite number > 0; found \"fast\""),
-        (setting("lr", float("nan")), "damaged checkpoint state: settings['lr'] must be a finite number > 0; found NaN"),
-        (setting("model", ["seed"]), "damaged checkpoint state: settings['model'] must be one of seed, seed-dropout, "
-         "deep; found [\"seed\"]"),
-        (setting("epochs", True), "damaged checkpoint state: settings['epochs'] must be a whole number >= 1; found true"),
-        (setting("limit", 0), "damaged checkpoint state: settings['limit'] must be null or a whole number >= 1; found 0"),
-        (lambda state: state.__setitem__("epochs_done", 5), "damaged checkpoint state: 'epochs_done' must be a whole "
-         "number from 0 to settings['epochs']; found 5"),
-        (lambda state: state["history"]["loss"].append(1.0), "damaged checkpoint state: 'history' must map each metric "
-         "to a list of 1 numbers (one per epoch done)"),
+        (
+            setting("lr", float("nan")),
+            "damaged checkpoint state: settings['lr'] must be a finite number > 0; found NaN",
+        ),
+        (
+            setting("model", ["seed"]),
+            "damaged checkpoint state: settings['model'] must be one of seed, seed-dropout, deep; found [\"seed\"]",
+        ),
+        (
+            setting("epochs", True),
+            "damaged checkpoint state: settings['epochs'] must be a whole number >= 1; found true",
+        ),
+        (
+            setting("limit", 0),
+            "damaged checkpoint state: settings['limit'] must be null or a whole number >= 1; found 0",
+        ),
+        (
+            lambda state: state.__setitem__("epochs_done", 5),
+            "damaged checkpoint state: 'epochs_done' must be a whole number from 0 to settings['epochs']; found 5",
+        ),
+        (
+            lambda state: state["history"]["loss"].append(1.0),
+            "damaged checkpoint state: 'history' must map each metric to a list of 1 numbers (one per epoch done)",
+        ),
         (without("seconds"), "damaged checkpoint state: 'seconds' must be a number >= 0"),
-        (lambda state: state.__setitem__("model_file", "../../model.keras"), "damaged checkpoint state: 'model_file' "
-         "must name a file epoch-NNNN.keras beside it; found \"../../model.keras\""),
+        (
+            lambda state: state.__setitem__("model_file", "../../model.keras"),
+            "damaged checkpoint state: 'model_file' must name a file epoch-NNNN.keras beside it; "
+            + 'found "../../model.keras"',
+        ),
         (without("format"), "not a cnnlab train checkpoint of version 1"),
-        (lambda state: b"{", "unreadable checkpoint state (Expecting property name enclosed in double quotes: "
-         "line 1 column 2 (char 1))"),
+        (
+            lambda state: b"{",
+            "unreadable checkpoint state (Expecting property name enclosed in double quotes: line 1 column 2 (char 1))",
+        ),
         (lambda state: b"[" * 100_000, "unreadable checkpoint state (JSON nested too deeply)"),
-        (lambda state: b"\xff", "unreadable checkpoint state ('utf-8' codec can't decode byte 0xff in position 0: "
-         "invalid start byte)"),
+        (
+            lambda state: b"\xff",
+            "unreadable checkpoint state ('utf-8' codec can't decode byte 0xff in position 0: invalid start byte)",
+        ),
     ],
 )
 def test_resume_from_a_damaged_checkpoint(cli, run_dir, tmp_path, change, problem):
@@ -226,7 +256,9 @@ def test_resume_where_the_state_or_the_run_is_not_a_file_or_folder(cli, run_dir,
         f"{state}: is a directory, where cnnlab train writes a file",
     )
     (tmp_path / "file").write_text("")
-    one_error_line(*cli("train", "--resume", tmp_path / "file"), "train", f"{tmp_path / 'file'}: exists and is not a directory")
+    one_error_line(
+        *cli("train", "--resume", tmp_path / "file"), "train", f"{tmp_path / 'file'}: exists and is not a directory"
+    )
 
 
 def test_a_new_run_over_a_damaged_checkpoint_says_so(cli, run_dir, tmp_path):
@@ -255,7 +287,9 @@ def test_an_os_error_during_the_work_is_one_line_naming_the_file(cli, tmp_path, 
 
 
 def test_os_errors_are_described_by_their_paths():
-    assert describe_os_error(PermissionError(errno.EACCES, "Permission denied", "runs/x")) == "runs/x: permission denied"
+    assert (
+        describe_os_error(PermissionError(errno.EACCES, "Permission denied", "runs/x")) == "runs/x: permission denied"
+    )
     assert (
         describe_os_error(IsADirectoryError(errno.EISDIR, "Is a directory", ".a.part", None, "a"))
         == ".a.part -> a: is a directory"
@@ -284,8 +318,10 @@ def test_predict_reports_each_bad_picture_and_classifies_the_others(cli, run_dir
     status, out, err = cli("predict", run_dir, *files, "--json")
     assert status == 1 and "Traceback" not in err
     lines = err.splitlines()
-    assert lines[0] == f"cnnlab predict: error: {files[1]}: the image holds NaN or infinite pixel values (81 of 81); " \
+    assert (
+        lines[0] == f"cnnlab predict: error: {files[1]}: the image holds NaN or infinite pixel values (81 of 81); "
         "expected finite numbers"
+    )
     assert lines[1].startswith(f"cnnlab predict: warning: {files[2]}: partly damaged, read anyway (Pillow: ")
     assert lines[2] == (
         f"cnnlab predict: error: {files[3]}: too large to decode safely: 10000x10000 is 100000000 pixels, "
@@ -299,3 +335,17 @@ def test_predict_reports_each_bad_picture_and_classifies_the_others(cli, run_dir
         (True, False),
         (False, True),
     ]
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "inspect"])
+def test_an_empty_test_set_is_one_line_before_the_work(cli, run_dir, fake_data_dir, tmp_path, command):
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"):
+        shutil.copy(fake_data_dir / name, tmp_path / name)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte.gz", np.zeros((0, 28, 28), np.uint8))
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.zeros((0,), np.uint8))
+    rest = {"train": ("--out", tmp_path / "run"), "evaluate": (run_dir, "--out", tmp_path / "cm.png")}
+    one_error_line(
+        *cli(command, *rest.get(command, (run_dir, "--out", tmp_path / "look")), "--data", tmp_path),
+        command,
+        f"{tmp_path}: the Fashion-MNIST test set holds no images",
+    )

@@ -82,9 +82,17 @@ def test_unwritable_folders_and_unreadable_files(tmp_path, locked, fake_data):
 
     cases = [
         (["train", "--out", read_only], "train", f"{read_only}: cannot write into it: permission denied"),
-        (["train", "--out", read_only / "run"], "train", f"{read_only / 'run'}: cannot write into {read_only}: permission denied"),
+        (
+            ["train", "--out", read_only / "run"],
+            "train",
+            f"{read_only / 'run'}: cannot write into {read_only}: permission denied",
+        ),
         (["train", "--resume", frozen], "train", f"{frozen}: cannot write into it: permission denied"),
-        (["train", "--resume", tmp_path / "hidden-state"], "train", f"{state}: unreadable checkpoint state (permission denied)"),
+        (
+            ["train", "--resume", tmp_path / "hidden-state"],
+            "train",
+            f"{state}: unreadable checkpoint state (permission denied)",
+        ),
         (
             ["evaluate", run, "--out", read_only / "cm.png"],
             "evaluate",
@@ -106,7 +114,11 @@ def test_unwritable_folders_and_unreadable_files(tmp_path, locked, fake_data):
             f"{read_only / 'a.png'}: cannot write into {read_only}: permission denied",
         ),
         (["predict", run, secret_picture], "predict", f"{secret_picture}: permission denied"),
-        (["predict", secret_model, secret_picture], "predict", f"{secret_model}: cannot load the model: permission denied"),
+        (
+            ["predict", secret_model, secret_picture],
+            "predict",
+            f"{secret_model}: cannot load the model: permission denied",
+        ),
     ]
     results = run_bound_by_file_modes([argv for argv, _, _ in cases])
     for (argv, command, message), (status, out, err) in zip(cases, results):

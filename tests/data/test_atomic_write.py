@@ -27,9 +27,8 @@ def mode(path):
 
 def mode_of_a_plain_open(directory, mask):
     """What ``open(path, "w")`` gives under ``mask``: the rule Keras's writers follow."""
-    with umask(mask):
-        with open(directory / "plain", "w") as f:
-            f.write("x")
+    with umask(mask), open(directory / "plain", "w") as f:
+        f.write("x")
     try:
         return mode(directory / "plain")
     finally:
@@ -38,9 +37,8 @@ def mode_of_a_plain_open(directory, mask):
 
 @pytest.mark.parametrize("mask", [0o022, 0o027, 0o077, 0o002])
 def test_a_new_file_gets_what_open_gives_under_the_umask(tmp_path, mask):
-    with umask(mask):
-        with atomic_write(tmp_path / "data.json", "w") as f:
-            f.write("{}")
+    with umask(mask), atomic_write(tmp_path / "data.json", "w") as f:
+        f.write("{}")
     assert mode(tmp_path / "data.json") == 0o666 & ~mask == mode_of_a_plain_open(tmp_path, mask)
     assert (tmp_path / "data.json").read_text() == "{}"
 
@@ -57,19 +55,17 @@ def test_a_replaced_file_keeps_its_permission_bits(tmp_path):
     target = tmp_path / "private.json"
     target.write_text("old")
     os.chmod(target, 0o600)
-    with umask(0o022):
-        with atomic_write(target, "w") as f:
-            f.write("new")
+    with umask(0o022), atomic_write(target, "w") as f:
+        f.write("new")
     assert target.read_text() == "new" and mode(target) == 0o600
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path):
     target = tmp_path / "model.bin"
     target.write_bytes(b"old")
-    with pytest.raises(RuntimeError):
-        with atomic_write(target) as f:
-            f.write(b"half")
-            raise RuntimeError("stopped")
+    with pytest.raises(RuntimeError), atomic_write(target) as f:
+        f.write(b"half")
+        raise RuntimeError("stopped")
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.bin"]
 
@@ -79,9 +75,8 @@ def test_a_full_disk_names_the_file(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(os, "fsync", no_space)
-    with pytest.raises(OSError) as info:
-        with atomic_write(tmp_path / "out.png") as f:
-            f.write(b"png")
+    with pytest.raises(OSError) as info, atomic_write(tmp_path / "out.png") as f:
+        f.write(b"png")
     assert info.value.errno == errno.ENOSPC and info.value.filename == str(tmp_path / "out.png")
     assert list(tmp_path.iterdir()) == []
 

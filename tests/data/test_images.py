@@ -146,7 +146,9 @@ def no_warning_escapes():
 def wide_garment(width, height, scale):
     """A dark band across nearly the whole width and the middle 80% of the height, its edges at multiples of ``scale``."""
     margin = height // 10 * scale
-    return canvas(width * scale, height * scale, 250, 40, (scale, margin, (width - 1) * scale, height * scale - margin), "L")
+    return canvas(
+        width * scale, height * scale, 250, 40, (scale, margin, (width - 1) * scale, height * scale - margin), "L"
+    )
 
 
 def test_a_huge_picture_is_shrunk_before_it_is_padded(tmp_path, no_warning_escapes):
@@ -236,7 +238,9 @@ def test_damaged_exif_gives_one_warning_naming_the_file(tmp_path, no_warning_esc
     result = load_image(tmp_path / "photo.jpg")
     assert result[14, 14] >= 200  # the picture was still read
     messages = [str(w.message) for w in no_warning_escapes]
-    assert len(messages) == 1 and messages[0].startswith(f"{tmp_path / 'photo.jpg'}: partly damaged, read anyway (Pillow: ")
+    assert len(messages) == 1 and messages[0].startswith(
+        f"{tmp_path / 'photo.jpg'}: partly damaged, read anyway (Pillow: "
+    )
 
 
 def test_nan_pixels_are_an_error_not_a_numpy_warning(tmp_path, no_warning_escapes):

@@ -49,8 +49,13 @@ def add_data_option(parser):
 
 
 def load_dataset(data_dir=None):
-    """Fashion-MNIST as uint8 arrays: ``(x_train, y_train), (x_test, y_test)``."""
-    return fashion_mnist.load_data(path=data_dir)
+    """Fashion-MNIST as uint8 arrays: ``(x_train, y_train), (x_test, y_test)``, neither of them empty."""
+    (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data(path=data_dir)
+    for name, images in (("training", x_train), ("test", x_test)):
+        if len(images) == 0:
+            where = f"{data_dir}: " if data_dir else ""
+            raise CommandError(f"{where}the Fashion-MNIST {name} set holds no images")
+    return (x_train, y_train), (x_test, y_test)
 
 
 def model_input(images):

@@ -139,9 +139,13 @@ def remove_leftovers(directory, is_target):
     removed = []
     for entry in entries:
         match = _LEFTOVER.fullmatch(entry.name)
-        if match and is_target(match["target"]) and entry.is_file(follow_symlinks=False):
-            if _remove_if_abandoned(entry.path):
-                removed.append(entry.path)
+        if (
+            match
+            and is_target(match["target"])
+            and entry.is_file(follow_symlinks=False)
+            and _remove_if_abandoned(entry.path)
+        ):
+            removed.append(entry.path)
     return sorted(removed)
 
 
