@@ -60,8 +60,8 @@ def atomic_write(path, mode="wb"):
     descriptor, temporary = _create_temporary(directory, name)
     replaced = False
     try:
-        _keep_permissions(descriptor, path)
         with open(descriptor, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as f:
+            _keep_permissions(f.fileno(), path)
             yield f
             f.flush()
             os.fsync(f.fileno())
@@ -150,9 +150,10 @@ def remove_leftovers(directory, is_target):
 
 
 def _remove_if_abandoned(path):
+    # Opened for writing: an exclusive lock over NFS needs that.  Not followed, not waited on (a FIFO put there).
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except (FileNotFoundError, PermissionError):
+        descriptor = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:  # gone, not ours to write, or no longer a plain file
         return False
     try:
         try:

@@ -13,10 +13,11 @@ A model file (``model.save('clothes.keras')``) is a zip archive, like Keras's
 
 Nothing is unpickled when reading (JSON, and ``np.load(allow_pickle=False)``);
 files are written to a temporary file in the same directory and renamed over the
-target (``cnnlab.datasets._files.atomic_write``: honouring the umask, and removing
-what a killed writer left), so a crash never leaves a half-written model.  A file that is truncated,
-altered (a weight of the wrong shape, JSON that does not describe a model) or of
-an unknown format version raises ``ModelFileError`` naming the file and the problem.
+target (``cnnlab.datasets._files.atomic_write``, which honours the umask and removes
+what a killed writer left), so a crash never leaves a half-written model.  A file
+that is truncated, altered (a weight of the wrong shape, JSON that does not describe
+a model) or of an unknown format version raises ``ModelFileError`` naming the file
+and the problem.
 
 Resuming training: the optimizer state (including ``iterations``) is saved with
 the model and restored by ``load_model``, and ``user_metadata`` (any JSON-ready
