@@ -140,3 +140,11 @@ def test_while_writing_the_temporary_file_is_locked(tmp_path):
         assert remove_leftovers(tmp_path, "big.bin".__eq__) == []  # its writer is alive
         f.write(b"data")
     assert not temporary.exists() and (tmp_path / "big.bin").read_bytes() == b"data"
+
+
+def test_a_directory_in_the_way_is_named_as_the_target(tmp_path):
+    (tmp_path / "out.png").mkdir()
+    with pytest.raises(IsADirectoryError) as info, atomic_write(tmp_path / "out.png") as f:
+        f.write(b"png")
+    assert (info.value.filename, info.value.filename2) == (str(tmp_path / "out.png"), None)
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]

@@ -65,7 +65,7 @@ def atomic_write(path, mode="wb"):
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.replace(temporary, path)
+        _replace(temporary, path)
         replaced = True
     except OSError as err:
         if err.filename is None and err.errno in _WRITE_ERRORS:
@@ -75,6 +75,15 @@ def atomic_write(path, mode="wb"):
         if not replaced:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temporary)
+
+
+def _replace(temporary, path):
+    """``os.replace``, its error naming the target alone (``path`` is a directory), not the temporary name."""
+    try:
+        os.replace(temporary, path)
+    except OSError as err:
+        err.filename, err.filename2 = path, None
+        raise
 
 
 def _create_temporary(directory, name):
