@@ -85,6 +85,35 @@ def test_cross_entropies_are_finite_for_huge_logits():
 # ---- losses against PyTorch ------------------------------------------------------------------
 
 
+def test_softmax_and_cross_entropies_of_zero_size_inputs_are_empty_as_in_tf():
+    no_classes = np.zeros((2, 0), np.float32)
+    for op in (tf.nn.softmax, tf.nn.log_softmax):
+        for logits in (no_classes, np.zeros((0, 3), np.float32), np.zeros((0, 0), np.float32)):
+            x = tf.Variable(logits)
+            with tf.GradientTape() as tape:
+                y = op(x)
+            assert y.shape == logits.shape and y.dtype == tf.float32
+            assert tape.gradient(y, x).shape == logits.shape
+    # the loss of an example over no classes is a sum of nothing: 0
+    loss = tf.nn.softmax_cross_entropy_with_logits(no_classes, no_classes)
+    np.testing.assert_array_equal(loss.numpy(), [0, 0])
+    assert tf.nn.softmax_cross_entropy_with_logits(np.zeros((0, 3)), np.zeros((0, 3))).shape == (0,)
+    assert tf.nn.sparse_softmax_cross_entropy_with_logits(np.zeros(0, np.int32), np.zeros((0, 3))).shape == (0,)
+    assert tf.nn.sigmoid_cross_entropy_with_logits(no_classes, no_classes).shape == (2, 0)
+    # a batch of no images goes through the window ops
+    images = np.zeros((0, 4, 4, 2), np.float32)
+    assert tf.nn.max_pool2d(images, 2, 2, "VALID").shape == (0, 2, 2, 2)
+    assert tf.nn.avg_pool2d(images, 2, 2, "SAME").shape == (0, 2, 2, 2)
+    x = tf.Variable(images)
+    w = tf.Variable(np.ones((3, 3, 2, 5), np.float32))
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(tf.nn.conv2d(x, w, 1, "SAME"))
+    assert float(y) == 0
+    dx, dw = tape.gradient(y, [x, w])
+    assert dx.shape == (0, 4, 4, 2)
+    np.testing.assert_array_equal(dw.numpy(), np.zeros((3, 3, 2, 5)))
+
+
 def test_softmax_cross_entropy_matches_torch_with_both_gradients():
     logits = rng.standard_normal((5, 4)).astype(np.float32)
     labels = rng.dirichlet(np.ones(4), size=5).astype(np.float32)

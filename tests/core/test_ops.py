@@ -73,6 +73,33 @@ def test_integer_reductions_keep_the_dtype_and_truncate_the_mean():
     assert tf.reduce_mean(x).dtype == tf.int32
 
 
+def test_reductions_over_nothing_give_tfs_identities():
+    # TF fills an empty reduction with the reducer's identity: the mean has none for floats (NaN)
+    # and is 0 for integers; the max starts from -inf (the dtype's lowest integer), the min from +inf.
+    empty = np.zeros(0, np.float32)
+    assert np.isnan(tf.reduce_mean(empty).numpy()) and tf.reduce_mean(empty).dtype == tf.float32
+    assert np.isnan(tf.reduce_mean(np.zeros(0)).numpy())  # the float64 case
+    assert tf.reduce_mean(np.zeros(0, np.int32)).numpy() == 0
+    assert tf.reduce_max(empty).numpy() == -np.inf and tf.reduce_min(empty).numpy() == np.inf
+    assert tf.reduce_max(np.zeros(0, np.int32)).numpy() == np.iinfo(np.int32).min
+    assert tf.reduce_min(np.zeros(0, np.int64)).numpy() == np.iinfo(np.int64).max
+    assert tf.reduce_max(np.zeros(0, np.uint8)).numpy() == 0
+    assert tf.reduce_sum(empty).numpy() == 0 and tf.reduce_prod(empty).numpy() == 1
+    assert tf.reduce_logsumexp(empty).numpy() == -np.inf
+    assert np.isnan(tf.math.reduce_variance(empty).numpy()) and np.isnan(tf.math.reduce_std(empty).numpy())
+    assert not tf.reduce_any(np.zeros(0, bool)).numpy() and tf.reduce_all(np.zeros(0, bool)).numpy()
+    # an empty reduced axis gives a full result; an empty kept axis an empty one
+    rows = np.zeros((0, 3), np.float32)
+    np.testing.assert_array_equal(tf.reduce_max(rows, axis=0).numpy(), [-np.inf] * 3)
+    np.testing.assert_array_equal(tf.reduce_min(rows, axis=0, keepdims=True).numpy(), [[np.inf] * 3])
+    assert np.isnan(tf.reduce_mean(rows, axis=0).numpy()).all() and tf.reduce_mean(rows, axis=0).shape == (3,)
+    assert tf.reduce_max(rows, axis=1).shape == (0,)
+    x = tf.Variable(rows)
+    with tf.GradientTape() as tape:
+        total = tf.reduce_sum(tf.reduce_max(x, axis=0)) + tf.reduce_sum(tf.reduce_mean(x, axis=0))
+    assert tape.gradient(total, x).shape == (0, 3)
+
+
 def test_reduce_max_gradient_is_shared_between_ties_as_tf():
     x = tf.Variable([[1.0, 3.0, 3.0], [2.0, 0.0, 1.0]])
     with tf.GradientTape() as tape:

@@ -4,6 +4,10 @@ scipy has no stride: a strided result must equal scipy's result sampled every
 ``stride`` cells from the first, ``scipy_result[::s0, ::s1, ...]``.
 """
 
+import itertools
+import re
+import warnings
+
 import numpy as np
 import pytest
 import scipy.signal
@@ -229,3 +233,84 @@ def test_non_contiguous_views_and_array_likes(method):
         )
     np.testing.assert_allclose(signal.correlate2d(in1, in2, "valid"), scipy.signal.correlate2d(in1, in2, "valid"))
     np.testing.assert_array_equal(signal.convolve([[1, 2], [3, 4]], [[1]]), [[1, 2], [3, 4]])
+
+
+EMPTY_CASE_SHAPES = [(0, 3), (2, 0), (0, 0), (3, 4), (1, 3)]
+
+
+@pytest.mark.parametrize("name", ["convolve2d", "correlate2d"])
+def test_2d_empty_inputs_give_scipys_result(name):
+    # scipy's 2-D functions take an empty input (the N-D ones do not): an empty in2
+    # sums no products, an empty in1 leaves 'full' windows of fill values only.
+    n_compared = 0
+    for shape1, shape2 in itertools.product(EMPTY_CASE_SHAPES, repeat=2):
+        if np.prod(shape1) and np.prod(shape2):
+            continue
+        in1 = np.arange(np.prod(shape1), dtype=np.int64).reshape(shape1) + 1
+        in2 = (np.arange(np.prod(shape2)).reshape(shape2) + 1) * (1 + 2j)
+        for mode, boundary, fillvalue in itertools.product(MODES, ["fill", "wrap", "symm"], [0, 2]):
+            if boundary != "fill" and (fillvalue or (mode == "full" and in1.size == 0)):
+                continue  # scipy dies of SIGFPE extending an empty in1 (see the next test)
+            try:
+                theirs = getattr(scipy.signal, name)(in1, in2, mode, boundary, fillvalue)
+            except ValueError:  # both empty along an axis in 'full' mode, or 'valid' sizes
+                with pytest.raises(ValueError, match=f"{name}: in mode="):
+                    getattr(signal, name)(in1, in2, mode, boundary, fillvalue)
+                continue
+            assert_same_result(getattr(signal, name)(in1, in2, mode, boundary, fillvalue), theirs)
+            ours = getattr(signal, name)(in1, in2, mode, boundary, fillvalue, stride=(2, 3))
+            assert_same_result(ours, strided(theirs, (2, 3)))
+            n_compared += 1
+    assert n_compared == 192
+    b = np.arange(1.0, 13.0).reshape(3, 4)
+    np.testing.assert_array_equal(signal.convolve2d(np.zeros((0, 3)), b), np.zeros((2, 6)))  # the issue's case
+    np.testing.assert_array_equal(signal.convolve2d(np.zeros((0, 3)), b, fillvalue=2), np.full((2, 6), 2 * 78.0))
+
+
+@pytest.mark.parametrize("boundary", ["wrap", "circular", "symm"])
+def test_2d_empty_in1_cannot_be_wrapped_or_mirrored(boundary):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            f"convolve2d: boundary={boundary!r} has nothing to repeat around an empty in1; received "
+            "in1.shape=(0, 3) (use boundary='fill')."
+        ),
+    ):
+        signal.convolve2d(np.zeros((0, 3)), np.ones((3, 4)), boundary=boundary)
+    # without windows to fill ('same', 'valid') or with an empty kernel there is no boundary to make
+    assert signal.convolve2d(np.zeros((0, 3)), np.ones((3, 4)), "same", boundary).shape == (0, 3)
+    np.testing.assert_array_equal(signal.convolve2d(np.ones((3, 4)), np.zeros((0, 3)), boundary=boundary), np.zeros((2, 6)))
+
+
+@pytest.mark.parametrize("name", ["convolve", "correlate"])
+@pytest.mark.parametrize("mode", MODES)
+def test_fft_of_inputs_with_nothing_to_transform_is_the_exact_product_as_scipy(name, mode):
+    # scipy's fftconvolve multiplies along axes where an input has length 1: 2**40 * 2**40
+    # wraps to 0 in int64 exactly, where a float64 product cast back would give INT64_MIN.
+    z = np.array([2**40], np.int64)
+    x = np.array([[2**40, -3, 2**35]], np.int64)
+    k = np.array([[2**30], [7]], np.int64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_same_result(getattr(signal, name)(z, z, mode, "fft"), getattr(scipy.signal, name)(z, z, mode, "fft"))
+        assert getattr(signal, name)(z, z, mode, "fft").tolist() == [0]
+        if mode != "valid":
+            ours = getattr(signal, name)(x, k, mode, "fft")
+            assert_same_result(ours, getattr(scipy.signal, name)(x, k, mode, "fft"))
+            assert_same_result(ours, getattr(scipy.signal, name)(x, k, mode, "direct"))
+
+
+def test_a_complex_fillvalue_for_real_inputs_is_scipys_error():
+    ints = np.ones((2, 2), np.int64)
+    scipys = "could not cast `fillvalue` directly to the output type"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", np.exceptions.ComplexWarning)  # scipy warns, then raises
+        with pytest.raises(ValueError, match=scipys):
+            scipy.signal.convolve2d(ints, ints, fillvalue=1j)
+    for name in ("convolve2d", "correlate2d"):
+        with pytest.raises(ValueError, match=re.escape(f"{name}: {scipys} int64 (a complex value needs complex inputs)")):
+            getattr(signal, name)(ints, ints, fillvalue=1j)
+    # where scipy can cast, it fills as scipy does
+    assert_same_result(signal.convolve2d(ints, ints, fillvalue=2.7), scipy.signal.convolve2d(ints, ints, fillvalue=2.7))
+    complexes = ints.astype(np.complex128)
+    assert_same_result(signal.convolve2d(complexes, ints, fillvalue=1j), scipy.signal.convolve2d(complexes, ints, fillvalue=1j))

@@ -48,6 +48,17 @@ def test_choose_conv_method_keeps_scipys_exactness_rules():
     assert signal.choose_conv_method(np.ones((300, 300), bool), np.ones((300, 300), bool)) == "direct"
 
 
+def test_choose_conv_method_exactness_rule_covers_an_integer_input_with_a_float_one():
+    # scipy's rule applies when either input is an integer array: 2**45 * 1600 taps > 2**52.
+    kernel = np.ones((40, 40))
+    small = np.full((64, 64), 3, np.int64)
+    assert signal.choose_conv_method(small, kernel, "same") == "fft"  # the size alone would pick the FFT
+    big = np.full((64, 64), 2**45, np.int64)
+    for in1, in2 in ((big, kernel), (kernel, big)):
+        assert signal.choose_conv_method(in1, in2, "same") == "direct"
+        assert scipy.signal.choose_conv_method(in1, in2, "same") == "direct"
+
+
 def test_a_stride_makes_direct_more_attractive():
     image, kernel = np.ones((300, 300)), np.ones((9, 9))
     assert signal.choose_conv_method(image, kernel, "same") == "fft"

@@ -109,6 +109,8 @@ def _class_axis(axis, x, op):
 
 def _log_softmax_values(logits, axis):
     """``(log_softmax, log_normalizer - max)`` of an array; finite for finite logits of any size."""
+    if logits.size == 0:  # no row has a maximum; TF returns the empty result
+        return logits.copy(), logits.copy()
     with np.errstate(invalid="ignore"):  # inf - inf: a NaN result, as in TF, without a warning
         shifted = logits - logits.max(axis=axis, keepdims=True)
     log_normalizer = np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
@@ -134,6 +136,8 @@ def softmax(logits, axis=None, name=None):
 
 def _softmax_values(logits, axis):
     """``softmax`` of an array."""
+    if logits.size == 0:  # no row has a maximum; TF returns the empty result
+        return logits.copy()
     with np.errstate(invalid="ignore"):  # inf - inf or 0 / 0: a NaN result, as in TF, without a warning
         probabilities = np.exp(logits - logits.max(axis=axis, keepdims=True))
         probabilities /= probabilities.sum(axis=axis, keepdims=True)

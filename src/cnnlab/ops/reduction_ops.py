@@ -79,21 +79,34 @@ def _sum(array, axes, keepdims):
 
 
 def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
-    """Mean over ``axis``; integer tensors give the truncated integer mean, as in TF."""
+    """Mean over ``axis``; integer tensors give the truncated integer mean, as in TF.
+
+    The mean of nothing (an empty reduced axis) is NaN for floats and 0 for
+    integers, as in TF.
+
+    Example:
+        >>> float(cnnlab.reduce_mean(np.zeros(0, np.float32)))
+        nan
+    """
     x, axes = _reduction_input(input_tensor, axis, "reduce_mean", "iufc")
-    count = max(math.prod(x._value.shape[a] for a in axes), 1)
+    count = math.prod(x._value.shape[a] for a in axes)
     if x._value.dtype.kind in "fc":
-        value = _sum(x._value, axes, keepdims) / x._value.dtype.type(count)
+        with np.errstate(invalid="ignore"):  # 0 / 0 for an empty axis: NaN, without a warning
+            value = _sum(x._value, axes, keepdims) / x._value.dtype.type(count)
     else:
-        value = np.trunc(np.sum(x._value, axis=axes, keepdims=keepdims, dtype=np.int64) / count).astype(x._value.dtype)
-    return record(value, (x,), lambda dy: (_broadcast_back(dy, x, axes) / count,))
+        total = np.sum(x._value, axis=axes, keepdims=keepdims, dtype=np.int64)
+        value = np.trunc(total / max(count, 1)).astype(x._value.dtype)
+    # With an empty axis the gradient has no element: any divisor will do.
+    return record(value, (x,), lambda dy: (_broadcast_back(dy, x, axes) / max(count, 1),))
 
 
 def _extremum(numpy_fn, op):
     def reduce(input_tensor, axis=None, keepdims=False, name=None):
         x, axes = _reduction_input(input_tensor, axis, op)
-        if any(x._value.shape[a] == 0 for a in axes):
-            raise ValueError(f"{op}: cannot reduce over an empty axis; received shape={tuple(x.shape)}, axis={axis!r}.")
+        # Over an empty axis, TF gives the reduction's identity: -inf for the maximum of floats
+        # (+inf for the minimum), the dtype's lowest (highest) value for integers.
+        empty = any(x._value.shape[a] == 0 for a in axes)
+        start = {"initial": _extremum_identity(x._value.dtype, op)} if empty else {}
 
         def grad(dy):
             # As TF: the gradient is shared equally between the elements that tie for the extremum.
@@ -101,12 +114,24 @@ def _extremum(numpy_fn, op):
             share = hits / reduce_sum(hits, axis=axes, keepdims=True)
             return (share * _broadcast_back(dy, x, axes),)
 
-        out = record(numpy_fn(x._value, axis=axes, keepdims=keepdims), (x,), grad)
+        out = record(numpy_fn(x._value, axis=axes, keepdims=keepdims, **start), (x,), grad)
         return out
 
     reduce.__name__ = op
-    reduce.__doc__ = f"The {op[7:]}imum over ``axis``; ties share the gradient equally (as TF)."
+    reduce.__doc__ = (
+        f"The {op[7:]}imum over ``axis``; ties share the gradient equally (as TF).  Over an empty axis "
+        f"the result is {'-inf' if op == 'reduce_max' else 'inf'} for floats and the dtype's "
+        f"{'lowest' if op == 'reduce_max' else 'highest'} value for integers, as in TF."
+    )
     return reduce
+
+
+def _extremum_identity(dtype, op):
+    """The value TF's max (min) reduction starts from: nothing is below (above) it."""
+    if dtype.kind == "f":
+        return -np.inf if op == "reduce_max" else np.inf
+    info = np.iinfo(dtype)
+    return info.min if op == "reduce_max" else info.max
 
 
 reduce_max = _extremum(np.max, "reduce_max")

@@ -61,8 +61,9 @@ def convolve(in1, in2, mode="full", method="auto", *, stride=1):
         mode: 'full' (every overlap), 'valid' (no zero padding used; the larger input
             must be at least as large as the other in every dimension) or 'same'
             (the size of ``in1``, centred on 'full').
-        method: 'direct' (sums over sliding windows), 'fft' (product of spectra) or
-            'auto' (the faster by ``choose_conv_method``'s estimate).
+        method: 'direct' (sums over sliding windows), 'fft' (product of spectra;
+            as in scipy, an axis where either input has length 1 is multiplied, not
+            transformed) or 'auto' (the faster by ``choose_conv_method``'s estimate).
         stride: an int or one int per axis: keep every ``stride``-th output,
             starting at the first (``scipy``'s result ``[::stride]``), without
             computing the others.
@@ -118,14 +119,17 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, stride=1)
         boundary: how ``in1`` is extended past its edges: 'fill' (alias 'pad') with
             ``fillvalue``, 'wrap' (alias 'circular') periodically, or 'symm' (alias
             'symmetric') mirrored with the edge repeated (``3 2 1 | 1 2 3 | 3 2 1``).
-        fillvalue: the constant for 'fill' (a scalar, cast to the output dtype).
+        fillvalue: the constant for 'fill' (a scalar, cast to the output dtype; one
+            it cannot hold, such as ``1j`` for real inputs, is a ValueError as in scipy).
         stride: an int or a pair: keep every ``stride``-th output, starting at the first.
 
     Returns:
         A 2-D array of dtype ``np.result_type(in1, in2)``.
 
     Shape:
-        As for ``convolve`` (see ``output_size``).
+        As for ``convolve`` (see ``output_size``).  As in scipy, an input may be
+        empty: an empty ``in2`` gives zeros, an empty ``in1`` in 'full' mode gives
+        ``fillvalue * sum(in2)`` everywhere (``boundary='fill'`` only).
 
     Example:
         >>> convolve2d([[1, 2], [3, 4]], [[1, 1]], mode='same', boundary='wrap')
@@ -153,7 +157,7 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, stride=1
         A 2-D array of dtype ``np.result_type(in1, in2)``.
 
     Shape:
-        As for ``convolve`` (see ``output_size``).
+        As for ``convolve2d`` (an empty ``in1`` in 'full' mode gives ``fillvalue * sum(conj(in2))``).
 
     Example:
         >>> correlate2d([[1, 2, 3], [4, 5, 6]], [[1, -1]], mode='valid')
@@ -254,11 +258,14 @@ def choose_conv_method(in1, in2, mode="full", measure=False, *, stride=1):
 
 
 def _run(op, in1, in2, mode, method, stride, *, correlation, boundary="fill", fillvalue=0):
-    in1, in2 = _check_inputs(in1, in2, op, ndim=2 if op.endswith("2d") else None)
+    two_d = op.endswith("2d")
+    in1, in2 = _check_inputs(in1, in2, op, ndim=2 if two_d else None, allow_empty=two_d)
     _check_choice(mode, MODES, "mode", op)
     _check_choice(method, METHODS, "method", op)
-    if op.endswith("2d"):
+    if two_d:
         _check_choice(boundary, tuple(BOUNDARIES), "boundary", op)
+        if in1.size == 0 or in2.size == 0:
+            return _empty_input_result(op, in1, in2, mode, stride, correlation, boundary, fillvalue)
     elif in1.ndim == 0:
         _normalize_stride(stride, 0, op)
         return in1 * (np.conj(in2) if correlation else in2)  # as scipy: the product
@@ -267,6 +274,11 @@ def _run(op, in1, in2, mode, method, stride, *, correlation, boundary="fill", fi
     )
     if method == "auto":
         method = _auto_method(problem, in1, in2)
+    if method == "fft" and all(1 in pair for pair in zip(problem.data.shape, problem.weights.shape)):
+        # As scipy's fftconvolve: an axis where either input has length 1 is multiplied, not
+        # transformed.  With no axis left to transform the result is the exact product, and
+        # integers wrap as they do in the direct sums instead of passing through float64.
+        method = "direct"
     if method == "fft":
         out = _fft_result(problem)
     else:
@@ -328,6 +340,40 @@ def _axis_pads(mode, k, same_pads_after):
     return (0, 0)
 
 
+def _empty_input_result(op, in1, in2, mode, stride, correlation, boundary, fillvalue):
+    """scipy's ``convolve2d`` / ``correlate2d`` result when ``in1`` or ``in2`` has no element.
+
+    The shapes follow the usual rules ('full': ``n + k - 1``, 'same': ``n``, 'valid':
+    ``|n - k| + 1``, then the stride).  An empty kernel sums no products: zeros.  An
+    empty ``in1`` in 'full' mode leaves windows made of the boundary alone: with
+    'fill' each output is ``fillvalue * sum(in2)`` (``sum(conj(in2))`` for a
+    correlation); 'wrap' and 'symm' have nothing to repeat, an error (scipy crashes
+    the process there).  In 'same' mode the output is empty, in 'valid' mode the
+    empty input is the kernel.
+    """
+    strides = _normalize_stride(stride, in1.ndim, op)
+    result_dtype = np.result_type(in1, in2)
+    fill = _check_fillvalue(fillvalue, result_dtype, op) if BOUNDARIES[boundary] == "fill" else None
+    shape1, shape2 = in1.shape, in2.shape
+    if mode == "valid" and _valid_needs_swap(shape1, shape2, op):
+        shape1, shape2 = shape2, shape1
+    lengths = [{"full": n + k - 1, "same": n, "valid": n - k + 1}[mode] for n, k in zip(shape1, shape2)]
+    if min(lengths) < 0:
+        raise ValueError(
+            f"{op}: in mode='full' in1 and in2 cannot both be empty along an axis; "
+            f"received in1.shape={in1.shape}, in2.shape={in2.shape}."
+        )
+    out = np.zeros([-(-length // s) for length, s in zip(lengths, strides)], result_dtype)
+    if out.size and mode == "full" and in2.size:  # in1 is the empty one: boundary values only
+        if fill is None:
+            raise ValueError(
+                f"{op}: boundary={boundary!r} has nothing to repeat around an empty in1; "
+                f"received in1.shape={in1.shape} (use boundary='fill')."
+            )
+        out[...] = fill * np.sum(np.conj(in2) if correlation else in2, dtype=result_dtype)
+    return out
+
+
 def _auto_method(problem, in1, in2):
     """scipy's precision rules first, then the method with the smaller estimated time."""
     if problem.result_dtype.kind == "b":
@@ -356,7 +402,8 @@ def _fft_result(problem):
 
     numpy.fft transforms float64 faster than float32 (about 2x, on x86 with NumPy 2.4)
     and more accurately, so single-precision inputs are transformed in double.
-    Integers are rounded and wrap modulo their range, as the direct sums do.
+    Integers are rounded to the nearest: exact while the result's magnitudes stay
+    below 2**52 (beyond, 'auto' picks 'direct'; an explicit 'fft' rounds as scipy's).
     """
     float_dtype = np.complex128 if problem.result_dtype.kind == "c" else np.float64
     out = fft_correlate(
@@ -377,8 +424,9 @@ def _fft_result(problem):
 # ---- argument checks ------------------------------------------------------------------
 
 
-def _check_inputs(in1, in2, op, ndim=None):
-    """Both inputs as arrays: numeric, not empty, of one number of dimensions (``ndim`` if given)."""
+def _check_inputs(in1, in2, op, ndim=None, allow_empty=False):
+    """Both inputs as arrays: numeric, of one number of dimensions (``ndim`` if given), not empty
+    unless ``allow_empty``."""
     arrays = []
     for name, value in (("in1", in1), ("in2", in2)):
         array = np.asarray(value)
@@ -388,7 +436,7 @@ def _check_inputs(in1, in2, op, ndim=None):
             )
         if ndim is not None and array.ndim != ndim:
             raise ValueError(f"{op}: {name} must be a {ndim}-D array; received {name}.shape={array.shape}.")
-        if array.size == 0:
+        if array.size == 0 and not allow_empty:
             raise ValueError(f"{op}: {name} must not be empty; received {name}.shape={array.shape}.")
         arrays.append(array)
     if arrays[0].ndim != arrays[1].ndim:
@@ -436,6 +484,23 @@ def _normalize_stride(stride, ndim, op):
 
 
 def _check_fillvalue(fillvalue, result_dtype, op):
+    """``fillvalue`` as a 0-d array of the output dtype.
+
+    As in scipy, a value the output dtype cannot hold is a ValueError with scipy's
+    words: a complex number with an imaginary part for a real output, NaN or
+    infinity for an integer output, a Python int beyond the output's range.
+    (A real value is cast as NumPy casts, so 2.7 fills an integer output with 2.)
+    """
+    if isinstance(fillvalue, int) and not isinstance(fillvalue, bool):
+        # a Python int, exact at any size (np.asarray would hold a huge one as an object)
+        if result_dtype.kind in "iu":
+            info = np.iinfo(result_dtype)
+            if not info.min <= fillvalue <= info.max:
+                raise _uncastable_fillvalue(fillvalue, result_dtype, op, f"outside [{info.min}, {info.max}]")
+        try:
+            return np.asarray(fillvalue, result_dtype)
+        except OverflowError:
+            raise _uncastable_fillvalue(fillvalue, result_dtype, op, "too large") from None
     fill = np.asarray(fillvalue)
     if fill.dtype.kind not in "biufc":
         raise TypeError(f"{op}: fillvalue must be a number; received fillvalue={fillvalue!r}.")
@@ -444,11 +509,15 @@ def _check_fillvalue(fillvalue, result_dtype, op):
     fill = fill.reshape(())
     if fill.dtype.kind == "c" and result_dtype.kind != "c":
         if fill.imag != 0:
-            raise ValueError(
-                f"{op}: a complex fillvalue needs complex inputs; received fillvalue={fillvalue!r} "
-                f"for an output of dtype {result_dtype}."
-            )
+            raise _uncastable_fillvalue(fillvalue, result_dtype, op, "a complex value needs complex inputs")
         fill = fill.real
     if result_dtype.kind in "biu" and not np.isfinite(fill):
-        raise ValueError(f"{op}: fillvalue must be finite for an integer output; received fillvalue={fillvalue!r}.")
+        raise _uncastable_fillvalue(fillvalue, result_dtype, op, "an integer output needs a finite value")
     return fill.astype(result_dtype)
+
+
+def _uncastable_fillvalue(fillvalue, result_dtype, op, why):
+    return ValueError(
+        f"{op}: could not cast `fillvalue` directly to the output type {result_dtype} ({why}); "
+        f"received fillvalue={fillvalue!r}."
+    )
