@@ -173,15 +173,19 @@ def test_lambda_callback():
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 def test_terminate_on_nan_callback_stops_training(capsys):
+    # As Keras: the bad step is applied, the callback stops training after it, the epoch is logged.
     model = trained_model()
-    model.stop_on_nonfinite_loss = False  # let the callback do it, after the bad step (Keras's behaviour)
     x = DATA[0].copy()
-    x[0, 0] = np.inf
+    x[4, 0] = np.inf  # in the second batch of 4
     history = model.fit(
         x, DATA[1], epochs=3, batch_size=4, shuffle=False, verbose=0, callbacks=[keras.callbacks.TerminateOnNaN()]
     )
-    assert history.epoch == [0]
-    assert "Batch 0: Invalid loss, terminating training" in capsys.readouterr().out
+    assert history.epoch == [0] and np.isnan(history.history["loss"][0])
+    assert capsys.readouterr().out == "Batch 1: Invalid loss, terminating training\n"
+    assert all(np.isnan(w).all() for w in model.get_weights())
+    # without the callback every epoch runs
+    model = trained_model()
+    assert model.fit(x, DATA[1], epochs=3, batch_size=4, shuffle=False, verbose=0).epoch == [0, 1, 2]
 
 
 def test_learning_rate_scheduler():

@@ -133,23 +133,54 @@ def test_initial_epoch_and_stop_training():
     assert history.epoch == [0, 1]
 
 
-def test_nan_loss_stops_training_before_the_bad_update():
-    keras.utils.set_random_seed(0)
+def nan_in_third_batch():
+    """16 samples of 4 features, all of class 0, with a NaN in sample 9: the third batch of 4 (no shuffling)."""
     x = np.random.default_rng(0).random((16, 4), dtype=np.float32)
     y = np.zeros((16, 3), np.float32)
     y[:, 0] = 1
-    x[9, 2] = np.nan  # in the third batch of 4 (no shuffling)
+    x[9, 2] = np.nan
+    return x, y
+
+
+def model_and_twin():
+    """A compiled dense model and a copy with the same weights."""
+    keras.utils.set_random_seed(0)
     model = dense_model()
-    reference = keras.models.clone_model(model)
-    reference.set_weights(model.get_weights())
-    model.compile(optimizer="sgd", loss="categorical_crossentropy")
-    reference.compile(optimizer="sgd", loss="categorical_crossentropy")
+    twin = keras.models.clone_model(model)
+    twin.set_weights(model.get_weights())
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
+    twin.compile(optimizer="sgd", loss="categorical_crossentropy")
+    return model, twin
+
+
+@pytest.mark.filterwarnings("error")  # no warning either, as Keras
+def test_a_nan_loss_is_applied_and_training_carries_on_as_in_keras():
+    # Keras 3 (checked on the PyTorch backend): fit applies the step, the weights become NaN,
+    # and every epoch runs with loss nan in the History; stopping is TerminateOnNaN's job.
+    x, y = nan_in_third_batch()
+    model, twin = model_and_twin()
+    history = model.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0)
+    assert history.epoch == [0, 1, 2]
+    assert np.isnan(history.history["loss"]).all() and len(history.history["accuracy"]) == 3
+    assert all(np.isnan(w).all() for w in model.get_weights())
+    # the first two steps were those of train_on_batch, the third made the weights NaN
+    twin.train_on_batch(x[:4], y[:4])
+    twin.train_on_batch(x[4:8], y[4:8])
+    assert all(np.isfinite(w).all() for w in twin.get_weights())
+    twin.train_on_batch(x[8:12], y[8:12])
+    assert all(np.isnan(w).all() for w in twin.get_weights())
+
+
+def test_the_opt_in_guard_stops_before_the_bad_update():
+    x, y = nan_in_third_batch()
+    model, twin = model_and_twin()
+    model.stop_on_nonfinite_loss = True
     with pytest.warns(RuntimeWarning, match=r"loss became nan at epoch 1/3, step 3/4"):
         history = model.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0)
     assert history.epoch == [0] and np.isnan(history.history["loss"][0])
-    reference.train_on_batch(x[:4], y[:4])
-    reference.train_on_batch(x[4:8], y[4:8])
-    for got, expected in zip(model.get_weights(), reference.get_weights()):
+    twin.train_on_batch(x[:4], y[:4])
+    twin.train_on_batch(x[4:8], y[4:8])
+    for got, expected in zip(model.get_weights(), twin.get_weights()):
         np.testing.assert_array_equal(got, expected)
     assert all(np.isfinite(w).all() for w in model.get_weights())
 

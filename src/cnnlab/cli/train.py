@@ -436,8 +436,10 @@ def _train(model, settings, data, epochs_done, history, seconds):
 
 def _fit_epoch(model, x, y, data, epoch, epochs, batch_size):
     """One epoch of ``model.fit`` on data already in this epoch's order; returns its History dict."""
-    # A diverging run is reported by _train in one line, instead of the non-finite-loss
+    # A diverging run stops before its first non-finite step (not Keras's default, which
+    # carries on with NaN weights) and _train reports it in one line, instead of the
     # guard's warning and NumPy's overflow warnings.
+    model.stop_on_nonfinite_loss = True
     with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
         warnings.filterwarnings("ignore", message="fit: the loss became", category=RuntimeWarning)
         return model.fit(

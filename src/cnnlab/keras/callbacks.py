@@ -400,7 +400,7 @@ class LambdaCallback(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop training when a batch loss is NaN or infinite (``fit`` already does this by default)."""
+    """Stop training after a batch whose loss is NaN or infinite (that step is applied, as in Keras)."""
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")

@@ -58,8 +58,8 @@ class Model(Layer):
         self.history = None
         self._loss_fn = None
         self._metric_identifiers = []
-        #: When True (the default), ``fit`` stops at the first NaN or infinite loss (see ``fit``).
-        self.stop_on_nonfinite_loss = True
+        #: When True, ``fit`` stops at the first NaN or infinite loss, before its update (see ``fit``).
+        self.stop_on_nonfinite_loss = False
 
     def _inference_steps(self):
         """Functions to run ``predict``'s later batches through in order, instead of calling the
@@ -199,9 +199,11 @@ class Model(Layer):
             A ``History`` whose ``history`` dict maps 'loss', each metric name,
             'val_loss' and 'val_<metric>' to per-epoch values.
 
-        A NaN or infinite loss stops training before the update it would cause, with
-        a warning naming the epoch and step (set ``model.stop_on_nonfinite_loss = False``
-        to turn the guard off).  Randomness (shuffling, Dropout, initializers) follows
+        As in Keras, a step whose loss is NaN or infinite is applied and training carries
+        on (the History shows the loss as nan); ``keras.callbacks.TerminateOnNaN()`` stops
+        training after such a step.  cnnlab's own guard, ``model.stop_on_nonfinite_loss =
+        True``, stops before the update it would cause, with a warning naming the epoch
+        and step.  Randomness (shuffling, Dropout, initializers) follows
         ``cnnlab.random.set_seed`` / ``keras.utils.set_random_seed``.
         """
         return training.fit(

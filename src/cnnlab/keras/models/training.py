@@ -6,7 +6,7 @@ weights and let the optimizer apply them.  Everything else a step does is kept
 small on purpose (the small CNNs this exists for take a couple of milliseconds
 per step): metrics are updated in NumPy from the predictions already computed,
 the running logs are only assembled when the progress bar redraws or a callback
-asks for per-batch logs, and the NaN guard is one ``math.isfinite``.
+asks for per-batch logs, and the opt-in NaN guard is one ``math.isfinite``.
 """
 
 import math
