@@ -252,3 +252,30 @@ def test_cast_gradient_flows_between_float_dtypes():
     grad = tape.gradient(y, x)
     assert grad.dtype == tf.float64
     np.testing.assert_array_equal(grad.numpy(), [2.0, 3.0])
+
+
+def test_maximum_and_minimum_send_a_tie_to_x_as_tf():
+    # TF's _MaximumGrad / _MinimumGrad: x gets dy where x >= y (x <= y), y the rest.
+    x = tf.Variable([1.0, 2.0, 3.0])
+    y = tf.Variable([1.0, 5.0, 0.0])
+    for op, x_gets in ((tf.maximum, [1, 0, 1]), (tf.minimum, [1, 1, 0])):
+        with tf.GradientTape() as tape:
+            z = tf.reduce_sum(op(x, y) * [1.0, 10.0, 100.0])
+        dx, dy = tape.gradient(z, [x, y])
+        np.testing.assert_array_equal(dx.numpy(), np.multiply(x_gets, [1, 10, 100]), err_msg=op.__name__)
+        np.testing.assert_array_equal(dy.numpy(), np.multiply(1 - np.array(x_gets), [1, 10, 100]), err_msg=op.__name__)
+    # a broadcast y ties with every element equal to it
+    with tf.GradientTape() as tape:
+        z = tf.reduce_sum(tf.maximum(x, 2.0))
+    np.testing.assert_array_equal(tape.gradient(z, x).numpy(), [0, 1, 1])
+
+
+def test_clip_by_value_passes_the_gradient_at_its_bounds_as_tf():
+    # TF's _ClipByValueGrad masks only t < min and t > max: values on a bound keep their gradient.
+    t = tf.Variable([0.0, 0.5, 1.0, -1.0, 2.0])
+    low, high = tf.Variable(0.0), tf.Variable(1.0)
+    with tf.GradientTape() as tape:
+        z = tf.reduce_sum(tf.clip_by_value(t, low, high))
+    dt, dlow, dhigh = tape.gradient(z, [t, low, high])
+    np.testing.assert_array_equal(dt.numpy(), [1, 1, 1, 0, 0])
+    assert float(dlow) == 1 and float(dhigh) == 1  # from -1.0 and 2.0 alone
