@@ -108,6 +108,28 @@ def test_conv2d_rejects_bad_arguments(kwargs, message):
         layers.Conv2D(**kwargs)
 
 
+@pytest.mark.parametrize(
+    "strides, dilation_rate",
+    [((1, 2), 2), ((2, 1), 2), ((2, 1), (1, 2)), ((1, 3), (2, 1)), (2, (1, 2))],
+)
+def test_conv2d_rejects_a_stride_and_a_dilation_above_1_on_any_axes_as_keras(strides, dilation_rate):
+    # Keras 3 (base_conv.py): max(strides) > 1 and max(dilation_rate) > 1, whichever the axes.
+    with pytest.raises(ValueError) as error:
+        layers.Conv2D(2, 3, strides=strides, dilation_rate=dilation_rate)
+    expected_strides = strides if isinstance(strides, tuple) else (strides, strides)
+    expected_dilation = dilation_rate if isinstance(dilation_rate, tuple) else (dilation_rate, dilation_rate)
+    assert str(error.value) == (
+        "Conv2D: strides > 1 together with dilation_rate > 1 is not supported (as in Keras); "
+        f"received strides={expected_strides}, dilation_rate={expected_dilation}."
+    )
+
+
+@pytest.mark.parametrize("strides, dilation_rate", [((1, 1), 2), (2, 1), ((1, 2), (1, 1)), ((3, 1), 1)])
+def test_conv2d_takes_a_stride_or_a_dilation(strides, dilation_rate):
+    conv = layers.Conv2D(2, 3, strides=strides, dilation_rate=dilation_rate, padding="same")
+    assert conv(np.zeros((1, 6, 6, 1), np.float32)).shape == (1, *(-(-6 // s) for s in conv.strides), 2)
+
+
 def test_conv2d_input_validation():
     conv = layers.Conv2D(2, 3)
     with pytest.raises(ValueError, match="expected ndim=4, found ndim=3"):
