@@ -289,6 +289,29 @@ def test_reductions_and_sample_weight():
         losses.MeanSquaredError()(y_true, y_pred, sample_weight=[1.0, 2.0, 3.0])
 
 
+@pytest.mark.parametrize(
+    "sample_weight, scale, weight_sum",
+    [(2.0, 2.0, 2.0), (np.float32(2.0), 2.0, 2.0), ([2.0], 2.0, 2.0), (np.array([3.0]), 3.0, 3.0)],
+)
+def test_a_scalar_or_broadcast_sample_weight_as_keras(sample_weight, scale, weight_sum):
+    # Values from Keras 3.15 (PyTorch backend): the weight scales every per-sample loss;
+    # 'mean_with_sample_weight' divides by the sum of the weights as given (2.0, not 4 * 2.0).
+    y_true = np.array([[0.0, 1.0], [1.0, 1.0], [2.0, 0.0], [0.0, 0.0]], np.float32)
+    y_pred = np.array([[1.0, 1.0], [1.0, 3.0], [0.0, 0.0], [0.0, 2.0]], np.float32)
+    per_sample = np.array([0.5, 2.0, 2.0, 2.0])  # mean squared errors, summing to 6.5
+    expected = {
+        "none": scale * per_sample,
+        "sum": scale * 6.5,
+        "sum_over_batch_size": scale * 6.5 / 4,
+        "mean_with_sample_weight": scale * 6.5 / weight_sum,
+    }
+    for reduction, value in expected.items():
+        loss = losses.MeanSquaredError(reduction=reduction)(y_true, y_pred, sample_weight=sample_weight)
+        np.testing.assert_allclose(loss.numpy(), value, rtol=1e-6, err_msg=reduction)
+    # a zero weight everywhere gives 0, not 0 / 0
+    assert float(losses.MeanSquaredError(reduction="mean_with_sample_weight")(y_true, y_pred, sample_weight=0.0)) == 0
+
+
 def test_loss_objects_match_functions():
     probabilities = _softmax(LOGITS)
     objects = [

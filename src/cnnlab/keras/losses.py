@@ -294,7 +294,8 @@ class Loss:
         name: the loss's name.
         reduction: 'sum_over_batch_size' (default) and 'mean' divide the (weighted)
             sum by the number of per-sample losses; 'sum' sums;
-            'mean_with_sample_weight' divides by the sum of the weights;
+            'mean_with_sample_weight' divides by the sum of the weights as given
+            (a scalar weight is summed once, as in Keras);
             'none' / None return the (weighted) per-sample losses.
 
     The loss is computed in ``y_pred``'s dtype (float32 for a model's output; a
@@ -347,7 +348,8 @@ def _reduce(values, sample_weight, reduction, name):
     if reduction == "sum":
         return total
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
-        weight_sum = float(np.sum(np.broadcast_to(weights._value, values.shape)))
+        # As Keras: the sum of the weights as given, not broadcast (a scalar 2.0 divides by 2).
+        weight_sum = float(np.sum(weights._value))
         return total / weight_sum if weight_sum else total * 0.0
     return total / values._value.size
 
