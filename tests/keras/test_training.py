@@ -133,6 +133,37 @@ def test_initial_epoch_and_stop_training():
     assert history.epoch == [0, 1]
 
 
+def test_each_epochs_metrics_cover_that_epoch_alone():
+    # The weights are set at the start of each epoch and the learning rate is 0, so every
+    # epoch's loss and accuracy are evaluate()'s for its weights; a running mean across
+    # epochs (no reset between them) would mix them.
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((24, 4)).astype(np.float32)
+    true_kernel = rng.standard_normal((4, 3)).astype(np.float32)
+    y = (x @ true_kernel).argmax(axis=1)
+    weights_per_epoch = [
+        [np.zeros((4, 3), np.float32), np.array([1.0, 0.0, 0.0], np.float32)],  # always class 0
+        [true_kernel, np.zeros(3, np.float32)],  # always right
+        [-true_kernel, np.zeros(3, np.float32)],  # never right
+    ]
+    model = dense_model()
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    expected = []
+    for weights in weights_per_epoch:
+        model.set_weights(weights)
+        expected.append(model.evaluate(x, y, batch_size=5, verbose=0))
+    assert [accuracy for _, accuracy in expected] == [np.mean(y == 0), 1.0, 0.0]
+
+    def set_epoch_weights(epoch, logs):
+        model.set_weights(weights_per_epoch[epoch])
+
+    history = model.fit(
+        x, y, batch_size=5, epochs=3, verbose=0, callbacks=[keras.callbacks.LambdaCallback(on_epoch_begin=set_epoch_weights)]
+    )
+    assert history.history["accuracy"] == [accuracy for _, accuracy in expected]
+    np.testing.assert_allclose(history.history["loss"], [loss for loss, _ in expected], rtol=1e-6)
+
+
 def nan_in_third_batch():
     """16 samples of 4 features, all of class 0, with a NaN in sample 9: the third batch of 4 (no shuffling)."""
     x = np.random.default_rng(0).random((16, 4), dtype=np.float32)
