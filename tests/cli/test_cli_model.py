@@ -1,5 +1,6 @@
 """train / evaluate / predict / inspect on a tiny model and a small fake Fashion-MNIST (see conftest)."""
 
+import copy
 import json
 
 import numpy as np
@@ -123,6 +124,42 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(cli, tmp_pa
         np.testing.assert_array_equal(a, b)
     history = json.loads((tmp_path / "straight" / "history.json").read_text())
     assert json.loads((tmp_path / "interrupted" / "history.json").read_text()) == history
+
+
+def test_each_epoch_draws_its_own_order_augmentation_and_dropout_masks(cli, tmp_path, monkeypatch):
+    # Reproducibility tests compare run with run, which one seed for every epoch would pass:
+    # here the epochs of one run are compared with one another.
+    from cnnlab import random
+
+    orders, augmented, first_augment_draws, first_dropout_draws = [], [], [], []
+    real_augment, real_fit_epoch = train.augment, train._fit_epoch
+
+    def recording_augment(images, rng, max_shift=2):
+        # what this epoch's augmentation draws first, read from a copy (the run is left as it is)
+        first_augment_draws.append(copy.deepcopy(rng).random(1000))
+        out = real_augment(images, rng, max_shift=max_shift)
+        orders.append([image.tobytes() for image in images])
+        augmented.append({image.tobytes(): result for image, result in zip(images, out)})
+        return out
+
+    def recording_fit_epoch(model, *args):
+        first_dropout_draws.append(copy.deepcopy(random.get_global_generator()).random(1000))
+        return real_fit_epoch(model, *args)
+
+    monkeypatch.setattr(train, "augment", recording_augment)
+    monkeypatch.setattr(train, "_fit_epoch", recording_fit_epoch)
+    args = ("train", "--model", "seed-dropout", "--epochs", "2", "--batch-size", "16", "--augment", "--seed", "5")
+    status, _, err = cli(*args, "--out", tmp_path / "r")
+    assert status == 0, err
+    assert len(orders) == len(first_dropout_draws) == 2
+    index = {key: i for i, key in enumerate(sorted(orders[0]))}
+    assert sorted(orders[1]) == sorted(orders[0])  # the same training images ...
+    order_0, order_1 = ([index[key] for key in order] for order in orders)
+    assert order_0 != order_1, "both epochs shuffled alike"  # ... in another order
+    assert not np.array_equal(*first_augment_draws), "both epochs' augmentations draw alike"
+    same_augmentation = sum(np.array_equal(augmented[0][key], augmented[1][key]) for key in index)
+    assert same_augmentation < len(index) / 4, f"{same_augmentation} of {len(index)} images augmented alike"
+    assert not np.array_equal(*first_dropout_draws), "both epochs' Dropout masks draw alike"
 
 
 def test_resume_mistakes(cli, trained_run, tmp_path):
