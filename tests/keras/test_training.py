@@ -157,9 +157,8 @@ def test_each_epochs_metrics_cover_that_epoch_alone():
     def set_epoch_weights(epoch, logs):
         model.set_weights(weights_per_epoch[epoch])
 
-    history = model.fit(
-        x, y, batch_size=5, epochs=3, verbose=0, callbacks=[keras.callbacks.LambdaCallback(on_epoch_begin=set_epoch_weights)]
-    )
+    callback = keras.callbacks.LambdaCallback(on_epoch_begin=set_epoch_weights)
+    history = model.fit(x, y, batch_size=5, epochs=3, verbose=0, callbacks=[callback])
     assert history.history["accuracy"] == [accuracy for _, accuracy in expected]
     np.testing.assert_allclose(history.history["loss"], [loss for loss, _ in expected], rtol=1e-6)
 
