@@ -5,6 +5,7 @@
     cnnlab predict runs/seed/model.keras my-shirt.jpg
     cnnlab inspect runs/seed/model.keras --index 0
     cnnlab activations
+    cnnlab explain runs/seed
 
 Each subcommand is a module in this package with ``register(subparsers)``, which adds
 its parser and sets ``run=`` to the function that does the work (``run(args)``
@@ -30,7 +31,7 @@ import warnings
 
 from .common import USER_ERRORS, describe_os_error
 
-SUBCOMMANDS = ("train", "evaluate", "predict", "inspect", "activations")
+SUBCOMMANDS = ("train", "evaluate", "predict", "inspect", "activations", "explain")
 
 
 class _ArgumentParser(argparse.ArgumentParser):
