@@ -43,6 +43,8 @@ from .signals import signal_result
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 MAX_JSON_BYTES = 256 * 1024
+# Bodies too large are read and dropped up to this size before the 413 answer (see ``_body``).
+DRAIN_LIMIT = 64 * 1024 * 1024
 DECODERS = 2
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost"]
 
@@ -180,16 +182,24 @@ class _Api:
 
 
 async def _body(request, limit, too_large):
-    """The request body, refused with 413 as soon as it passes ``limit`` bytes."""
+    """The request body, or 413 once it passes ``limit`` bytes.
+
+    A body that is too large is still read to its end (and dropped, up to
+    ``DRAIN_LIMIT`` bytes), because a client that is still sending does not read an
+    early answer: it would see a broken connection instead of the message.
+    """
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isdigit() and int(declared) > DRAIN_LIMIT:
         raise RequestError(too_large(int(declared)), status=413)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > limit:
-            raise RequestError(too_large(size), status=413)
-        chunks.append(chunk)
+        if size <= limit:
+            chunks.append(chunk)
+        elif size > DRAIN_LIMIT:
+            break
+    if size > limit:
+        raise RequestError(too_large(size), status=413)
     return b"".join(chunks)
 
 

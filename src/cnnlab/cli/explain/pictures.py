@@ -23,7 +23,7 @@ SEED_MANIFEST = "seed.json"
 SEED_WEIGHTS = "seed-weights.npz"
 
 # An upload larger than this is refused before it is read whole (a phone photo is 2-6 MB).
-MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+MAX_UPLOAD_BYTES = 8_000_000
 # Pictures with a side longer than this are refused before decoding (the picture is shrunk to 28x28 anyway).
 MAX_PICTURE_SIDE = 4096
 # Formats a browser sends and Pillow reads without extra libraries.
