@@ -13,6 +13,7 @@
     detail: null,        // {kind, layer, channel, row, col} or {kind: 'dense', layer, unit}
     playing: null,       // the timer sliding the conv / pool window
     signal: null,        // the last /api/signal answer
+    signalNumber: 0,     // numbers the playground's requests, as `request` does the picture's
     signalStep: 0,
     signalTimer: null,
     activations: null,
@@ -267,7 +268,7 @@
 
   // ---- the network view: layer columns -----------------------------------------------------
 
-  const MAP_SIZE = 64;   // CSS pixels of a feature map's longer side
+  const MAP_SIZE = 64;   // about the CSS pixels of a feature map's longer side (each cell a whole number of pixels)
 
   function renderColumns(layers) {
     const box = document.getElementById('columns');
@@ -284,13 +285,13 @@
     ];
     const node = el('div', {class: 'column', 'data-layer': index, 'data-kind': column.kind}, head);
     if (column.maps) {
-      const scale = MAP_SIZE / Math.max(column.shape[0], column.shape[1]);
+      const scale = Math.ceil(MAP_SIZE / Math.max(column.shape[0], column.shape[1]));
       column.maps.forEach((map, channel) => {
         const canvas = el('canvas', {class: 'map', 'data-layer': index, 'data-channel': channel});
         const pick = index < 0 ? v => grey(v) : v => colour(v, column.min, column.max);
         paint(canvas, map, pick);
-        canvas.style.width = `${Math.round(map[0].length * scale)}px`;
-        canvas.style.height = `${Math.round(map.length * scale)}px`;
+        canvas.style.width = `${map[0].length * scale}px`;
+        canvas.style.height = `${map.length * scale}px`;
         canvas.addEventListener('mousemove', event => hoverMap(event, column, index, channel));
         canvas.addEventListener('mouseleave', hideTooltip);
         canvas.addEventListener('click', event => clickMap(event, column, index, channel));
@@ -304,9 +305,13 @@
     return node;
   }
 
+  // The cell under the mouse: measured from the canvas's content box (inside its border).
   function cellAt(event, canvas, rows, cols) {
-    const row = Math.min(rows - 1, Math.max(0, Math.floor(event.offsetY / canvas.clientHeight * rows)));
-    const col = Math.min(cols - 1, Math.max(0, Math.floor(event.offsetX / canvas.clientWidth * cols)));
+    const box = canvas.getBoundingClientRect();
+    const x = event.clientX - box.left - canvas.clientLeft;
+    const y = event.clientY - box.top - canvas.clientTop;
+    const row = Math.min(rows - 1, Math.max(0, Math.floor(y / canvas.clientHeight * rows)));
+    const col = Math.min(cols - 1, Math.max(0, Math.floor(x / canvas.clientWidth * cols)));
     return [row, col];
   }
 
@@ -646,8 +651,10 @@
       return showError(err.message);
     }
     clearError();
+    const number = ++state.signalNumber;
     try {
       const result = await api('/api/signal', request);
+      if (number !== state.signalNumber) return;
       state.signal = {request, result};
       const slider = document.getElementById('signal-step');
       slider.max = String(result.steps.length - 1);
@@ -661,7 +668,7 @@
       renderSignalStep();
       document.body.dataset.signal = JSON.stringify([request.op, request.mode, request.stride, result.shape]);
     } catch (err) {
-      showError(err.message);
+      if (number === state.signalNumber) showError(err.message);
     }
   }
 
