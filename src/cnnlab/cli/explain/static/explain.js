@@ -512,7 +512,7 @@
     parts.push(el('p', {class: 'equation'}, [`${step.activation}(`, fmt(step.pre_activation), ') = ', value('step-value', step.value),
       step.activation === 'relu' ? ' (ReLU keeps positive values, turns negative ones into 0)' : '']));
     parts.push(el('p', {class: 'hint'}, ['the layer computed ', value('step-layer-value', step.layer_value),
-      ' at this position (cnnlab.nn.conv2d on the whole input)']));
+      ' at this position (the Conv2D layer run on its whole input)']));
     return parts;
   }
 
