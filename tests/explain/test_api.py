@@ -93,8 +93,14 @@ def test_predict_matches_the_library(client, seed_view, samples, index):
     forward, _ = library_forward(seed_view, samples.images[index])
     np.testing.assert_allclose(answer["probabilities"], forward[-1], atol=ATOL)
     best = int(np.argmax(forward[-1]))
-    assert answer["top"][0] == {"class": CLASS_NAMES[best], "label": best, "probability": pytest.approx(forward[-1][best], abs=ATOL)}
-    assert [entry["probability"] for entry in answer["top"]] == sorted((e["probability"] for e in answer["top"]), reverse=True)
+    assert answer["top"][0] == {
+        "class": CLASS_NAMES[best],
+        "label": best,
+        "probability": pytest.approx(forward[-1][best], abs=ATOL),
+    }
+    assert [entry["probability"] for entry in answer["top"]] == sorted(
+        (e["probability"] for e in answer["top"]), reverse=True
+    )
     assert answer["pixels"] == samples.images[index].tolist()
     assert answer["softmax_applied"] is False
 
@@ -129,7 +135,9 @@ def test_layers_match_the_library(client, seed_view, samples):
 @pytest.mark.parametrize("channel, row, col", [(0, 0, 0), (3, 10, 12), (9, 27, 27), (5, 0, 14)])
 def test_conv_step_matches_conv2d_at_that_position(client, seed_view, samples, channel, row, col):
     pixels = samples.images[5]
-    step = client.ok("/api/conv-step", {"pixels": pixels.tolist(), "layer": 0, "channel": channel, "row": row, "col": col})
+    step = client.ok(
+        "/api/conv-step", {"pixels": pixels.tolist(), "layer": 0, "channel": channel, "row": row, "col": col}
+    )
     kernel, bias = seed_view.layers[0].get_weights()
     x = seed_view.model_input(pixels)
     conv = np.asarray(tf.nn.conv2d(x, kernel, strides=1, padding="SAME"))[0]
@@ -153,7 +161,9 @@ def test_conv_step_matches_conv2d_at_that_position(client, seed_view, samples, c
 @pytest.mark.parametrize("channel, row, col", [(0, 0, 0), (4, 6, 9), (9, 13, 13)])
 def test_pool_step_gives_the_window_and_its_maximum(client, seed_view, samples, channel, row, col):
     pixels = samples.images[9]
-    step = client.ok("/api/pool-step", {"pixels": pixels.tolist(), "layer": 1, "channel": channel, "row": row, "col": col})
+    step = client.ok(
+        "/api/pool-step", {"pixels": pixels.tolist(), "layer": 1, "channel": channel, "row": row, "col": col}
+    )
     conv_out = layer_outputs(seed_view, pixels)[1]
     window = conv_out[2 * row : 2 * row + 2, 2 * col : 2 * col + 2, channel]
     np.testing.assert_allclose(step["window"], window, atol=1e-7)
@@ -232,12 +242,18 @@ def test_signal_1d_matches_cnnlab_and_scipy(client, op, mode, stride):
 def test_signal_2d_matches_cnnlab_and_scipy(client, op, mode, stride):
     rng = np.random.default_rng(4)
     image, kernel = rng.integers(-3, 4, (6, 7)).astype(float), rng.integers(-2, 3, (2, 3)).astype(float)
-    answer = client.ok("/api/signal", {"in1": image.tolist(), "in2": kernel.tolist(), "op": op, "mode": mode, "stride": stride})
+    answer = client.ok(
+        "/api/signal", {"in1": image.tolist(), "in2": kernel.tolist(), "op": op, "mode": mode, "stride": stride}
+    )
     expected = getattr(signal, f"{op}2d")(image, kernel, mode=mode, stride=stride)
     np.testing.assert_allclose(answer["output"], expected, atol=1e-12)
-    np.testing.assert_allclose(answer["output"], getattr(scipy.signal, f"{op}2d")(image, kernel, mode=mode)[::stride, ::stride])
+    np.testing.assert_allclose(
+        answer["output"], getattr(scipy.signal, f"{op}2d")(image, kernel, mode=mode)[::stride, ::stride]
+    )
     assert answer["shape"] == list(expected.shape)
-    assert [axis["size"] for axis in answer["sizes"]] == list(signal.output_size(image.shape, kernel.shape, stride, mode))
+    assert [axis["size"] for axis in answer["sizes"]] == list(
+        signal.output_size(image.shape, kernel.shape, stride, mode)
+    )
     values = np.array([step["value"] for step in answer["steps"]]).reshape(expected.shape)
     np.testing.assert_allclose(values, expected, atol=1e-12)
 
@@ -245,9 +261,15 @@ def test_signal_2d_matches_cnnlab_and_scipy(client, op, mode, stride):
 @pytest.mark.parametrize(
     "body, message",
     [
-        ({"in1": [1, 2], "in2": [1], "op": "flip", "mode": "full", "stride": 1}, "op: expected one of convolve, correlate"),
+        (
+            {"in1": [1, 2], "in2": [1], "op": "flip", "mode": "full", "stride": 1},
+            "op: expected one of convolve, correlate",
+        ),
         ({"in1": [1, 2], "in2": [1], "op": "convolve", "mode": "wide", "stride": 1}, "mode: expected one of"),
-        ({"in1": [1, 2], "in2": [1], "op": "convolve", "mode": "full", "stride": 0}, "stride: expected a whole number 1-8"),
+        (
+            {"in1": [1, 2], "in2": [1], "op": "convolve", "mode": "full", "stride": 0},
+            "stride: expected a whole number 1-8",
+        ),
         ({"in1": [1, "a"], "in2": [1], "op": "convolve", "mode": "full", "stride": 1}, "in1: expected"),
         ({"in1": [], "in2": [1], "op": "convolve", "mode": "full", "stride": 1}, "in1: expected"),
         ({"in1": [1, 2], "in2": [1, 2, 3], "op": "convolve", "mode": "full", "stride": 1}, "no larger than in1"),
@@ -278,7 +300,9 @@ def test_activation_curves_match_their_formulas(client):
         values, derivatives = expected[fn["name"]]
         np.testing.assert_allclose(fn["values"], values, atol=1e-6)
         away_from_the_kink = np.abs(x) > 1e-6
-        np.testing.assert_allclose(np.array(fn["derivatives"])[away_from_the_kink], derivatives[away_from_the_kink], atol=1e-6)
+        np.testing.assert_allclose(
+            np.array(fn["derivatives"])[away_from_the_kink], derivatives[away_from_the_kink], atol=1e-6
+        )
 
 
 # ---- uploads -------------------------------------------------------------------------------------
@@ -318,7 +342,9 @@ def test_a_jpeg_upload_works(client):
     from PIL import Image
 
     buffer = io.BytesIO()
-    Image.fromarray(np.tile(np.arange(0, 250, 5, dtype=np.uint8), (50, 1)), mode="L").convert("RGB").save(buffer, "JPEG")
+    Image.fromarray(np.tile(np.arange(0, 250, 5, dtype=np.uint8), (50, 1)), mode="L").convert("RGB").save(
+        buffer, "JPEG"
+    )
     status, answer = client.upload("/api/predict", buffer.getvalue(), "image/jpeg")
     assert status == 200 and len(answer["pixels"]) == 28
 
@@ -331,7 +357,12 @@ def _png_claiming(width, height):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 16))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize(
@@ -361,7 +392,12 @@ def test_bad_uploads_get_a_4xx_with_a_message(client, samples, data, status, mes
 @pytest.mark.parametrize(
     "path, body, status, message",
     [
-        ("/api/predict", {"pixels": [[0] * 28] * 27}, 400, "pixels: expected 28 rows of 28 whole numbers 0-255; received 27 rows"),
+        (
+            "/api/predict",
+            {"pixels": [[0] * 28] * 27},
+            400,
+            "pixels: expected 28 rows of 28 whole numbers 0-255; received 27 rows",
+        ),
         ("/api/predict", {"pixels": [[0] * 27] * 28}, 400, "row 0 has 27 numbers"),
         ("/api/predict", {"pixels": [[0] * 28] * 27 + [[0] * 27 + [256]]}, 400, "pixels[27][27] is 256"),
         ("/api/predict", {"pixels": [[0.5] * 28] * 28}, 400, "pixels[0][0] is 0.5"),
@@ -369,12 +405,42 @@ def test_bad_uploads_get_a_4xx_with_a_message(client, samples, data, status, mes
         ("/api/predict", {"sample": 50}, 400, "sample: expected a whole number 0-49; received 50"),
         ("/api/predict", {"sample": True}, 400, "sample: expected"),
         ("/api/predict", {}, 400, "expected the picture"),
-        ("/api/conv-step", {"sample": 0, "layer": 1, "channel": 0, "row": 0, "col": 0}, 400, "is a MaxPooling2D, not a Conv2D"),
-        ("/api/conv-step", {"sample": 0, "layer": 0, "channel": 10, "row": 0, "col": 0}, 400, "channel: expected a whole number 0-9"),
-        ("/api/conv-step", {"sample": 0, "layer": 0, "channel": 0, "row": 28, "col": 0}, 400, "row: expected a whole number 0-27"),
-        ("/api/conv-step", {"sample": 0, "layer": 7, "channel": 0, "row": 0, "col": 0}, 400, "layer: expected a layer index 0-4"),
-        ("/api/pool-step", {"sample": 0, "layer": 0, "channel": 0, "row": 0, "col": 0}, 400, "not a MaxPooling2D or AveragePooling2D"),
-        ("/api/pool-step", {"sample": 0, "layer": 1, "channel": 0, "row": 0, "col": 14}, 400, "col: expected a whole number 0-13"),
+        (
+            "/api/conv-step",
+            {"sample": 0, "layer": 1, "channel": 0, "row": 0, "col": 0},
+            400,
+            "is a MaxPooling2D, not a Conv2D",
+        ),
+        (
+            "/api/conv-step",
+            {"sample": 0, "layer": 0, "channel": 10, "row": 0, "col": 0},
+            400,
+            "channel: expected a whole number 0-9",
+        ),
+        (
+            "/api/conv-step",
+            {"sample": 0, "layer": 0, "channel": 0, "row": 28, "col": 0},
+            400,
+            "row: expected a whole number 0-27",
+        ),
+        (
+            "/api/conv-step",
+            {"sample": 0, "layer": 7, "channel": 0, "row": 0, "col": 0},
+            400,
+            "layer: expected a layer index 0-4",
+        ),
+        (
+            "/api/pool-step",
+            {"sample": 0, "layer": 0, "channel": 0, "row": 0, "col": 0},
+            400,
+            "not a MaxPooling2D or AveragePooling2D",
+        ),
+        (
+            "/api/pool-step",
+            {"sample": 0, "layer": 1, "channel": 0, "row": 0, "col": 14},
+            400,
+            "col: expected a whole number 0-13",
+        ),
         ("/api/dense-step", {"sample": 0, "layer": 4, "unit": 10}, 400, "unit: expected a whole number 0-9"),
         ("/api/dense-step", {"sample": 0, "layer": 2, "unit": 0}, 400, "is a Flatten, not a Dense"),
     ],

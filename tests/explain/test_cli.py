@@ -122,6 +122,18 @@ def test_the_command_serves_the_page_until_interrupted(web_framework):
         assert np.array(answer["pixels"]).shape == (28, 28)
     finally:
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
+        _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "Traceback" not in err and err.strip().endswith("cnnlab explain: stopped")
+
+
+def test_a_missing_dependency_skips_but_fails_under_ci(monkeypatch):
+    from .conftest import require
+
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="Chromium is missing"):
+        require(False, "Chromium", "apt-get install chromium")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="under CI=true a missing dependency is a failure"):
+        require(False, "Chromium", "apt-get install chromium")
+    require(True, "Chromium", "apt-get install chromium")  # present: nothing happens

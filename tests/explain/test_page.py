@@ -41,7 +41,9 @@ SIGNAL_Y = [1.0, -2.0, 0.5]
 def browser(server, tmp_path_factory):
     """``(page, console errors, screenshot folder)``: one Chromium page on the explain server."""
     require(_importable("playwright"), "Playwright", "pip install playwright, or scripts/setup-venv test")
-    require(os.path.exists(CHROMIUM), f"Chromium ({CHROMIUM})", "apt-get install chromium, as scripts/test does as root")
+    require(
+        os.path.exists(CHROMIUM), f"Chromium ({CHROMIUM})", "apt-get install chromium, as scripts/test does as root"
+    )
     from playwright.sync_api import sync_playwright
 
     shots = tmp_path_factory.mktemp("explain-screenshots")
@@ -138,13 +140,22 @@ def test_choosing_the_shipped_ankle_boot_shows_ankle_boot_on_top(page, client, s
     assert page.inner_text("#top-classes li:first-child").startswith("Ankle boot 98")
     answer = client.ok("/api/predict", {"sample": 0})
     assert top_classes(page) == [entry["class"] for entry in answer["top"]]
-    shown = [float(p) for p in page.eval_on_selector_all("#top-classes li", "items => items.map(i => i.dataset.probability)")]
+    shown = [
+        float(p) for p in page.eval_on_selector_all("#top-classes li", "items => items.map(i => i.dataset.probability)")
+    ]
     np.testing.assert_allclose(shown, [entry["probability"] for entry in answer["top"]], atol=1e-12)
     library = seed_view.model.predict(seed_view.model_input(samples.images[0]), verbose=0)[0]
     np.testing.assert_allclose(shown, np.sort(library)[::-1][:3], atol=ATOL)
     assert np.array_equal(canvas_pixels(page, "#current-picture"), samples.images[0].reshape(-1))
     # every layer is a column: the input, then one per layer, with one map per channel
-    assert page.eval_on_selector_all("#columns .column", "c => c.map(x => x.dataset.layer)") == ["-1", "0", "1", "2", "3", "4"]
+    assert page.eval_on_selector_all("#columns .column", "c => c.map(x => x.dataset.layer)") == [
+        "-1",
+        "0",
+        "1",
+        "2",
+        "3",
+        "4",
+    ]
     assert page.locator('canvas.map[data-layer="0"]').count() == 10
     assert page.locator('canvas.map[data-layer="1"]').count() == 10
     shot("network")
@@ -158,7 +169,12 @@ def test_hovering_a_map_shows_its_values_and_filter(page, client, shot):
         page.hover(selector, position=cell_position(page, selector, row, col, 28, 28))
         tip = page.locator("#tooltip")
         assert tip.is_visible()
-        assert [tip.get_attribute(f"data-{k}") for k in ("layer", "channel", "row", "col")] == ["0", str(channel), str(row), str(col)]
+        assert [tip.get_attribute(f"data-{k}") for k in ("layer", "channel", "row", "col")] == [
+            "0",
+            str(channel),
+            str(row),
+            str(col),
+        ]
         assert value(page, "#tooltip .tip-value") == conv["maps"][channel][row][col]
         assert value(page, "#tooltip .tip-bias") == conv["biases"][channel]
         assert values(page, "#tooltip .tip-filter td") == [w[0] for r in conv["filters"][channel] for w in r]
@@ -173,7 +189,10 @@ def test_hovering_a_map_shows_its_values_and_filter(page, client, shot):
     dense = layers["layers"][3]
     per_row = int(page.get_attribute('canvas.units[data-layer="3"]', "data-per-row"))
     rows = -(-len(dense["units"]) // per_row)
-    page.hover('canvas.units[data-layer="3"]', position=cell_position(page, 'canvas.units[data-layer="3"]', 2, 1, rows, per_row))
+    page.hover(
+        'canvas.units[data-layer="3"]',
+        position=cell_position(page, 'canvas.units[data-layer="3"]', 2, 1, rows, per_row),
+    )
     assert page.get_attribute("#tooltip", "data-unit") == str(2 * per_row + 1)
     assert value(page, "#tooltip .tip-value") == dense["units"][2 * per_row + 1]
     page.mouse.move(0, 0)
@@ -185,12 +204,16 @@ def test_clicking_a_conv_map_shows_the_sliding_window_step(page, seed_view, samp
     conv = np.asarray(tf.nn.conv2d(x, kernel, strides=1, padding="SAME"))[0]
     padded = np.pad(x[0, :, :, 0], 1)
     selector = 'canvas.map[data-layer="0"][data-channel="3"]'
-    show_step(page, "conv:0:3:10:12", lambda: page.click(selector, position=cell_position(page, selector, 10, 12, 28, 28)))
+    show_step(
+        page, "conv:0:3:10:12", lambda: page.click(selector, position=cell_position(page, selector, 10, 12, 28, 28))
+    )
     for row, col in [(10, 12), (10, 13)]:
         patch = values(page, "#detail .step-patch td")
         np.testing.assert_allclose(patch, padded[row : row + 3, col : col + 3].reshape(-1), atol=1e-6)
         np.testing.assert_allclose(values(page, "#detail .step-filter td"), kernel[:, :, 0, 3].reshape(-1), atol=1e-6)
-        np.testing.assert_allclose(values(page, "#detail .step-products td"), np.array(patch) * kernel[:, :, 0, 3].reshape(-1), atol=1e-6)
+        np.testing.assert_allclose(
+            values(page, "#detail .step-products td"), np.array(patch) * kernel[:, :, 0, 3].reshape(-1), atol=1e-6
+        )
         assert value(page, "#step-sum") == pytest.approx(float(conv[row, col, 3]), abs=ATOL)
         assert value(page, "#step-bias") == pytest.approx(float(bias[3]), abs=1e-7)
         assert value(page, "#step-pre") == pytest.approx(float(conv[row, col, 3] + bias[3]), abs=ATOL)
@@ -206,12 +229,15 @@ def test_clicking_a_conv_map_shows_the_sliding_window_step(page, seed_view, samp
     assert value(page, "#step-sum") == pytest.approx(float(conv[0, 0, 3]), abs=ATOL)
     # the animation slides the window along the row
     page.click("#detail-play")
-    page.wait_for_function("document.body.dataset.step.startsWith('conv:0:3:0:') && !document.body.dataset.step.endsWith(':0')")
+    page.wait_for_function(
+        "document.body.dataset.step.startsWith('conv:0:3:0:') && !document.body.dataset.step.endsWith(':0')"
+    )
     page.click("#detail-play")
-    row, col = map(int, page.evaluate("document.body.dataset.step").split(":")[3:])
-    page.wait_for_timeout(50)
+    # The step's name and numbers change together (one task), so one read sees a matching pair.
+    step, total = page.evaluate("[document.body.dataset.step, document.getElementById('step-sum').dataset.value]")
+    row, col = map(int, step.split(":")[3:])
     assert row == 0 and col >= 1
-    assert value(page, "#step-sum") == pytest.approx(float(conv[0, int(page.evaluate("document.body.dataset.step").split(":")[4]), 3]), abs=ATOL)
+    assert float(total) == pytest.approx(float(conv[0, col, 3]), abs=ATOL)
 
 
 def test_clicking_a_pool_map_shows_the_window_and_its_maximum(page, seed_view, samples, shot):
@@ -219,7 +245,11 @@ def test_clicking_a_pool_map_shows_the_window_and_its_maximum(page, seed_view, s
     pooled = np.asarray(tf.nn.max_pool2d(conv_out[np.newaxis], ksize=2, strides=2, padding="VALID"))[0]
     selector = 'canvas.map[data-layer="1"][data-channel="2"]'
     for row, col in [(5, 6), (13, 0)]:
-        show_step(page, f"pool:1:2:{row}:{col}", lambda: page.click(selector, position=cell_position(page, selector, row, col, 14, 14)))
+        show_step(
+            page,
+            f"pool:1:2:{row}:{col}",
+            lambda r=row, c=col: page.click(selector, position=cell_position(page, selector, r, c, 14, 14)),
+        )
         window = conv_out[2 * row : 2 * row + 2, 2 * col : 2 * col + 2, 2]
         np.testing.assert_allclose(values(page, "#detail .step-window td"), window.reshape(-1), atol=1e-6)
         assert value(page, "#step-result") == pytest.approx(float(pooled[row, col, 2]), abs=1e-6)
@@ -236,13 +266,19 @@ def test_clicking_a_dense_unit_shows_its_top_contributions(page, seed_view, samp
     products = hidden * kernel[:, 9]
     order = np.argsort(-products, kind="stable")
     show_step(page, "dense:4:9::", lambda: page.click('.named-unit[data-layer="4"][data-unit="9"]'))
-    largest = [int(i) for i in page.eval_on_selector_all("#dense-largest tr.contribution", "r => r.map(x => x.dataset.input)")]
+    largest = [
+        int(i) for i in page.eval_on_selector_all("#dense-largest tr.contribution", "r => r.map(x => x.dataset.input)")
+    ]
     assert largest == [int(i) for i in order[:10]]
     np.testing.assert_allclose(values(page, "#dense-largest td.product"), products[order[:10]], atol=ATOL)
     np.testing.assert_allclose(values(page, "#dense-largest td.w"), kernel[order[:10], 9], atol=1e-7)
-    smallest = [int(i) for i in page.eval_on_selector_all("#dense-smallest tr.contribution", "r => r.map(x => x.dataset.input)")]
+    smallest = [
+        int(i) for i in page.eval_on_selector_all("#dense-smallest tr.contribution", "r => r.map(x => x.dataset.input)")
+    ]
     assert smallest == [int(i) for i in order[::-1][:10]]
-    logits = np.asarray(tf.matmul(hidden[np.newaxis].astype(np.float32), kernel.astype(np.float32)) + biases.astype(np.float32))[0]
+    logits = np.asarray(
+        tf.matmul(hidden[np.newaxis].astype(np.float32), kernel.astype(np.float32)) + biases.astype(np.float32)
+    )[0]
     assert value(page, "#step-pre") == pytest.approx(float(logits[9]), abs=1e-4)
     assert value(page, "#step-value") == pytest.approx(float(np.asarray(tf.nn.softmax(logits))[9]), abs=ATOL)
     assert "softmax over all 10 units" in page.inner_text("#detail")
@@ -250,13 +286,17 @@ def test_clicking_a_dense_unit_shows_its_top_contributions(page, seed_view, samp
     # a hidden unit, clicked on the dense layer's grid: its inputs are pooled map cells
     per_row = int(page.get_attribute('canvas.units[data-layer="3"]', "data-per-row"))
     grid = 'canvas.units[data-layer="3"]'
-    show_step(page, "dense:3:1::", lambda: page.click(grid, position=cell_position(page, grid, 0, 1, -(-100 // per_row), per_row)))
+    show_step(
+        page,
+        "dense:3:1::",
+        lambda: page.click(grid, position=cell_position(page, grid, 0, 1, -(-100 // per_row), per_row)),
+    )
     w1 = np.asarray(seed_view.layers[3].get_weights()[0], dtype=np.float64)
     flat = np.asarray(outputs[3], dtype=np.float64)
     top = np.argsort(-(flat * w1[:, 1]), kind="stable")[:10]
-    assert [int(i) for i in page.eval_on_selector_all("#dense-largest tr.contribution", "r => r.map(x => x.dataset.input)")] == [
-        int(i) for i in top if flat[i] * w1[i, 1] > 0
-    ]
+    assert [
+        int(i) for i in page.eval_on_selector_all("#dense-largest tr.contribution", "r => r.map(x => x.dataset.input)")
+    ] == [int(i) for i in top if flat[i] * w1[i, 1] > 0]
     assert re.search(r"map \d \(row \d+, col \d+\)", page.inner_text("#dense-largest"))
 
 
@@ -273,7 +313,9 @@ def test_uploading_a_png(page, seed_view, samples, tmp_path, shot):
     assert np.array_equal(canvas_pixels(page, "#current-picture"), expected.reshape(-1))
     assert top_classes(page)[0] == "Ankle boot"
     probabilities = seed_view.model.predict(seed_view.model_input(expected), verbose=0)[0]
-    shown = [float(p) for p in page.eval_on_selector_all("#top-classes li", "items => items.map(i => i.dataset.probability)")]
+    shown = [
+        float(p) for p in page.eval_on_selector_all("#top-classes li", "items => items.map(i => i.dataset.probability)")
+    ]
     np.testing.assert_allclose(shown, np.sort(probabilities)[::-1][:3], atol=ATOL)
 
 
@@ -292,7 +334,9 @@ def test_drawing_on_the_canvas(page, client, shot):
     drawing = base64.b64decode(page.evaluate("document.getElementById('draw').toDataURL('image/png')").split(",")[1])
     status, answer = client.upload("/api/predict?invert=false", drawing)
     assert status == 200
-    assert np.array_equal(canvas_pixels(page, "#current-picture"), np.array(answer["pixels"], dtype=np.uint8).reshape(-1))
+    assert np.array_equal(
+        canvas_pixels(page, "#current-picture"), np.array(answer["pixels"], dtype=np.uint8).reshape(-1)
+    )
     assert np.array(answer["pixels"]).max() > 200  # the strokes came through light on dark
     assert top_classes(page) == [entry["class"] for entry in answer["top"]]
     shot("drawing")
@@ -346,7 +390,9 @@ def test_signal_playground_in_1d_matches_cnnlab_signal(page, shot):
                 size = signal.output_size(len(SIGNAL_X), len(SIGNAL_Y), stride=stride, mode=mode)
                 assert page.inner_text("#signal-formula").endswith(f"= {size}")
                 assert f"s = {stride}, {mode}" in page.inner_text("#signal-formula")
-                assert page.inner_text("#signal-call") == f"cnnlab.signal.{op}(in1, in2, mode='{mode}', stride={stride})"
+                assert (
+                    page.inner_text("#signal-call") == f"cnnlab.signal.{op}(in1, in2, mode='{mode}', stride={stride})"
+                )
     # the step shown: the laid kernel's products with the window sum to the output it lights up
     set_signal(page, op="convolve", mode="full", stride=1)
     page.fill("#signal-step", "3")
@@ -378,7 +424,9 @@ def test_signal_playground_in_2d_matches_cnnlab_signal(page, samples, shot):
                 np.testing.assert_allclose(got, expected, atol=1e-12)
                 rows, cols = signal.output_size(image.shape, kernel.shape, stride, mode)
                 assert f"rows: n = 6, k = 3, s = {stride}" in page.inner_text("#signal-formula")
-                assert page.inner_text("#signal-formula").endswith(f"= {cols}") and f"= {rows};" in page.inner_text("#signal-formula")
+                assert page.inner_text("#signal-formula").endswith(f"= {cols}") and f"= {rows};" in page.inner_text(
+                    "#signal-formula"
+                )
     shot("signals-2d")
     # the network view's picture as the image (the ankle boot chosen last)
     set_signal(page, image="picture", op="correlate", mode="valid", stride=1)

@@ -38,7 +38,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .network import RequestError
-from .pictures import MAX_UPLOAD_BYTES, upload_too_large_message, decode_upload, fit_to_size, parse_pixels
+from .pictures import MAX_UPLOAD_BYTES, decode_upload, fit_to_size, parse_pixels, upload_too_large_message
 from .signals import signal_result
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
@@ -104,10 +104,7 @@ class _Api:
 
     async def samples(self, request):
         return JSONResponse(
-            [
-                {**entry, "pixels": self._sample_pixels(entry["index"]).tolist()}
-                for entry in self.sample_set.describe()
-            ]
+            [{**entry, "pixels": self._sample_pixels(entry["index"]).tolist()} for entry in self.sample_set.describe()]
         )
 
     async def activations(self, request):
@@ -204,7 +201,9 @@ async def _body(request, limit, too_large):
 
 
 async def _json_body(request):
-    data = await _body(request, MAX_JSON_BYTES, lambda size: f"the request is {size:,} bytes; at most {MAX_JSON_BYTES:,}")
+    data = await _body(
+        request, MAX_JSON_BYTES, lambda size: f"the request is {size:,} bytes; at most {MAX_JSON_BYTES:,}"
+    )
     try:
         body = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:

@@ -88,7 +88,13 @@ class NetworkView:
             "input_shape": [*self.picture_size, self.channels],
             "class_names": self.class_names,
             "layers": [
-                {"index": i, "name": layer.name, "class": type(layer).__name__, "kind": kind, "summary": _summary(layer)}
+                {
+                    "index": i,
+                    "name": layer.name,
+                    "class": type(layer).__name__,
+                    "kind": kind,
+                    "summary": _summary(layer),
+                }
                 for i, (layer, kind) in enumerate(zip(self.layers, self._kinds))
             ],
         }
@@ -260,8 +266,10 @@ class NetworkView:
         outputs = self._outputs(pixels)
         inputs, output = outputs[layer_index], outputs[layer_index + 1]
         if inputs.ndim != 1:
-            raise RequestError(f"layer {layer_index} ({layer.name}) is a Dense layer on {inputs.ndim}-D inputs; "
-                               "the page explains Dense layers on flat inputs")
+            raise RequestError(
+                f"layer {layer_index} ({layer.name}) is a Dense layer on {inputs.ndim}-D inputs; "
+                "the page explains Dense layers on flat inputs"
+            )
         if not _is_index(unit) or not 0 <= unit < output.size:
             raise RequestError(f"unit: expected a whole number 0-{output.size - 1} for {layer.name}; received {unit!r}")
         config = layer.get_config()
@@ -281,7 +289,9 @@ class NetworkView:
         pre_activations = x @ kernel + biases
         activation = _activation_name(config.get("activation"))
         if activation == "softmax":
-            value = float(np.asarray(_keras_activation("softmax")(pre_activations[np.newaxis].astype(layer.dtype)))[0, unit])
+            value = float(
+                np.asarray(_keras_activation("softmax")(pre_activations[np.newaxis].astype(layer.dtype)))[0, unit]
+            )
         else:
             value = _activate(activation, float(pre_activations[unit]), layer.dtype)
 

@@ -76,14 +76,18 @@ def signal_result(request):
     name = f"{op}2d" if two_d else op
     output = getattr(signal, name)(in1, in2, mode=mode, stride=stride)
     laid = in2 if op == "correlate" else in2[(slice(None, None, -1),) * in2.ndim]
-    starts = [_same_start(k, correlate2d=two_d and op == "correlate") if mode == "same" else
-              (k - 1 if mode == "valid" else 0) for k in in2.shape]
+    starts = [
+        _same_start(k, correlate2d=two_d and op == "correlate") if mode == "same" else (k - 1 if mode == "valid" else 0)
+        for k in in2.shape
+    ]
     steps = []
     for out in np.ndindex(*output.shape):
         origin = [start + j * stride - (k - 1) for start, j, k in zip(starts, out, in2.shape)]
         window = _window(in1, origin, in2.shape)
         products = window * laid
-        steps.append({"out": list(out), "origin": origin, "products": products.tolist(), "value": float(products.sum())})
+        steps.append(
+            {"out": list(out), "origin": origin, "products": products.tolist(), "value": float(products.sum())}
+        )
     return {
         "function": f"cnnlab.signal.{name}(in1, in2, mode={mode!r}, stride={stride})",
         "output": output.tolist(),
