@@ -225,7 +225,8 @@ def test_clicking_a_conv_map_shows_the_sliding_window_step(page, seed_view, samp
             show_step(page, "conv:0:3:10:13", lambda: page.click('#detail-moves [data-move="right"]'))
     # a window on SAME's padding: the corner
     show_step(page, "conv:0:3:0:0", lambda: page.click(selector, position=cell_position(page, selector, 0, 0, 28, 28)))
-    assert page.locator("#detail .step-patch td.pad").count() == 5
+    assert page.locator("#detail .step-patch td.pad").count() == 5  # SAME's zero padding, hatched
+    np.testing.assert_allclose(values(page, "#detail .step-patch td"), padded[0:3, 0:3].reshape(-1), atol=1e-6)
     assert value(page, "#step-sum") == pytest.approx(float(conv[0, 0, 3]), abs=ATOL)
     # the animation slides the window along the row
     page.click("#detail-play")

@@ -495,7 +495,7 @@
       `the window on the input${channels > 1 ? ` (channel ${step.input_channels[0]} of ${channels})` : ''}`), outputFigure(step)])];
     for (let c = 0; c < shown; c++) {
       const slice = cube => cube.map(row => row.map(cell => cell[c]));
-      const patch = slice(step.patch).map((row, r) => row.map((v, q) => (pad(r, q) ? null : v)));
+      const patch = slice(step.patch);  // 0 on the padding, drawn hatched
       parts.push(el('div', {class: 'row step-channel', 'data-in-channel': c}, [
         el('figure', {}, [el('figcaption', {text: channels > 1 ? `input patch, channel ${step.input_channels[c]}` : 'input patch'}),
           grid(patch, {class: 'grid step-patch'}, pad)]),
