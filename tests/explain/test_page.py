@@ -372,10 +372,11 @@ def set_signal(page, **controls):
         else:
             page.fill(target, str(setting))
             page.dispatch_event(target, "change")
+    # Each change asks the server again; the page shows only the answer to its last question.
+    page.wait_for_function("document.body.dataset.signalShown === document.body.dataset.signalAsked")
     op, mode, stride = (page.input_value(f"#signal-{n}") for n in ("op", "mode", "stride"))
-    page.wait_for_function(
-        "(prefix) => (document.body.dataset.signal || '').startsWith(prefix)",
-        arg=json.dumps([op, mode, int(stride)], separators=(",", ":"))[:-1],
+    assert page.evaluate("document.body.dataset.signal").startswith(
+        json.dumps([op, mode, int(stride)], separators=(",", ":"))[:-1]
     )
 
 

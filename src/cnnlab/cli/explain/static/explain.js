@@ -652,6 +652,7 @@
     }
     clearError();
     const number = ++state.signalNumber;
+    document.body.dataset.signalAsked = String(number);
     try {
       const result = await api('/api/signal', request);
       if (number !== state.signalNumber) return;
@@ -667,6 +668,7 @@
       renderSignalOutput();
       renderSignalStep();
       document.body.dataset.signal = JSON.stringify([request.op, request.mode, request.stride, result.shape]);
+      document.body.dataset.signalShown = String(number);
     } catch (err) {
       if (number === state.signalNumber) showError(err.message);
     }
