@@ -338,6 +338,20 @@ def test_a_drawing_is_not_inverted_with_invert_false(client):
     assert np.array(answer["pixels"]).max() == 255  # the bar stayed light
 
 
+def test_a_large_jpeg_is_converted_as_load_image_converts_it(client, samples, tmp_path):
+    from PIL import Image
+
+    boot = Image.fromarray(255 - samples.images[0]).resize((1400, 1400))
+    photo = Image.new("L", (3000, 2000), 250)
+    photo.paste(boot, (800, 300))
+    path = tmp_path / "photo.jpg"
+    photo.convert("RGB").save(path, "JPEG", quality=90)
+    status, answer = client.upload("/api/predict", path.read_bytes(), "image/jpeg")
+    assert status == 200
+    assert answer["pixels"] == load_image(path).tolist()  # decoded at a reduced scale, as cnnlab predict does
+    assert answer["top"][0]["class"] == "Ankle boot"
+
+
 def test_a_jpeg_upload_works(client):
     from PIL import Image
 

@@ -114,21 +114,8 @@ def load_model(path):
     to 10 class scores: it is tried on one blank image, so that a model made for other
     data is reported here, in one line, rather than by the work that uses it.
     """
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        path = os.path.join(path, MODEL_FILE)
-    if not os.path.isfile(path):
-        raise CommandError(f"{path}: no such model file (train one with 'cnnlab train --out DIR')")
-    from .. import keras
-
-    try:
-        with open(path, "rb"):  # the system's reason, rather than the loader's view of an unreadable file
-            pass
-        model = keras.models.load_model(path)
-    except OSError as err:
-        raise CommandError(f"{path}: cannot load the model: {os_error_reason(err)}") from None
-    except ValueError as err:  # truncated, tampered with, unknown version
-        raise CommandError(f"{path}: cannot load the model: {err}") from None
+    model = read_model(path)
+    path = _model_file(path)
     blank = np.zeros((1, *FASHION_MNIST_SHAPE), dtype=np.float32)
     try:
         scores = np.asarray(model.predict(blank, verbose=0))
@@ -140,6 +127,28 @@ def load_model(path):
             f"the model gives an output of shape {scores.shape[1:]}"
         )
     return model
+
+
+def read_model(path):
+    """Load any model saved by ``model.save`` (a directory means its model file), whatever data it is for."""
+    path = _model_file(path)
+    if not os.path.isfile(path):
+        raise CommandError(f"{path}: no such model file (train one with 'cnnlab train --out DIR')")
+    from .. import keras
+
+    try:
+        with open(path, "rb"):  # the system's reason, rather than the loader's view of an unreadable file
+            pass
+        return keras.models.load_model(path)
+    except OSError as err:
+        raise CommandError(f"{path}: cannot load the model: {os_error_reason(err)}") from None
+    except ValueError as err:  # truncated, tampered with, unknown version
+        raise CommandError(f"{path}: cannot load the model: {err}") from None
+
+
+def _model_file(path):
+    path = os.fspath(path)
+    return os.path.join(path, MODEL_FILE) if os.path.isdir(path) else path
 
 
 def check_output_file(path):

@@ -19,7 +19,7 @@ import os
 import socket
 import sys
 
-from ..common import CommandError, add_parser, load_model, non_negative_int
+from ..common import CommandError, add_parser, non_negative_int, read_model
 
 MISSING_EXTRA = (
     "the explain page needs Starlette, uvicorn and Pillow (the 'explain' extra): "
@@ -111,7 +111,7 @@ def load_view(model_path=None):
     if model_path is None:
         model, title = seed_model()
     else:
-        model, title = load_model(model_path), model_path
+        model, title = read_model(model_path), model_path
     try:
         return NetworkView(model, title)
     except ValueError as err:
