@@ -158,10 +158,12 @@ class NetworkView:
         Returns:
             A dict: ``origin`` (the window's first input row and column, negative on the
             padding), ``extent`` (its height and width, dilation included), ``rows`` /
-            ``cols`` (the input rows and columns under it, -1 where it lies on padding), ``patch`` and ``filter`` (``[row][col][in_channel]``,
-            the patch 0 on padding), ``products``, ``sum`` (of the products), ``bias``,
-            ``pre_activation`` (sum + bias), ``activation`` (its name), ``value`` (the
-            activation applied by cnnlab) and ``layer_value`` (the layer's own output there).
+            ``cols`` (the input rows and columns under it, -1 where it lies on padding),
+            ``input_channels`` (those the filter reads), ``patch`` and ``filter``
+            (``[row][col][in_channel]``, the patch 0 on padding), ``products``, ``sum`` (of
+            the products), ``bias``, ``pre_activation`` (sum + bias), ``activation`` (its
+            name), ``value`` (the activation applied by cnnlab) and ``layer_value`` (the
+            layer's own output there).
         """
         layer = self._layer(layer_index, "conv", "a Conv2D")
         outputs = self._outputs(pixels)
@@ -209,9 +211,10 @@ class NetworkView:
         """One output of a pooling layer: its window of the input and the maximum (or mean) there.
 
         Returns:
-            A dict: ``origin``, ``extent``, ``rows`` / ``cols`` (as for ``conv_step``), ``window`` (values, None on padding, which never counts), ``op``
-            ('max' or 'average'), ``result`` (from the window), ``argmax`` ([i, j] in the
-            window, for 'max') and ``layer_value`` (the layer's own output there).
+            A dict: ``origin``, ``extent``, ``rows`` / ``cols`` (as for ``conv_step``),
+            ``window`` (values, None on padding, which never counts), ``op`` ('max' or
+            'average'), ``result`` (from the window), ``argmax`` ([i, j] in the window, for
+            'max') and ``layer_value`` (the layer's own output there).
         """
         layer = self._layer(layer_index, "pool", "a MaxPooling2D or AveragePooling2D")
         outputs = self._outputs(pixels)
