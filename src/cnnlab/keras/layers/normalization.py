@@ -6,7 +6,7 @@ import numpy as np
 
 from ... import nn
 from ...kernels.workspace import Workspace
-from ...ops import array_ops, fused_ops
+from ...ops import array_ops, collective_ops, fused_ops
 from .. import initializers
 from .base import InputSpec, Layer
 
@@ -29,6 +29,10 @@ class BatchNormalization(Layer):
         epsilon: added to the variance (default 1e-3).
         center: learn the shift ``beta``.
         scale: learn the scale ``gamma``.
+        synchronized: in training, take the statistics over the batches of every
+            process of a data-parallel job together (see ``cnnlab.distributed``;
+            ``cnnlab.distributed.SyncBatchNormalization`` is this layer with
+            ``synchronized=True``).  Outside a job of several processes it changes nothing.
 
     Weights:
         gamma, beta (trainable), moving_mean, moving_variance (not trainable), each of shape (channels,).
@@ -50,6 +54,7 @@ class BatchNormalization(Layer):
         gamma_initializer="ones",
         moving_mean_initializer="zeros",
         moving_variance_initializer="ones",
+        synchronized=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -64,6 +69,11 @@ class BatchNormalization(Layer):
         self.epsilon = float(epsilon)
         self.center = bool(center)
         self.scale = bool(scale)
+        if not isinstance(synchronized, (bool, np.bool_)):
+            raise TypeError(
+                f"BatchNormalization: synchronized must be True or False; received synchronized={synchronized!r}."
+            )
+        self.synchronized = bool(synchronized)
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
@@ -104,6 +114,12 @@ class BatchNormalization(Layer):
         self.input_spec = InputSpec(ndim=rank, axes={self._channel_axis: channels})
 
     def call(self, inputs, training=False):
+        if training and self.trainable and self.synchronized and collective_ops.in_parallel_job():
+            out, mean, variance = collective_ops.sync_batch_norm_training(
+                inputs, self.gamma, self.beta, self.epsilon, self._channel_axis
+            )
+            self._update_moving_statistics(mean, variance)
+            return out
         if training and self.trainable and self._channel_axis == len(self._reduction_axes):
             # Channels last: the whole training-mode computation as one op (see ops/fused_ops.py).
             out, mean, variance = fused_ops.batch_norm_training(
@@ -145,4 +161,5 @@ class BatchNormalization(Layer):
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
             "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
+            "synchronized": self.synchronized,
         }

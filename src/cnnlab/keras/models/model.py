@@ -27,8 +27,15 @@ from ..layers.core import InputLayer
 from . import summary as summary_module
 from . import training
 
-# compile() arguments of Keras that change nothing in an eager NumPy engine.
-_NO_OP_COMPILE_ARGUMENTS = ("run_eagerly", "jit_compile", "steps_per_execution", "auto_scale_loss")
+# compile() arguments of Keras that change nothing in an eager NumPy engine (TF 2's
+# experimental_run_tf_function=False is what Horovod's scripts pass with DistributedOptimizer).
+_NO_OP_COMPILE_ARGUMENTS = (
+    "run_eagerly",
+    "jit_compile",
+    "steps_per_execution",
+    "auto_scale_loss",
+    "experimental_run_tf_function",
+)
 
 
 class Model(Layer):
