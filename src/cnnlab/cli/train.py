@@ -12,6 +12,13 @@ Reproducible: everything random in epoch ``e`` (the shuffling order, the augment
 the Dropout masks) is drawn from generators seeded with ``(seed, e)``, and the
 checkpoint holds the weights and the optimizer's state, so a run resumed from
 epoch ``e`` ends with the same weights as one that was never interrupted.
+
+Data-parallel: started by ``mpirun -n K``, the K processes share every epoch's order
+(each takes its part of every global batch of K * batch-size samples, see
+``cnnlab.distributed.shard``), average their gradients before every update and
+their metrics at the end of every epoch, weighted by their samples; only rank 0
+prints and writes files.  ``--scale-lr`` multiplies the learning rate by K, reached by
+a linear warm-up (Goyal et al. 2017).
 """
 
 import argparse
@@ -20,6 +27,7 @@ import json
 import math
 import os
 import re
+import sys
 import time
 import warnings
 
@@ -55,7 +63,12 @@ CHECKPOINT_MODEL = re.compile(r"epoch-\d{4,}\.keras")
 OPTIMIZERS = {"adam": ("Adam", 1e-3), "sgd": ("SGD", 0.01), "rmsprop": ("RMSprop", 1e-3), "adagrad": ("Adagrad", 1e-3)}
 EVAL_BATCH_SIZE = 256
 # Options that define a run; with --resume they come from the checkpoint instead.
-RUN_SETTINGS = ("model", "batch_size", "optimizer", "lr", "augment", "val_fraction", "seed", "limit", "data", "out")
+RUN_SETTINGS = (
+    "model", "batch_size", "optimizer", "lr", "augment", "val_fraction", "seed", "limit", "data", "out", "scale_lr"
+)
+# --scale-lr: epochs of linear warm-up to the scaled learning rate (Goyal et al. 2017).  Fixed, so
+# that a run continued with more --epochs takes the steps a longer run would have taken.
+WARMUP_EPOCHS = 5
 
 
 def register(subparsers):
@@ -74,6 +87,7 @@ def register(subparsers):
             "cnnlab train --model seed --epochs 2 --limit 5000   # a quick try",
             "cnnlab train --resume runs/deep            # continue an interrupted run",
             "cnnlab train --resume runs/seed --epochs 30   # train a finished run for more epochs",
+            "mpirun -n 4 cnnlab train --model deep      # 4 processes, batch 64 each",
         ],
     )
     parser.add_argument("--model", choices=sorted(MODELS), help="the architecture (default: seed)")
@@ -107,6 +121,13 @@ def register(subparsers):
     parser.add_argument(
         "--limit", type=positive_int, metavar="N", help="use only the first N training images (quick runs)"
     )
+    parser.add_argument(
+        "--scale-lr",
+        action="store_true",
+        default=None,
+        help="under mpirun -n K: multiply the learning rate by K, reached by a linear warm-up over the first "
+        f"{WARMUP_EPOCHS} epochs (for a per-process batch kept as is)",
+    )
     add_data_option(parser)
     parser.add_argument("--out", metavar="DIR", help="the run directory (default: runs/MODEL)")
     parser.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
@@ -119,8 +140,12 @@ def register(subparsers):
 
 
 def run(args):
+    job = _join_mpi_job()
+    if job is not None:
+        return _run_in_job(args, job)
     if args.resume:
         settings, model, epochs_done, history, seconds = _resume(args)
+        _check_processes(settings, 1)
     else:
         settings = _new_settings(args)
         model, epochs_done, history, seconds = None, 0, {}, 0.0
@@ -174,6 +199,7 @@ def _new_settings(args):
         "limit": args.limit,
         "data": os.path.abspath(args.data) if args.data else None,
         "out": out,
+        "scale_lr": bool(args.scale_lr),
     }
 
 
@@ -370,14 +396,17 @@ def _steps(n, batch_size):
     return -(-n // batch_size)
 
 
-def _new_model(settings, steps_per_epoch):
+def _new_model(settings, steps_per_epoch, processes=1):
     from .. import keras, random
 
     spec = MODELS[settings["model"]]
     random.set_seed(settings["seed"])  # the initial weights
     model = spec.build()
     learning_rate = settings["lr"]
-    if spec.lr_decay_per_epoch != 1.0:
+    if _scales_lr(settings, processes):
+        # The warm-up and the decay are set step by step by callbacks (_learning_rate_callbacks).
+        learning_rate *= processes
+    elif spec.lr_decay_per_epoch != 1.0:
         learning_rate = keras.optimizers.schedules.ExponentialDecay(
             learning_rate, decay_steps=steps_per_epoch, decay_rate=spec.lr_decay_per_epoch, staircase=True
         )
@@ -391,46 +420,59 @@ def _epoch_generator(seed, epoch):
     return np.random.default_rng([seed, epoch])
 
 
-def _train(model, settings, data, epochs_done, history, seconds):
+def _train(model, settings, data, epochs_done, history, seconds, job=None):
+    """Train from epoch ``epochs_done`` on; in an MPI ``job``, this process's part of it (rank 0 prints and saves)."""
     from .. import random
 
     x_train, y_train = data["x_train"], data["y_train"]
     max_shift = MODELS[settings["model"]].max_shift
     epochs, batch_size = settings["epochs"], settings["batch_size"]
-    if epochs_done == 0:
+    root = job is None or job.rank == 0
+    if epochs_done == 0 and root:
         augmented = "shifted and mirrored" if max_shift else "mirrored"
+        processes = "" if job is None else f" on {job.size} processes (a global batch of {job.size * batch_size})"
+        lr = settings["lr"] * (job.size if job is not None and _scales_lr(settings, job.size) else 1)
         print(
             f"training {settings['model']} on {len(x_train)} images, validating on {len(data['y_val'])}: "
-            f"{epochs} epochs, batch {batch_size}, {settings['optimizer']} lr {settings['lr']}"
+            f"{epochs} epochs, batch {batch_size}{processes}, {settings['optimizer']} lr {lr:g}"
+            + (f" after a {WARMUP_EPOCHS}-epoch warm-up" if lr != settings["lr"] else "")
             + (f", {augmented} images" if settings["augment"] else ""),
             flush=True,
         )
-    elif epochs_done < epochs:
+    elif epochs_done < epochs and root:
         print(f"resuming {settings['out']} after epoch {epochs_done} of {epochs}", flush=True)
     for epoch in range(epochs_done, epochs):
         started = time.perf_counter()
         rng = _epoch_generator(settings["seed"], epoch)
-        random.set_seed(int(rng.integers(2**63)))  # this epoch's Dropout masks
+        dropout_seed = int(rng.integers(2**63))
+        if job is not None and job.rank > 0:  # each process its own masks, reproducible for a seed and a count
+            dropout_seed = int(np.random.default_rng([settings["seed"], epoch, job.rank]).integers(2**63))
+        random.set_seed(dropout_seed)  # this epoch's Dropout masks
         order = rng.permutation(len(x_train))
         if settings["augment"]:
             images = augment(x_train[order], rng, max_shift=max_shift)
         else:
             images = x_train[order]
-        logs = _fit_epoch(model, model_input(images), y_train[order], data, epoch, epochs, batch_size)
+        if job is None:
+            logs = _fit_epoch(model, model_input(images), y_train[order], data, epoch, epochs, batch_size)
+        else:
+            logs = _fit_epoch_in_job(model, images, y_train[order], data, epoch, settings, job)
         for key, values in logs.items():
             history.setdefault(key, []).extend(float(v) for v in values)
         seconds += time.perf_counter() - started
-        print(
-            f"epoch {epoch + 1}/{epochs}  "
-            + "  ".join(f"{key} {values[-1]:.4f}" for key, values in history.items())
-            + f"  ({time.perf_counter() - started:.0f} s)",
-            flush=True,
-        )
+        if root:
+            print(
+                f"epoch {epoch + 1}/{epochs}  "
+                + "  ".join(f"{key} {values[-1]:.4f}" for key, values in history.items())
+                + f"  ({time.perf_counter() - started:.0f} s)",
+                flush=True,
+            )
         if model.stop_training:  # the non-finite-loss guard fired
             raise CommandError(
                 f"training stopped in epoch {epoch + 1}: the loss became NaN or infinite; try a smaller --lr"
             )
-        save_checkpoint(model, settings, epoch + 1, history, seconds)
+        if root:
+            save_checkpoint(model, settings, epoch + 1, history, seconds)
     return history, seconds
 
 
@@ -454,6 +496,149 @@ def _fit_epoch(model, x, y, data, epoch, epochs, batch_size):
             verbose=0,
             callbacks=[_progress_bar(epoch, epochs, _steps(len(x), batch_size))],
         ).history
+
+
+# ---- data-parallel training under mpirun -------------------------------------------------------
+
+
+def _join_mpi_job():
+    """The MPI job of several processes this command was started in (``mpirun -n K``), or None."""
+    from ..runtime import mpi
+
+    if not mpi.launched_by_mpi():
+        return None
+    try:
+        job = mpi.init()
+    except mpi.MPINotFoundError as err:
+        raise CommandError(f"started by an MPI launcher, but {err}") from None
+    return job if job.size > 1 else None
+
+
+def _run_in_job(args, job):
+    """``run`` in process ``job.rank`` of ``job.size``: rank 0 reads and writes the files, all of them train.
+
+    A user's mistake in any process is printed by that process and stops the whole job
+    (``MPI_Abort``), since the others would otherwise wait for it forever.
+    """
+    from .. import distributed
+    from ..runtime import mpi
+    from .common import USER_ERRORS
+
+    try:
+        model = None
+        if job.rank == 0:
+            if args.resume:
+                settings, model, epochs_done, history, seconds = _resume(args)
+                _check_processes(settings, job.size)
+            else:
+                settings = dict(_new_settings(args), processes=job.size)
+                epochs_done, history, seconds = 0, {}, 0.0
+            run_state = {"settings": settings, "epochs_done": epochs_done, "history": history, "seconds": seconds}
+        run_state = mpi.broadcast_json(run_state if job.rank == 0 else None)
+        settings, epochs_done = run_state["settings"], run_state["epochs_done"]
+        history, seconds = run_state["history"], run_state["seconds"]
+        data = _prepare_data(settings)
+        if model is None:  # a new run, or another rank than the one that read the checkpoint
+            global_batch = job.size * settings["batch_size"]
+            model = _new_model(settings, _steps(len(data["x_train"]), global_batch), job.size)
+        # Every process starts from rank 0's weights and optimizer state (a checkpoint's, when resuming).
+        model.optimizer.build(model.trainable_weights)
+        distributed.broadcast_variables(model.variables, root_rank=0)
+        distributed.broadcast_variables(model.optimizer.variables, root_rank=0)
+        model.optimizer = distributed.DistributedOptimizer(model.optimizer)
+        try:
+            history, seconds = _train(model, settings, data, epochs_done, history, seconds, job)
+        except KeyboardInterrupt:
+            raise CommandError(
+                f"interrupted; continue with: mpirun -n {job.size} cnnlab train --resume {settings['out']}",
+                exit_status=130,
+            ) from None
+        if job.rank == 0:
+            _finish(model, settings, data, history, seconds)
+    except (*USER_ERRORS, KeyboardInterrupt) as err:
+        message = "interrupted" if isinstance(err, KeyboardInterrupt) else str(err)
+        print(f"cnnlab train: error: {message} (in process rank {job.rank} of {job.size})", file=sys.stderr)
+        mpi.abort(130 if isinstance(err, KeyboardInterrupt) else getattr(err, "exit_status", 1))
+    return 0
+
+
+def _check_processes(settings, processes):
+    trained_by = settings.get("processes", 1)
+    if trained_by != processes:
+        launch = f"mpirun -n {trained_by} " if trained_by > 1 else ""
+        raise CommandError(
+            f"{settings['out']} was trained by {trained_by} process(es), each with its part of every global batch; "
+            f"continue it the same way: {launch}cnnlab train --resume {settings['out']}"
+        )
+
+
+def _scales_lr(settings, processes):
+    return settings.get("scale_lr", False) and processes > 1
+
+
+def _fit_epoch_in_job(model, images, labels, data, epoch, settings, job):
+    """This process's part of one epoch (``images`` uint8, in the epoch's order); returns the History dict
+    averaged over the processes, each weighted by its samples (training) and its validation images."""
+    from .. import distributed
+    from ..runtime import mpi
+
+    batch_size, epochs = settings["batch_size"], settings["epochs"]
+    part = distributed.shard(len(images), batch_size)
+    callbacks = [part.callback(), *_learning_rate_callbacks(settings, job.size)]
+    if job.rank == 0:
+        callbacks.append(_progress_bar(epoch, epochs, len(part.batch_sizes)))
+    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
+        warnings.filterwarnings("ignore", message="fit: the loss became", category=RuntimeWarning)
+        logs = model.fit(
+            model_input(images[part.indices]),
+            labels[part.indices],
+            batch_size=batch_size,
+            epochs=epoch + 1,
+            initial_epoch=epoch,
+            shuffle=False,
+            verbose=0,
+            callbacks=callbacks,
+        ).history
+    logs.pop("lr", None)  # the warm-up callbacks' record of the rate
+    # Validation: each process its contiguous part of the validation images.
+    val_part = np.array_split(np.arange(len(data["y_val"])), job.size)[job.rank]
+    val_logs = {}
+    if len(val_part):
+        val_logs = model.evaluate(
+            data["x_val"][val_part], data["y_val"][val_part], batch_size=EVAL_BATCH_SIZE, verbose=0, return_dict=True
+        )
+    train_keys, val_keys = list(logs), [f"val_{key}" for key in logs]
+    totals = mpi.allreduce(
+        np.array(
+            [logs[key][-1] * len(part.indices) for key in train_keys]
+            + [len(part.indices)]
+            + [val_logs.get(key[len("val_") :], 0.0) * len(val_part) for key in val_keys]
+            + [len(val_part)],
+            dtype=np.float64,
+        ),
+        "sum",
+    )
+    count, val_count = totals[len(train_keys)], totals[-1]
+    averaged = {key: [totals[i] / count] for i, key in enumerate(train_keys)}
+    averaged.update({key: [totals[len(train_keys) + 1 + i] / val_count] for i, key in enumerate(val_keys)})
+    return averaged
+
+
+def _learning_rate_callbacks(settings, processes):
+    """--scale-lr: Horovod's warm-up to K times the rate over the first epochs, then the model's decay, if any."""
+    from .. import distributed
+
+    if not _scales_lr(settings, processes):
+        return []
+    scaled = settings["lr"] * processes
+    warmup = WARMUP_EPOCHS
+    callbacks = [distributed.callbacks.LearningRateWarmupCallback(initial_lr=scaled, warmup_epochs=warmup)]
+    decay = MODELS[settings["model"]].lr_decay_per_epoch
+    if decay != 1.0:
+        callbacks.append(
+            distributed.callbacks.LearningRateScheduleCallback(initial_lr=scaled, multiplier=decay, start_epoch=warmup)
+        )
+    return callbacks
 
 
 def _progress_bar(epoch, epochs, steps):

@@ -22,6 +22,7 @@ Example, in each process of ``mpirun -n 2 python program.py``::
 import collections
 import hashlib
 import json
+import os
 import sys
 import time
 
@@ -29,6 +30,9 @@ import numpy as np
 
 INSTALL_COMMAND = "pip install '.[mpi]'"
 REDUCE_OPS = ("average", "sum", "min", "max", "product")
+# Variables an MPI launcher sets in the processes it starts: Open MPI's mpirun, MPICH's and
+# Intel MPI's Hydra (mpiexec), PMIx launchers (Open MPI 5, Slurm's srun --mpi=pmix), MVAPICH.
+LAUNCHER_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS", "MV2_COMM_WORLD_SIZE")
 # Collectives check first that every process brings the same kind of array; a shape is
 # sent as this many numbers (arrays of more dimensions are refused).
 _MAX_DIMENSIONS = 32
@@ -73,6 +77,11 @@ class Job:
 
 
 _job = None  # the Job after init(), None before (and after shutdown())
+
+
+def launched_by_mpi():
+    """Whether an MPI launcher (``mpirun``, ``mpiexec``, ``srun``) started this process."""
+    return any(name in os.environ for name in LAUNCHER_VARIABLES)
 
 
 def load_mpi():
