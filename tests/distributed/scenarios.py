@@ -100,8 +100,9 @@ def train_one_process(model, x, y, epochs, batch_size, seed):
     """``epochs`` epochs of ``fit`` in ``epoch_order``, one process, ``batch_size`` samples a step."""
     for epoch in range(epochs):
         order = epoch_order(seed, epoch, len(x))
-        model.fit(x[order], y[order], batch_size=batch_size, epochs=epoch + 1, initial_epoch=epoch,
-                  shuffle=False, verbose=0)
+        model.fit(
+            x[order], y[order], batch_size=batch_size, epochs=epoch + 1, initial_epoch=epoch, shuffle=False, verbose=0
+        )
     return model
 
 
@@ -110,8 +111,16 @@ def train_processes(hvd, model, x, y, epochs, batch_size, seed):
     histories = []
     for epoch in range(epochs):
         part = hvd.shard(epoch_order(seed, epoch, len(x)), batch_size)
-        history = model.fit(x[part.indices], y[part.indices], batch_size=batch_size, epochs=epoch + 1,
-                            initial_epoch=epoch, shuffle=False, verbose=0, callbacks=[part.callback()])
+        history = model.fit(
+            x[part.indices],
+            y[part.indices],
+            batch_size=batch_size,
+            epochs=epoch + 1,
+            initial_epoch=epoch,
+            shuffle=False,
+            verbose=0,
+            callbacks=[part.callback()],
+        )
         histories.append(history.history)
     return histories
 

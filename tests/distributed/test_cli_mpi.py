@@ -89,8 +89,9 @@ def test_resume_scale_lr_and_dropout_are_reproducible(mpirun, data_dir, tmp_path
     train(mpirun, *common, "--epochs", 1, "--out", tmp_path / "resumed")
     resumed_out = train(mpirun, "--resume", tmp_path / "resumed", "--epochs", 2)
     assert "resuming" in resumed_out and resumed_out.count("epoch 2/2 ") == 1
-    (straight_history, straight), (resumed_history, resumed) = run_files(tmp_path / "straight"), run_files(
-        tmp_path / "resumed"
+    (straight_history, straight), (resumed_history, resumed) = (
+        run_files(tmp_path / "straight"),
+        run_files(tmp_path / "resumed"),
     )
     assert straight_history == resumed_history
     for a, b in zip(straight.weights, resumed.weights):

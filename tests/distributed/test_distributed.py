@@ -71,12 +71,15 @@ def test_the_processes_histories_weighted_by_their_samples_are_the_one_process_h
     expected = {"loss": [], "accuracy": []}
     for epoch in range(EPOCHS):
         order = scenarios.epoch_order(SEED, epoch, N)
-        history = model.fit(x[order], y[order], batch_size=8, epochs=epoch + 1, initial_epoch=epoch, shuffle=False,
-                            verbose=0).history
+        history = model.fit(
+            x[order], y[order], batch_size=8, epochs=epoch + 1, initial_epoch=epoch, shuffle=False, verbose=0
+        ).history
         for key in expected:
             expected[key] += history[key]
-    counts = [[len(hvd.shard(scenarios.epoch_order(SEED, e, N), BATCH, rank=r, size=2).indices) for e in range(EPOCHS)]
-              for r in range(2)]
+    counts = [
+        [len(hvd.shard(scenarios.epoch_order(SEED, e, N), BATCH, rank=r, size=2).indices) for e in range(EPOCHS)]
+        for r in range(2)
+    ]
     for key in expected:
         combined = [
             sum(ranks[r][1]["plain_local_history"][e][key][0] * counts[r][e] for r in range(2)) / N
@@ -137,7 +140,10 @@ def test_collectives_with_horovods_names(ranks):
         # d/dw of sum_j w_j^2 over the processes, Horovod's gradient: the allreduce of the
         # processes' gradients (1 each) times 2 w, with w = rank + 1.
         assert facts["allreduce_gradient"] == [4.0 * (rank + 1)] * 3
-        assert "rank(s) [1]" in facts["mismatch_error"] and f"(rank {rank}) holds <f8[{rank + 1}]" in facts["mismatch_error"]
+        assert (
+            "rank(s) [1]" in facts["mismatch_error"]
+            and f"(rank {rank}) holds <f8[{rank + 1}]" in facts["mismatch_error"]
+        )
 
 
 def test_broadcast_callback_starts_every_process_from_rank_0(ranks):

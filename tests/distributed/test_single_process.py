@@ -161,7 +161,9 @@ def test_sync_batch_normalization_is_batch_normalization_synchronized(tmp_path):
     assert loaded.layers[0].synchronized is True
     # Outside a job of several processes it is BatchNormalization.
     x = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
-    plain = keras.Sequential([keras.Input(shape=(3,)), keras.layers.BatchNormalization(momentum=0.9), keras.layers.Dense(2)])
+    plain = keras.Sequential(
+        [keras.Input(shape=(3,)), keras.layers.BatchNormalization(momentum=0.9), keras.layers.Dense(2)]
+    )
     plain.set_weights(model.get_weights())
     np.testing.assert_array_equal(model(x, training=True).numpy(), plain(x, training=True).numpy())
 
@@ -189,7 +191,9 @@ def test_sync_batch_norm_op_in_one_process_matches_batch_normalization(channel_a
             x_last, gamma, beta, 1e-3, _workspace()
         )
     expected_grads = tape.gradient(
-        expected, [x_last, gamma, beta], output_gradients=Tensor(np.ascontiguousarray(np.moveaxis(dy, channel_axis, -1)))
+        expected,
+        [x_last, gamma, beta],
+        output_gradients=Tensor(np.ascontiguousarray(np.moveaxis(dy, channel_axis, -1))),
     )
     np.testing.assert_allclose(np.moveaxis(out.numpy(), channel_axis, -1), expected.numpy(), atol=1e-10)
     np.testing.assert_allclose(mean, expected_mean, atol=1e-12)

@@ -64,7 +64,17 @@ OPTIMIZERS = {"adam": ("Adam", 1e-3), "sgd": ("SGD", 0.01), "rmsprop": ("RMSprop
 EVAL_BATCH_SIZE = 256
 # Options that define a run; with --resume they come from the checkpoint instead.
 RUN_SETTINGS = (
-    "model", "batch_size", "optimizer", "lr", "augment", "val_fraction", "seed", "limit", "data", "out", "scale_lr"
+    "model",
+    "batch_size",
+    "optimizer",
+    "lr",
+    "augment",
+    "val_fraction",
+    "seed",
+    "limit",
+    "data",
+    "out",
+    "scale_lr",
 )
 # --scale-lr: epochs of linear warm-up to the scaled learning rate (Goyal et al. 2017).  Fixed, so
 # that a run continued with more --epochs takes the steps a longer run would have taken.
@@ -431,11 +441,11 @@ def _train(model, settings, data, epochs_done, history, seconds, job=None):
     if epochs_done == 0 and root:
         augmented = "shifted and mirrored" if max_shift else "mirrored"
         processes = "" if job is None else f" on {job.size} processes (a global batch of {job.size * batch_size})"
-        lr = settings["lr"] * (job.size if job is not None and _scales_lr(settings, job.size) else 1)
+        scaled = job is not None and _scales_lr(settings, job.size)
+        lr = f"{settings['lr'] * job.size:g} after a {WARMUP_EPOCHS}-epoch warm-up" if scaled else settings["lr"]
         print(
             f"training {settings['model']} on {len(x_train)} images, validating on {len(data['y_val'])}: "
-            f"{epochs} epochs, batch {batch_size}{processes}, {settings['optimizer']} lr {lr:g}"
-            + (f" after a {WARMUP_EPOCHS}-epoch warm-up" if lr != settings["lr"] else "")
+            f"{epochs} epochs, batch {batch_size}{processes}, {settings['optimizer']} lr {lr}"
             + (f", {augmented} images" if settings["augment"] else ""),
             flush=True,
         )
@@ -631,12 +641,13 @@ def _learning_rate_callbacks(settings, processes):
     if not _scales_lr(settings, processes):
         return []
     scaled = settings["lr"] * processes
-    warmup = WARMUP_EPOCHS
-    callbacks = [distributed.callbacks.LearningRateWarmupCallback(initial_lr=scaled, warmup_epochs=warmup)]
+    callbacks = [distributed.callbacks.LearningRateWarmupCallback(initial_lr=scaled, warmup_epochs=WARMUP_EPOCHS)]
     decay = MODELS[settings["model"]].lr_decay_per_epoch
     if decay != 1.0:
         callbacks.append(
-            distributed.callbacks.LearningRateScheduleCallback(initial_lr=scaled, multiplier=decay, start_epoch=warmup)
+            distributed.callbacks.LearningRateScheduleCallback(
+                initial_lr=scaled, multiplier=decay, start_epoch=WARMUP_EPOCHS
+            )
         )
     return callbacks
 

@@ -1,11 +1,11 @@
 """Keras callbacks for data-parallel training (``hvd.callbacks``), with Horovod's names and behaviour.
 
-    callbacks = [
-        hvd.callbacks.BroadcastGlobalVariablesCallback(0),   # every process starts from rank 0's weights
-        hvd.callbacks.MetricAverageCallback(),               # epoch logs averaged over the processes
-        hvd.callbacks.LearningRateWarmupCallback(initial_lr=0.001 * hvd.size(), warmup_epochs=3),
-    ]
-    model.fit(x_shard, y_shard, callbacks=callbacks, verbose=1 if hvd.rank() == 0 else 0)
+callbacks = [
+    hvd.callbacks.BroadcastGlobalVariablesCallback(0),   # every process starts from rank 0's weights
+    hvd.callbacks.MetricAverageCallback(),               # epoch logs averaged over the processes
+    hvd.callbacks.LearningRateWarmupCallback(initial_lr=0.001 * hvd.size(), warmup_epochs=3),
+]
+model.fit(x_shard, y_shard, callbacks=callbacks, verbose=1 if hvd.rank() == 0 else 0)
 """
 
 import numbers
@@ -106,9 +106,13 @@ class LearningRateScheduleCallback(callbacks.Callback):
         if initial_lr is None:
             raise ValueError("Parameter `initial_lr` is required")
         if isinstance(initial_lr, bool) or not isinstance(initial_lr, numbers.Real) or not initial_lr >= 0:
-            raise ValueError(f"{type(self).__name__}: initial_lr must be a number >= 0; received initial_lr={initial_lr!r}.")
+            raise ValueError(
+                f"{type(self).__name__}: initial_lr must be a number >= 0; received initial_lr={initial_lr!r}."
+            )
         if steps_per_epoch is not None and (
-            isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, numbers.Integral) or steps_per_epoch < 1
+            isinstance(steps_per_epoch, bool)
+            or not isinstance(steps_per_epoch, numbers.Integral)
+            or steps_per_epoch < 1
         ):
             raise ValueError(
                 f"{type(self).__name__}: steps_per_epoch must be None or a whole number >= 1; "
@@ -200,7 +204,8 @@ class LearningRateWarmupCallback(LearningRateScheduleCallback):
     def __init__(self, initial_lr, warmup_epochs=5, momentum_correction=True, steps_per_epoch=None, verbose=0):
         if isinstance(warmup_epochs, bool) or not isinstance(warmup_epochs, numbers.Integral) or warmup_epochs < 1:
             raise ValueError(
-                f"LearningRateWarmupCallback: warmup_epochs must be a whole number >= 1; received warmup_epochs={warmup_epochs!r}."
+                "LearningRateWarmupCallback: warmup_epochs must be a whole number >= 1; "
+                f"received warmup_epochs={warmup_epochs!r}."
             )
 
         def multiplier(epoch):

@@ -69,8 +69,17 @@ def mpi_threads_supported():
     return job.mpi.Query_thread() == job.mpi.THREAD_MULTIPLE
 
 
-def allreduce(tensor, average=None, device_dense="", device_sparse="", compression=None, op=None, name=None,
-              prescale_factor=1.0, postscale_factor=1.0):
+def allreduce(
+    tensor,
+    average=None,
+    device_dense="",
+    device_sparse="",
+    compression=None,
+    op=None,
+    name=None,
+    prescale_factor=1.0,
+    postscale_factor=1.0,
+):
     """``tensor`` reduced over the processes element by element (``hvd.allreduce``).
 
     Args:

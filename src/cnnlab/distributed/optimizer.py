@@ -48,7 +48,8 @@ def _check_common_options(where, op, gradient_predivide_factor, compression):
         )
     if not gradient_predivide_factor > 0:
         raise ValueError(
-            f"{where}: gradient_predivide_factor must be > 0; received gradient_predivide_factor={gradient_predivide_factor}."
+            f"{where}: gradient_predivide_factor must be > 0; "
+            f"received gradient_predivide_factor={gradient_predivide_factor}."
         )
     if gradient_predivide_factor != 1.0 and op != Average:
         raise ValueError(f"{where}: gradient_predivide_factor is only supported with op=Average (as in Horovod).")
@@ -145,7 +146,7 @@ def DistributedOptimizer(  # noqa: N802 - Horovod's name for a function that ret
     num_groups=0,
     groups=None,
 ):
-    """``optimizer``, made to average the gradients over the processes before it applies them (``hvd.DistributedOptimizer``).
+    """``optimizer``, averaging the gradients over the processes before applying them (``hvd.DistributedOptimizer``).
 
     The result is an instance of a subclass of ``optimizer``'s class with the same
     name, holding the same state (weights' slots, ``iterations``, learning rate): a
@@ -206,7 +207,8 @@ def _distributed_methods(base, label, op, gradient_predivide_factor):
         for pair in pairs:
             if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not isinstance(pair[1], Variable):
                 raise TypeError(
-                    f"{label}.apply_gradients: expected (gradient, Variable) pairs, e.g. zip(grads, vars); received {pair!r}."
+                    f"{label}.apply_gradients: expected (gradient, Variable) pairs, e.g. zip(grads, vars); "
+                    f"received {pair!r}."
                 )
         averager = self.__dict__.get("_fused_average")
         if averager is None:

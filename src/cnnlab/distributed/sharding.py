@@ -132,6 +132,8 @@ def shard(order, batch_size, rank=None, size=None):
     else:
         dropped = remainder
     if not batch_sizes:
-        raise ValueError(f"shard: {len(order)} samples cannot be shared by {size} processes (fewer samples than processes).")
+        raise ValueError(
+            f"shard: {len(order)} samples cannot be shared by {size} processes (fewer samples than processes)."
+        )
     indices = np.concatenate(pieces).astype(np.int64, copy=False)
     return Shard(indices, tuple(batch_sizes), tuple(global_sizes), dropped)

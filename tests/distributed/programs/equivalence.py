@@ -36,7 +36,9 @@ def main(out):
     before = allreduce_calls()
     histories = scenarios.train_processes(hvd, model, x, y, EPOCHS, BATCH, SEED)
     facts["plain_allreduces"] = allreduce_calls() - before
-    facts["plain_steps"] = sum(len(hvd.shard(scenarios.epoch_order(SEED, e, N), BATCH).batch_sizes) for e in range(EPOCHS))
+    facts["plain_steps"] = sum(
+        len(hvd.shard(scenarios.epoch_order(SEED, e, N), BATCH).batch_sizes) for e in range(EPOCHS)
+    )
     facts["plain_local_history"] = histories
     results.update({f"plain/{k}": v for k, v in scenarios.weights_of(model).items()})
 
@@ -85,7 +87,12 @@ def main(out):
     model = scenarios.compile_sgd(scenarios.plain_model(SEED + rank), hvd.DistributedOptimizer)
     recorder = LearningRates()
     history = model.fit(
-        x, y, batch_size=BATCH, epochs=2, shuffle=False, verbose=0,
+        x,
+        y,
+        batch_size=BATCH,
+        epochs=2,
+        shuffle=False,
+        verbose=0,
         callbacks=[
             hvd.callbacks.BroadcastGlobalVariablesCallback(0),
             hvd.callbacks.MetricAverageCallback(),
