@@ -29,7 +29,7 @@ from ..keras import callbacks
 from ..runtime import mpi
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)  # eq=False: fields hold arrays
 class Shard:
     """This process's part of an epoch.
 
