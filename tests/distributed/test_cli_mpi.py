@@ -99,3 +99,28 @@ def test_resume_scale_lr_and_dropout_are_reproducible(mpirun, data_dir, tmp_path
     # Horovod's warm-up towards twice the rate (2 processes) over 5 epochs, at the last step of the
     # second: 0.002 / 2 * (2 * (2 - 1) / 5 + 1).
     assert float(np.asarray(straight.optimizer.learning_rate)) == pytest.approx(0.0014, rel=1e-6)
+
+
+def test_a_damaged_process_count_in_a_checkpoint_is_one_line(data_dir, tmp_path, capsys):
+    out_dir = tmp_path / "one"
+    args = [
+        "train",
+        *COMMON[:2],
+        "--epochs",
+        "2",
+        "--limit",
+        str(LIMIT),
+        "--data",
+        str(data_dir),
+        "--out",
+        str(out_dir),
+    ]
+    assert main(args) == 0
+    state_path = out_dir / "checkpoint" / "state.json"
+    state = json.loads(state_path.read_text())
+    state["epochs_done"], state["history"] = 1, {key: values[:1] for key, values in state["history"].items()}
+    state["settings"]["processes"] = 0
+    state_path.write_text(json.dumps(state))
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out_dir)]) == 1
+    assert "settings['processes'] must be a whole number >= 1; found 0" in capsys.readouterr().err

@@ -283,6 +283,11 @@ _SETTING_RULES = {
     "data": (lambda v: v is None or isinstance(v, str), "null or a path"),
     "out": (lambda v: isinstance(v, str), "a path"),
 }
+# Settings that checkpoints of runs before data-parallel training lack (their defaults: False, 1).
+_OPTIONAL_SETTING_RULES = {
+    "scale_lr": (lambda v: isinstance(v, bool), "true or false"),
+    "processes": (lambda v: _is_whole(v, 1), "a whole number >= 1"),
+}
 
 
 def _state_problem(state):
@@ -294,6 +299,9 @@ def _state_problem(state):
         if key not in settings:
             return f"'settings' lacks {key!r}"
         if not test(settings[key]):
+            return f"settings[{key!r}] must be {expected}; found {json.dumps(settings[key])[:80]}"
+    for key, (test, expected) in _OPTIONAL_SETTING_RULES.items():
+        if key in settings and not test(settings[key]):
             return f"settings[{key!r}] must be {expected}; found {json.dumps(settings[key])[:80]}"
     epochs_done = state.get("epochs_done")
     if not _is_whole(epochs_done, 0) or epochs_done > settings["epochs"]:
