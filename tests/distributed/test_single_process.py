@@ -21,6 +21,13 @@ def test_init_without_mpi_names_the_install_command(monkeypatch):
     assert not hvd.is_initialized()
 
 
+def test_importing_loads_no_mpi():
+    code = "import sys, cnnlab, cnnlab.keras, cnnlab.distributed; print('mpi4py' in sys.modules)"
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "False"
+
+
 def test_the_api_needs_init_first(monkeypatch):
     monkeypatch.setattr(mpi, "_job", None)
     for function in (hvd.size, hvd.rank, hvd.local_size, hvd.local_rank):
