@@ -417,10 +417,13 @@ lecun_uniform, lecun_normal = LecunUniform, LecunNormal
 
 
 def serialize(initializer):
-    """A JSON-ready dict ``{'class_name': ..., 'config': ...}`` describing ``initializer``."""
+    """A JSON-ready dict describing ``initializer``, in Keras 3's schema
+    (``{'module': 'keras.initializers', 'class_name': ..., 'config': ..., 'registered_name': None}``)."""
+    from .serialization import serialize_keras_object
+
     if not isinstance(initializer, Initializer):
         raise ValueError(f"initializers.serialize: expected an Initializer; received {initializer!r}.")
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+    return serialize_keras_object(initializer)
 
 
 def deserialize(config, custom_objects=None):

@@ -543,9 +543,12 @@ def check_targets(loss, y_true, y_pred_shape):
 
 
 def serialize(loss):
-    """A Loss object as ``{'class_name': ..., 'config': ...}``; a built-in function as its name."""
+    """A Loss object in Keras 3's schema (``{'module', 'class_name', 'config', 'registered_name'}``);
+    a built-in function as its name."""
+    from .serialization import serialize_keras_object
+
     if isinstance(loss, Loss):
-        return {"class_name": type(loss).__name__, "config": loss.get_config()}
+        return serialize_keras_object(loss)
     for name, fn in _FUNCTIONS.items():
         if loss is fn:
             return name
@@ -562,9 +565,17 @@ def deserialize(config, custom_objects=None):
         raise ValueError(
             f"losses.deserialize: expected a loss name or a dict with 'class_name' and 'config'; received {config!r}."
         )
-    cls = {**_CLASSES, **(custom_objects or {})}.get(config["class_name"])
+    from .serialization import get_registered_object
+
+    name = config["class_name"]
+    cls = get_registered_object(config.get("registered_name") or name, custom_objects) or get_registered_object(
+        name, custom_objects, _CLASSES
+    )
     if cls is None:
-        raise ValueError(f"losses.deserialize: unknown loss {config['class_name']!r}; known: {sorted(_CLASSES)}.")
+        raise ValueError(
+            f"losses.deserialize: unknown loss {name!r}; known: {sorted(_CLASSES)}. If it is your own class, pass "
+            "custom_objects or register it with @keras.saving.register_keras_serializable()."
+        )
     return cls.from_config(dict(config.get("config", {})))
 
 

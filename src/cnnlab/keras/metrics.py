@@ -369,17 +369,27 @@ def get(identifier):
 
 
 def serialize(metric):
-    """A built-in metric object as ``{'class_name': ..., 'config': ...}``."""
-    if type(metric).__name__ not in _CLASSES:
-        raise ValueError(f"metrics.serialize: cannot serialize {metric!r}; expected a built-in metric object.")
-    return {"class_name": type(metric).__name__, "config": metric.get_config()}
+    """A metric object in Keras 3's schema (``{'module', 'class_name', 'config', 'registered_name'}``)."""
+    from .serialization import serialize_keras_object
+
+    if not isinstance(metric, Metric):
+        raise ValueError(f"metrics.serialize: cannot serialize {metric!r}; expected a Metric object.")
+    return serialize_keras_object(metric)
 
 
 def deserialize(config, custom_objects=None):
     """The metric object ``serialize`` described."""
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"metrics.deserialize: expected a dict with 'class_name' and 'config'; received {config!r}.")
-    cls = {**_CLASSES, **(custom_objects or {})}.get(config["class_name"])
+    from .serialization import get_registered_object
+
+    name = config["class_name"]
+    cls = get_registered_object(config.get("registered_name") or name, custom_objects) or get_registered_object(
+        name, custom_objects, _CLASSES
+    )
     if cls is None:
-        raise ValueError(f"metrics.deserialize: unknown metric {config['class_name']!r}; known: {sorted(_CLASSES)}.")
+        raise ValueError(
+            f"metrics.deserialize: unknown metric {name!r}; known: {sorted(_CLASSES)}. If it is your own class, pass "
+            "custom_objects or register it with @keras.saving.register_keras_serializable()."
+        )
     return cls.from_config(dict(config.get("config", {})))

@@ -31,7 +31,6 @@ consistent checkpoint:
     model.fit(x, y, epochs=20, initial_epoch=start)
 """
 
-import inspect
 import io
 import json
 import os
@@ -55,28 +54,24 @@ class ModelFileError(ValueError):
 
 
 def serialize_layer(layer):
-    """``{"class_name": ..., "config": layer.get_config(), "build_config": {"input_shape": ...}}``.
+    """A layer or model in Keras 3's schema (``serialization.serialize_keras_object``):
+    ``{"module", "class_name", "config", "registered_name", "build_config"}``.
 
     The build config (as in Keras 3) lets a layer or model whose config does not
-    say its input shape (a subclassed model) be built, so its weights exist to be loaded.
+    say its input shape (a subclassed model) be built, so its weights exist to be
+    loaded.  The compile settings are left out: a model file keeps its own.
     """
-    serialized = {"class_name": type(layer).__name__, "config": layer.get_config()}
-    if layer.built and layer._build_input_shape is not None:
-        serialized["build_config"] = {"input_shape": list(layer._build_input_shape)}
+    from .serialization import serialize_keras_object
+
+    serialized = serialize_keras_object(layer)
+    serialized.pop("compile_config", None)
     return serialized
 
 
-def _known_classes():
-    from . import layers, models
-
-    known = {name: getattr(layers, name) for name in layers.__all__}
-    known.update({"Sequential": models.Sequential, "Functional": models.Functional, "Model": models.Model})
-    return known
-
-
 def deserialize_layer(config, custom_objects=None):
-    """The layer (or model) ``serialize_layer`` described; ``custom_objects`` maps names of your own classes."""
-    from . import activations
+    """The layer (or model) ``serialize_layer`` described (also cnnlab's older ``{"class_name", "config"}``
+    dicts); ``custom_objects`` maps names of your own classes."""
+    from .serialization import deserialize_keras_object
 
     if (
         not isinstance(config, dict)
@@ -86,32 +81,7 @@ def deserialize_layer(config, custom_objects=None):
         raise ValueError(
             f"a layer must be described as {{'class_name': str, 'config': dict}}; found {str(config)[:200]}."
         )
-    custom_objects = dict(custom_objects or {})
-    name = config["class_name"]
-    cls = custom_objects.get(name) or _known_classes().get(name)
-    if cls is None:
-        raise ValueError(
-            f"unknown layer class {name!r}. If it is your own class, pass it to "
-            f"load_model(..., custom_objects={{{name!r}: {name}}})."
-        )
-    arguments = dict(config["config"])
-    if "activation" in arguments:
-        arguments["activation"] = activations.deserialize(arguments["activation"], custom_objects)
-    try:
-        if "custom_objects" in inspect.signature(cls.from_config).parameters:
-            layer = cls.from_config(arguments, custom_objects=custom_objects)
-        else:
-            layer = cls.from_config(arguments)
-    except TypeError as error:
-        raise ValueError(
-            f"cannot rebuild {name} from its config ({error}). A subclassed model or layer whose __init__ takes "
-            "other arguments must implement get_config() and from_config(); or save only the weights "
-            "(model.save_weights) and rebuild the model in code."
-        ) from None
-    build_config = config.get("build_config")
-    if not layer.built and isinstance(build_config, dict) and build_config.get("input_shape") is not None:
-        layer.build(tuple(build_config["input_shape"]))
-    return layer
+    return deserialize_keras_object({k: v for k, v in config.items() if k != "compile_config"}, custom_objects)
 
 
 # ---- writing --------------------------------------------------------------------------------------

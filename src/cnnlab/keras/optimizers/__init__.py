@@ -16,10 +16,13 @@ _BY_LOWER_NAME = {name.lower(): cls for name, cls in _OPTIMIZERS.items()}
 
 
 def serialize(optimizer):
-    """A JSON-ready dict ``{'class_name': ..., 'config': ...}`` describing ``optimizer`` (not its state)."""
+    """A JSON-ready dict describing ``optimizer`` (not its state), in Keras 3's schema
+    (``{'module': 'keras.optimizers', 'class_name': ..., 'config': ..., 'registered_name': None}``)."""
+    from ..serialization import serialize_keras_object
+
     if not isinstance(optimizer, Optimizer):
         raise ValueError(f"optimizers.serialize: expected an Optimizer; received {optimizer!r}.")
-    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+    return serialize_keras_object(optimizer)
 
 
 def deserialize(config, custom_objects=None):

@@ -1,0 +1,156 @@
+"""Conv2DTranspose: the transpose of a 2-D convolution, which grows feature maps (``keras.layers.Conv2DTranspose``)."""
+
+import numbers
+
+from ...ops.nn_ops import bias_add
+from ...ops.conv_ops import conv2d_transpose
+from ...ops.window_sizes import transposed_length
+from .. import activations, initializers
+from .base import InputSpec, Layer
+from .conv import normalize_padding, normalize_tuple
+from .core import _check_channels_last, _positive_int
+
+
+class Conv2DTranspose(Layer):
+    """A transposed 2-D convolution ("deconvolution") plus bias and activation.
+
+    Each input pixel scatters a copy of the kernel, weighted by its value, onto the
+    output, ``strides`` apart; it is the gradient of ``Conv2D`` with respect to its
+    input, so a ``Conv2D`` with the same arguments maps the output shape back to
+    the input shape.  Computed as TensorFlow's ``conv2d_transpose``.
+
+    Args:
+        filters: the number of output channels.
+        kernel_size: an int or (height, width).
+        strides: an int or (rows, cols) step; default 1.
+        padding: 'valid' or 'same'.
+        output_padding: an int or pair, extra rows / columns added to the output
+            (each smaller than its stride); None: the default sizes below.
+        dilation_rate: an int or pair.
+        activation, use_bias, kernel_initializer, bias_initializer: as ``Conv2D``.
+
+    Shape:
+        (batch, H, W, C) -> (batch, H_out, W_out, filters), with ``k_eff = (k - 1) * d + 1``:
+        'valid': ``H_out = (H - 1) * s + k_eff + output_padding`` (default
+        ``max(k_eff, s) - k_eff``); 'same': ``H_out = H * s`` (or
+        ``(H - 1) * s + k_eff % 2 + output_padding``).  The kernel is (kh, kw, filters, C).
+
+    Example:
+        >>> Conv2DTranspose(4, 3, strides=2, padding="same")(np.ones((1, 7, 7, 8))).shape
+        TensorShape([1, 14, 14, 4])
+    """
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=(1, 1),
+        padding="valid",
+        output_padding=None,
+        data_format=None,
+        dilation_rate=(1, 1),
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        owner = "Conv2DTranspose"
+        self.filters = _positive_int(filters, "filters", owner)
+        self.kernel_size = normalize_tuple(kernel_size, "kernel_size", owner)
+        self.strides = normalize_tuple(strides, "strides", owner)
+        self.padding = normalize_padding(padding, owner)
+        _check_channels_last(data_format, owner)
+        self.dilation_rate = normalize_tuple(dilation_rate, "dilation_rate", owner)
+        self.output_padding = None if output_padding is None else _output_padding(output_padding, self.strides)
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(
+                f"{owner}: strides > 1 together with dilation_rate > 1 is not supported (as in Keras); "
+                f"received strides={self.strides}, dilation_rate={self.dilation_rate}."
+            )
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.input_spec = InputSpec(ndim=4)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError(
+                f'Layer "{self.name}" (Conv2DTranspose): the channel axis (last) of the input must be known; '
+                f"received shape {input_shape}."
+            )
+        self.kernel = self.add_weight(
+            shape=(*self.kernel_size, self.filters, channels), initializer=self.kernel_initializer, name="kernel"
+        )
+        self.bias = (
+            self.add_weight(shape=(self.filters,), initializer=self.bias_initializer, name="bias")
+            if self.use_bias
+            else None
+        )
+        self.input_spec = InputSpec(ndim=4, axes={-1: channels})
+
+    def call(self, inputs):
+        output_shape = (inputs.shape[0], *self.compute_output_shape(tuple(inputs.shape))[1:])
+        outputs = conv2d_transpose(
+            inputs, self.kernel, output_shape, self.strides, self.padding.upper(), dilations=self.dilation_rate
+        )
+        if self.bias is not None:
+            outputs = bias_add(outputs, self.bias)
+        return self.activation(outputs)
+
+    def compute_output_shape(self, input_shape):
+        if len(input_shape) != 4:
+            raise ValueError(
+                f'Layer "{self.name}" (Conv2DTranspose) expects inputs of rank 4 (batch, height, width, channels); '
+                f"received shape {tuple(input_shape)}."
+            )
+        sizes = [
+            transposed_length(
+                input_shape[1 + axis],
+                self.kernel_size[axis],
+                self.strides[axis],
+                self.dilation_rate[axis],
+                self.padding,
+                None if self.output_padding is None else self.output_padding[axis],
+            )
+            for axis in range(2)
+        ]
+        return (input_shape[0], *sizes, self.filters)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": list(self.kernel_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
+            "output_padding": None if self.output_padding is None else list(self.output_padding),
+            "data_format": "channels_last",
+            "dilation_rate": list(self.dilation_rate),
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+        }
+
+
+def _output_padding(value, strides):
+    owner = "Conv2DTranspose"
+    pair = (value, value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
+    try:
+        pair = tuple(pair)
+    except TypeError:
+        pair = ()
+    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0 for v in pair):
+        raise ValueError(
+            f"{owner}: output_padding must be None, an int or a pair of ints >= 0; received output_padding={value!r}."
+        )
+    if any(p >= s for p, s in zip(pair, strides)):
+        raise ValueError(
+            f"{owner}: each output_padding must be smaller than its stride; received output_padding={value!r}, "
+            f"strides={strides}."
+        )
+    return tuple(int(v) for v in pair)
