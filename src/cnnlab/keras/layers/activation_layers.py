@@ -186,5 +186,4 @@ class ELU(Layer):
         return tuple(input_shape)
 
     def get_config(self):
-        # Keras 3 leaves alpha out of ELU's config (and so forgets it on reload); it is kept here.
         return {**super().get_config(), "alpha": self.alpha}

@@ -4,7 +4,7 @@ import numbers
 
 from ...ops.nn_ops import bias_add
 from ...ops.conv_ops import conv2d_transpose
-from ...ops.window_sizes import transposed_length
+from ...ops.window_sizes import output_length, transposed_length
 from .. import activations, initializers
 from .base import InputSpec, Layer
 from .conv import normalize_padding, normalize_tuple
@@ -118,6 +118,19 @@ class Conv2DTranspose(Layer):
             )
             for axis in range(2)
         ]
+        for axis, (size, out) in enumerate(zip(input_shape[1:3], sizes)):
+            # TF's transposed conv is the gradient of a conv from the output back to the input: the two must fit.
+            if size is not None and (
+                out < 1
+                or output_length(out, self.kernel_size[axis], self.strides[axis], self.dilation_rate[axis], self.padding)
+                != size
+            ):
+                raise ValueError(
+                    f'Layer "{self.name}" (Conv2DTranspose): output_padding={self.output_padding} gives an output '
+                    f"{('height', 'width')[axis]} of {out} for an input of {size}, from which a '{self.padding}' "
+                    f"convolution with kernel_size={self.kernel_size} and strides={self.strides} would not give "
+                    f"back {size}; use another output_padding (or None)."
+                )
         return (input_shape[0], *sizes, self.filters)
 
     def get_config(self):

@@ -64,10 +64,10 @@ class Lambda(Layer):
         return self._inferred_output_shape(input_shape)
 
     def _inferred_output_shape(self, input_shape):
-        """Run the function on zeros, once with every unknown size 1 and once with 2: the output
+        """Run the function on zeros, once with every unknown size 3 and once with 7: the output
         axes that differ between the two depend on an unknown size and stay unknown (None)."""
         shapes = []
-        for fill in (1, 2):
+        for fill in (3, 7):
             zeros = Tensor(np.zeros(tuple(fill if d is None else d for d in input_shape), dtype=self._dtype))
             output = self.call(zeros, training=False)
             if not isinstance(output, Tensor):
