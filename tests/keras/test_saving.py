@@ -151,7 +151,7 @@ def test_functional_and_subclassed_models_round_trip(tmp_path):
     model = Scaled(3)
     model(x)
     model.save(tmp_path / "scaled.keras")
-    with pytest.raises(ModelFileError, match="unknown layer class 'Scaled'.*custom_objects"):
+    with pytest.raises(ModelFileError, match="Unknown class 'Scaled'.*custom_objects"):
         keras.models.load_model(tmp_path / "scaled.keras")
     restored = keras.models.load_model(tmp_path / "scaled.keras", custom_objects={"Scaled": Scaled})
     np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -322,7 +322,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
     try:
         model = deserialize_layer(config, custom_objects)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
-        archive.fail(f"the architecture in config.json cannot be rebuilt: {error}")
+        archive.fail(f"the architecture in config.json cannot be rebuilt: {str(error).rstrip('.')}")
     if not isinstance(model, Model):
         archive.fail(f"config.json describes a {type(model).__name__}, not a model")
     if not model.built:
