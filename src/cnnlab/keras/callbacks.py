@@ -10,8 +10,11 @@ current epoch.
 """
 
 import csv
+import json
 import math
 import os
+import shutil
+import time
 import warnings
 
 import numpy as np
@@ -147,7 +150,7 @@ def _monitor_op(mode, monitor, owner):
     if mode == "auto":
         # As Keras: accuracy-like quantities grow, everything else (losses) shrinks.
         name = monitor.removeprefix("val_")
-        mode = "max" if name in ("acc", "accuracy", "auc") or name.endswith("accuracy") else "min"
+        mode = "max" if name in ("acc", "accuracy", "auc", "precision", "recall") or name.endswith("accuracy") else "min"
     return mode
 
 
@@ -240,21 +243,26 @@ class EarlyStopping(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Save the model (or its weights) at the end of every epoch, or only when it improved.
+    """Save the model (or its weights) at the end of every epoch, every ``save_freq`` batches,
+    or only when it improved.
 
     Args:
         filepath: where to save; may hold ``{epoch}`` (1-based, format specs allowed:
-            ``{epoch:02d}``) and log names (``{val_loss:.3f}``).
+            ``{epoch:02d}``), ``{batch}`` (with ``save_freq=<int>``) and log names
+            (``{val_loss:.3f}``).  Missing folders are created.
         monitor: the log compared when ``save_best_only`` (default 'val_loss').
         verbose: 1 prints a line per save.
         save_best_only: save only when ``monitor`` improved on the best so far.
         save_weights_only: write ``save_weights`` files instead of whole models.
         mode: 'min', 'max' or 'auto'.
+        save_freq: 'epoch', or an integer: save after every that many training batches
+            (counted across epochs, as Keras).
         initial_value_threshold: a value the first save must beat.
 
     Whole-model files record the number of finished epochs in their user metadata
     (``keras.saving.load_metadata(path)['user_metadata']['epoch']``), so a run can be
-    resumed with ``fit(..., initial_epoch=epoch)``.
+    resumed with ``fit(..., initial_epoch=epoch)``; a save within an epoch also records
+    the batches done in it (``'batch'``).
     """
 
     def __init__(
@@ -269,37 +277,62 @@ class ModelCheckpoint(Callback):
         initial_value_threshold=None,
     ):
         super().__init__()
-        if save_freq != "epoch":
-            raise ValueError(f"ModelCheckpoint: only save_freq='epoch' is supported; received save_freq={save_freq!r}.")
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):
+            raise ValueError(
+                f"ModelCheckpoint: save_freq must be 'epoch' or a positive integer (batches); received save_freq={save_freq!r}."
+            )
         self.filepath = os.fspath(filepath)
         self.monitor = monitor
         self.verbose = verbose
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
         self.mode = _monitor_op(mode, monitor, "ModelCheckpoint")
+        self.save_freq = save_freq
         self.best = initial_value_threshold
+        self._batches_since_save = 0
+        self._current_epoch = 0
 
     def _improved(self, current):
         if self.best is None:
             return True
         return current > self.best if self.mode == "max" else current < self.best
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches_since_save += 1
+        if self._batches_since_save >= self.save_freq:
+            self._batches_since_save = 0
+            self._save(self._current_epoch, batch, logs or {})
+
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
+        if self.save_freq == "epoch":
+            self._save(epoch, None, logs or {})
+
+    def _path(self, epoch, batch, logs):
+        fields = {"epoch": epoch + 1, **logs}
+        if batch is not None:
+            fields.setdefault("batch", batch + 1)
         try:
-            path = self.filepath.format(epoch=epoch + 1, **logs)
+            return self.filepath.format(**fields)
         except KeyError as error:
             raise KeyError(
                 f"ModelCheckpoint: the filepath {self.filepath!r} names {error}, which is not in the logs "
-                f"(available: epoch, {', '.join(sorted(logs))})."
+                f"(available: {', '.join(sorted(fields))})."
             ) from None
+
+    def _save(self, epoch, batch, logs):
+        path = self._path(epoch, batch, logs)
         if self.save_best_only:
             current = logs.get(self.monitor)
             if current is None:
                 warnings.warn(
                     f"ModelCheckpoint: can save the best model only with '{self.monitor}' in the logs "
                     f"(available: {sorted(logs)}); skipping.",
-                    stacklevel=2,
+                    stacklevel=3,
                 )
                 return
             if not self._improved(current):
@@ -315,10 +348,14 @@ class ModelCheckpoint(Callback):
             self.best = current
         elif self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
         if self.save_weights_only:
             self.model.save_weights(path, overwrite=True)
         else:
-            self.model.save(path, overwrite=True, user_metadata={"epoch": epoch + 1})
+            progress = {"epoch": epoch + 1} if batch is None else {"epoch": epoch, "batch": batch + 1}
+            self.model.save(path, overwrite=True, user_metadata=progress)
 
 
 class CSVLogger(Callback):
@@ -429,3 +466,397 @@ class LearningRateScheduler(Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["learning_rate"] = float(np.asarray(self.model.optimizer.learning_rate))
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by ``factor`` when a monitored quantity stops improving.
+
+    Args:
+        monitor: the log to watch (default 'val_loss').
+        factor: the factor applied to the learning rate, < 1 (default 0.1).
+        patience: epochs without improvement before reducing (default 10).
+        verbose: 1 prints a line at each reduction.
+        mode: 'min', 'max' or 'auto' (max for accuracies, min otherwise).
+        min_delta: the smallest change that counts as an improvement (default 1e-4).
+        cooldown: epochs to wait after a reduction before counting again.
+        min_lr: the learning rate is never set below this.
+
+    Each epoch's logs gain 'learning_rate' (the rate used in that epoch), as in Keras.
+    """
+
+    def __init__(
+        self,
+        monitor="val_loss",
+        factor=0.1,
+        patience=10,
+        verbose=0,
+        mode="auto",
+        min_delta=1e-4,
+        cooldown=0,
+        min_lr=0.0,
+        **kwargs,
+    ):
+        super().__init__()
+        if kwargs:
+            raise TypeError(f"ReduceLROnPlateau: unrecognized keyword argument(s) {sorted(kwargs)}.")
+        if not isinstance(factor, (int, float)) or isinstance(factor, bool) or not 0 <= factor < 1:
+            raise ValueError(f"ReduceLROnPlateau: factor must be a number in [0, 1); received factor={factor!r}.")
+        self.monitor = monitor
+        self.factor = float(factor)
+        self.patience = patience
+        self.verbose = verbose
+        self.mode = _monitor_op(mode, monitor, "ReduceLROnPlateau")
+        self.min_delta = abs(min_delta)
+        self.cooldown = cooldown
+        self.min_lr = min_lr
+        self._reset()
+
+    def _reset(self):
+        self.best = None
+        self.cooldown_counter = 0
+        self.wait = 0
+
+    def _is_improvement(self, value):
+        if self.best is None:
+            return True
+        if self.mode == "max":
+            return value - self.min_delta > self.best
+        return value + self.min_delta < self.best
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        optimizer = self.model.optimizer
+        logs["learning_rate"] = float(np.asarray(optimizer.learning_rate))
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(
+                f"ReduceLROnPlateau: learning rate reduction is conditioned on '{self.monitor}', which is not in the "
+                f"logs (available: {', '.join(logs)}).",
+                stacklevel=2,
+            )
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._is_improvement(current):
+            self.best = current
+            self.wait = 0
+            return
+        if self.cooldown_counter > 0:
+            return
+        self.wait += 1
+        if self.wait < self.patience:
+            return
+        old_rate = logs["learning_rate"]
+        if old_rate > np.float32(self.min_lr):
+            new_rate = max(old_rate * self.factor, self.min_lr)
+            optimizer.learning_rate = new_rate
+            if self.verbose > 0:
+                print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_rate}.")
+            self.cooldown_counter = self.cooldown
+            self.wait = 0
+
+
+class ProgbarLogger(Callback):
+    """Prints the progress bar of ``fit`` / ``evaluate`` / ``predict`` (``keras.callbacks.ProgbarLogger``).
+
+    ``fit`` prints the same output by itself (as its ``verbose`` says); given this
+    callback, it leaves the printing to it, so nothing is printed twice.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._progress = None
+        self._in_fit = False
+
+    def _start(self, title=None):
+        from .models.progress import Progress, resolve_verbose
+
+        verbose = resolve_verbose(self.params.get("verbose", 1), "ProgbarLogger")
+        self._progress = Progress(verbose, self.params.get("steps"), title)
+
+    def _update(self, batch, logs):
+        if self._progress is not None and self._progress.due(batch + 1):
+            self._progress.draw(batch + 1, dict(logs or {}))
+
+    def _finish(self, logs):
+        if self._progress is not None:
+            self._progress.finish(dict(logs or {}))
+            self._progress = None
+
+    def on_train_begin(self, logs=None):
+        self._in_fit = True
+
+    def on_train_end(self, logs=None):
+        self._in_fit = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        epochs = self.params.get("epochs", 1)
+        self._start(f"Epoch {epoch + 1}/{epochs}")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._update(batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._finish(logs)
+
+    def on_test_begin(self, logs=None):
+        if not self._in_fit:
+            self._start()
+
+    def on_test_batch_end(self, batch, logs=None):
+        if not self._in_fit:
+            self._update(batch, logs)
+
+    def on_test_end(self, logs=None):
+        if not self._in_fit:
+            self._finish(logs)
+
+    def on_predict_begin(self, logs=None):
+        self._start()
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._update(batch, None)
+
+    def on_predict_end(self, logs=None):
+        self._finish(None)
+
+
+class BackupAndRestore(Callback):
+    """Back up the training state, so that a run interrupted by a crash or a kill resumes where it stopped.
+
+    At the end of every epoch (or every ``save_freq`` batches) the weights, the
+    optimizer's state and the epoch reached are written to ``backup_dir``.  When
+    ``fit`` starts with a backup there, it restores them and continues from that
+    epoch.  When training ends normally, the backup is deleted.
+
+    Args:
+        backup_dir: the folder for the backup (created if missing).
+        save_freq: 'epoch', an integer (batches), or False (never save).
+        double_checkpoint: also keep the previous backup, used if the latest cannot be read.
+        delete_checkpoint: delete the backup when training ends normally.
+
+    Example:
+        >>> model.fit(x, y, epochs=10, callbacks=[keras.callbacks.BackupAndRestore("backup")])
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False, delete_checkpoint=True):
+        super().__init__()
+        if not backup_dir:
+            raise ValueError("BackupAndRestore: backup_dir must be a folder path; received an empty one.")
+        if save_freq not in ("epoch", False) and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):
+            raise ValueError(
+                f"BackupAndRestore: save_freq must be 'epoch', a positive integer (batches) or False; "
+                f"received save_freq={save_freq!r}."
+            )
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq = save_freq
+        self.double_checkpoint = double_checkpoint
+        self.delete_checkpoint = delete_checkpoint
+        self._weights_path = os.path.join(self.backup_dir, "latest.weights.h5")
+        self._optimizer_path = os.path.join(self.backup_dir, "optimizer_state.npz")
+        self._metadata_path = os.path.join(self.backup_dir, "training_metadata.json")
+        self._current_epoch = 0
+        self._batch_in_epoch = 0
+        self._batches_since_save = 0
+
+    def _paths(self, previous=False):
+        suffix = ".bkp" if previous else ""
+        return [path + suffix for path in (self._weights_path, self._optimizer_path, self._metadata_path)]
+
+    def on_train_begin(self, logs=None):
+        if not self.model.built:
+            raise ValueError(
+                "BackupAndRestore: the model must be built before fit() so that a backup can be loaded into it "
+                "(give it an input shape, or call it on a batch first)."
+            )
+        for previous in (False, True):
+            if all(os.path.exists(path) for path in self._paths(previous)):
+                try:
+                    self._restore(*self._paths(previous))
+                    return
+                except (OSError, ValueError, KeyError) as error:
+                    if previous or not self.double_checkpoint:
+                        raise
+                    warnings.warn(f"BackupAndRestore: the latest backup cannot be read ({error}); using the previous one.", stacklevel=2)
+
+    def _restore(self, weights_path, optimizer_path, metadata_path):
+        self.model.load_weights(weights_path)
+        with np.load(optimizer_path, allow_pickle=False) as state:
+            optimizer_state = {key: state[key] for key in state.files}
+        self.model.optimizer.build(self.model.trainable_weights)
+        self.model.optimizer.set_state(optimizer_state)
+        with open(metadata_path, encoding="utf-8") as file:
+            metadata = json.load(file)
+        self.model._initial_epoch = int(metadata["epoch"])
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+        self._batch_in_epoch = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._batch_in_epoch = batch + 1
+        if self.save_freq in ("epoch", False):
+            return
+        self._batches_since_save += 1
+        if self._batches_since_save >= self.save_freq:
+            self._batches_since_save = 0
+            self._save(self._current_epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save(epoch + 1)
+
+    def _save(self, epoch):
+        from .saving import _atomic_write
+
+        os.makedirs(self.backup_dir, exist_ok=True)
+        if self.double_checkpoint:
+            for latest, previous in zip(self._paths(), self._paths(previous=True)):
+                if os.path.exists(latest):
+                    os.replace(latest, previous)
+        self.model.save_weights(self._weights_path, overwrite=True)
+        state = self.model.optimizer.get_state()
+        _atomic_write(self._optimizer_path, lambda file: np.savez(file, **state), True, "BackupAndRestore")
+        metadata = json.dumps({"epoch": epoch, "batch": self._batch_in_epoch}).encode("utf-8")
+        _atomic_write(self._metadata_path, lambda file: file.write(metadata), True, "BackupAndRestore")
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint and os.path.isdir(self.backup_dir):
+            shutil.rmtree(self.backup_dir)
+
+
+class TensorBoard(Callback):
+    """Write TensorBoard logs: per-epoch scalars (loss, metrics, learning rate), optionally per-batch
+    scalars and weight histograms (``keras.callbacks.TensorBoard``), with tensorboardX.
+
+    Logs go to ``log_dir/train`` and ``log_dir/validation`` under Keras's tags:
+    'epoch_loss', 'epoch_accuracy', ..., 'epoch_learning_rate' (train), the
+    validation values without their 'val_' prefix (validation), 'batch_<name>' with
+    ``update_freq``, '<layer>/<weight>/histogram' with ``histogram_freq``, and
+    'evaluation_<name>_vs_iterations' after ``evaluate``.  View them with
+    ``tensorboard --logdir LOG_DIR``.
+
+    Args:
+        log_dir: the folder of the logs (default 'logs').
+        histogram_freq: every this many epochs, write weight histograms (0: never).
+        write_graph: write the model's architecture (its JSON, as a text summary 'keras').
+        write_images: only False.
+        write_steps_per_second: also write 'epoch_steps_per_second'.
+        update_freq: 'epoch' (default), 'batch', or an integer: write 'batch_<name>'
+            scalars every that many batches.
+        profile_batch: only 0 (profiling is not available).
+        embeddings_freq, embeddings_metadata: only 0 / None.
+
+    Requires the ``tensorboardX`` package (``pip install 'cnnlab[tensorboard]'``).
+    """
+
+    def __init__(
+        self,
+        log_dir="logs",
+        histogram_freq=0,
+        write_graph=True,
+        write_images=False,
+        write_steps_per_second=False,
+        update_freq="epoch",
+        profile_batch=0,
+        embeddings_freq=0,
+        embeddings_metadata=None,
+    ):
+        super().__init__()
+        try:
+            import tensorboardX
+        except ImportError:
+            raise ImportError(
+                "TensorBoard: writing TensorBoard logs needs the tensorboardX package; install it with "
+                "pip install 'cnnlab[tensorboard]' (or pip install tensorboardX)."
+            ) from None
+        for argument, value in (("write_images", write_images), ("profile_batch", profile_batch), ("embeddings_freq", embeddings_freq)):
+            if value:
+                raise ValueError(f"TensorBoard: {argument} is not supported in cnnlab; received {argument}={value!r}.")
+        if embeddings_metadata is not None:
+            raise ValueError("TensorBoard: embeddings are not supported in cnnlab; leave embeddings_metadata=None.")
+        if update_freq not in ("epoch", "batch") and (isinstance(update_freq, bool) or not isinstance(update_freq, int) or update_freq < 1):
+            raise ValueError(
+                f"TensorBoard: update_freq must be 'epoch', 'batch' or a positive integer; received update_freq={update_freq!r}."
+            )
+        self._writer_class = tensorboardX.SummaryWriter
+        self.log_dir = os.fspath(log_dir)
+        self.histogram_freq = histogram_freq
+        self.write_graph = write_graph
+        self.write_steps_per_second = write_steps_per_second
+        self.update_freq = 1 if update_freq == "batch" else update_freq
+        self._writers = {}
+        self._global_train_batch = 0
+        self._epoch_start = None
+        self._epoch_start_iterations = 0
+
+    def _writer(self, kind):
+        if kind not in self._writers:
+            self._writers[kind] = self._writer_class(os.path.join(self.log_dir, kind))
+        return self._writers[kind]
+
+    def _close_writers(self):
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
+
+    def on_train_begin(self, logs=None):
+        self._global_train_batch = 0
+        if self.write_graph:
+            from .serialization import serialize_keras_object
+
+            try:
+                architecture = json.dumps(serialize_keras_object(self.model))
+            except (TypeError, ValueError, NotImplementedError):
+                architecture = None  # a subclassed model without get_config: nothing to show
+            if architecture is not None:
+                self._writer("train").add_text("keras", architecture, 0)
+
+    def on_train_end(self, logs=None):
+        self._close_writers()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+        self._epoch_start_iterations = int(self.model.optimizer.iterations)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._global_train_batch += 1
+        if self.update_freq == "epoch" or self._global_train_batch % self.update_freq:
+            return
+        writer = self._writer("train")
+        for name, value in (logs or {}).items():
+            writer.add_scalar(f"batch_{name}", float(value), self._global_train_batch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        train = {k: v for k, v in logs.items() if not k.startswith("val_")}
+        validation = {k[4:]: v for k, v in logs.items() if k.startswith("val_")}
+        train["learning_rate"] = float(np.asarray(self.model.optimizer.learning_rate))
+        if self.write_steps_per_second and self._epoch_start is not None:
+            steps = int(self.model.optimizer.iterations) - self._epoch_start_iterations
+            train["steps_per_second"] = steps / max(time.perf_counter() - self._epoch_start, 1e-9)
+        for kind, values in (("train", train), ("validation", validation)):
+            if values:
+                writer = self._writer(kind)
+                for name, value in values.items():
+                    writer.add_scalar(f"epoch_{name}", float(value), epoch)
+                writer.flush()
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            writer = self._writer("train")
+            for layer in self.model.layers:
+                for weight in layer.weights:
+                    writer.add_histogram(f"{layer.name}/{weight.name}/histogram", weight.numpy(), epoch)
+            writer.flush()
+
+    def on_test_end(self, logs=None):
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is None or not logs:
+            return
+        writer = self._writer("validation")
+        for name, value in logs.items():
+            writer.add_scalar(f"evaluation_{name}_vs_iterations", float(value), int(optimizer.iterations))
+        writer.flush()

@@ -16,7 +16,7 @@ accuracy depending on the loss and the shapes: see ``resolve_accuracy``.
 
 import numpy as np
 
-from ..tensor import Tensor, constant
+from ..tensor import Tensor, Variable, constant
 from . import losses
 from .losses import _check_one_hot_targets, _class_ids, _shape_text
 
@@ -121,15 +121,33 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
 class Metric:
     """Base class: ``update_state`` accumulates, ``result`` reports, ``reset_state`` starts over.
 
+    A subclass keeps its state in variables made with ``add_variable`` (or Keras 2's
+    ``add_weight``); the default ``reset_state`` sets them all to zeros.  A subclass
+    may override ``reset_state`` (Keras 3, TF >= 2.5) or the older ``reset_states``:
+    either is what both names do.
+
     Args:
-        name: the name (the History key when used in ``compile``).
+        name: the name (the History key when used in ``compile``); by default the
+            class name in snake case.
         dtype: the dtype of ``result()``; float32 by default.
+
+    Example:
+        >>> class TruePositives(Metric):
+        ...     def __init__(self, name="true_positives", **kwargs):
+        ...         super().__init__(name=name, **kwargs)
+        ...         self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+        ...     def update_state(self, y_true, y_pred, sample_weight=None):
+        ...         self.count.assign_add(np.sum((np.asarray(y_true) == 1) & (np.asarray(y_pred) > 0.5)))
+        ...     def result(self):
+        ...         return self.count
     """
 
     def __init__(self, name=None, dtype=None):
-        self.name = name or type(self).__name__.lower()
+        from .layers.base import to_snake_case
+
+        self.name = name or to_snake_case(type(self).__name__)
         self.dtype = np.dtype("float32" if dtype is None else dtype)
-        self.reset_state()
+        self._variables = []
 
     def update_state(self, *args, **kwargs):
         raise NotImplementedError(f"Metric '{type(self).__name__}' must override `update_state()`.")
@@ -137,12 +155,45 @@ class Metric:
     def result(self):
         raise NotImplementedError(f"Metric '{type(self).__name__}' must override `result()`.")
 
+    def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum", name=None):
+        """A (non-trainable) Variable of the metric's state, reset to zeros by ``reset_state``."""
+        from . import initializers
+
+        if "_variables" not in self.__dict__:
+            raise RuntimeError(
+                f"{type(self).__name__}: call super().__init__() in __init__ before adding variables."
+            )
+        dtype = self.dtype if dtype is None else np.dtype(dtype)
+        value = initializers.get(initializer)(tuple(shape), dtype=dtype)
+        variable = Variable(value, dtype=dtype, trainable=False, name=name or "variable")
+        self._variables.append(variable)
+        return variable
+
+    def add_weight(self, name=None, shape=(), initializer="zeros", dtype=None, **kwargs):
+        """Keras 2's name for ``add_variable`` (its arguments may come in this order)."""
+        return self.add_variable(shape=shape, initializer=initializer, dtype=dtype, name=name)
+
+    @property
+    def variables(self):
+        return list(self._variables)
+
     def reset_state(self):
-        raise NotImplementedError(f"Metric '{type(self).__name__}' must override `reset_state()`.")
+        """Start over: what an overridden ``reset_states`` does, else all variables to zeros."""
+        if _overrides(self, "reset_states"):
+            self.reset_states()
+            return
+        self._zero_variables()
 
     def reset_states(self):
         """TF 2's name for ``reset_state``."""
-        self.reset_state()
+        if _overrides(self, "reset_state"):
+            self.reset_state()
+            return
+        self._zero_variables()
+
+    def _zero_variables(self):
+        for variable in self._variables:
+            variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
 
     def __call__(self, *args, **kwargs):
         """Update with one batch and return the result so far."""
@@ -158,6 +209,10 @@ class Metric:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def _overrides(metric, method):
+    return getattr(type(metric), method) is not getattr(Metric, method)
 
 
 class Mean(Metric):
@@ -176,6 +231,7 @@ class Mean(Metric):
 
     def __init__(self, name="mean", dtype=None):
         super().__init__(name=name, dtype=dtype)
+        self.reset_state()
 
     def reset_state(self):
         self.total = 0.0
@@ -276,6 +332,357 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
         super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
 
 
+# ---- regression metrics ---------------------------------------------------------------------------
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    """``100 * mean(|y_true - y_pred| / max(|y_true|, epsilon), axis=-1)``, one value per sample."""
+    y_true, y_pred = _same_rank(y_true, y_pred)
+    _check_same_shape("mean_absolute_percentage_error", y_true, y_pred)
+    y_true, y_pred = y_true.astype(y_pred.dtype, copy=False), y_pred
+    ratio = np.abs((y_true - y_pred) / np.maximum(np.abs(y_true), losses.EPSILON))
+    return Tensor(100.0 * np.mean(ratio, axis=-1))
+
+
+class MeanSquaredError(MeanMetricWrapper):
+    """The mean of ``mean(square(y_true - y_pred), axis=-1)`` over the samples seen."""
+
+    def __init__(self, name="mean_squared_error", dtype=None):
+        super().__init__(losses.mean_squared_error, name=name, dtype=dtype)
+
+
+class MeanAbsoluteError(MeanMetricWrapper):
+    """The mean of ``mean(abs(y_true - y_pred), axis=-1)`` over the samples seen."""
+
+    def __init__(self, name="mean_absolute_error", dtype=None):
+        super().__init__(losses.mean_absolute_error, name=name, dtype=dtype)
+
+
+class MeanAbsolutePercentageError(MeanMetricWrapper):
+    """The mean of ``100 * mean(|y_true - y_pred| / max(|y_true|, epsilon), axis=-1)`` over the samples seen."""
+
+    def __init__(self, name="mean_absolute_percentage_error", dtype=None):
+        super().__init__(mean_absolute_percentage_error, name=name, dtype=dtype)
+
+
+class RootMeanSquaredError(Mean):
+    """``sqrt`` of the mean squared error over everything seen (``keras.metrics.RootMeanSquaredError``).
+
+    Example:
+        >>> m = RootMeanSquaredError()
+        >>> float(m([[0.0, 1.0], [1.0, 1.0]], [[1.0, 1.0], [0.0, 0.0]]))
+        0.8660254
+    """
+
+    def __init__(self, name="root_mean_squared_error", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = _same_rank(y_true, y_pred)
+        super().update_state(np.square(y_pred - y_true.astype(y_pred.dtype, copy=False)), sample_weight)
+
+    def result(self):
+        return constant(np.sqrt(np.asarray(self.total / self.count if self.count else 0.0, dtype=self.dtype)))
+
+
+# ---- confusion-matrix metrics: Precision, Recall, AUC -----------------------------------------------
+
+# What Keras puts in place of the predictions outside the top k.
+_NEG_INF = -1e10
+
+
+def _thresholds(thresholds, default, owner):
+    values = [default] if thresholds is None else (list(thresholds) if isinstance(thresholds, (list, tuple)) else [thresholds])
+    if not values or not all(isinstance(t, (int, float, np.floating)) and 0 <= t <= 1 for t in values if t != _NEG_INF):
+        raise ValueError(f"{owner}: thresholds must be numbers in [0, 1]; received thresholds={thresholds!r}.")
+    return np.asarray(values, dtype=np.float64)
+
+
+def confusion_counts(y_true, y_pred, thresholds, sample_weight=None, top_k=None, class_id=None, multi_label=False, label_weights=None):
+    """True / false positive / negative totals at each threshold, as Keras counts them
+    (``metrics_utils.update_confusion_matrix_variables``): a prediction is positive when it is
+    strictly above the threshold, a label when it is non-zero.
+
+    Returns:
+        ``(tp, fp, tn, fn)``, each of shape (thresholds,), or (thresholds, labels) with ``multi_label``.
+    """
+    y_true, y_pred = _same_rank(y_true, y_pred)
+    y_pred = y_pred.astype(np.float64)
+    labels = y_true.astype(bool)
+    weights = None
+    if sample_weight is not None:
+        weights = np.asarray(_array(sample_weight), dtype=np.float64)[..., None]
+        if weights.ndim > labels.ndim and weights.shape[-1] == 1:
+            weights = weights[..., 0]
+        weights = np.broadcast_to(weights, y_pred.shape)
+    if top_k is not None:
+        top = np.argsort(-y_pred, axis=-1, kind="stable")[..., :top_k]
+        keep = np.zeros(y_pred.shape, dtype=bool)
+        np.put_along_axis(keep, top, True, axis=-1)
+        y_pred = np.where(keep, y_pred, _NEG_INF)
+    if class_id is not None:
+        y_pred, labels = y_pred[..., class_id], labels[..., class_id]
+        weights = None if weights is None else weights[..., class_id]
+    if multi_label:
+        y_pred, labels = y_pred.reshape(len(y_pred), -1), labels.reshape(len(labels), -1)
+        weights = None if weights is None else weights.reshape(len(y_pred), -1)
+    else:
+        y_pred, labels = y_pred.reshape(-1), labels.reshape(-1)
+        weights = None if weights is None else weights.reshape(-1)
+        if label_weights is not None:
+            extra = np.broadcast_to(np.asarray(label_weights, dtype=np.float64), labels.shape)
+            weights = extra if weights is None else weights * extra
+    if weights is None:
+        weights = np.ones(labels.shape)
+    predicted = y_pred[None] > thresholds.reshape((-1,) + (1,) * y_pred.ndim)
+    positive, negative = weights * labels, weights * ~labels
+    tp = np.sum(predicted * positive, axis=1)
+    fp = np.sum(predicted * negative, axis=1)
+    fn = positive.sum(axis=0) - tp
+    tn = negative.sum(axis=0) - fp
+    return tp, fp, tn, fn
+
+
+def _divide_no_nan(numerator, denominator):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denominator == 0, 0.0, numerator / np.where(denominator == 0, 1.0, denominator))
+
+
+class _ConfusionMetric(Metric):
+    """Precision and Recall: counts at one or more thresholds, with Keras's top_k and class_id."""
+
+    _counts = ()
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        owner = type(self).__name__
+        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+            raise ValueError(f"{owner}: top_k must be None or a positive integer; received top_k={top_k!r}.")
+        self.init_thresholds = thresholds
+        self.top_k = top_k
+        self.class_id = class_id
+        self.thresholds = _thresholds(thresholds, 0.5 if top_k is None else _NEG_INF, owner)
+        for count in self._counts:
+            setattr(self, count, self.add_variable(shape=(len(self.thresholds),), name=count))
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        tp, fp, tn, fn = confusion_counts(y_true, y_pred, self.thresholds, sample_weight, self.top_k, self.class_id)
+        counts = {"true_positives": tp, "false_positives": fp, "true_negatives": tn, "false_negatives": fn}
+        for count in self._counts:
+            variable = getattr(self, count)
+            variable.assign(variable._value + counts[count].astype(variable.dtype))
+
+    def _ratio(self, other):
+        value = _divide_no_nan(self.true_positives._value, self.true_positives._value + getattr(self, other)._value)
+        value = value.astype(self.dtype)
+        return constant(value[0] if len(self.thresholds) == 1 else value)
+
+    def get_config(self):
+        return {**super().get_config(), "thresholds": self.init_thresholds, "top_k": self.top_k, "class_id": self.class_id}
+
+
+class Precision(_ConfusionMetric):
+    """The fraction of predicted positives that are positive: ``tp / (tp + fp)`` (``keras.metrics.Precision``).
+
+    A prediction counts as positive when it is above ``thresholds`` (0.5 by default).
+
+    Args:
+        thresholds: a number or a list of numbers in [0, 1]; with a list, ``result()``
+            gives one precision per threshold.
+        top_k: only the ``top_k`` highest predictions of each sample count as positive.
+        class_id: compute the metric for this class (the last axis) only.
+
+    Example:
+        >>> m = Precision()
+        >>> float(m([0, 1, 1, 1], [1, 0, 1, 1]))
+        0.6666667
+    """
+
+    _counts = ("true_positives", "false_positives")
+
+    def result(self):
+        return self._ratio("false_positives")
+
+
+class Recall(_ConfusionMetric):
+    """The fraction of positives that are predicted positive: ``tp / (tp + fn)`` (``keras.metrics.Recall``).
+
+    Arguments as ``Precision``.
+
+    Example:
+        >>> m = Recall()
+        >>> float(m([0, 1, 1, 1], [1, 0, 1, 1]))
+        0.6666667
+    """
+
+    _counts = ("true_positives", "false_negatives")
+
+    def result(self):
+        return self._ratio("false_negatives")
+
+
+_AUC_CURVES = ("ROC", "PR", "PRGAIN")
+_AUC_SUMMATIONS = ("interpolation", "minoring", "majoring")
+
+
+class AUC(Metric):
+    """The area under the ROC (or precision-recall) curve, from counts at fixed thresholds (``keras.metrics.AUC``).
+
+    Keras's method: ``num_thresholds`` thresholds evenly spaced over [0, 1] (the
+    first just below 0, the last just above 1), true / false positive / negative
+    counts at each, and a Riemann sum over the curve they trace.
+
+    Args:
+        num_thresholds: default 200.
+        curve: 'ROC' (default), 'PR' or 'PRGAIN'.
+        summation_method: 'interpolation' (default: trapezoids for ROC, Davis and
+            Goadrich's interpolation for PR), 'minoring' or 'majoring'.
+        thresholds: explicit thresholds in [0, 1] instead of ``num_thresholds``.
+        multi_label: treat each label (last axis) as its own binary problem and
+            average their AUCs; otherwise all predictions are pooled.
+        num_labels: accepted for Keras's signature (the labels are counted on first use).
+        label_weights: per-label weights (of the average with ``multi_label``).
+        from_logits: the predictions are logits (a sigmoid is applied first).
+
+    Example:
+        >>> m = AUC(num_thresholds=3)
+        >>> float(m([0, 0, 1, 1], [0, 0.5, 0.3, 0.9]))
+        0.75
+    """
+
+    def __init__(
+        self,
+        num_thresholds=200,
+        curve="ROC",
+        summation_method="interpolation",
+        name=None,
+        dtype=None,
+        thresholds=None,
+        multi_label=False,
+        num_labels=None,
+        label_weights=None,
+        from_logits=False,
+    ):
+        super().__init__(name=name, dtype=dtype)
+        curve = str(curve).upper()
+        if curve not in _AUC_CURVES:
+            raise ValueError(f"AUC: curve must be one of {list(_AUC_CURVES)}; received curve={curve!r}.")
+        summation_method = str(summation_method).lower()
+        if summation_method not in _AUC_SUMMATIONS:
+            raise ValueError(
+                f"AUC: summation_method must be one of {list(_AUC_SUMMATIONS)}; received summation_method={summation_method!r}."
+            )
+        self._init_from_thresholds = thresholds is not None
+        if thresholds is not None:
+            inner = sorted(float(t) for t in _thresholds(list(thresholds), 0.5, "AUC"))
+            self.num_thresholds = len(inner) + 2
+        else:
+            if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, int) or num_thresholds <= 1:
+                raise ValueError(f"AUC: num_thresholds must be an integer > 1; received num_thresholds={num_thresholds!r}.")
+            self.num_thresholds = num_thresholds
+            inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+        self._thresholds = np.array([0.0 - losses.EPSILON] + inner + [1.0 + losses.EPSILON])
+        self.curve = curve
+        self.summation_method = summation_method
+        self.multi_label = bool(multi_label)
+        self.num_labels = num_labels
+        self.label_weights = None if label_weights is None else np.asarray(label_weights, dtype=self.dtype)
+        self._from_logits = bool(from_logits)
+        self._counts_shape = None
+
+    @property
+    def thresholds(self):
+        return list(self._thresholds)
+
+    def _build(self, y_pred_shape):
+        self._counts_shape = (self.num_thresholds, y_pred_shape[1]) if self.multi_label else (self.num_thresholds,)
+        for count in ("true_positives", "false_positives", "true_negatives", "false_negatives"):
+            setattr(self, count, self.add_variable(shape=self._counts_shape, name=count))
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = np.asarray(_array(y_pred), dtype=np.float64)
+        if self._counts_shape is None:
+            if self.multi_label and y_pred.ndim != 2:
+                raise ValueError(f"AUC: with multi_label=True, y_pred must have rank 2; received shape {y_pred.shape}.")
+            self._build(y_pred.shape)
+        if self._from_logits:
+            y_pred = 1.0 / (1.0 + np.exp(-y_pred))
+        tp, fp, tn, fn = confusion_counts(
+            y_true,
+            y_pred,
+            self._thresholds,
+            sample_weight,
+            multi_label=self.multi_label,
+            label_weights=None if self.multi_label else self.label_weights,
+        )
+        for variable, count in zip((self.true_positives, self.false_positives, self.true_negatives, self.false_negatives), (tp, fp, tn, fn)):
+            variable.assign(variable._value + count.astype(variable.dtype))
+
+    def reset_state(self):
+        if self._counts_shape is not None:
+            self._zero_variables()
+
+    def result(self):
+        if self._counts_shape is None:
+            return constant(np.asarray(0.0, dtype=self.dtype))
+        tp, fp = self.true_positives._value.astype(np.float64), self.false_positives._value.astype(np.float64)
+        tn, fn = self.true_negatives._value.astype(np.float64), self.false_negatives._value.astype(np.float64)
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            return self._average(self._interpolated_pr_auc(tp, fp, fn))
+        recall = _divide_no_nan(tp, tp + fn)
+        if self.curve == "ROC":
+            x, y = _divide_no_nan(fp, fp + tn), recall
+        elif self.curve == "PR":
+            x, y = recall, _divide_no_nan(tp, tp + fp)
+        else:  # PRGAIN
+            scaling = _divide_no_nan(tp + fn, tn + fp)
+            recall_gain = np.where(tp == 0, 0.0, 1.0 - scaling * _divide_no_nan(fn, tp))
+            precision_gain = np.where(tp == 0, 1.0, 1.0 - scaling * _divide_no_nan(fp, tp))
+            x, y = np.maximum(recall_gain, 0.0), precision_gain
+        if self.summation_method == "interpolation":
+            heights = (y[:-1] + y[1:]) / 2.0
+        elif self.summation_method == "minoring":
+            heights = np.minimum(y[:-1], y[1:])
+        else:
+            heights = np.maximum(y[:-1], y[1:])
+        return self._average((x[:-1] - x[1:]) * heights)
+
+    @staticmethod
+    def _interpolated_pr_auc(tp, fp, fn):
+        """Davis and Goadrich's interpolation between thresholds, in Keras's closed form."""
+        dtp = tp[:-1] - tp[1:]
+        p = tp + fp
+        dp = p[:-1] - p[1:]
+        slope = _divide_no_nan(dtp, np.maximum(dp, 0))
+        intercept = tp[1:] - slope * p[1:]
+        ratio = np.where((p[:-1] > 0) & (p[1:] > 0), _divide_no_nan(p[:-1], np.maximum(p[1:], 0)), 1.0)
+        return _divide_no_nan(slope * (dtp + intercept * np.log(ratio)), np.maximum(tp[1:] + fn[1:], 0))
+
+    def _average(self, terms):
+        if not self.multi_label:
+            return constant(np.asarray(np.sum(terms), dtype=self.dtype))
+        by_label = np.sum(terms, axis=0)
+        if self.label_weights is None:
+            return constant(np.asarray(np.mean(by_label), dtype=self.dtype))
+        weights = self.label_weights.astype(np.float64)
+        return constant(np.asarray(_divide_no_nan(np.sum(by_label * weights), np.sum(weights)), dtype=self.dtype))
+
+    def get_config(self):
+        config = {
+            **super().get_config(),
+            "num_thresholds": self.num_thresholds,
+            "curve": self.curve,
+            "summation_method": self.summation_method,
+            "multi_label": self.multi_label,
+            "num_labels": self.num_labels,
+            "label_weights": None if self.label_weights is None else self.label_weights.tolist(),
+            "from_logits": self._from_logits,
+        }
+        if self._init_from_thresholds:
+            config["thresholds"] = self.thresholds[1:-1]
+        return config
+
+
 # ---- 'accuracy' and lookup ------------------------------------------------------------------------
 
 
@@ -326,6 +733,13 @@ _CLASSES = {
         SparseCategoricalAccuracy,
         TopKCategoricalAccuracy,
         SparseTopKCategoricalAccuracy,
+        MeanSquaredError,
+        MeanAbsoluteError,
+        MeanAbsolutePercentageError,
+        RootMeanSquaredError,
+        Precision,
+        Recall,
+        AUC,
     )
 }
 _FUNCTIONS = {
@@ -335,6 +749,12 @@ _FUNCTIONS = {
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
     "top_k_categorical_accuracy": TopKCategoricalAccuracy,
     "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mape": MeanAbsolutePercentageError,
+    "MAPE": MeanAbsolutePercentageError,
+    "precision": Precision,
+    "recall": Recall,
+    "auc": AUC,
 }
 
 

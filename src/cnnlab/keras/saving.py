@@ -41,6 +41,16 @@ import zlib
 import numpy as np
 
 from ..datasets._files import atomic_write
+from .serialization import (  # noqa: F401 - keras.saving's names for the one serializer
+    CustomObjectScope,
+    custom_object_scope,
+    deserialize_keras_object,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+    serialize_keras_object,
+)
 
 FORMAT = "cnnlab-keras"
 FORMAT_VERSION = 1

@@ -300,7 +300,10 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
         instance = _from_config(cls, _resolved_layer_arguments(cls, dict(inner or {}), custom_objects), custom_objects)
         build_config = config.get("build_config")
         if isinstance(build_config, dict) and build_config.get("input_shape") is not None and not getattr(instance, "built", True):
-            instance.build(tuple(build_config["input_shape"]))
+            input_shape = tuple(build_config["input_shape"])
+            instance.build(input_shape)
+            if instance._build_input_shape is None:  # a layer without a build() of its own
+                instance._build_input_shape = (None, *input_shape[1:])
         compile_config = config.get("compile_config")
         if compile_config:
             compile_from_config(instance, compile_config, custom_objects)

@@ -1,4 +1,4 @@
-"""``tf.keras.utils``: one-hot encoding of labels and seeding."""
+"""``tf.keras.utils``: one-hot encoding of labels, seeding, serialization helpers and ``plot_model``."""
 
 import random as python_random
 
@@ -6,6 +6,31 @@ import numpy as np
 
 from .. import random as cnnlab_random
 from ..tensor import Tensor
+from .model_plot import plot_model
+from .serialization import (
+    CustomObjectScope,
+    custom_object_scope,
+    deserialize_keras_object,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+    serialize_keras_object,
+)
+
+__all__ = [
+    "CustomObjectScope",
+    "custom_object_scope",
+    "deserialize_keras_object",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "plot_model",
+    "register_keras_serializable",
+    "serialize_keras_object",
+    "set_random_seed",
+    "to_categorical",
+]
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):

@@ -13,4 +13,23 @@ def clone_model(model, custom_objects=None):
     return deserialize_layer(serialize_layer(model), custom_objects)
 
 
-__all__ = ["Functional", "Model", "Sequential", "clone_model", "load_model", "save_model"]
+def model_from_json(json_string, custom_objects=None):
+    """The model ``model.to_json()`` described (``keras.models.model_from_json``), with fresh weights;
+    compiled when the JSON holds compile settings.
+
+    Args:
+        json_string: the text ``to_json`` returned.
+        custom_objects: ``{name: class_or_function}`` for your own layers and functions.
+    """
+    import json
+
+    from ..serialization import deserialize_keras_object
+
+    try:
+        config = json.loads(json_string)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"model_from_json: the text is not valid JSON ({error}).") from None
+    return deserialize_keras_object(config, custom_objects)
+
+
+__all__ = ["Functional", "Model", "Sequential", "clone_model", "load_model", "model_from_json", "save_model"]

@@ -283,3 +283,26 @@ class Model(Layer):
         config = super().get_config()
         config.pop("dtype")
         return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """The model ``config`` describes: ``keras.Model.from_config(functional.get_config())``
+        rebuilds a functional model (as Keras does); a subclass gets ``cls(**config)``."""
+        from .functional import Functional
+
+        if cls is Model and "layers" in config:
+            return Functional.from_config(config, custom_objects=custom_objects)
+        return cls(**config)
+
+    def to_json(self, **kwargs):
+        """The model's architecture (and compile settings) as JSON text, in Keras 3's schema;
+        ``keras.models.model_from_json`` reads it back.
+
+        Args:
+            **kwargs: passed to ``json.dumps`` (``indent=2``, ...).
+        """
+        import json
+
+        from ..serialization import serialize_keras_object
+
+        return json.dumps(serialize_keras_object(self), **kwargs)

@@ -133,19 +133,23 @@ def fit(
     callback_list = callbacks_module.CallbackList(
         [*(callbacks or []), history], model, {"verbose": verbose, "epochs": epochs, "steps": steps}
     )
+    builtin_verbose = _builtin_verbose(verbose, callbacks)
     batch_begin_hooks = callback_list.wants("on_train_batch_begin")
     batch_end_hooks = callback_list.wants("on_train_batch_end")
     generator = cnnlab_random.get_global_generator()
     model.stop_training = False
     logs = {}
     callback_list.on_train_begin(logs)
+    # A callback that restored an interrupted run (BackupAndRestore) says where to go on.
+    initial_epoch = getattr(model, "_initial_epoch", None) or initial_epoch
+    model._initial_epoch = None
     for epoch in range(initial_epoch, epochs):
         for metric in metrics:
             metric.reset_state()
         loss_total, count = 0.0, 0
         callback_list.on_epoch_begin(epoch, {})
         order = generator.permutation(len(x)) if shuffle else None
-        progress = Progress(verbose, steps, f"Epoch {epoch + 1}/{epochs}")
+        progress = Progress(builtin_verbose, steps, f"Epoch {epoch + 1}/{epochs}")
         for step in range(steps):
             if shuffle:
                 batch = order[step * batch_size : (step + 1) * batch_size]
@@ -179,6 +183,13 @@ def fit(
             break
     callback_list.on_train_end(logs)
     return history
+
+
+def _builtin_verbose(verbose, callbacks):
+    """The loop's own progress output, silenced when the program passed a ``ProgbarLogger`` (which prints it)."""
+    if any(isinstance(callback, callbacks_module.ProgbarLogger) for callback in callbacks or []):
+        return 0
+    return verbose
 
 
 def _train_step(model, x_batch, y_batch, variables):
@@ -247,7 +258,7 @@ def evaluate(model, x, y, batch_size, verbose, callbacks, return_dict):
     steps = math.ceil(len(x) / batch_size)
     callback_list = callbacks_module.CallbackList(callbacks, model, {"verbose": verbose, "steps": steps})
     callback_list.on_test_begin({})
-    progress = Progress(verbose, steps)
+    progress = Progress(_builtin_verbose(verbose, callbacks), steps)
     logs = _evaluate_arrays(model, x, y, batch_size, metrics, progress, callback_list if callbacks else None)
     progress.finish(logs)
     callback_list.on_test_end(logs)
@@ -270,7 +281,7 @@ def predict(model, x, batch_size, verbose, callbacks, one_batch=False):
     steps = math.ceil(len(x) / batch_size)
     callback_list = callbacks_module.CallbackList(callbacks, model, {"verbose": verbose, "steps": steps})
     callback_list.on_predict_begin({})
-    progress = Progress(verbose, steps)
+    progress = Progress(_builtin_verbose(verbose, callbacks), steps)
     results = None
     layer_steps = None  # after the first batch, where the model allows: its layers' calls, in order
 

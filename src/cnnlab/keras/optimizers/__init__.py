@@ -1,4 +1,4 @@
-"""Optimizers (``tf.keras.optimizers``): SGD, Adam, RMSprop, Adagrad, and learning-rate schedules.
+"""Optimizers (``tf.keras.optimizers``): SGD, Adam, AdamW, Nadam, Adamax, RMSprop, Adagrad, and learning-rate schedules.
 
 opt = cnnlab.keras.optimizers.get("adam")           # by name, with Keras's defaults
 opt.apply_gradients(zip(grads, model.trainable_variables))
@@ -7,11 +7,14 @@ opt.apply_gradients(zip(grads, model.trainable_variables))
 from . import schedules
 from .adagrad import Adagrad
 from .adam import Adam
+from .adamax import Adamax
+from .adamw import AdamW
+from .nadam import Nadam
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-_OPTIMIZERS = {cls.__name__: cls for cls in (SGD, Adam, RMSprop, Adagrad)}
+_OPTIMIZERS = {cls.__name__: cls for cls in (SGD, Adam, AdamW, Nadam, Adamax, RMSprop, Adagrad)}
 _BY_LOWER_NAME = {name.lower(): cls for name, cls in _OPTIMIZERS.items()}
 
 
@@ -58,4 +61,17 @@ def get(identifier):
     )
 
 
-__all__ = ["Optimizer", "SGD", "Adam", "RMSprop", "Adagrad", "schedules", "get", "serialize", "deserialize"]
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "Nadam",
+    "Adamax",
+    "RMSprop",
+    "Adagrad",
+    "schedules",
+    "get",
+    "serialize",
+    "deserialize",
+]

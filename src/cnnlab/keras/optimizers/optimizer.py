@@ -108,6 +108,14 @@ class Optimizer:
         """Update ``variable`` (an ndarray) in place; ``slots`` maps slot names to ndarrays."""
         raise NotImplementedError
 
+    def _shared_state(self):
+        """``{name: Variable}`` of state kept for the optimizer as a whole (Nadam's running
+        product), saved after the slots; none by default."""
+        return {}
+
+    def _prepare_step(self):
+        """Called once per ``apply_gradients``, before any variable is updated."""
+
     # ---- learning rate ------------------------------------------------------------------
     def _build_learning_rate(self, learning_rate):
         if _is_rate_function(learning_rate):
@@ -144,6 +152,15 @@ class Optimizer:
         else:
             self._learning_rate = self._build_learning_rate(learning_rate)
 
+    @property
+    def lr(self):
+        """tf.keras 2's name for ``learning_rate`` (readable and settable)."""
+        return self.learning_rate
+
+    @lr.setter
+    def lr(self, learning_rate):
+        self.learning_rate = learning_rate
+
     def _current_learning_rate(self):
         return float(np.asarray(self.learning_rate))
 
@@ -179,17 +196,20 @@ class Optimizer:
     @property
     def variables(self):
         """The optimizer's state as Variables: ``iterations``, the learning rate (when it
-        is a float), then each slot kind for every variable in the order first seen."""
+        is a float), each slot kind for every variable in the order first seen, then
+        any state of the optimizer as a whole (``_shared_state``)."""
         own = [self._iterations]
         if isinstance(self._learning_rate, Variable):
             own.append(self._learning_rate)
-        return _VariableList(own + [slots[name] for name in self._slot_names for slots in self._slots])
+        slots = [slots[name] for name in self._slot_names for slots in self._slots]
+        return _VariableList(own + slots + list(self._shared_state().values()))
 
     def _state_keys(self):
         keys = ["iterations"]
         if isinstance(self._learning_rate, Variable):
             keys.append("learning_rate")
-        return keys + [f"{index}/{name}" for name in self._slot_names for index in range(len(self._slots))]
+        keys += [f"{index}/{name}" for name in self._slot_names for index in range(len(self._slots))]
+        return keys + list(self._shared_state())
 
     def get_state(self):
         """The state as ``{key: ndarray}`` copies: 'iterations', 'learning_rate' (when a
@@ -259,6 +279,7 @@ class Optimizer:
         variables = [v for _, v in present]
         grads = self._clip_gradients([_gradient_array(op, g, v) for g, v in present])
         learning_rate = self._current_learning_rate()
+        self._prepare_step()
         for grad, variable in zip(grads, variables):
             slots = self._slots[self._slot_index(variable)]
             value = variable._value
