@@ -11,7 +11,7 @@ class AdamW(Adam):
         learning_rate: a float, schedule or callable. Defaults to 0.001.
         weight_decay: the decay rate; required, defaults to 0.004.
         beta_1, beta_2, epsilon, amsgrad: as ``Adam``.
-        name: defaults to 'adamw'.
+        name: defaults to 'adam_w' (Keras 3's default).
         **kwargs: clipnorm, clipvalue, global_clipnorm (see ``Optimizer``).
 
     Example:
@@ -27,7 +27,7 @@ class AdamW(Adam):
         beta_2=0.999,
         epsilon=1e-7,
         amsgrad=False,
-        name="adamw",
+        name="adam_w",
         **kwargs,
     ):
         if weight_decay is None:
