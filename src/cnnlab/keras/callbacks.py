@@ -790,6 +790,7 @@ class TensorBoard(Callback):
         self.write_steps_per_second = write_steps_per_second
         self.update_freq = 1 if update_freq == "batch" else update_freq
         self._writers = {}
+        self._in_fit = False
         self._global_train_batch = 0
         self._epoch_start = None
         self._epoch_start_iterations = 0
@@ -805,6 +806,7 @@ class TensorBoard(Callback):
         self._writers = {}
 
     def on_train_begin(self, logs=None):
+        self._in_fit = True
         self._global_train_batch = 0
         if self.write_graph:
             from .serialization import serialize_keras_object
@@ -817,6 +819,7 @@ class TensorBoard(Callback):
                 self._writer("train").add_text("keras", architecture, 0)
 
     def on_train_end(self, logs=None):
+        self._in_fit = False
         self._close_writers()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -859,4 +862,7 @@ class TensorBoard(Callback):
         writer = self._writer("validation")
         for name, value in logs.items():
             writer.add_scalar(f"evaluation_{name}_vs_iterations", float(value), int(optimizer.iterations))
-        writer.flush()
+        if self._in_fit:
+            writer.flush()
+        else:  # an evaluate() of its own: nothing more will come, so the files are finished
+            self._close_writers()
