@@ -114,14 +114,16 @@ def get(identifier):
 
 
 def serialize(activation):
-    """The name under which ``activation`` is saved in a layer's config."""
+    """The name under which ``activation`` is saved in a layer's config (its registered name for one of
+    the program's own registered with ``keras.saving.register_keras_serializable``)."""
     for name, function in _BY_NAME.items():
         if function is activation:
             return name
-    name = getattr(activation, "__name__", None)
-    if name is None:
+    if getattr(activation, "__name__", None) is None:
         raise ValueError(f"Cannot serialize the activation {activation!r}: it has no name.")
-    return name
+    from .serialization import get_registered_name
+
+    return get_registered_name(activation)  # "package>name" when registered, as Keras writes it
 
 
 def deserialize(name, custom_objects=None):
