@@ -332,6 +332,44 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
         super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
 
 
+# ---- probabilistic metrics -------------------------------------------------------------------------
+
+
+class BinaryCrossentropy(MeanMetricWrapper):
+    """The mean binary cross-entropy over the samples seen (``keras.metrics.BinaryCrossentropy``).
+
+    Args:
+        from_logits: the predictions are logits rather than probabilities.
+        label_smoothing: squeeze the 0/1 labels towards 0.5 by this amount.
+    """
+
+    def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False, label_smoothing=0):
+        super().__init__(
+            losses.binary_crossentropy, name=name, dtype=dtype, from_logits=from_logits, label_smoothing=label_smoothing
+        )
+
+
+class CategoricalCrossentropy(MeanMetricWrapper):
+    """The mean categorical cross-entropy (one-hot labels) over the samples seen."""
+
+    def __init__(self, name="categorical_crossentropy", dtype=None, from_logits=False, label_smoothing=0, axis=-1):
+        super().__init__(
+            losses.categorical_crossentropy,
+            name=name,
+            dtype=dtype,
+            from_logits=from_logits,
+            label_smoothing=label_smoothing,
+            axis=axis,
+        )
+
+
+class SparseCategoricalCrossentropy(MeanMetricWrapper):
+    """The mean sparse categorical cross-entropy (integer labels) over the samples seen."""
+
+    def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False, axis=-1):
+        super().__init__(losses.sparse_categorical_crossentropy, name=name, dtype=dtype, from_logits=from_logits, axis=axis)
+
+
 # ---- regression metrics ---------------------------------------------------------------------------
 
 
@@ -733,6 +771,9 @@ _CLASSES = {
         SparseCategoricalAccuracy,
         TopKCategoricalAccuracy,
         SparseTopKCategoricalAccuracy,
+        BinaryCrossentropy,
+        CategoricalCrossentropy,
+        SparseCategoricalCrossentropy,
         MeanSquaredError,
         MeanAbsoluteError,
         MeanAbsolutePercentageError,

@@ -399,6 +399,8 @@ def _l2_norm(array):
 
 
 def _float_learning_rate(optimizer, value):
+    if isinstance(value, (Tensor, np.ndarray)) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value.item() if isinstance(value, np.ndarray) else value.numpy().item()  # optimizer.lr read back
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(
             f"{optimizer}: argument `learning_rate` should be a float, an instance of LearningRateSchedule, or a "
