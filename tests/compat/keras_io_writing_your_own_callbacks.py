@@ -128,6 +128,7 @@ assert res.shape == (1000, 1)
 
 # ---- printing the loss and the error from the logs ------------------------------------------------
 
+
 class LossAndErrorPrintingCallback(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         print("Up to batch {}, the average loss is {:7.2f}.".format(batch, logs["loss"]))
@@ -137,8 +138,9 @@ class LossAndErrorPrintingCallback(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         print(
-            "The average loss for epoch {} is {:7.2f} "
-            "and mean absolute error is {:7.2f}.".format(epoch, logs["loss"], logs["mean_absolute_error"])
+            "The average loss for epoch {} is {:7.2f} and mean absolute error is {:7.2f}.".format(
+                epoch, logs["loss"], logs["mean_absolute_error"]
+            )
         )
         self.losses.append(logs["loss"])
 
@@ -155,6 +157,7 @@ assert res[0] == model.evaluate(x_test, y_test, batch_size=128, verbose=0)[0]
 
 
 # ---- early stopping at the minimum loss -----------------------------------------------------------
+
 
 class EarlyStoppingAtMinLoss(keras.callbacks.Callback):
     """Stop training when the loss is at its min, i.e. the loss stops decreasing."""
@@ -208,6 +211,7 @@ for restored, best in zip(model.get_weights(), stopper.best_weights):
 
 
 # ---- a learning-rate schedule -----------------------------------------------------------------------
+
 
 class CustomLearningRateScheduler(keras.callbacks.Callback):
     """Learning rate scheduler which sets the learning rate according to schedule."""

@@ -8,7 +8,9 @@ import pytest
 import cnnlab as tf
 
 PROGRAMS = sorted(
-    path for path in Path(__file__).parent.glob("*.py") if not path.name.startswith("test_") and path.name != "conftest.py"
+    path
+    for path in Path(__file__).parent.glob("*.py")
+    if not path.name.startswith("test_") and path.name != "conftest.py"
 )
 
 

@@ -71,7 +71,9 @@ model.summary()
 assert model.output_shape == (None, num_classes)
 
 epochs = 5
-history = model.fit(images[:48], labels[:48], validation_data=(images[48:], labels[48:]), epochs=epochs, batch_size=16, verbose=0)
+history = model.fit(
+    images[:48], labels[:48], validation_data=(images[48:], labels[48:]), epochs=epochs, batch_size=16, verbose=0
+)
 loss, acc = model.evaluate(images[48:], labels[48:], verbose=0)
 print("Accuracy", acc)
 assert history.history["loss"][-1] < history.history["loss"][0]

@@ -101,16 +101,26 @@ def gap(history):
 
 
 for name, history in {**size_histories, **regularizer_histories}.items():
-    print(f"{name}: train {history.history['binary_crossentropy'][-1]:.3f}, validation "
-          f"{history.history['val_binary_crossentropy'][-1]:.3f}")
+    print(
+        f"{name}: train {history.history['binary_crossentropy'][-1]:.3f}, validation "
+        f"{history.history['val_binary_crossentropy'][-1]:.3f}"
+    )
     assert set(history.history) == {
-        "loss", "binary_crossentropy", "accuracy", "val_loss", "val_binary_crossentropy", "val_accuracy",
+        "loss",
+        "binary_crossentropy",
+        "accuracy",
+        "val_loss",
+        "val_binary_crossentropy",
+        "val_accuracy",
     }
     # The metric on logits is the loss itself (no regularization here).
     np.testing.assert_allclose(history.history["binary_crossentropy"], history.history["loss"], rtol=1e-5)
 
 large, tiny, dropout = gap(size_histories["large"]), gap(size_histories["Tiny"]), gap(regularizer_histories["dropout"])
-assert size_histories["large"].history["binary_crossentropy"][-1] < size_histories["Tiny"].history["binary_crossentropy"][-1]
+assert (
+    size_histories["large"].history["binary_crossentropy"][-1]
+    < size_histories["Tiny"].history["binary_crossentropy"][-1]
+)
 assert large > tiny and large > 0.1  # the large model overfits
 assert dropout < large  # dropout narrows the gap
 # TensorBoard logs, one folder per model, as the tutorial then shows with %tensorboard.

@@ -21,8 +21,12 @@ def data(n=64, seed=0):
 
 def model(seed=0, learning_rate=0.01):
     tf.random.set_seed(seed)
-    net = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(2, activation="softmax")])
-    net.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    net = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(2, activation="softmax")]
+    )
+    net.compile(
+        optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     return net
 
 
@@ -30,14 +34,27 @@ def test_model_checkpoint_every_n_batches_makes_its_folder(tmp_path):
     x, y = data()
     path = tmp_path / "runs" / "deep" / "ckpt-{epoch:02d}-{batch:03d}.keras"
     net = model()
-    net.fit(x, y, epochs=2, batch_size=16, verbose=0, shuffle=False, callbacks=[callbacks.ModelCheckpoint(path, save_freq=3)])
+    net.fit(
+        x,
+        y,
+        epochs=2,
+        batch_size=16,
+        verbose=0,
+        shuffle=False,
+        callbacks=[callbacks.ModelCheckpoint(path, save_freq=3)],
+    )
     # 4 batches an epoch, 8 in all: saved after batches 3 and 6 (counted across epochs, as Keras)
     assert sorted(os.listdir(tmp_path / "runs" / "deep")) == ["ckpt-01-003.keras", "ckpt-02-002.keras"]
     metadata = keras.saving.load_metadata(tmp_path / "runs" / "deep" / "ckpt-02-002.keras")["user_metadata"]
     assert metadata == {"epoch": 1, "batch": 2}
     last = tmp_path / "weights" / "every.weights.h5"
     net.fit(
-        x, y, epochs=1, batch_size=16, verbose=0, shuffle=False,
+        x,
+        y,
+        epochs=1,
+        batch_size=16,
+        verbose=0,
+        shuffle=False,
         callbacks=[callbacks.ModelCheckpoint(last, save_freq=4, save_weights_only=True)],
     )
     restored = model(seed=9)
@@ -78,7 +95,9 @@ def test_reduce_lr_on_plateau_follows_keras():
         ours.on_epoch_end(epoch, our_logs)
         theirs.on_epoch_end(epoch, their_logs)
         assert our_logs["learning_rate"] == pytest.approx(their_logs["learning_rate"]), epoch
-    assert float(net.optimizer.learning_rate) == pytest.approx(float(keras3.ops.convert_to_numpy(reference.optimizer.learning_rate)))
+    assert float(net.optimizer.learning_rate) == pytest.approx(
+        float(keras3.ops.convert_to_numpy(reference.optimizer.learning_rate))
+    )
     assert float(net.optimizer.learning_rate) == pytest.approx(0.02)
     with pytest.raises(ValueError, match="factor must be a number in"):
         callbacks.ReduceLROnPlateau(factor=1.5)
@@ -136,7 +155,12 @@ def test_backup_and_restore_resumes_an_interrupted_run_exactly(tmp_path):
     interrupted = model(seed=3)
     with pytest.raises(KeyboardInterrupt):
         interrupted.fit(
-            x, y, epochs=5, batch_size=16, shuffle=False, verbose=0,
+            x,
+            y,
+            epochs=5,
+            batch_size=16,
+            shuffle=False,
+            verbose=0,
             callbacks=[callbacks.BackupAndRestore(backup), Interrupt(epoch=2)],
         )
     assert json.loads((backup / "training_metadata.json").read_text()) == {"epoch": 3, "batch": 4}
@@ -144,8 +168,16 @@ def test_backup_and_restore_resumes_an_interrupted_run_exactly(tmp_path):
     resumed = model(seed=11)  # a new process would build a fresh model
     seen = []
     history = resumed.fit(
-        x, y, epochs=5, batch_size=16, shuffle=False, verbose=0,
-        callbacks=[callbacks.BackupAndRestore(backup), callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: seen.append(e))],
+        x,
+        y,
+        epochs=5,
+        batch_size=16,
+        shuffle=False,
+        verbose=0,
+        callbacks=[
+            callbacks.BackupAndRestore(backup),
+            callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: seen.append(e)),
+        ],
     )
     assert seen == [3, 4] and history.epoch == [3, 4]
     for a, b in zip(resumed.get_weights(), uninterrupted.get_weights()):
@@ -160,7 +192,12 @@ def test_backup_and_restore_every_n_batches_keeps_the_previous_backup(tmp_path):
     net = model()
     with pytest.raises(KeyboardInterrupt):
         net.fit(
-            x, y, epochs=3, batch_size=16, shuffle=False, verbose=0,
+            x,
+            y,
+            epochs=3,
+            batch_size=16,
+            shuffle=False,
+            verbose=0,
             callbacks=[callbacks.BackupAndRestore(backup, save_freq=3, double_checkpoint=True), Interrupt(epoch=1)],
         )
     assert sorted(os.listdir(backup)) == sorted(
@@ -201,6 +238,11 @@ def test_tensorboard_writes_epoch_scalars_that_tensorboard_reads(tmp_path):
 
 
 def test_tensorboard_refuses_what_it_cannot_do(tmp_path):
-    for argument in ({"profile_batch": 2}, {"write_images": True}, {"embeddings_freq": 1}, {"update_freq": "sometimes"}):
+    for argument in (
+        {"profile_batch": 2},
+        {"write_images": True},
+        {"embeddings_freq": 1},
+        {"update_freq": "sometimes"},
+    ):
         with pytest.raises(ValueError, match="TensorBoard"):
             callbacks.TensorBoard(tmp_path, **argument)

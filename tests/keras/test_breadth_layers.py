@@ -72,22 +72,67 @@ CASES = [
     ("prelu", "PReLU", {}, (2, 4, 4, 3)),
     ("prelu_shared", "PReLU", {"shared_axes": [1, 2]}, (2, 4, 4, 3)),
     ("elu", "ELU", {"alpha": 0.5}, (3, 6)),
-    ("conv2d_transpose_same", "Conv2DTranspose", {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"}, (2, 5, 6, 3)),
-    ("conv2d_transpose_valid", "Conv2DTranspose", {"filters": 2, "kernel_size": (2, 3), "strides": (2, 1), "activation": "relu"}, (2, 4, 5, 3)),
-    ("conv2d_transpose_output_padding", "Conv2DTranspose", {"filters": 3, "kernel_size": 3, "strides": 3, "output_padding": 1}, (1, 4, 4, 2)),
-    ("conv2d_transpose_dilated", "Conv2DTranspose", {"filters": 2, "kernel_size": 3, "dilation_rate": 2, "use_bias": False}, (1, 5, 5, 2)),
+    (
+        "conv2d_transpose_same",
+        "Conv2DTranspose",
+        {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"},
+        (2, 5, 6, 3),
+    ),
+    (
+        "conv2d_transpose_valid",
+        "Conv2DTranspose",
+        {"filters": 2, "kernel_size": (2, 3), "strides": (2, 1), "activation": "relu"},
+        (2, 4, 5, 3),
+    ),
+    (
+        "conv2d_transpose_output_padding",
+        "Conv2DTranspose",
+        {"filters": 3, "kernel_size": 3, "strides": 3, "output_padding": 1},
+        (1, 4, 4, 2),
+    ),
+    (
+        "conv2d_transpose_dilated",
+        "Conv2DTranspose",
+        {"filters": 2, "kernel_size": 3, "dilation_rate": 2, "use_bias": False},
+        (1, 5, 5, 2),
+    ),
     ("upsampling_nearest", "UpSampling2D", {"size": (2, 3)}, (2, 3, 4, 2)),
     ("upsampling_bilinear", "UpSampling2D", {"size": 2, "interpolation": "bilinear"}, (2, 3, 4, 2)),
     ("zero_padding", "ZeroPadding2D", {"padding": ((1, 2), (3, 0))}, (2, 3, 4, 2)),
     ("zero_padding_int", "ZeroPadding2D", {"padding": 1}, (1, 2, 2, 1)),
     ("cropping", "Cropping2D", {"cropping": ((1, 0), (2, 1))}, (2, 5, 6, 2)),
-    ("depthwise", "DepthwiseConv2D", {"kernel_size": 3, "depth_multiplier": 2, "strides": 2, "padding": "same"}, (2, 7, 6, 3)),
-    ("depthwise_dilated", "DepthwiseConv2D", {"kernel_size": (2, 3), "dilation_rate": 2, "activation": "relu"}, (1, 8, 8, 2)),
-    ("separable", "SeparableConv2D", {"filters": 5, "kernel_size": 3, "depth_multiplier": 2, "padding": "same"}, (2, 6, 6, 3)),
-    ("separable_strided", "SeparableConv2D", {"filters": 4, "kernel_size": 2, "strides": 2, "use_bias": False}, (1, 7, 7, 2)),
+    (
+        "depthwise",
+        "DepthwiseConv2D",
+        {"kernel_size": 3, "depth_multiplier": 2, "strides": 2, "padding": "same"},
+        (2, 7, 6, 3),
+    ),
+    (
+        "depthwise_dilated",
+        "DepthwiseConv2D",
+        {"kernel_size": (2, 3), "dilation_rate": 2, "activation": "relu"},
+        (1, 8, 8, 2),
+    ),
+    (
+        "separable",
+        "SeparableConv2D",
+        {"filters": 5, "kernel_size": 3, "depth_multiplier": 2, "padding": "same"},
+        (2, 6, 6, 3),
+    ),
+    (
+        "separable_strided",
+        "SeparableConv2D",
+        {"filters": 4, "kernel_size": 2, "strides": 2, "use_bias": False},
+        (1, 7, 7, 2),
+    ),
     ("conv1d_valid", "Conv1D", {"filters": 4, "kernel_size": 3}, (2, 10, 3)),
     ("conv1d_same_strided", "Conv1D", {"filters": 4, "kernel_size": 4, "strides": 2, "padding": "same"}, (2, 11, 3)),
-    ("conv1d_causal_dilated", "Conv1D", {"filters": 2, "kernel_size": 3, "dilation_rate": 2, "padding": "causal"}, (2, 9, 3)),
+    (
+        "conv1d_causal_dilated",
+        "Conv1D",
+        {"filters": 2, "kernel_size": 3, "dilation_rate": 2, "padding": "causal"},
+        (2, 9, 3),
+    ),
     ("max_pooling1d", "MaxPooling1D", {}, (2, 9, 3)),
     ("max_pooling1d_same", "MaxPooling1D", {"pool_size": 3, "strides": 2, "padding": "same"}, (2, 8, 3)),
     ("average_pooling1d", "AveragePooling1D", {"pool_size": 3, "strides": 2}, (2, 9, 3)),
@@ -104,7 +149,12 @@ CASES = [
     ("resizing_bilinear", "Resizing", {"height": 7, "width": 3}, (2, 5, 6, 2)),
     ("resizing_nearest", "Resizing", {"height": 9, "width": 4, "interpolation": "nearest"}, (2, 5, 6, 2)),
     ("resizing_crop_to_aspect", "Resizing", {"height": 4, "width": 4, "crop_to_aspect_ratio": True}, (2, 5, 8, 2)),
-    ("resizing_pad_to_aspect", "Resizing", {"height": 4, "width": 8, "pad_to_aspect_ratio": True, "fill_value": 0.5}, (2, 6, 5, 2)),
+    (
+        "resizing_pad_to_aspect",
+        "Resizing",
+        {"height": 4, "width": 8, "pad_to_aspect_ratio": True, "fill_value": 0.5},
+        (2, 6, 5, 2),
+    ),
 ]
 
 
@@ -406,13 +456,43 @@ def with_weights(layer, names):
 
 
 GRADIENT_CASES = [
-    ("conv2d_transpose", lambda: layers.Conv2DTranspose(2, 3, strides=2, padding="same", dtype="float64"), (1, 3, 3, 2), ["kernel", "bias"]),
-    ("depthwise", lambda: layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same", strides=2, dtype="float64"), (1, 5, 4, 2), ["kernel", "bias"]),
-    ("separable", lambda: layers.SeparableConv2D(2, 2, depth_multiplier=2, dtype="float64"), (1, 4, 4, 2), ["depthwise_kernel", "pointwise_kernel", "bias"]),
-    ("conv1d_causal", lambda: layers.Conv1D(2, 3, padding="causal", dilation_rate=2, dtype="float64"), (2, 6, 2), ["kernel", "bias"]),
+    (
+        "conv2d_transpose",
+        lambda: layers.Conv2DTranspose(2, 3, strides=2, padding="same", dtype="float64"),
+        (1, 3, 3, 2),
+        ["kernel", "bias"],
+    ),
+    (
+        "depthwise",
+        lambda: layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same", strides=2, dtype="float64"),
+        (1, 5, 4, 2),
+        ["kernel", "bias"],
+    ),
+    (
+        "separable",
+        lambda: layers.SeparableConv2D(2, 2, depth_multiplier=2, dtype="float64"),
+        (1, 4, 4, 2),
+        ["depthwise_kernel", "pointwise_kernel", "bias"],
+    ),
+    (
+        "conv1d_causal",
+        lambda: layers.Conv1D(2, 3, padding="causal", dilation_rate=2, dtype="float64"),
+        (2, 6, 2),
+        ["kernel", "bias"],
+    ),
     ("max_pooling1d", lambda: layers.MaxPooling1D(3, strides=2, padding="same", dtype="float64"), (2, 7, 2), []),
-    ("average_pooling1d", lambda: layers.AveragePooling1D(3, strides=2, padding="same", dtype="float64"), (2, 7, 2), []),
-    ("layer_normalization", lambda: layers.LayerNormalization(axis=[1, 2], dtype="float64"), (2, 3, 4), ["gamma", "beta"]),
+    (
+        "average_pooling1d",
+        lambda: layers.AveragePooling1D(3, strides=2, padding="same", dtype="float64"),
+        (2, 7, 2),
+        [],
+    ),
+    (
+        "layer_normalization",
+        lambda: layers.LayerNormalization(axis=[1, 2], dtype="float64"),
+        (2, 3, 4),
+        ["gamma", "beta"],
+    ),
     ("prelu", lambda: layers.PReLU(shared_axes=[1], dtype="float64"), (2, 3, 4), ["alpha"]),
     ("softmax_two_axes", lambda: layers.Softmax(axis=[1, 2], dtype="float64"), (2, 3, 3), []),
     ("elu", lambda: layers.ELU(alpha=0.7, dtype="float64"), (2, 5), []),
@@ -423,7 +503,9 @@ GRADIENT_CASES = [
 ]
 
 
-@pytest.mark.parametrize("make,shape,names", [case[1:] for case in GRADIENT_CASES], ids=[case[0] for case in GRADIENT_CASES])
+@pytest.mark.parametrize(
+    "make,shape,names", [case[1:] for case in GRADIENT_CASES], ids=[case[0] for case in GRADIENT_CASES]
+)
 def test_layer_gradients_match_finite_differences(make, shape, names):
     layer = make()
     layer.build((None, *shape[1:]))
@@ -474,7 +556,10 @@ def test_second_order_gradients_of_the_new_ops():
     "make,match",
     [
         (lambda: layers.LeakyReLU(negative_slope=-1), "negative_slope must be a number >= 0"),
-        (lambda: layers.Conv2DTranspose(2, 3, strides=2, output_padding=2), "output_padding must be smaller than its stride"),
+        (
+            lambda: layers.Conv2DTranspose(2, 3, strides=2, output_padding=2),
+            "output_padding must be smaller than its stride",
+        ),
         (lambda: layers.Conv1D(2, 3, padding="full"), "padding must be 'valid', 'same' or 'causal'"),
         (lambda: layers.ZeroPadding2D(((1, 2, 3), 1)), "padding must be an int"),
         (lambda: layers.Resizing(4, 4, interpolation="bicubic"), "interpolation must be one of"),

@@ -29,14 +29,29 @@ def functional_model():
 
 def test_to_json_emits_keras_3_schema_and_round_trips():
     model = functional_model()
-    model.compile(optimizer=keras.optimizers.Nadam(0.002), loss="sparse_categorical_crossentropy", metrics=["accuracy", keras.metrics.AUC()])
+    model.compile(
+        optimizer=keras.optimizers.Nadam(0.002),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy", keras.metrics.AUC()],
+    )
     text = model.to_json()
     config = json.loads(text)
     assert SCHEMA_KEYS <= set(config)
-    assert (config["module"], config["class_name"], config["registered_name"]) == ("keras.src.models.functional", "Functional", None)
+    assert (config["module"], config["class_name"], config["registered_name"]) == (
+        "keras.src.models.functional",
+        "Functional",
+        None,
+    )
     assert config["build_config"] == {"input_shape": [None, 8, 8, 1]}
     layer_entries = config["config"]["layers"]
-    assert [entry["class_name"] for entry in layer_entries] == ["InputLayer", "Conv2D", "MaxPooling2D", "Flatten", "Dropout", "Dense"]
+    assert [entry["class_name"] for entry in layer_entries] == [
+        "InputLayer",
+        "Conv2D",
+        "MaxPooling2D",
+        "Flatten",
+        "Dropout",
+        "Dense",
+    ]
     for entry in layer_entries:
         assert SCHEMA_KEYS <= set(entry) and entry["module"] == "keras.layers" and entry["registered_name"] is None
     assert layer_entries[1]["build_config"] == {"input_shape": [None, 8, 8, 1]}
@@ -47,7 +62,10 @@ def test_to_json_emits_keras_3_schema_and_round_trips():
         "registered_name": None,
     }
     compile_config = config["compile_config"]
-    assert compile_config["optimizer"]["module"] == "keras.optimizers" and compile_config["optimizer"]["class_name"] == "Nadam"
+    assert (
+        compile_config["optimizer"]["module"] == "keras.optimizers"
+        and compile_config["optimizer"]["class_name"] == "Nadam"
+    )
     assert compile_config["loss"] == "sparse_categorical_crossentropy"
     assert compile_config["metrics"][0] == "accuracy" and compile_config["metrics"][1]["class_name"] == "AUC"
 
@@ -67,7 +85,9 @@ def test_model_from_config_rebuilds_functional_and_sequential():
     x = np.random.default_rng(0).random((2, 8, 8, 1)).astype(np.float32)
     rebuilt.set_weights(model.get_weights())
     np.testing.assert_allclose(rebuilt.predict(x, verbose=0), model.predict(x, verbose=0))
-    stack = keras.Sequential([keras.Input((5,)), layers.Dense(4, activation="elu"), layers.LayerNormalization(), layers.Dense(1)])
+    stack = keras.Sequential(
+        [keras.Input((5,)), layers.Dense(4, activation="elu"), layers.LayerNormalization(), layers.Dense(1)]
+    )
     again = keras.Sequential.from_config(stack.get_config())
     assert again.get_config() == stack.get_config()
     assert keras.models.model_from_json(stack.to_json()).get_config() == stack.get_config()
@@ -76,7 +96,12 @@ def test_model_from_config_rebuilds_functional_and_sequential():
 def test_keras_reads_cnnlab_json_and_cnnlab_reads_keras_json():
     """The schema is Keras's own: Keras 3 rebuilds a cnnlab model's JSON, and cnnlab a Keras model's."""
     stack = keras.Sequential(
-        [keras.Input((6,)), layers.Dense(4, activation="relu"), layers.Dropout(0.1), layers.Dense(2, activation="softmax")]
+        [
+            keras.Input((6,)),
+            layers.Dense(4, activation="relu"),
+            layers.Dropout(0.1),
+            layers.Dense(2, activation="softmax"),
+        ]
     )
     theirs = keras3.models.model_from_json(stack.to_json())
     assert [type(layer).__name__ for layer in theirs.layers] == ["Dense", "Dropout", "Dense"]
@@ -84,11 +109,22 @@ def test_keras_reads_cnnlab_json_and_cnnlab_reads_keras_json():
     x = np.random.default_rng(1).random((3, 6)).astype(np.float32)
     np.testing.assert_allclose(keras3.ops.convert_to_numpy(theirs(x)), stack.predict(x, verbose=0), atol=1e-6)
 
-    reference = keras3.Sequential([keras3.Input((6,)), keras3.layers.Dense(3, activation="tanh"), keras3.layers.Softmax()])
+    reference = keras3.Sequential(
+        [keras3.Input((6,)), keras3.layers.Dense(3, activation="tanh"), keras3.layers.Softmax()]
+    )
     config = json.loads(reference.to_json())
     for entry in config["config"]["layers"]:  # what cnnlab's layers do not take (issue 21 reads these too)
-        for key in ("dtype", "kernel_regularizer", "bias_regularizer", "kernel_constraint", "bias_constraint",
-                    "quantization_config", "sparse", "ragged", "optional"):
+        for key in (
+            "dtype",
+            "kernel_regularizer",
+            "bias_regularizer",
+            "kernel_constraint",
+            "bias_constraint",
+            "quantization_config",
+            "sparse",
+            "ragged",
+            "optional",
+        ):
             entry["config"].pop(key, None)
         if "kernel_initializer" in entry["config"]:
             entry["config"]["kernel_initializer"]["config"] = {"seed": None}

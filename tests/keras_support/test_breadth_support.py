@@ -46,7 +46,13 @@ def test_optimizer_steps_match_keras(name, kwargs):
     for ours_var, their_var in zip(our_vars, their_vars):
         np.testing.assert_allclose(ours_var.numpy(), keras_numpy(their_var), rtol=1e-6, atol=1e-6)
     ours_config, their_config = ours.get_config(), theirs.get_config()
-    keras_only = {"use_ema", "ema_momentum", "ema_overwrite_frequency", "loss_scale_factor", "gradient_accumulation_steps"}
+    keras_only = {
+        "use_ema",
+        "ema_momentum",
+        "ema_overwrite_frequency",
+        "loss_scale_factor",
+        "gradient_accumulation_steps",
+    }
     assert set(ours_config) == set(their_config) - keras_only
     for key in set(ours_config) - {"learning_rate", "name"}:
         assert ours_config[key] == their_config[key], key
@@ -155,14 +161,24 @@ def test_metric_matches_keras(name, kwargs, kind, weighted):
     assert set(ours_config) == set(their_config)
     for key, value in their_config.items():
         if key != "name" and isinstance(value, (bool, int, float, str, type(None))):
-            assert ours_config[key] == pytest.approx(value) if isinstance(value, float) else ours_config[key] == value, key
+            assert (
+                ours_config[key] == pytest.approx(value) if isinstance(value, float) else ours_config[key] == value
+            ), key
     ours.reset_state()
     theirs.reset_state()
     np.testing.assert_allclose(np.asarray(ours.result()), keras_numpy(theirs.result()))
 
 
 def test_metric_default_names_are_keras_names():
-    for name in ("AUC", "Precision", "Recall", "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError", "RootMeanSquaredError"):
+    for name in (
+        "AUC",
+        "Precision",
+        "Recall",
+        "MeanSquaredError",
+        "MeanAbsoluteError",
+        "MeanAbsolutePercentageError",
+        "RootMeanSquaredError",
+    ):
         ours = getattr(metrics, name)()
         theirs = getattr(keras3.metrics, name)()
         assert ours.name == theirs.name.rstrip("_0123456789") or ours.name == theirs.name
@@ -275,7 +291,9 @@ def test_custom_metrics_in_fit_are_reset_each_epoch():
     y = rng.integers(0, 3, size=(40, 1))
     model = tf.keras.Sequential([tf.keras.Input((3,)), tf.keras.layers.Dense(3, activation="softmax")])
     old_style = BinaryTruePositives()
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=[CategoricalTruePositives(), old_style])
+    model.compile(
+        optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=[CategoricalTruePositives(), old_style]
+    )
     history = model.fit(x, y, epochs=3, batch_size=40, verbose=0)
     predictions = model.predict(x, verbose=0)
     assert all(0 <= v <= 40 for v in history.history["categorical_true_positives"])

@@ -436,8 +436,8 @@ def test_bad_hyperparameters_are_reported():
         optimizers.Adagrad(initial_accumulator_value=-1)
     with pytest.raises(ValueError, match="not recognized"):
         optimizers.SGD(lr_decay=0.1)
-    with pytest.raises(ValueError, match="Could not interpret optimizer identifier: 'adamw'"):
-        optimizers.get("adamw")
+    with pytest.raises(ValueError, match="Could not interpret optimizer identifier: 'lion'"):
+        optimizers.get("lion")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(UserWarning, match="decay"):

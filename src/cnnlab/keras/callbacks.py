@@ -150,7 +150,9 @@ def _monitor_op(mode, monitor, owner):
     if mode == "auto":
         # As Keras: accuracy-like quantities grow, everything else (losses) shrinks.
         name = monitor.removeprefix("val_")
-        mode = "max" if name in ("acc", "accuracy", "auc", "precision", "recall") or name.endswith("accuracy") else "min"
+        mode = (
+            "max" if name in ("acc", "accuracy", "auc", "precision", "recall") or name.endswith("accuracy") else "min"
+        )
     return mode
 
 
@@ -279,7 +281,8 @@ class ModelCheckpoint(Callback):
         super().__init__()
         if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):
             raise ValueError(
-                f"ModelCheckpoint: save_freq must be 'epoch' or a positive integer (batches); received save_freq={save_freq!r}."
+                "ModelCheckpoint: save_freq must be 'epoch' or a positive integer (batches); "
+                f"received save_freq={save_freq!r}."
             )
         self.filepath = os.fspath(filepath)
         self.monitor = monitor
@@ -647,7 +650,9 @@ class BackupAndRestore(Callback):
         super().__init__()
         if not backup_dir:
             raise ValueError("BackupAndRestore: backup_dir must be a folder path; received an empty one.")
-        if save_freq not in ("epoch", False) and (isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1):
+        if save_freq not in ("epoch", False) and (
+            isinstance(save_freq, bool) or not isinstance(save_freq, int) or save_freq < 1
+        ):
             raise ValueError(
                 f"BackupAndRestore: save_freq must be 'epoch', a positive integer (batches) or False; "
                 f"received save_freq={save_freq!r}."
@@ -681,7 +686,10 @@ class BackupAndRestore(Callback):
                 except (OSError, ValueError, KeyError) as error:
                     if previous or not self.double_checkpoint:
                         raise
-                    warnings.warn(f"BackupAndRestore: the latest backup cannot be read ({error}); using the previous one.", stacklevel=2)
+                    warnings.warn(
+                        f"BackupAndRestore: the latest backup cannot be read ({error}); using the previous one.",
+                        stacklevel=2,
+                    )
 
     def _restore(self, weights_path, optimizer_path, metadata_path):
         self.model.load_weights(weights_path)
@@ -774,14 +782,21 @@ class TensorBoard(Callback):
                 "TensorBoard: writing TensorBoard logs needs the tensorboardX package; install it with "
                 "pip install 'cnnlab[tensorboard]' (or pip install tensorboardX)."
             ) from None
-        for argument, value in (("write_images", write_images), ("profile_batch", profile_batch), ("embeddings_freq", embeddings_freq)):
+        for argument, value in (
+            ("write_images", write_images),
+            ("profile_batch", profile_batch),
+            ("embeddings_freq", embeddings_freq),
+        ):
             if value:
                 raise ValueError(f"TensorBoard: {argument} is not supported in cnnlab; received {argument}={value!r}.")
         if embeddings_metadata is not None:
             raise ValueError("TensorBoard: embeddings are not supported in cnnlab; leave embeddings_metadata=None.")
-        if update_freq not in ("epoch", "batch") and (isinstance(update_freq, bool) or not isinstance(update_freq, int) or update_freq < 1):
+        if update_freq not in ("epoch", "batch") and (
+            isinstance(update_freq, bool) or not isinstance(update_freq, int) or update_freq < 1
+        ):
             raise ValueError(
-                f"TensorBoard: update_freq must be 'epoch', 'batch' or a positive integer; received update_freq={update_freq!r}."
+                "TensorBoard: update_freq must be 'epoch', 'batch' or a positive integer; "
+                f"received update_freq={update_freq!r}."
             )
         self._writer_class = tensorboardX.SummaryWriter
         self.log_dir = os.fspath(log_dir)

@@ -160,9 +160,7 @@ class Metric:
         from . import initializers
 
         if "_variables" not in self.__dict__:
-            raise RuntimeError(
-                f"{type(self).__name__}: call super().__init__() in __init__ before adding variables."
-            )
+            raise RuntimeError(f"{type(self).__name__}: call super().__init__() in __init__ before adding variables.")
         dtype = self.dtype if dtype is None else np.dtype(dtype)
         value = initializers.get(initializer)(tuple(shape), dtype=dtype)
         variable = Variable(value, dtype=dtype, trainable=False, name=name or "variable")
@@ -367,7 +365,9 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
     """The mean sparse categorical cross-entropy (integer labels) over the samples seen."""
 
     def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False, axis=-1):
-        super().__init__(losses.sparse_categorical_crossentropy, name=name, dtype=dtype, from_logits=from_logits, axis=axis)
+        super().__init__(
+            losses.sparse_categorical_crossentropy, name=name, dtype=dtype, from_logits=from_logits, axis=axis
+        )
 
 
 # ---- regression metrics ---------------------------------------------------------------------------
@@ -377,7 +377,7 @@ def mean_absolute_percentage_error(y_true, y_pred):
     """``100 * mean(|y_true - y_pred| / max(|y_true|, epsilon), axis=-1)``, one value per sample."""
     y_true, y_pred = _same_rank(y_true, y_pred)
     _check_same_shape("mean_absolute_percentage_error", y_true, y_pred)
-    y_true, y_pred = y_true.astype(y_pred.dtype, copy=False), y_pred
+    y_true = y_true.astype(y_pred.dtype, copy=False)
     ratio = np.abs((y_true - y_pred) / np.maximum(np.abs(y_true), losses.EPSILON))
     return Tensor(100.0 * np.mean(ratio, axis=-1))
 
@@ -430,13 +430,19 @@ _NEG_INF = -1e10
 
 
 def _thresholds(thresholds, default, owner):
-    values = [default] if thresholds is None else (list(thresholds) if isinstance(thresholds, (list, tuple)) else [thresholds])
+    values = (
+        [default]
+        if thresholds is None
+        else (list(thresholds) if isinstance(thresholds, (list, tuple)) else [thresholds])
+    )
     if not values or not all(isinstance(t, (int, float, np.floating)) and 0 <= t <= 1 for t in values if t != _NEG_INF):
         raise ValueError(f"{owner}: thresholds must be numbers in [0, 1]; received thresholds={thresholds!r}.")
     return np.asarray(values, dtype=np.float64)
 
 
-def confusion_counts(y_true, y_pred, thresholds, sample_weight=None, top_k=None, class_id=None, multi_label=False, label_weights=None):
+def confusion_counts(
+    y_true, y_pred, thresholds, sample_weight=None, top_k=None, class_id=None, multi_label=False, label_weights=None
+):
     """True / false positive / negative totals at each threshold, as Keras counts them
     (``metrics_utils.update_confusion_matrix_variables``): a prediction is positive when it is
     strictly above the threshold, a label when it is non-zero.
@@ -516,7 +522,12 @@ class _ConfusionMetric(Metric):
         return constant(value[0] if len(self.thresholds) == 1 else value)
 
     def get_config(self):
-        return {**super().get_config(), "thresholds": self.init_thresholds, "top_k": self.top_k, "class_id": self.class_id}
+        return {
+            **super().get_config(),
+            "thresholds": self.init_thresholds,
+            "top_k": self.top_k,
+            "class_id": self.class_id,
+        }
 
 
 class Precision(_ConfusionMetric):
@@ -608,7 +619,8 @@ class AUC(Metric):
         summation_method = str(summation_method).lower()
         if summation_method not in _AUC_SUMMATIONS:
             raise ValueError(
-                f"AUC: summation_method must be one of {list(_AUC_SUMMATIONS)}; received summation_method={summation_method!r}."
+                f"AUC: summation_method must be one of {list(_AUC_SUMMATIONS)}; "
+                f"received summation_method={summation_method!r}."
             )
         self._init_from_thresholds = thresholds is not None
         if thresholds is not None:
@@ -616,7 +628,9 @@ class AUC(Metric):
             self.num_thresholds = len(inner) + 2
         else:
             if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, int) or num_thresholds <= 1:
-                raise ValueError(f"AUC: num_thresholds must be an integer > 1; received num_thresholds={num_thresholds!r}.")
+                raise ValueError(
+                    f"AUC: num_thresholds must be an integer > 1; received num_thresholds={num_thresholds!r}."
+                )
             self.num_thresholds = num_thresholds
             inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
         self._thresholds = np.array([0.0 - losses.EPSILON] + inner + [1.0 + losses.EPSILON])
@@ -653,7 +667,9 @@ class AUC(Metric):
             multi_label=self.multi_label,
             label_weights=None if self.multi_label else self.label_weights,
         )
-        for variable, count in zip((self.true_positives, self.false_positives, self.true_negatives, self.false_negatives), (tp, fp, tn, fn)):
+        for variable, count in zip(
+            (self.true_positives, self.false_positives, self.true_negatives, self.false_negatives), (tp, fp, tn, fn)
+        ):
             variable.assign(variable._value + count.astype(variable.dtype))
 
     def reset_state(self):

@@ -54,7 +54,8 @@ def plot_model(
         raise ValueError("plot_model: the model is not built yet; give it an input shape or call it on data first.")
     nodes, edges = model_graph(model)
     labels = [
-        _label(layer, show_shapes, show_dtype, show_layer_names, show_layer_activations, show_trainable) for layer in nodes
+        _label(layer, show_shapes, show_dtype, show_layer_names, show_layer_activations, show_trainable)
+        for layer in nodes
     ]
     to_file = os.fspath(to_file)
     if to_file.lower().endswith(".dot"):

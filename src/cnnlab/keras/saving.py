@@ -71,7 +71,6 @@ def serialize_layer(layer):
     say its input shape (a subclassed model) be built, so its weights exist to be
     loaded.  The compile settings are left out: a model file keeps its own.
     """
-    from .serialization import serialize_keras_object
 
     serialized = serialize_keras_object(layer)
     serialized.pop("compile_config", None)
@@ -81,7 +80,6 @@ def serialize_layer(layer):
 def deserialize_layer(config, custom_objects=None):
     """The layer (or model) ``serialize_layer`` described (also cnnlab's older ``{"class_name", "config"}``
     dicts); ``custom_objects`` maps names of your own classes."""
-    from .serialization import deserialize_keras_object
 
     if (
         not isinstance(config, dict)

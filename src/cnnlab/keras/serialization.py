@@ -208,7 +208,12 @@ def serialize_function(fn):
     name = getattr(fn, "__name__", None)
     if name is None:
         raise TypeError(f"Cannot serialize {fn!r}: it is neither a named function nor an object with get_config().")
-    return {"module": "builtins", "class_name": "function", "config": get_registered_name(fn), "registered_name": "function"}
+    return {
+        "module": "builtins",
+        "class_name": "function",
+        "config": get_registered_name(fn),
+        "registered_name": "function",
+    }
 
 
 def _function_dump(fn):
@@ -277,7 +282,9 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
         found = get_registered_object(config, custom_objects, module_objects)
         return config if found is None else found
     if isinstance(config, (list, tuple)):
-        return [deserialize_keras_object(item, custom_objects, safe_mode, module_objects=module_objects) for item in config]
+        return [
+            deserialize_keras_object(item, custom_objects, safe_mode, module_objects=module_objects) for item in config
+        ]
     if not isinstance(config, dict):
         raise TypeError(f"deserialize_keras_object: cannot parse {config!r}.")
     if "class_name" not in config or "config" not in config:
@@ -299,7 +306,11 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
     with custom_object_scope(custom_objects or {}):
         instance = _from_config(cls, _resolved_layer_arguments(cls, dict(inner or {}), custom_objects), custom_objects)
         build_config = config.get("build_config")
-        if isinstance(build_config, dict) and build_config.get("input_shape") is not None and not getattr(instance, "built", True):
+        if (
+            isinstance(build_config, dict)
+            and build_config.get("input_shape") is not None
+            and not getattr(instance, "built", True)
+        ):
             input_shape = tuple(build_config["input_shape"])
             instance.build(input_shape)
             if instance._build_input_shape is None:  # a layer without a build() of its own
@@ -334,7 +345,8 @@ def deserialize_function(config, custom_objects=None, what="function", module_ob
         found = _builtin_function(name)
     if found is None:
         raise ValueError(
-            f"Unknown {what} {name!r}. If it is your own function, pass it in custom_objects={{{name!r}: {name.split('>')[-1]}}}, "
+            f"Unknown {what} {name!r}. If it is your own function, pass it in "
+            f"custom_objects={{{name!r}: {name.split('>')[-1]}}}, "
             "open a keras.utils.custom_object_scope, or register it with @keras.saving.register_keras_serializable()."
         )
     return found

@@ -32,7 +32,9 @@ def _single(value, op, argument):
         raise ValueError(f"{op}: {argument} must be an int or a list of 1 or 3 ints; received {argument}={value!r}.")
     if len(values) == 3:
         if values[0] != 1 or values[2] != 1:
-            raise ValueError(f"{op}: {argument} for the batch and channel axes must be 1 ([1, s, 1]); received {argument}={value!r}.")
+            raise ValueError(
+                f"{op}: {argument} for the batch and channel axes must be 1 ([1, s, 1]); received {argument}={value!r}."
+            )
         values = values[1:2]
     if values[0] < 1:
         raise ValueError(f"{op}: {argument} must be positive; received {argument}={value!r}.")
@@ -46,14 +48,17 @@ def _padding_2d(padding, op):
     pairs = np.asarray(padding)
     if pairs.shape != (3, 2) or pairs.dtype.kind not in "iu" or pairs[0].any() or pairs[2].any() or (pairs < 0).any():
         raise ValueError(
-            f"{op}: padding must be 'SAME', 'VALID' or explicit [[0, 0], [left, right], [0, 0]]; received padding={padding!r}."
+            f"{op}: padding must be 'SAME', 'VALID' or explicit [[0, 0], [left, right], [0, 0]]; "
+            f"received padding={padding!r}."
         )
     return [[0, 0], [0, 0], pairs[1].tolist(), [0, 0]]
 
 
 def _check_data_format(data_format, op):
     if data_format not in (None, "NWC"):
-        raise ValueError(f"{op}: only data_format='NWC' (channels last) is supported; received data_format={data_format!r}.")
+        raise ValueError(
+            f"{op}: only data_format='NWC' (channels last) is supported; received data_format={data_format!r}."
+        )
 
 
 def conv1d(input, filters, stride, padding, data_format="NWC", dilations=None, name=None):  # noqa: A002

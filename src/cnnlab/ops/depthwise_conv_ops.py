@@ -14,7 +14,7 @@ from ..autodiff import is_watched, record
 from ..kernels import depthwise as depthwise_kernels
 from ..kernels.padding import geometry_2d
 from ..tensor import as_tensor_pair
-from .conv_ops import check_data_format, conv2d, spatial_pair, spatial_padding
+from .conv_ops import check_data_format, conv2d, spatial_padding, spatial_pair
 
 
 def _depthwise_geometry(input_shape, filter_shape, dtype, strides, padding, data_format, dilations, op):
@@ -22,7 +22,9 @@ def _depthwise_geometry(input_shape, filter_shape, dtype, strides, padding, data
     if dtype.kind != "f":
         raise TypeError(f"{op}: expected floating-point tensors; received dtype={dtype.name}.")
     if len(input_shape) != 4:
-        raise ValueError(f"{op}: input must be 4-D NHWC (batch, height, width, channels); received input shape {input_shape}.")
+        raise ValueError(
+            f"{op}: input must be 4-D NHWC (batch, height, width, channels); received input shape {input_shape}."
+        )
     if len(filter_shape) != 4 or 0 in filter_shape:
         raise ValueError(
             f"{op}: filter must be 4-D (height, width, in_channels, channel_multiplier) with no zero dimension; "
@@ -65,11 +67,15 @@ def depthwise_conv2d(input, filter, strides, padding, data_format=None, dilation
     """
     op = "depthwise_conv2d"
     x, w = as_tensor_pair(input, filter, op, ("input", "filter"))
-    geometry = _depthwise_geometry(tuple(x.shape), tuple(w.shape), x.dtype, strides, padding, data_format, dilations, op)
+    geometry = _depthwise_geometry(
+        tuple(x.shape), tuple(w.shape), x.dtype, strides, padding, data_format, dilations, op
+    )
     return _depthwise(x, w, geometry)
 
 
-def depthwise_conv2d_backprop_input(input_sizes, filter, out_backprop, strides, padding, data_format=None, dilations=None, name=None):  # noqa: A002
+def depthwise_conv2d_backprop_input(
+    input_sizes, filter, out_backprop, strides, padding, data_format=None, dilations=None, name=None
+):  # noqa: A002
     """The gradient of ``depthwise_conv2d`` with respect to its input, of shape ``input_sizes``."""
     op = "depthwise_conv2d_backprop_input"
     w, dy = as_tensor_pair(filter, out_backprop, op, ("filter", "out_backprop"))
@@ -79,7 +85,9 @@ def depthwise_conv2d_backprop_input(input_sizes, filter, out_backprop, strides, 
     return _backprop_input(input_shape, w, dy, geometry)
 
 
-def depthwise_conv2d_backprop_filter(input, filter_sizes, out_backprop, strides, padding, data_format=None, dilations=None, name=None):  # noqa: A002
+def depthwise_conv2d_backprop_filter(
+    input, filter_sizes, out_backprop, strides, padding, data_format=None, dilations=None, name=None
+):  # noqa: A002
     """The gradient of ``depthwise_conv2d`` with respect to a filter of shape ``filter_sizes``."""
     op = "depthwise_conv2d_backprop_filter"
     x, dy = as_tensor_pair(input, out_backprop, op, ("input", "out_backprop"))
@@ -89,7 +97,9 @@ def depthwise_conv2d_backprop_filter(input, filter_sizes, out_backprop, strides,
     return _backprop_filter(x, filter_shape, dy, geometry)
 
 
-def separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding, data_format=None, dilations=None, name=None):  # noqa: A002
+def separable_conv2d(
+    input, depthwise_filter, pointwise_filter, strides, padding, data_format=None, dilations=None, name=None
+):  # noqa: A002
     """A depthwise convolution, then a 1x1 convolution mixing its channels (``tf.nn.separable_conv2d``).
 
     Args:

@@ -149,7 +149,8 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
         raise ValueError(f"{op}: transform must have shape (8,) or (batch, 8); received shape {matrix.shape}.")
     if interpolation not in AFFINE_INTERPOLATIONS:
         raise ValueError(
-            f"{op}: interpolation must be one of {list(AFFINE_INTERPOLATIONS)}; received interpolation={interpolation!r}."
+            f"{op}: interpolation must be one of {list(AFFINE_INTERPOLATIONS)}; "
+            f"received interpolation={interpolation!r}."
         )
     if fill_mode not in AFFINE_FILL_MODES:
         raise ValueError(f"{op}: fill_mode must be one of {list(AFFINE_FILL_MODES)}; received fill_mode={fill_mode!r}.")
@@ -159,7 +160,8 @@ def affine_transform(images, transform, interpolation="bilinear", fill_mode="con
     matrix = np.broadcast_to(matrix.reshape(-1, 8), (x.shape[0], 8)) if matrix.ndim == 1 or len(matrix) == 1 else matrix
     if len(matrix) != x.shape[0]:
         raise ValueError(
-            f"{op}: transform holds {len(matrix)} transforms for a batch of {x.shape[0]} images; give one, or one per image."
+            f"{op}: transform holds {len(matrix)} transforms for a batch of {x.shape[0]} images; "
+            "give one, or one per image."
         )
     sampling = _AffineSampling(x.shape[1:3], matrix, interpolation, fill_mode)
     out = _gather_samples(x, sampling, float(fill_value))

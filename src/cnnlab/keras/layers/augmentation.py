@@ -97,12 +97,16 @@ class RandomFlip(_RandomImageLayer):
 class _AffineAugmentation(_RandomImageLayer):
     """The geometric augmentations: a random transform per image, applied by ``affine_transform``."""
 
-    def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0, data_format=None, **kwargs):
+    def __init__(
+        self, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0, data_format=None, **kwargs
+    ):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         owner = type(self).__name__
         supported_fill = ("reflect", "wrap", "constant", "nearest")
         if fill_mode not in supported_fill:
-            raise ValueError(f"{owner}: fill_mode must be one of {list(supported_fill)}; received fill_mode={fill_mode!r}.")
+            raise ValueError(
+                f"{owner}: fill_mode must be one of {list(supported_fill)}; received fill_mode={fill_mode!r}."
+            )
         if interpolation not in image_ops.AFFINE_INTERPOLATIONS:
             raise ValueError(
                 f"{owner}: interpolation must be one of {list(image_ops.AFFINE_INTERPOLATIONS)}; "
@@ -210,7 +214,9 @@ class RandomTranslation(_AffineAugmentation):
 def translation_transforms(shift_rows, shift_cols):
     """Transform rows moving each image ``shift_rows`` pixels down and ``shift_cols`` right."""
     ones, zeros = np.ones(len(shift_rows)), np.zeros(len(shift_rows))
-    return _rows(ones, zeros, -np.asarray(shift_cols, dtype=np.float64), zeros, ones, -np.asarray(shift_rows, dtype=np.float64))
+    return _rows(
+        ones, zeros, -np.asarray(shift_cols, dtype=np.float64), zeros, ones, -np.asarray(shift_rows, dtype=np.float64)
+    )
 
 
 class RandomRotation(_AffineAugmentation):
@@ -295,7 +301,9 @@ class RandomZoom(_AffineAugmentation):
         self.width_factor = width_factor
         self._height_range = _factor_range(height_factor, "height_factor", "RandomZoom", low_inclusive=False)
         self._width_range = (
-            None if width_factor is None else _factor_range(width_factor, "width_factor", "RandomZoom", low_inclusive=False)
+            None
+            if width_factor is None
+            else _factor_range(width_factor, "width_factor", "RandomZoom", low_inclusive=False)
         )
 
     def _transforms(self, batch, height, width, generator):

@@ -2,8 +2,8 @@
 
 import numbers
 
-from ...ops.nn_ops import bias_add
 from ...ops.conv_ops import conv2d_transpose
+from ...ops.nn_ops import bias_add
 from ...ops.window_sizes import output_length, transposed_length
 from .. import activations, initializers
 from .base import InputSpec, Layer
@@ -122,7 +122,9 @@ class Conv2DTranspose(Layer):
             # TF's transposed conv is the gradient of a conv from the output back to the input: the two must fit.
             if size is not None and (
                 out < 1
-                or output_length(out, self.kernel_size[axis], self.strides[axis], self.dilation_rate[axis], self.padding)
+                or output_length(
+                    out, self.kernel_size[axis], self.strides[axis], self.dilation_rate[axis], self.padding
+                )
                 != size
             ):
                 raise ValueError(

@@ -12,7 +12,19 @@ from .core import _check_channels_last, _positive_int
 class _ChannelwiseConv2D(Layer):
     """What DepthwiseConv2D and SeparableConv2D share: the window arguments and the output size."""
 
-    def __init__(self, kernel_size, strides, padding, depth_multiplier, data_format, dilation_rate, activation, use_bias, bias_initializer, **kwargs):
+    def __init__(
+        self,
+        kernel_size,
+        strides,
+        padding,
+        depth_multiplier,
+        data_format,
+        dilation_rate,
+        activation,
+        use_bias,
+        bias_initializer,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         owner = type(self).__name__
         self.kernel_size = normalize_tuple(kernel_size, "kernel_size", owner)
@@ -43,12 +55,20 @@ class _ChannelwiseConv2D(Layer):
     def _spatial_output(self, input_shape):
         if len(input_shape) != 4:
             raise ValueError(
-                f'Layer "{self.name}" ({type(self).__name__}) expects inputs of rank 4 (batch, height, width, channels); '
+                f'Layer "{self.name}" ({type(self).__name__}) expects inputs of rank 4 '
+                "(batch, height, width, channels); "
                 f"received shape {tuple(input_shape)}."
             )
         owner = f'Layer "{self.name}" ({type(self).__name__})'
         return tuple(
-            output_length(input_shape[1 + axis], self.kernel_size[axis], self.strides[axis], self.dilation_rate[axis], self.padding, owner)
+            output_length(
+                input_shape[1 + axis],
+                self.kernel_size[axis],
+                self.strides[axis],
+                self.dilation_rate[axis],
+                self.padding,
+                owner,
+            )
             for axis in range(2)
         )
 
@@ -113,7 +133,16 @@ class DepthwiseConv2D(_ChannelwiseConv2D):
         **kwargs,
     ):
         super().__init__(
-            kernel_size, strides, padding, depth_multiplier, data_format, dilation_rate, activation, use_bias, bias_initializer, **kwargs
+            kernel_size,
+            strides,
+            padding,
+            depth_multiplier,
+            data_format,
+            dilation_rate,
+            activation,
+            use_bias,
+            bias_initializer,
+            **kwargs,
         )
         self.depthwise_initializer = initializers.get(depthwise_initializer)
 
@@ -121,7 +150,9 @@ class DepthwiseConv2D(_ChannelwiseConv2D):
         channels = self._channels(input_shape)
         self._spatial_output(input_shape)  # rejects a window larger than a 'valid' input
         self.kernel = self.add_weight(
-            shape=(*self.kernel_size, channels, self.depth_multiplier), initializer=self.depthwise_initializer, name="kernel"
+            shape=(*self.kernel_size, channels, self.depth_multiplier),
+            initializer=self.depthwise_initializer,
+            name="kernel",
         )
         self.bias = (
             self.add_weight(shape=(channels * self.depth_multiplier,), initializer=self.bias_initializer, name="bias")
@@ -131,12 +162,18 @@ class DepthwiseConv2D(_ChannelwiseConv2D):
         self.input_spec = InputSpec(ndim=4, axes={-1: channels})
 
     def call(self, inputs):
-        outputs = depthwise_conv2d(inputs, self.kernel, self.strides, self.padding.upper(), dilations=self.dilation_rate)
+        outputs = depthwise_conv2d(
+            inputs, self.kernel, self.strides, self.padding.upper(), dilations=self.dilation_rate
+        )
         return self._finish(outputs)
 
     def compute_output_shape(self, input_shape):
         channels = input_shape[-1]
-        return (input_shape[0], *self._spatial_output(input_shape), None if channels is None else channels * self.depth_multiplier)
+        return (
+            input_shape[0],
+            *self._spatial_output(input_shape),
+            None if channels is None else channels * self.depth_multiplier,
+        )
 
     def get_config(self):
         return {**super().get_config(), "depthwise_initializer": initializers.serialize(self.depthwise_initializer)}
@@ -178,7 +215,16 @@ class SeparableConv2D(_ChannelwiseConv2D):
         **kwargs,
     ):
         super().__init__(
-            kernel_size, strides, padding, depth_multiplier, data_format, dilation_rate, activation, use_bias, bias_initializer, **kwargs
+            kernel_size,
+            strides,
+            padding,
+            depth_multiplier,
+            data_format,
+            dilation_rate,
+            activation,
+            use_bias,
+            bias_initializer,
+            **kwargs,
         )
         self.filters = _positive_int(filters, "filters", "SeparableConv2D")
         self.depthwise_initializer = initializers.get(depthwise_initializer)

@@ -90,8 +90,8 @@ class LayerNormalization(Layer):
             )
         self.axis = sorted(self.axis) if isinstance(self.axis, list) else [self.axis]
         # The weights broadcast along the normalized axes: a plain vector when that is only the last one.
-        self._broadcast_shape = None if self._axes == [rank - 1] else tuple(
-            input_shape[i] if i in self._axes else 1 for i in range(rank)
+        self._broadcast_shape = (
+            None if self._axes == [rank - 1] else tuple(input_shape[i] if i in self._axes else 1 for i in range(rank))
         )
         self.gamma = (
             self.add_weight(shape=shape, initializer=self.gamma_initializer, name="gamma")

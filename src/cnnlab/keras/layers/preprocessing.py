@@ -80,7 +80,9 @@ def _number_or_array(value, argument):
         return float(value)
     array = np.asarray(value)
     if array.dtype.kind not in "iuf":
-        raise TypeError(f"Rescaling: {argument} must be a number or an array of numbers; received {argument}={value!r}.")
+        raise TypeError(
+            f"Rescaling: {argument} must be a number or an array of numbers; received {argument}={value!r}."
+        )
     return array.astype(np.float64)
 
 
