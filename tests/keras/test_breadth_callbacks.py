@@ -12,6 +12,11 @@ import cnnlab as tf
 from cnnlab import keras
 from cnnlab.keras import callbacks
 
+# Keras 3 on NumPy 2 warns about its own tensors' __array__; nothing of cnnlab's.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
+)
+
 
 def data(n=64, seed=0):
     rng = np.random.default_rng(seed)

@@ -22,6 +22,11 @@ from cnnlab.keras import layers  # noqa: E402
 from cnnlab.ops import image_ops  # noqa: E402
 from cnnlab.testing import check_gradients  # noqa: E402
 
+# Keras 3 on NumPy 2 warns about its own tensors' __array__; nothing of cnnlab's.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
+)
+
 KERAS_ONLY_KEYS = {
     "kernel_regularizer",
     "bias_regularizer",

@@ -14,6 +14,11 @@ import cnnlab as tf  # noqa: E402
 from cnnlab import keras  # noqa: E402
 from cnnlab.keras import layers, serialization  # noqa: E402
 
+# Keras 3 on NumPy 2 warns about its own tensors' __array__; nothing of cnnlab's.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
+)
+
 SCHEMA_KEYS = {"module", "class_name", "config", "registered_name"}
 
 

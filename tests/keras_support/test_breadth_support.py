@@ -12,6 +12,11 @@ import pytest  # noqa: E402
 import cnnlab as tf  # noqa: E402
 from cnnlab.keras import backend, metrics, optimizers  # noqa: E402
 
+# Keras 3 on NumPy 2 warns about its own tensors' __array__; nothing of cnnlab's.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
+)
+
 rng = np.random.default_rng(20)
 
 
