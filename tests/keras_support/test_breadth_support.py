@@ -305,3 +305,28 @@ def test_custom_metrics_in_fit_are_reset_each_epoch():
     assert old_style.resets >= 3
     evaluated = model.evaluate(x, y, verbose=0, return_dict=True)
     assert evaluated["categorical_true_positives"] == float(np.sum(np.argmax(predictions, axis=1) == y[:, 0]))
+
+
+@pytest.mark.parametrize(
+    "name,kwargs,labels",
+    [
+        ("BinaryCrossentropy", {"from_logits": True}, "binary"),
+        ("BinaryCrossentropy", {"label_smoothing": 0.1}, "binary"),
+        ("CategoricalCrossentropy", {"from_logits": True}, "one_hot"),
+        ("SparseCategoricalCrossentropy", {"from_logits": True}, "sparse"),
+    ],
+)
+def test_cross_entropy_metrics_match_keras(name, kwargs, labels):
+    logits = rng.standard_normal((30, 3)).astype(np.float32)
+    classes = rng.integers(0, 3, size=30)
+    y_true = {
+        "binary": (rng.random((30, 3)) > 0.5).astype(np.float32),
+        "one_hot": np.eye(3, dtype=np.float32)[classes],
+        "sparse": classes,
+    }[labels]
+    y_pred = logits if kwargs.get("from_logits") else 1 / (1 + np.exp(-logits))
+    ours, theirs = getattr(metrics, name)(**kwargs), getattr(keras3.metrics, name)(**kwargs)
+    ours.update_state(y_true, y_pred, sample_weight=WEIGHTS[:30])
+    theirs.update_state(y_true, y_pred, sample_weight=WEIGHTS[:30])
+    assert float(ours.result()) == pytest.approx(float(keras_numpy(theirs.result())), rel=1e-6)
+    assert ours.name == theirs.name.rstrip("_0123456789")
