@@ -1,5 +1,8 @@
 """cnnlab: convolutional neural networks from scratch on NumPy, with a TensorFlow 2 API.
 
+``cnnlab.__version__`` is the TensorFlow version whose API cnnlab follows (see
+``cnnlab.version``); cnnlab's own version is ``cnnlab.__cnnlab_version__``.
+
     import cnnlab as tf
 
     x = tf.Variable(3.0)
@@ -33,6 +36,9 @@ from .dtypes import (
     uint32,
     uint64,
 )
+from .config import device
+from .function import TensorSpec, executing_eagerly, function
+from .module import Module
 from .ops.array_ops import (
     broadcast_to,
     concat,
@@ -41,15 +47,22 @@ from .ops.array_ops import (
     fill,
     gather,
     identity,
+    linspace,
+    meshgrid,
     one_hot,
     ones,
     ones_like,
     pad,
     range,  # noqa: A004 - TF's name
     rank,
+    repeat,
     reshape,
+    reverse,
+    roll,
+    sequence_mask,
     shape,
     size,
+    split,
     squeeze,
     stack,
     stop_gradient,
@@ -60,14 +73,45 @@ from .ops.array_ops import (
     zeros,
     zeros_like,
 )
+from .ops.elementwise_ops import (
+    acos,
+    acosh,
+    add_n,
+    asin,
+    asinh,
+    atan,
+    atan2,
+    atanh,
+    cos,
+    cosh,
+    scalar_mul,
+    sin,
+    sinh,
+    tan,
+    truncatediv,
+    truncatemod,
+)
+from .ops.indexing_ops import (
+    boolean_mask,
+    gather_nd,
+    scatter_nd,
+    slice,  # noqa: A004 - TF's name
+    tensor_scatter_nd_add,
+    tensor_scatter_nd_sub,
+    tensor_scatter_nd_update,
+)
+from .ops.linalg_ops import clip_by_global_norm, clip_by_norm, einsum, norm, tensordot
 from .ops.math_ops import (
     abs,  # noqa: A004 - TF's name
     add,
     cast,
     clip_by_value,
     divide,
+    divide as realdiv,
+    divide as truediv,
     equal,
     exp,
+    floor,
     greater,
     greater_equal,
     less,
@@ -92,6 +136,7 @@ from .ops.math_ops import (
     subtract,
     tanh,
 )
+from .ops.print_ops import print  # noqa: A004 - TF's name
 from .ops.reduction_ops import (
     argmax,
     argmin,
@@ -104,9 +149,14 @@ from .ops.reduction_ops import (
     reduce_prod,
     reduce_sum,
 )
+from .ops.scan_ops import cumsum
+from .ops.sort_ops import argsort, searchsorted, sort, unique, unique_with_counts
 from .tensor import Tensor, TensorShape, Variable, constant, convert_to_tensor, is_tensor
+from .version import CNNLAB_VERSION as __cnnlab_version__
+from .version import VERSION as __version__
 
-__version__ = "0.1.0"
+# ``x[:, tf.newaxis]`` adds an axis, as NumPy's ``np.newaxis`` does.
+newaxis = None
 
 # Training steps allocate and free the same big arrays over and over: let the C
 # allocator keep them instead of faulting fresh pages in every step (kernels/memory.py).
@@ -126,12 +176,26 @@ _LAZY_MODULES = {
     "optimizers": ".keras.optimizers",
     "initializers": ".keras.initializers",
     "losses": ".keras.losses",
+    "config": ".config",
+    "version": ".version",
+    "data": ".data",
+    "image": ".image",
+    "nest": ".nest",
+}
+
+# TF 2's initializer classes at the top level are the Keras initializers.
+_INITIALIZERS = {
+    "constant_initializer": "Constant",
+    "ones_initializer": "Ones",
+    "random_normal_initializer": "RandomNormal",
+    "random_uniform_initializer": "RandomUniform",
+    "zeros_initializer": "Zeros",
 }
 
 
 def __getattr__(name):
     if name in _LAZY_MODULES:
         return importlib.import_module(_LAZY_MODULES[name], __name__)
-    if name == "constant_initializer":
-        return importlib.import_module(".keras.initializers", __name__).Constant
+    if name in _INITIALIZERS:
+        return getattr(importlib.import_module(".keras.initializers", __name__), _INITIALIZERS[name])
     raise AttributeError(f"module 'cnnlab' has no attribute {name!r}")

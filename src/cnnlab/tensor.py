@@ -23,6 +23,24 @@ _PYTHON_SCALARS = (bool, int, float, complex)
 _keys = itertools.count()  # Tensor._key
 
 
+# The device every tensor lives on, in TF's full spelling.
+CPU_DEVICE = "/job:localhost/replica:0/task:0/device:CPU:0"
+
+
+def _numpy_text(value, is_repr):
+    """The value as TF shows it inside ``str`` / ``repr``: NumPy's text, starting on a new line if it spans several.
+
+    A scalar's repr is its plain number (``numpy=6.0``), as TF's guides show it, not
+    NumPy 2's ``np.float32(6.0)``.
+    """
+    if value.ndim == 0 and is_repr:
+        with np.printoptions(legacy="1.25"):
+            text = repr(value[()])
+    else:
+        text = repr(value) if is_repr else str(value[()] if value.ndim == 0 else value)
+    return "\n" + text if "\n" in text else text
+
+
 class TensorShape(tuple):
     """The shape of a tensor: a tuple of ints with TensorFlow's helpers."""
 
@@ -131,14 +149,20 @@ class Tensor:
             raise TypeError(f"Only integer tensors can be used as an index; received dtype={self.dtype}.")
         return int(self._value)
 
+    @property
+    def device(self):
+        """Where the tensor lives: always the CPU, named as TF names it."""
+        return CPU_DEVICE
+
     def __format__(self, spec):
         return format(self.numpy(), spec) if self._value.ndim == 0 else repr(self)
 
+    # TF's formats (``ops.Tensor.__repr__`` / ``__str__``), so printed results read as in its guides.
     def __repr__(self):
-        return f"<cnnlab.Tensor: shape={tuple(self.shape)}, dtype={self.dtype.name}, numpy={self.numpy()!r}>"
+        return f"<tf.Tensor: shape={self.shape}, dtype={self.dtype.name}, numpy={_numpy_text(self._value, True)}>"
 
     def __str__(self):
-        return f"cnnlab.Tensor({self.numpy()}, shape={tuple(self.shape)}, dtype={self.dtype.name})"
+        return f"tf.Tensor({_numpy_text(self._value, False)}, shape={self.shape}, dtype={self.dtype.name})"
 
     # Tensors compare elementwise (``__eq__`` is wired to ``cnnlab.equal``), so
     # they cannot be dict keys; use ``t.ref()`` for that, as in TF.
@@ -219,11 +243,11 @@ class Variable(Tensor):
             )
         return value
 
+    # TF prints a variable the same way for str and repr, its name with the output index ':0'.
     def __repr__(self):
-        return (
-            f"<cnnlab.Variable '{self.name}' shape={tuple(self.shape)} dtype={self.dtype.name}, "
-            f"numpy={self.numpy()!r}>"
-        )
+        return f"<tf.Variable '{self.name}:0' shape={self.shape} dtype={self.dtype.name}, numpy={_numpy_text(self._value, True)}>"
+
+    __str__ = __repr__
 
 
 def _to_array(value, dtype=None, context="convert_to_tensor"):

@@ -87,9 +87,30 @@ def test_len_iteration_shape_and_ndim():
         len(tf.constant(1.0))
 
 
-def test_repr_shows_shape_dtype_and_values():
-    assert repr(tf.constant([1.0, 2.0])) == "<cnnlab.Tensor: shape=(2,), dtype=float32, numpy=array([1., 2.], dtype=float32)>"
-    assert "cnnlab.Variable 'w' shape=(2,) dtype=float32" in repr(tf.Variable([1.0, 2.0], name="w"))
+def test_repr_and_str_are_tensorflows():
+    # The texts TF's guides show (ops.Tensor.__repr__ / __str__, ResourceVariable.__repr__).
+    assert repr(tf.constant([1.0, 2.0])) == "<tf.Tensor: shape=(2,), dtype=float32, numpy=array([1., 2.], dtype=float32)>"
+    assert repr(tf.constant(6.0)) == "<tf.Tensor: shape=(), dtype=float32, numpy=6.0>"
+    assert repr(tf.constant(3)) == "<tf.Tensor: shape=(), dtype=int32, numpy=3>"
+    assert repr(tf.constant([[1, 2], [3, 4]])) == (
+        "<tf.Tensor: shape=(2, 2), dtype=int32, numpy=\narray([[1, 2],\n       [3, 4]], dtype=int32)>"
+    )
+    assert str(tf.constant(4)) == "tf.Tensor(4, shape=(), dtype=int32)"
+    assert str(tf.constant([2.0, 3.0, 4.0])) == "tf.Tensor([2. 3. 4.], shape=(3,), dtype=float32)"
+    assert str(tf.constant([[1.0, 2.0], [3.0, 4.0]])) == "tf.Tensor(\n[[1. 2.]\n [3. 4.]], shape=(2, 2), dtype=float32)"
+    assert str(tf.constant([True, False])) == "tf.Tensor([ True False], shape=(2,), dtype=bool)"
+    assert repr(tf.Variable([1.0, 2.0], name="w")) == (
+        "<tf.Variable 'w:0' shape=(2,) dtype=float32, numpy=array([1., 2.], dtype=float32)>"
+    )
+    assert str(tf.Variable(5.0, name="train_me")) == "<tf.Variable 'train_me:0' shape=() dtype=float32, numpy=5.0>"
+    assert repr(tf.Variable([[1.0, 2.0], [3.0, 4.0]])) == (
+        "<tf.Variable 'Variable:0' shape=(2, 2) dtype=float32, numpy=\narray([[1., 2.],\n       [3., 4.]], dtype=float32)>"
+    )
+
+
+def test_tensors_live_on_the_cpu():
+    assert tf.constant([1.0]).device == "/job:localhost/replica:0/task:0/device:CPU:0"
+    assert tf.Variable(1.0).device == tf.constant(1.0).device
 
 
 def test_scalar_conversions():

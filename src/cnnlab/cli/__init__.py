@@ -49,9 +49,9 @@ def build_parser():
         "built on cnnlab, a NumPy CNN framework with a TensorFlow 2 / Keras API.",
         epilog="Run 'cnnlab COMMAND --help' for the options and examples of each command.",
     )
-    from .. import __version__
+    from .. import __cnnlab_version__
 
-    parser.add_argument("--version", action="version", version=f"cnnlab {__version__}")
+    parser.add_argument("--version", action="version", version=f"cnnlab {__cnnlab_version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMANDS:
         importlib.import_module(f".{name}", __name__).register(subparsers)

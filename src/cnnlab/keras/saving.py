@@ -134,14 +134,14 @@ def _write_archive(file, metadata, arrays, config=None):
 
 
 def _base_metadata(model, kind, user_metadata, op):
-    from .. import __version__
+    from .. import __cnnlab_version__
 
     weights = model.weights
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "kind": kind,
-        "cnnlab_version": __version__,
+        "cnnlab_version": __cnnlab_version__,
         "weights": [
             {"name": name, "shape": list(w.shape), "dtype": w.dtype.name}
             for name, w in zip(_weight_names(model), weights)

@@ -88,7 +88,9 @@ def _max_pool_2x2(x, out, argmax, empty):
 
 def max_pool_by_taps(x, geometry, with_argmax=False):
     """``max_pool`` for any geometry, one strided slice per window tap."""
-    padded = pad_spatial(x, geometry, value=-np.inf)
+    # Padded cells must never win: -inf, or the lowest value of an integer dtype.
+    lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    padded = pad_spatial(x, geometry, value=lowest)
     taps = list(tap_slices(geometry))
     out = padded[:, taps[0][0], taps[0][1], :].copy()
     for rows, cols in taps[1:]:

@@ -86,7 +86,8 @@ def broadcast_to(input, shape, name=None):  # noqa: A002
         return (_sum_to_shape(dy, x.shape),)
 
     # np.broadcast_to returns a read-only view; later in-place kernels need real memory.
-    return record(_detached(x, np.ascontiguousarray(value)), (x,), grad)
+    # (np.array, not np.ascontiguousarray: that one turns a 0-d result into shape (1,).)
+    return record(_detached(x, np.array(value, order="C")), (x,), grad)
 
 
 def where(condition, x=None, y=None, name=None):
@@ -173,9 +174,12 @@ def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name
     """Slices of ``params`` along ``axis`` (0 by default) at integer ``indices``.
 
     Shape:
-        ``params.shape[:axis] + indices.shape + params.shape[axis + 1:]``.
+        ``params.shape[:axis] + indices.shape[batch_dims:] + params.shape[axis + 1:]``;
+        the first ``batch_dims`` axes are shared by ``params`` and ``indices`` (each
+        batch entry gathers from its own slice of ``params``).
 
-    Indices are always validated (``validate_indices`` is accepted for TF's signature).
+    Indices are always validated (``validate_indices`` is accepted for TF's signature);
+    negative ones are refused, as TF does on the CPU.
 
     Example:
         >>> cnnlab.gather([10, 20, 30], [2, 0]).numpy()
@@ -183,18 +187,47 @@ def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name
     """
     x = as_tensor(params, "gather")
     index = as_tensor(indices, "gather")._value
-    if batch_dims != 0:
-        raise ValueError(f"gather: only batch_dims=0 is supported; received batch_dims={batch_dims!r}.")
     if index.dtype.kind not in "iu":
         raise TypeError(f"gather: indices must be integers; received dtype={index.dtype.name}.")
-    (axis,) = _axes_arg(0 if axis is None else axis, x.ndim, "gather")
+    if not is_integral_number(batch_dims) or not -index.ndim <= batch_dims <= index.ndim:
+        raise ValueError(
+            f"gather: batch_dims must be an integer in [{-index.ndim}, {index.ndim}]; received batch_dims={batch_dims!r}."
+        )
+    if batch_dims < 0:
+        batch_dims += index.ndim
+    (axis,) = _axes_arg(batch_dims if axis is None else axis, x.ndim, "gather")
+    if axis < batch_dims or x.shape[:batch_dims] != index.shape[:batch_dims]:
+        raise ValueError(
+            f"gather: params and indices must share their first batch_dims={batch_dims} axes and axis must not be "
+            f"one of them; received params.shape={tuple(x.shape)}, indices.shape={index.shape}, axis={axis}."
+        )
     size = x._value.shape[axis]
     if index.size and (index.min() < 0 or index.max() >= size):
         raise ValueError(
             f"gather: indices must be in [0, {size}) for axis {axis} of params.shape={tuple(x.shape)}; "
             f"received values in [{index.min()}, {index.max()}]."
         )
-    return getitem(x, (slice(None),) * axis + (index,))
+    if batch_dims == 0:
+        return getitem(x, (slice(None),) * axis + (index,))
+    # Batch axis b of the result reads batch entry b of params: index grids broadcast over the batch axes.
+    batch_grids = np.ogrid[tuple(slice(n) for n in index.shape[:batch_dims])]
+    trailing = index.ndim - batch_dims
+    between = axis - batch_dims  # params' axes between the batch axes and ``axis`` stay whole
+    key = tuple(g.reshape(g.shape + (1,) * trailing) for g in batch_grids)
+    if between:
+        # NumPy puts the advanced-index axes first when slices separate them: gather, then move them back.
+        moved = transpose(x, [*builtins.range(batch_dims), axis, *[a for a in builtins.range(batch_dims, x.ndim) if a != axis]])
+        picked = getitem(moved, key + (index,))
+        rank = picked.ndim
+        lead = index.ndim
+        perm = [
+            *builtins.range(batch_dims),
+            *builtins.range(lead, lead + between),
+            *builtins.range(batch_dims, lead),
+            *builtins.range(lead + between, rank),
+        ]
+        return transpose(picked, perm)
+    return getitem(x, key + (index,))
 
 
 # ---- shape manipulation ---------------------------------------------------------------
@@ -332,19 +365,122 @@ def tile(input, multiples, name=None):  # noqa: A002
 
 
 def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None):
-    """``tensor`` with ``paddings[i] = [before, after]`` cells of ``constant_values`` added on axis ``i``."""
+    """``tensor`` with ``paddings[i] = [before, after]`` cells added on axis ``i``.
+
+    Args:
+        mode: 'CONSTANT' (fill with ``constant_values``), 'REFLECT' (mirror without
+            repeating the edge: ``[1, 2, 3]`` padded by 2 on the left gives
+            ``[3, 2, 1, 2, 3]``) or 'SYMMETRIC' (mirror repeating the edge:
+            ``[2, 1, 1, 2, 3]``); case-insensitive.
+
+    Example:
+        >>> cnnlab.pad([[1, 2]], [[1, 0], [0, 1]]).numpy()
+        array([[0, 0, 0],
+               [1, 2, 0]], dtype=int32)
+    """
     x = as_tensor(tensor, "pad")
-    if not isinstance(mode, str) or mode.upper() != "CONSTANT":
-        raise ValueError(f"pad: only mode='CONSTANT' is supported; received mode={mode!r}.")
+    mode_name = mode.upper() if isinstance(mode, str) else mode
+    if mode_name not in ("CONSTANT", "REFLECT", "SYMMETRIC"):
+        raise ValueError(f"pad: mode must be 'CONSTANT', 'REFLECT' or 'SYMMETRIC'; received mode={mode!r}.")
     widths = np.asarray(paddings._value if isinstance(paddings, Tensor) else paddings)
     if widths.shape != (x.ndim, 2) or widths.dtype.kind not in "iu" or (widths < 0).any():
         raise ValueError(
             f"pad: paddings must be {x.ndim} pairs [before, after] of non-negative integers (one per axis); "
             f"received paddings={np.asarray(paddings).tolist()!r}."
         )
-    fill_value = as_tensor(constant_values, "pad", x.dtype)._value
-    key = tuple(slice(int(before), int(before) + n) for (before, _), n in zip(widths, x.shape))
-    return record(np.pad(x._value, widths, constant_values=fill_value), (x,), lambda dy: (getitem(dy, key),))
+    if mode_name == "CONSTANT":
+        fill_value = as_tensor(constant_values, "pad", x.dtype)._value
+        key = tuple(slice(int(before), int(before) + n) for (before, _), n in zip(widths, x.shape))
+        return record(np.pad(x._value, widths, constant_values=fill_value), (x,), lambda dy: (getitem(dy, key),))
+    # A mirror pad reads each output cell from one input cell: one index vector per axis.
+    limit = 0 if mode_name == "REFLECT" else 1
+    for axis, ((before, after), n) in enumerate(zip(widths.tolist(), x.shape)):
+        if builtins.max(before, after) > n - 1 + limit:
+            raise ValueError(
+                f"pad: mode={mode!r} can add at most {n - 1 + limit} cells on each side of axis {axis} (size {n}); "
+                f"received paddings[{axis}]={[before, after]}."
+            )
+    sources = [np.pad(np.arange(n), (int(before), int(after)), mode=mode_name.lower()) for (before, after), n in zip(widths, x.shape)]
+    return getitem(x, np.ix_(*sources)) if x.ndim else identity(x)
+
+
+def split(value, num_or_size_splits, axis=0, num=None, name=None):
+    """``value`` cut along ``axis`` into equal parts (an int) or parts of the given sizes (a list, one may be -1).
+
+    Returns:
+        A list of tensors.
+
+    Example:
+        >>> [t.shape for t in cnnlab.split(cnnlab.zeros([4, 6]), [1, -1, 2], axis=1)]
+        [TensorShape([4, 1]), TensorShape([4, 3]), TensorShape([4, 2])]
+    """
+    x = as_tensor(value, "split")
+    (axis,) = _axes_arg(axis, x.ndim, "split")
+    length = x.shape[axis]
+    if is_integral_number(num_or_size_splits) or (isinstance(num_or_size_splits, Tensor) and num_or_size_splits.ndim == 0):
+        parts = int(num_or_size_splits)
+        if parts < 1 or length % parts:
+            raise ValueError(
+                f"split: cannot cut axis {axis} of size {length} into {parts} equal parts "
+                f"(value.shape={tuple(x.shape)}); give a list of sizes instead."
+            )
+        sizes = [length // parts] * parts
+    else:
+        sizes = list(_shape_arg(num_or_size_splits, "split", "num_or_size_splits", allow_unknown=True))
+        unknown = [i for i, s in enumerate(sizes) if s == -1]
+        known = builtins.sum(s for s in sizes if s != -1)
+        if len(unknown) > 1 or builtins.any(s < -1 for s in sizes) or known > length or (not unknown and known != length):
+            raise ValueError(
+                f"split: the sizes {sizes} (at most one -1) must add up to {length}, the size of axis {axis}."
+            )
+        if unknown:
+            sizes[unknown[0]] = length - known
+    if num is not None and num != len(sizes):
+        raise ValueError(f"split: num={num} does not match the {len(sizes)} parts asked for.")
+    bounds = np.cumsum([0, *sizes]).tolist()
+    lead = (slice(None),) * axis
+    return [getitem(x, lead + (slice(start, stop),)) for start, stop in zip(bounds[:-1], bounds[1:])]
+
+
+def reverse(tensor, axis, name=None):
+    """``tensor`` with the order of its elements reversed along each axis in ``axis`` (a list)."""
+    x = as_tensor(tensor, "reverse")
+    axes = set(_axes_arg(axis, x.ndim, "reverse"))
+    return getitem(x, tuple(slice(None, None, -1) if a in axes else slice(None) for a in builtins.range(x.ndim)))
+
+
+def roll(input, shift, axis, name=None):  # noqa: A002 - TF's argument name
+    """``input`` with its elements shifted by ``shift`` along ``axis``, wrapping around (ints or lists)."""
+    x = as_tensor(input, "roll")
+    shifts = np.asarray(shift._value if isinstance(shift, Tensor) else shift).reshape(-1).tolist()
+    axes = list(_axes_arg(axis, x.ndim, "roll"))
+    if len(shifts) != len(axes) or not builtins.all(is_integral_number(s) for s in shifts):
+        raise ValueError(f"roll: shift and axis must be integers, or lists of one length; received shift={shift!r}, axis={axis!r}.")
+    value = np.roll(x._value, shifts, axes)
+    back = [-s for s in shifts]
+    return record(value, (x,), lambda dy: (roll(dy, back, axes),))
+
+
+def repeat(input, repeats, axis=None, name=None):  # noqa: A002 - TF's argument name
+    """Each element (or slice along ``axis``) of ``input`` repeated ``repeats`` times (an int, or one per element).
+
+    Without ``axis``, ``input`` is flattened first, as in TF and NumPy.
+
+    Example:
+        >>> cnnlab.repeat([1, 2], [2, 3], axis=0).numpy()
+        array([1, 1, 2, 2, 2], dtype=int32)
+    """
+    x = as_tensor(input, "repeat")
+    if axis is None:
+        x, axis = reshape(x, [-1]), 0
+    (axis,) = _axes_arg(axis, x.ndim, "repeat")
+    counts = np.asarray(repeats._value if isinstance(repeats, Tensor) else repeats)
+    if counts.dtype.kind not in "iu" or counts.ndim > 1 or (counts < 0).any() or counts.size not in (1, x.shape[axis]):
+        raise ValueError(
+            f"repeat: repeats must be a non-negative integer or one per element of axis {axis} ({x.shape[axis]}); "
+            f"received repeats={counts.tolist()!r}."
+        )
+    return gather(x, np.repeat(np.arange(x.shape[axis]), counts.reshape(-1) if counts.size > 1 else int(counts.reshape(-1)[0])), axis=axis)
 
 
 # ---- constructors ---------------------------------------------------------------------------
@@ -439,7 +575,10 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
     """
     index = as_tensor(indices, "one_hot")._value
     if index.dtype.kind not in "iu":
-        raise TypeError(f"one_hot: indices must be integers; received dtype={index.dtype.name}.")
+        raise TypeError(
+            f"one_hot: indices must be integers (TF refuses float indices too); received dtype={index.dtype.name}. "
+            "Cast them first: tf.cast(indices, tf.int32)."
+        )
     if not is_integral_number(depth) or depth < 0:
         raise ValueError(f"one_hot: depth must be a non-negative integer; received depth={depth!r}.")
     if dtype is None:
@@ -453,3 +592,70 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
         raise ValueError(f"one_hot: axis must be -1 or in [0, {index.ndim}]; received axis={axis!r}.")
     value = np.where(index[..., None] == np.arange(depth), on, off).astype(dtype)
     return Tensor(value if axis == -1 else np.moveaxis(value, -1, axis))
+
+
+def linspace(start, stop, num, name=None, axis=0):
+    """``num`` evenly spaced values from ``start`` to ``stop``, both included (``tf.linspace``).
+
+    ``start`` and ``stop`` may be tensors of one shape: the values then run along a
+    new ``axis``.  Python numbers give float32; integer tensors are refused, as TF does.
+    Differentiable with respect to ``start`` and ``stop``.
+
+    Example:
+        >>> cnnlab.linspace(10.0, 12.0, 3).numpy()
+        array([10., 11., 12.], dtype=float32)
+    """
+    first = as_tensor(float(start) if is_integral_number(start) else start, "linspace")
+    last = as_tensor(float(stop) if is_integral_number(stop) else stop, "linspace", first.dtype)
+    if first.dtype.kind != "f":
+        raise TypeError(f"linspace: start and stop must be floating-point; received dtype={first.dtype.name}.")
+    num = int(num._value) if isinstance(num, Tensor) else num
+    if not is_integral_number(num) or num < 0:
+        raise ValueError(f"linspace: num must be a non-negative integer; received num={num!r}.")
+    try:
+        shape = np.broadcast_shapes(first.shape, last.shape)
+    except ValueError:
+        raise ValueError(f"linspace: start and stop must broadcast together; received shapes {tuple(first.shape)} and {tuple(last.shape)}.") from None
+    if not is_integral_number(axis) or not -len(shape) - 1 <= axis <= len(shape):
+        raise ValueError(f"linspace: axis must be an integer in [{-len(shape) - 1}, {len(shape)}]; received axis={axis!r}.")
+    axis %= len(shape) + 1
+    first, last = expand_dims(broadcast_to(first, shape), axis), expand_dims(broadcast_to(last, shape), axis)
+    if num <= 1:
+        return getitem(first, (slice(None),) * axis + (slice(0, num),))
+    fraction_shape = [1] * (len(shape) + 1)
+    fraction_shape[axis] = num
+    # The last value is ``stop`` itself (a fraction of exactly 1), as TF gives.
+    fractions = Tensor((np.arange(num, dtype=np.float64) / (num - 1)).astype(first.dtype).reshape(fraction_shape))
+    return first + (last - first) * fractions
+
+
+def meshgrid(*args, indexing="xy", name=None):
+    """Coordinate grids from 1-D coordinate vectors, as ``np.meshgrid`` (``indexing`` 'xy' or 'ij')."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij'; received indexing={indexing!r}.")
+    vectors = [reshape(as_tensor(a, "meshgrid"), [-1]) for a in args]
+    shape = [len(v) for v in vectors]
+    if indexing == "xy" and len(shape) >= 2:
+        shape[0], shape[1] = shape[1], shape[0]
+    grids = []
+    for i, v in enumerate(vectors):
+        position = (1 - i if i < 2 else i) if indexing == "xy" and len(vectors) >= 2 else i
+        view = [1] * len(vectors)
+        view[position] = -1
+        grids.append(broadcast_to(reshape(v, view), shape))
+    return grids
+
+
+def sequence_mask(lengths, maxlen=None, dtype=dtypes.bool_, name=None):
+    """``mask[..., j] = j < lengths[...]``: a mask of the first ``lengths`` positions of each row.
+
+    Example:
+        >>> cnnlab.sequence_mask([1, 3], 4).numpy()
+        array([[ True, False, False, False],
+               [ True,  True,  True, False]])
+    """
+    counts = as_tensor(lengths, "sequence_mask")._value
+    if counts.dtype.kind not in "iu":
+        raise TypeError(f"sequence_mask: lengths must be integers; received dtype={counts.dtype.name}.")
+    width = int(counts.max()) if maxlen is None and counts.size else int(maxlen or 0)
+    return Tensor((np.arange(width) < counts[..., None]).astype(dtypes.as_dtype(dtype)))

@@ -26,8 +26,14 @@ def _gate(dy, coefficient):
 
 
 def relu(features, name=None):
-    """``max(features, 0)``; the gradient is 0 where ``features <= 0``, as in TF."""
-    x = _float_tensor(features, "relu", "features")
+    """``max(features, 0)``; the gradient is 0 where ``features <= 0``, as in TF.
+
+    Integer tensors are accepted, as TF accepts them (no gradient flows through them).
+    """
+    x = as_tensor(features, "relu")
+    if x._value.dtype.kind in "iu":
+        return Tensor(np.maximum(x._value, 0).astype(x.dtype, copy=False))
+    x = _float_tensor(x, "relu", "features")
     value = relu_kernels.relu(x._value, np.empty(x._value.shape, x._value.dtype))
 
     def grad(dy):  # value > 0 exactly where features > 0: the features themselves need not be kept
@@ -39,8 +45,11 @@ def relu(features, name=None):
 
 
 def relu6(features, name=None):
-    """``min(max(features, 0), 6)``."""
-    x = _float_tensor(features, "relu6", "features")
+    """``min(max(features, 0), 6)``; integer tensors are accepted, as TF accepts them."""
+    x = as_tensor(features, "relu6")
+    if x._value.dtype.kind in "iu":
+        return Tensor(np.clip(x._value, 0, 6).astype(x.dtype, copy=False))
+    x = _float_tensor(x, "relu6", "features")
     value = x._value
     return record(np.clip(value, 0, 6), (x,), lambda dy: (_gate(dy, (value > 0) & (value < 6)),))
 

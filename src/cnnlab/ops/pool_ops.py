@@ -18,6 +18,7 @@ from ..autodiff import is_watched, record
 from ..kernels import pool as pool_kernels
 from ..kernels.padding import geometry_2d
 from .conv_ops import check_data_format, spatial_pair, spatial_padding
+from ..tensor import as_tensor
 from .math_ops import _float_tensor
 
 
@@ -42,7 +43,7 @@ def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):  
     """The maximum over each ``ksize`` window of NHWC images (``tf.nn.max_pool2d``).
 
     Args:
-        input: float tensor (batch, height, width, channels).
+        input: float or integer tensor (batch, height, width, channels).
         ksize, strides: an int, or a list of 1, 2 or 4 ints (``[1, kh, kw, 1]``).
         padding: 'SAME', 'VALID', or explicit ``[[0, 0], [top, bottom], [left, right], [0, 0]]``;
             padded cells never win.
@@ -62,7 +63,9 @@ def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):  
 def max_pool2d_reusing(workspace, input, ksize, strides, padding, data_format="NHWC"):  # noqa: A002
     """``max_pool2d`` taking its big arrays (output, argmax, input gradient) from a layer's
     ``Workspace`` (None: fresh arrays), as Keras's MaxPooling2D does."""
-    x = _float_tensor(input, "max_pool2d", "input")
+    x = as_tensor(input, "max_pool2d")
+    if x._value.dtype.kind not in "iuf":  # integers too, as TF's MaxPool (only floats have a gradient)
+        raise TypeError(f"max_pool2d: expected a float or integer tensor for input; received dtype={x.dtype.name}.")
     geometry = _pool_geometry(x, ksize, strides, padding, data_format, "max_pool2d", allow_explicit=True)
     empty = np.empty if workspace is None else workspace.empty
     out, argmax = pool_kernels.max_pool(x._value, geometry, with_argmax=is_watched(x), empty=empty)
@@ -96,9 +99,16 @@ def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):  
 
     With 'SAME' padding, each window's sum is divided by the number of real
     (not padded) cells it covers, as in TF.  Arguments and shape as ``max_pool2d``,
-    except that padding is only 'SAME' or 'VALID'.
+    except that padding is only 'SAME' or 'VALID', and the input must be a float
+    tensor (TF's AvgPool refuses integers: cast them first).
     """
-    x = _float_tensor(input, "avg_pool2d", "input")
+    x = as_tensor(input, "avg_pool2d")
+    if x._value.dtype.kind in "iub":
+        raise TypeError(
+            f"avg_pool2d: expected a floating-point tensor for input (TF's average pooling takes no integers); "
+            f"received dtype={x.dtype.name}. Cast it first: tf.cast(input, tf.float32)."
+        )
+    x = _float_tensor(x, "avg_pool2d", "input")
     geometry = _pool_geometry(x, ksize, strides, padding, data_format, "avg_pool2d", allow_explicit=False)
     return _avg_pool(x, geometry)
 

@@ -227,3 +227,24 @@ def _arg_extremum(numpy_fn, op):
 
 argmax = _arg_extremum(np.argmax, "argmax")
 argmin = _arg_extremum(np.argmin, "argmin")
+
+
+def count_nonzero(input, axis=None, keepdims=False, dtype=dtypes.int64, name=None):  # noqa: A002 - TF's argument name
+    """The number of non-zero (or True) elements over ``axis``; int64 by default.
+
+    Example:
+        >>> cnnlab.math.count_nonzero([[0, 1], [2, 0]], axis=1).numpy()
+        array([1, 1])
+    """
+    x, axes = _reduction_input(input, axis, "count_nonzero", "biufc")
+    counts = np.count_nonzero(x._value, axis=axes, keepdims=keepdims)
+    return Tensor(np.asarray(counts, dtype=dtypes.as_dtype(dtype)))
+
+
+def reduce_euclidean_norm(input_tensor, axis=None, keepdims=False, name=None):
+    """``sqrt(sum(x ** 2))`` over ``axis``; integer tensors give the truncated integer norm, as in TF."""
+    x, axes = _reduction_input(input_tensor, axis, "reduce_euclidean_norm", "iufc")
+    if x._value.dtype.kind in "iu":
+        total = np.sum(np.square(x._value.astype(np.float64)), axis=axes, keepdims=keepdims)
+        return Tensor(np.trunc(np.sqrt(total)).astype(x.dtype))
+    return math_ops.sqrt(reduce_sum(math_ops.square(x), axis=axes, keepdims=keepdims))
