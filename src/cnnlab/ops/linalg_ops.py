@@ -67,7 +67,7 @@ def einsum(equation, *inputs, **kwargs):
         for c, n in zip(sub, t.shape):
             if sizes.setdefault(c, n) != n:
                 raise ValueError(f"einsum: index {c!r} has sizes {sizes[c]} and {n} in equation {equation!r}.")
-    value = np.einsum(f"{','.join(subscripts)}->{output}", *(t._value for t in tensors), optimize=len(tensors) > 2)
+    value = np.einsum(f"{','.join(subscripts)}->{output}", *(t._value for t in tensors), optimize=True)
 
     def grad(dy):
         grads = []

@@ -1,13 +1,18 @@
-"""Checking and converting what users pass to fit / evaluate / predict, with advice on what to change.
+"""Checking and converting what users pass to fit / evaluate / predict, with advice on what to change,
+and cutting it into batches.
 
-Everything is checked once, on the whole arrays, before the first batch: a
-mistake shows up as one clear error instead of a failure deep inside a layer.
+Arrays are checked once, whole, before the first batch: a mistake shows up as one
+clear error instead of a failure deep inside a layer.  A ``tf.data.Dataset`` gives
+its own batches (its elements); each is checked as it comes, and the first one is
+read ahead to build the model and choose the metrics.
 """
 
+import math
 import numbers
 
 import numpy as np
 
+from ...data.dataset import Dataset
 from ...tensor import Tensor
 
 
@@ -134,3 +139,101 @@ def check_labels(model, y, output_shape, op, argument="y"):
             f"{op}: the labels {argument} do not fit the loss {model._loss_name()!r} and the model's output "
             f"shape {tuple(output_shape)}: {error}"
         ) from None
+
+
+# ---- batches ---------------------------------------------------------------------------------
+
+
+def is_dataset(value):
+    return isinstance(value, Dataset)
+
+
+class ArrayBatches:
+    """Arrays cut into batches of ``batch_size``, in a new random order each epoch when ``shuffle``."""
+
+    def __init__(self, x, y, batch_size, shuffle=False):
+        self.x, self.y, self.batch_size, self.shuffle = x, y, batch_size, shuffle
+        self.steps = math.ceil(len(x) / batch_size)
+
+    def epoch(self, generator=None):
+        """The batches ``(x_batch, y_batch)`` of one pass (``y_batch`` None without labels)."""
+        size = self.batch_size
+        order = generator.permutation(len(self.x)) if self.shuffle else None
+        for step in range(self.steps):
+            if order is not None:
+                batch = order[step * size : (step + 1) * size]
+                yield np.take(self.x, batch, axis=0), None if self.y is None else np.take(self.y, batch, axis=0)
+            else:
+                part = slice(step * size, (step + 1) * size)
+                yield self.x[part], None if self.y is None else self.y[part]
+
+
+class DatasetBatches:
+    """A dataset whose elements are the batches: ``(x, y)`` pairs, or ``x`` alone (or ``(x,)``) for predict.
+
+    ``steps`` is the dataset's cardinality, or None while it is unknown (it is
+    counted during the first pass).  Each pass runs the dataset's pipeline anew, so
+    a ``shuffle`` in it reshuffles every epoch.
+    """
+
+    def __init__(self, model, dataset, op, labelled, argument="x"):
+        self.model, self.dataset, self.op, self.labelled, self.argument = model, dataset, op, labelled, argument
+        cardinality = int(dataset.cardinality())
+        if cardinality == -1:
+            raise ValueError(
+                f"{op}: {argument} is an infinite dataset (a repeat() without a count?); cnnlab's {op} runs whole passes "
+                f"over the data: give it a finite dataset, e.g. {argument}.take(n)."
+            )
+        self.steps = cardinality if cardinality >= 0 else None
+
+    def _split(self, element):
+        if isinstance(element, dict) or not isinstance(element, (tuple, list)):
+            x, y = element, None
+        elif len(element) == 1:
+            x, y = element[0], None
+        elif len(element) == 2:
+            x, y = element
+        elif len(element) == 3:
+            raise ValueError(
+                f"{self.op}: the dataset {self.argument} yields (x, y, sample_weight); sample weights are not supported "
+                "by cnnlab's trainer yet: yield (x, y)."
+            )
+        else:
+            raise ValueError(f"{self.op}: a dataset must yield x, (x, y) or (x, y, sample_weight); received a {len(element)}-tuple.")
+        if isinstance(x, dict):
+            raise ValueError(f"{self.op}: the dataset {self.argument} yields a dict of inputs; cnnlab's models take one input array.")
+        if self.labelled and y is None:
+            raise ValueError(
+                f"{self.op}: the dataset {self.argument} must yield (inputs, labels) pairs; received elements without labels."
+            )
+        return x, y
+
+    def first(self):
+        """The first batch ``(x, y)``, read ahead (to build the model and choose the metrics)."""
+        for element in self.dataset.as_numpy_iterator():
+            x, y = self._split(element)
+            return input_array(self.model, x, self.op, self.argument), None if y is None else label_array(y, self.op)
+        raise ValueError(f"{self.op}: the dataset {self.argument} is empty.")
+
+    def epoch(self, generator=None):
+        """The batches of one pass, checked and converted to the model's dtype."""
+        count = 0
+        for element in self.dataset.as_numpy_iterator():
+            x, y = self._split(element)
+            x = input_array(self.model, x, self.op, self.argument)
+            if y is not None:
+                y = label_array(y, self.op)
+                check_lengths(x, y, self.op)
+            count += 1
+            yield x, y
+        self.steps = count
+
+
+def no_dataset_arguments(op, **arguments):
+    """Refuse the array-only arguments Keras refuses with a dataset (labels given apart, a validation split)."""
+    for name, value in arguments.items():
+        if value is not None and value is not False and value != 0:
+            raise ValueError(
+                f"{op}: {name} cannot be used when x is a dataset: the dataset yields the (inputs, labels) batches itself; "
+                f"received {name}={value!r:.60}."
+            )

@@ -73,7 +73,7 @@ class Progress:
         if self.verbose != 1:
             return False
         now = time.perf_counter()
-        if now < self._next_refresh and step < self.steps:
+        if now < self._next_refresh and (self.steps is None or step < self.steps):  # None: not known yet
             return False
         self._next_refresh = now + _REFRESH_SECONDS
         return True

@@ -111,23 +111,25 @@ def fit(
     batch_size = data.batch_size_argument(batch_size, "fit")
     epochs = _non_negative_int(epochs, "epochs", "fit")
     initial_epoch = _non_negative_int(initial_epoch, "initial_epoch", "fit")
-    x, y, output_shape = _prepare_labelled(model, x, y, "fit")
+    if data.is_dataset(x):
+        data.no_dataset_arguments("fit", y=y, validation_split=validation_split)
+        batches, output_shape, y_shape = _dataset_batches(model, x, "fit")
+    else:
+        x, y, output_shape = _prepare_labelled(model, x, y, "fit")
+        if validation_data is None and validation_split:
+            (x, y), validation_data = data.split_validation(x, y, validation_split)
+        batches, y_shape = data.ArrayBatches(x, y, batch_size, shuffle), y.shape
     validation = None
     if validation_data is not None:
-        validation = data.unpack_validation_data(model, validation_data)
-    elif validation_split:
-        (x, y), validation = data.split_validation(x, y, validation_split)
-    if validation is not None:
-        data.check_labels(model, validation[1], output_shape, "fit", "y_val")
-    validation_batch_size = data.batch_size_argument(validation_batch_size or batch_size, "fit")
+        validation = _validation_batches(model, validation_data, output_shape, validation_batch_size or batch_size)
 
     variables = model.trainable_weights
     if not variables:
         raise ValueError("fit: the model has no trainable weights (are all its layers frozen?).")
     # The optimizer's state follows the order of the weights, so a saved state restores exactly.
     model.optimizer.build(variables)
-    metrics = _resolve_metrics(model, y.shape, output_shape)
-    steps = math.ceil(len(x) / batch_size)
+    metrics = _resolve_metrics(model, y_shape, output_shape)
+    steps = batches.steps
 
     history = callbacks_module.History()
     callback_list = callbacks_module.CallbackList(
@@ -148,14 +150,8 @@ def fit(
             metric.reset_state()
         loss_total, count = 0.0, 0
         callback_list.on_epoch_begin(epoch, {})
-        order = generator.permutation(len(x)) if shuffle else None
         progress = Progress(builtin_verbose, steps, f"Epoch {epoch + 1}/{epochs}")
-        for step in range(steps):
-            if shuffle:
-                batch = order[step * batch_size : (step + 1) * batch_size]
-                x_batch, y_batch = np.take(x, batch, axis=0), np.take(y, batch, axis=0)
-            else:
-                x_batch, y_batch = x[step * batch_size : (step + 1) * batch_size], y[step * batch_size : (step + 1) * batch_size]
+        for step, (x_batch, y_batch) in enumerate(batches.epoch(generator)):
             if batch_begin_hooks:
                 callback_list.on_train_batch_begin(step, {})
             loss_value, y_pred = _train_step(model, x_batch, y_batch, variables)
@@ -173,9 +169,11 @@ def fit(
             if model.stop_training:
                 break
         logs = _logs(loss_total, count, metrics)
+        steps = progress.steps = batches.steps  # a dataset of unknown length is counted in its first pass
         if validation is not None:
-            val_metrics = _resolve_metrics(model, validation[1].shape, output_shape)
-            val_logs = _evaluate_arrays(model, *validation, validation_batch_size, val_metrics)
+            val_batches, val_y_shape = validation
+            val_metrics = _resolve_metrics(model, val_y_shape, output_shape)
+            val_logs = _evaluate_batches(model, val_batches, val_metrics)
             logs.update({f"val_{name}": value for name, value in val_logs.items()})
         progress.finish(logs)
         callback_list.on_epoch_end(epoch, logs)
@@ -190,6 +188,28 @@ def _builtin_verbose(verbose, callbacks):
     if any(isinstance(callback, callbacks_module.ProgbarLogger) for callback in callbacks or []):
         return 0
     return verbose
+
+
+def _dataset_batches(model, dataset, op):
+    """A labelled dataset's batches, the model's output shape and the first batch's label shape."""
+    _require_compiled(model, op)
+    batches = data.DatasetBatches(model, dataset, op, labelled=True)
+    x_first, y_first = batches.first()
+    output_shape = _output_shape(model, x_first, op)
+    data.check_labels(model, y_first, output_shape, op)
+    return batches, output_shape, y_first.shape
+
+
+def _validation_batches(model, validation_data, output_shape, batch_size):
+    """``(batches, label shape)`` of fit's validation data: a dataset, or ``(x_val, y_val)`` arrays."""
+    if data.is_dataset(validation_data):
+        batches = data.DatasetBatches(model, validation_data, "fit", labelled=True, argument="validation_data")
+        x_first, y_first = batches.first()
+        data.check_labels(model, y_first, output_shape, "fit", "y_val")
+        return batches, y_first.shape
+    x_val, y_val = data.unpack_validation_data(model, validation_data)
+    data.check_labels(model, y_val, output_shape, "fit", "y_val")
+    return data.ArrayBatches(x_val, y_val, data.batch_size_argument(batch_size, "fit")), y_val.shape
 
 
 def _train_step(model, x_batch, y_batch, variables):
@@ -220,15 +240,10 @@ def _stop_on_nonfinite(model, loss_value, epoch, epochs, step, steps):
     )
 
 
-def _evaluate_arrays(model, x, y, batch_size, metrics, progress=None, callback_list=None):
-    """Loss and metrics over arrays in inference mode; the loss is the sample-weighted mean of the batch means."""
+def _evaluate_batches(model, batches, metrics, progress=None, callback_list=None):
+    """Loss and metrics over the batches in inference mode; the loss is the sample-weighted mean of the batch means."""
     loss_total, count = 0.0, 0
-    steps = math.ceil(len(x) / batch_size)
-    for step in range(steps):
-        x_batch, y_batch = (
-            x[step * batch_size : (step + 1) * batch_size],
-            y[step * batch_size : (step + 1) * batch_size],
-        )
+    for step, (x_batch, y_batch) in enumerate(batches.epoch()):
         if callback_list is not None:
             callback_list.on_test_batch_begin(step, {})
         y_pred = model(Tensor(x_batch), training=False)
@@ -253,13 +268,18 @@ def _results(model, logs, return_dict):
 def evaluate(model, x, y, batch_size, verbose, callbacks, return_dict):
     verbose = resolve_verbose(verbose, "evaluate")
     batch_size = data.batch_size_argument(batch_size, "evaluate")
-    x, y, output_shape = _prepare_labelled(model, x, y, "evaluate")
-    metrics = _resolve_metrics(model, y.shape, output_shape)
-    steps = math.ceil(len(x) / batch_size)
-    callback_list = callbacks_module.CallbackList(callbacks, model, {"verbose": verbose, "steps": steps})
+    if data.is_dataset(x):
+        data.no_dataset_arguments("evaluate", y=y)
+        batches, output_shape, y_shape = _dataset_batches(model, x, "evaluate")
+    else:
+        x, y, output_shape = _prepare_labelled(model, x, y, "evaluate")
+        batches, y_shape = data.ArrayBatches(x, y, batch_size), y.shape
+    metrics = _resolve_metrics(model, y_shape, output_shape)
+    callback_list = callbacks_module.CallbackList(callbacks, model, {"verbose": verbose, "steps": batches.steps})
     callback_list.on_test_begin({})
-    progress = Progress(_builtin_verbose(verbose, callbacks), steps)
-    logs = _evaluate_arrays(model, x, y, batch_size, metrics, progress, callback_list if callbacks else None)
+    progress = Progress(_builtin_verbose(verbose, callbacks), batches.steps)
+    logs = _evaluate_batches(model, batches, metrics, progress, callback_list if callbacks else None)
+    progress.steps = batches.steps
     progress.finish(logs)
     callback_list.on_test_end(logs)
     return _results(model, logs, return_dict)
@@ -276,6 +296,8 @@ def predict(model, x, batch_size, verbose, callbacks, one_batch=False):
     """
     op = "predict_on_batch" if one_batch else "predict"
     verbose = resolve_verbose(verbose, op)
+    if data.is_dataset(x) and not one_batch:
+        return _predict_dataset(model, x, verbose, callbacks)
     x = data.input_array(model, x, op)
     batch_size = len(x) if one_batch else data.batch_size_argument(batch_size, op)
     steps = math.ceil(len(x) / batch_size)
@@ -329,6 +351,30 @@ def predict(model, x, batch_size, verbose, callbacks, one_batch=False):
         report(step + 1)
     progress.finish({})
     callback_list.on_predict_end({})
+    return results if isinstance(outputs, (list, tuple)) else results[0]
+
+
+def _predict_dataset(model, dataset, verbose, callbacks):
+    """``predict`` over a dataset's batches, one after another; the outputs joined at the end."""
+    batches = data.DatasetBatches(model, dataset, "predict", labelled=False)
+    callback_list = callbacks_module.CallbackList(callbacks, model, {"verbose": verbose, "steps": batches.steps})
+    callback_list.on_predict_begin({})
+    progress = Progress(verbose, batches.steps)
+    parts, outputs = [], None
+    for step, (x_batch, _) in enumerate(batches.epoch()):
+        callback_list.on_predict_batch_begin(step, {})
+        outputs = model(Tensor(x_batch), training=False)
+        batch_outputs = [o._value for o in outputs] if isinstance(outputs, (list, tuple)) else [outputs._value]
+        parts.append(batch_outputs)
+        callback_list.on_predict_batch_end(step, {"outputs": batch_outputs})
+        if progress.due(step + 1):
+            progress.draw(step + 1, {})
+    if not parts:
+        raise ValueError("predict: the dataset x is empty.")
+    progress.steps = batches.steps
+    progress.finish({})
+    callback_list.on_predict_end({})
+    results = [np.concatenate(columns) for columns in zip(*parts)]
     return results if isinstance(outputs, (list, tuple)) else results[0]
 
 
