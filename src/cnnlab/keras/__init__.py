@@ -19,7 +19,7 @@
 
 import importlib
 
-from . import activations, backend, callbacks, initializers, layers, losses, metrics, models, optimizers, saving, utils
+from . import activations, backend, callbacks, initializers, layers, losses, metrics, models, ops, optimizers, random, saving, utils
 from .layers import Input, InputLayer, Layer
 from .models import Model, Sequential
 
@@ -38,7 +38,9 @@ __all__ = [
     "losses",
     "metrics",
     "models",
+    "ops",
     "optimizers",
+    "random",
     "saving",
     "utils",
 ]
