@@ -48,6 +48,8 @@ def pytest_configure(config):
         CNNLAB_SYSTEM_DATASETS=str(folders["system-datasets"]),
         CNNLAB_TEST_FENCE_LOG=str(log),
         PYTHONPATH=os.pathsep.join(filter(None, [str(FENCE_SITE), os.environ.get("PYTHONPATH")])),
+        # Keras 3, the test oracle, runs on PyTorch (no TensorFlow needed); it reads this when first imported.
+        KERAS_BACKEND="torch",
     )
     os.environ.pop("CNNLAB_DATA_URL", None)
     config.addinivalue_line("markers", "network_attempt_expected: the test checks that the fence refuses an attempt")

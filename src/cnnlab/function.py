@@ -131,8 +131,9 @@ def _apply_signature(signature, args, kwargs, name):
         raise TypeError(f"{name}: the input_signature has {len(signature)} argument(s); received {len(args)}.")
     converted = []
     for position, (arg, spec) in enumerate(zip(args, signature)):
-        specs = nest.flatten(spec)
-        values = nest.flatten(arg)
+        # A TensorSpec takes the whole argument (a nested list is one tensor); a structure of specs, a structure.
+        specs = [spec] if isinstance(spec, TensorSpec) else nest.flatten(spec)
+        values = [arg] if isinstance(spec, TensorSpec) else nest.flatten(arg)
         if len(specs) != len(values):
             raise ValueError(f"{name}: argument {position} does not have the structure of its input_signature entry {spec!r}.")
         tensors = []
@@ -147,7 +148,7 @@ def _apply_signature(signature, args, kwargs, name):
                     f"input_signature's {leaf!r}."
                 )
             tensors.append(tensor)
-        converted.append(nest.pack_sequence_as(spec, tensors))
+        converted.append(tensors[0] if isinstance(spec, TensorSpec) else nest.pack_sequence_as(spec, tensors))
     return converted
 
 

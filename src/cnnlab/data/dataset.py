@@ -315,7 +315,7 @@ class Dataset:
 
         Args:
             buffer_size: elements held at once; at least the dataset's length for a full shuffle.
-            seed: makes the orders reproducible (with ``tf.random.set_seed`` they are anyway).
+            seed: fixes the orders (without it, ``tf.random.set_seed`` before building makes them reproducible).
             reshuffle_each_iteration: a new order every pass (default True).
         """
         buffer_size = _positive_int(buffer_size, "shuffle", "buffer_size", allow_autotune=True)
@@ -582,8 +582,9 @@ class _ShuffleOrders:
     """The random streams of a ``shuffle``: one per pass, or the same one each pass."""
 
     def __init__(self, seed, reshuffle):
-        # The op's own stream, picked when the dataset is built (so set_seed before it makes it reproducible).
-        self._base = int(cnnlab_random.generator_for(seed, "Dataset.shuffle").integers(2**63))
+        # A seed fixes the orders, as in TF; without one, they come from the global generator when the
+        # dataset is built (so ``set_seed`` before it makes them reproducible).
+        self._base = seed if seed is not None else int(cnnlab_random.get_global_generator().integers(2**63))
         self._reshuffle = reshuffle
         self._passes = itertools.count()
 

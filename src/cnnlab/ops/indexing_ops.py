@@ -127,9 +127,10 @@ def slice(input_, begin, size, name=None):  # noqa: A001 - TF's name
     return getitem(x, tuple(key))
 
 
-def _scatter_arguments(indices, updates, shape, op):
+def _scatter_arguments(indices, updates, shape, op, dtype=None):
+    """The index tuples and the updates (converted to ``dtype``, the tensor's, when given as values)."""
     index = _nd_indices(indices, shape, op)
-    u = as_tensor(updates, op)
+    u = as_tensor(updates, op, dtype)
     expected = (*index.shape[:-1], *shape[index.shape[-1] :])
     if tuple(u.shape) != expected:
         raise ValueError(
@@ -161,8 +162,7 @@ def tensor_scatter_nd_update(tensor, indices, updates, name=None):
         array([7, 2, 9], dtype=int32)
     """
     x = as_tensor(tensor, "tensor_scatter_nd_update")
-    index, u = _scatter_arguments(indices, updates, x.shape, "tensor_scatter_nd_update")
-    u = as_tensor(u, "tensor_scatter_nd_update", x.dtype)
+    index, u = _scatter_arguments(indices, updates, x.shape, "tensor_scatter_nd_update", x.dtype)
     key = _as_key(index)
     out = x._value.copy()
     out[key] = u._value
@@ -178,8 +178,7 @@ def tensor_scatter_nd_update(tensor, indices, updates, name=None):
 def tensor_scatter_nd_add(tensor, indices, updates, name=None):
     """A copy of ``tensor`` with ``updates`` added at ``indices`` (repeats are summed)."""
     x = as_tensor(tensor, "tensor_scatter_nd_add")
-    index, u = _scatter_arguments(indices, updates, x.shape, "tensor_scatter_nd_add")
-    u = as_tensor(u, "tensor_scatter_nd_add", x.dtype)
+    index, u = _scatter_arguments(indices, updates, x.shape, "tensor_scatter_nd_add", x.dtype)
     out = x._value.copy()
     np.add.at(out, _as_key(index), u._value)
     return record(out, (x, u), lambda dy: (dy, gather_nd(dy, index)))
@@ -188,8 +187,7 @@ def tensor_scatter_nd_add(tensor, indices, updates, name=None):
 def tensor_scatter_nd_sub(tensor, indices, updates, name=None):
     """A copy of ``tensor`` with ``updates`` subtracted at ``indices`` (repeats are summed)."""
     x = as_tensor(tensor, "tensor_scatter_nd_sub")
-    index, u = _scatter_arguments(indices, updates, x.shape, "tensor_scatter_nd_sub")
-    u = as_tensor(u, "tensor_scatter_nd_sub", x.dtype)
+    index, u = _scatter_arguments(indices, updates, x.shape, "tensor_scatter_nd_sub", x.dtype)
     out = x._value.copy()
     np.subtract.at(out, _as_key(index), u._value)
     return record(out, (x, u), lambda dy: (dy, -gather_nd(dy, index)))

@@ -232,8 +232,8 @@ class DatasetBatches:
 def no_dataset_arguments(op, **arguments):
     """Refuse the array-only arguments Keras refuses with a dataset (labels given apart, a validation split)."""
     for name, value in arguments.items():
-        if value is not None and value is not False and value != 0:
+        if value is not None and not (isinstance(value, numbers.Number) and value == 0):
             raise ValueError(
                 f"{op}: {name} cannot be used when x is a dataset: the dataset yields the (inputs, labels) batches itself; "
-                f"received {name}={value!r:.60}."
+                f"received {name} of type {type(value).__name__}."
             )

@@ -748,8 +748,12 @@ def squeeze(x, axis=None):
 
 def moveaxis(x, source, destination):
     t = _tensor(x)
-    order = np.moveaxis(np.arange(t.ndim), source, destination)
-    return array_ops.transpose(t, order.tolist())
+    sources = [a % t.ndim for a in (source if isinstance(source, (tuple, list)) else [source])]
+    destinations = [a % t.ndim for a in (destination if isinstance(destination, (tuple, list)) else [destination])]
+    order = [a for a in range(t.ndim) if a not in sources]
+    for where_to, axis in sorted(zip(destinations, sources)):
+        order.insert(where_to, axis)
+    return array_ops.transpose(t, order)
 
 
 def swapaxes(x, axis1, axis2):
