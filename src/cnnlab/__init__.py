@@ -15,10 +15,9 @@ import importlib
 
 from . import dtypes
 from .autodiff import GradientTape, UnconnectedGradients
-from .kernels.memory import keep_freed_memory as _keep_freed_memory
+from .config import device
 from .dtypes import (
     as_dtype,
-    bool_ as bool,  # noqa: A001 - TF's name
     complex64,
     complex128,
     double,
@@ -36,8 +35,11 @@ from .dtypes import (
     uint32,
     uint64,
 )
-from .config import device
+from .dtypes import (
+    bool_ as bool,  # noqa: A001 - TF's name
+)
 from .function import TensorSpec, executing_eagerly, function
+from .kernels.memory import keep_freed_memory as _keep_freed_memory
 from .module import Module
 from .ops.array_ops import (
     broadcast_to,
@@ -107,8 +109,6 @@ from .ops.math_ops import (
     cast,
     clip_by_value,
     divide,
-    divide as realdiv,
-    divide as truediv,
     equal,
     exp,
     floor,
@@ -136,6 +136,12 @@ from .ops.math_ops import (
     subtract,
     tanh,
 )
+from .ops.math_ops import (
+    divide as realdiv,
+)
+from .ops.math_ops import (
+    divide as truediv,
+)
 from .ops.print_ops import print  # noqa: A004 - TF's name
 from .ops.reduction_ops import (
     argmax,
@@ -151,7 +157,14 @@ from .ops.reduction_ops import (
 )
 from .ops.scan_ops import cumsum
 from .ops.sort_ops import argsort, searchsorted, sort, unique, unique_with_counts
-from .tensor import Tensor, TensorShape, Variable, constant, convert_to_tensor, is_tensor
+from .tensor import (
+    Tensor,
+    TensorShape,
+    Variable,
+    constant,
+    convert_to_tensor,
+    is_tensor,
+)
 from .version import CNNLAB_VERSION as __cnnlab_version__
 from .version import VERSION as __version__
 

@@ -6,48 +6,6 @@ the special functions (``lgamma``, ``digamma``, ``erfinv``, ``ndtri``, ``bessel_
 (``angle``, ``conj``, ``real``, ``imag``), ``sobol_sample`` and ``approx_max_k`` / ``approx_min_k``.
 """
 
-from .ops.math_ops import (
-    abs,  # noqa: A004 - TF's name
-    add,
-    ceil,
-    divide,
-    divide as truediv,
-    equal,
-    exp,
-    floor,
-    floordiv,
-    greater,
-    greater_equal,
-    is_finite,
-    is_inf,
-    is_nan,
-    less,
-    less_equal,
-    log,
-    log1p,
-    logical_and,
-    logical_not,
-    logical_or,
-    logical_xor,
-    maximum,
-    minimum,
-    mod,
-    mod as floormod,
-    multiply,
-    negative,
-    not_equal,
-    pow,  # noqa: A004 - TF's name
-    reciprocal,
-    round,  # noqa: A004 - TF's name
-    rsqrt,
-    sigmoid,
-    sign,
-    sqrt,
-    square,
-    squared_difference,
-    subtract,
-    tanh,
-)
 from .ops.elementwise_ops import (
     accumulate_n,
     acos,
@@ -86,9 +44,53 @@ from .ops.elementwise_ops import (
 )
 from .ops.histogram_ops import bincount, confusion_matrix
 from .ops.linalg_ops import l2_normalize
+from .ops.math_ops import (
+    abs,  # noqa: A004 - TF's name
+    add,
+    ceil,
+    divide,
+    equal,
+    exp,
+    floor,
+    floordiv,
+    greater,
+    greater_equal,
+    is_finite,
+    is_inf,
+    is_nan,
+    less,
+    less_equal,
+    log,
+    log1p,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    maximum,
+    minimum,
+    mod,
+    multiply,
+    negative,
+    not_equal,
+    pow,  # noqa: A004 - TF's name
+    reciprocal,
+    round,  # noqa: A004 - TF's name
+    rsqrt,
+    sigmoid,
+    sign,
+    sqrt,
+    square,
+    squared_difference,
+    subtract,
+    tanh,
+)
+from .ops.math_ops import (
+    divide as truediv,
+)
+from .ops.math_ops import (
+    mod as floormod,
+)
 from .ops.nn_ops import log_softmax, softmax, softplus, softsign
-from .ops.scan_ops import cumprod, cumsum, cumulative_logsumexp
-from .ops.sort_ops import in_top_k, top_k
 from .ops.reduction_ops import (
     argmax,
     argmin,
@@ -105,3 +107,5 @@ from .ops.reduction_ops import (
     reduce_sum,
     reduce_variance,
 )
+from .ops.scan_ops import cumprod, cumsum, cumulative_logsumexp
+from .ops.sort_ops import in_top_k, top_k

@@ -228,7 +228,9 @@ class Dataset:
             for parts in zip(*(d._elements() for d in members)):
                 yield nest.pack_sequence_as(structure, list(parts))
 
-        return Dataset(elements, cardinality, None)
+        specs = [d._spec for d in members]
+        spec = None if any(s is None for s in specs) else nest.pack_sequence_as(structure, specs)
+        return Dataset(elements, cardinality, spec)
 
     # ---- what it is -------------------------------------------------------------------------
 
@@ -292,7 +294,32 @@ class Dataset:
             for group in _groups(upstream._elements(), batch_size, drop_remainder):
                 yield _stack(group)
 
-        return Dataset(elements, count, spec)
+        return Dataset(elements, count, spec, batched_input=not drop_remainder)
+
+    def padded_batch(self, batch_size, padded_shapes=None, padding_values=None, drop_remainder=False, name=None):
+        """``batch`` for elements of different shapes: each is padded (at the end of each axis) to a common shape.
+
+        Args:
+            padded_shapes: the shape to pad each component to, None entries (or None
+                altogether) meaning the longest in the batch.
+            padding_values: the value padded with (0 by default), one per component or one for all.
+        """
+        batch_size = _positive_int(batch_size, "padded_batch", "batch_size")
+        count = self._cardinality
+        if count >= 0:
+            count = count // batch_size if drop_remainder else math.ceil(count / batch_size)
+        upstream = self
+
+        def elements():
+            for group in _groups(upstream._elements(), batch_size, drop_remainder):
+                structure = group[0]
+                columns = list(zip(*(nest.flatten(e) for e in group)))
+                shapes = _broadcast_setting(padded_shapes, structure, len(columns))
+                fills = _broadcast_setting(padding_values, structure, len(columns))
+                stacked = [_pad_and_stack(column, shape, fill) for column, shape, fill in zip(columns, shapes, fills)]
+                yield nest.pack_sequence_as(structure, stacked)
+
+        return Dataset(elements, count, None, batched_input=True)
 
     def unbatch(self, name=None):
         """The slices of each element along its first axis, one by one (the inverse of ``batch``)."""
@@ -630,6 +657,42 @@ def _stack(elements):
             "shape first (for example with a map)."
         ) from None
     return nest.pack_sequence_as(structure, stacked)
+
+
+def _broadcast_setting(setting, structure, count):
+    """A per-component setting of ``padded_batch`` (None, one value for all, or a structure like the
+    element's, whose leaves may be shapes) as a list in ``nest.flatten`` order."""
+    if setting is None:
+        return [None] * count
+    both_tuples = isinstance(structure, tuple) and isinstance(setting, tuple)
+    both_dicts = isinstance(structure, dict) and isinstance(setting, dict)
+    if not (both_tuples or both_dicts):
+        return [setting] * count
+
+    def leaves(value, shape):
+        if isinstance(shape, dict):
+            return [leaf for key in sorted(shape) for leaf in leaves(value[key], shape[key])]
+        if isinstance(shape, tuple):
+            return [leaf for v, s in zip(value, shape) for leaf in leaves(v, s)]
+        return [value]
+
+    return leaves(setting, structure)
+
+
+def _pad_and_stack(arrays, shape, fill):
+    rank = arrays[0].ndim
+    if any(a.ndim != rank for a in arrays):
+        shapes = [a.shape for a in arrays]
+        raise ValueError(f"Dataset.padded_batch: the elements of a component must have one rank; received shapes {shapes}.")
+    longest = [max(a.shape[d] for a in arrays) for d in range(rank)]
+    target = longest if shape is None else [n if s is None or s == -1 else int(s) for s, n in zip(list(shape), longest)]
+    if len(target) != rank or any(t < n for t, n in zip(target, longest)):
+        shapes = sorted({a.shape for a in arrays})
+        raise ValueError(f"Dataset.padded_batch: padded_shapes {list(shape)} cannot hold elements of shapes {shapes}.")
+    out = np.full((len(arrays), *target), 0 if fill is None else _leaf_array(fill, "Dataset.padded_batch"), dtype=arrays[0].dtype)
+    for i, a in enumerate(arrays):
+        out[(i, *(slice(0, n) for n in a.shape))] = a
+    return out
 
 
 def _prefetched(make_elements, buffer_size):

@@ -400,7 +400,9 @@ def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None):
                 f"pad: mode={mode!r} can add at most {n - 1 + limit} cells on each side of axis {axis} (size {n}); "
                 f"received paddings[{axis}]={[before, after]}."
             )
-    sources = [np.pad(np.arange(n), (int(before), int(after)), mode=mode_name.lower()) for (before, after), n in zip(widths, x.shape)]
+    sources = [
+        np.pad(np.arange(n), (int(before), int(after)), mode=mode_name.lower()) for (before, after), n in zip(widths, x.shape)
+    ]
     return getitem(x, np.ix_(*sources)) if x.ndim else identity(x)
 
 
@@ -455,7 +457,9 @@ def roll(input, shift, axis, name=None):  # noqa: A002 - TF's argument name
     shifts = np.asarray(shift._value if isinstance(shift, Tensor) else shift).reshape(-1).tolist()
     axes = list(_axes_arg(axis, x.ndim, "roll"))
     if len(shifts) != len(axes) or not builtins.all(is_integral_number(s) for s in shifts):
-        raise ValueError(f"roll: shift and axis must be integers, or lists of one length; received shift={shift!r}, axis={axis!r}.")
+        raise ValueError(
+            f"roll: shift and axis must be integers, or lists of one length; received shift={shift!r}, axis={axis!r}."
+        )
     value = np.roll(x._value, shifts, axes)
     back = [-s for s in shifts]
     return record(value, (x,), lambda dy: (roll(dy, back, axes),))
@@ -480,7 +484,8 @@ def repeat(input, repeats, axis=None, name=None):  # noqa: A002 - TF's argument 
             f"repeat: repeats must be a non-negative integer or one per element of axis {axis} ({x.shape[axis]}); "
             f"received repeats={counts.tolist()!r}."
         )
-    return gather(x, np.repeat(np.arange(x.shape[axis]), counts.reshape(-1) if counts.size > 1 else int(counts.reshape(-1)[0])), axis=axis)
+    per_element = counts.reshape(-1) if counts.size > 1 else int(counts.reshape(-1)[0])
+    return gather(x, np.repeat(np.arange(x.shape[axis]), per_element), axis=axis)
 
 
 # ---- constructors ---------------------------------------------------------------------------
@@ -615,7 +620,9 @@ def linspace(start, stop, num, name=None, axis=0):
     try:
         shape = np.broadcast_shapes(first.shape, last.shape)
     except ValueError:
-        raise ValueError(f"linspace: start and stop must broadcast together; received shapes {tuple(first.shape)} and {tuple(last.shape)}.") from None
+        raise ValueError(
+            f"linspace: start and stop must broadcast together; received shapes {tuple(first.shape)} and {tuple(last.shape)}."
+        ) from None
     if not is_integral_number(axis) or not -len(shape) - 1 <= axis <= len(shape):
         raise ValueError(f"linspace: axis must be an integer in [{-len(shape) - 1}, {len(shape)}]; received axis={axis!r}.")
     axis %= len(shape) + 1

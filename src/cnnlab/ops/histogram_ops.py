@@ -70,7 +70,8 @@ def confusion_matrix(labels, predictions, num_classes=None, weights=None, dtype=
     guess = _non_negative_ints(predictions, "confusion_matrix", "predictions").reshape(-1)
     if truth.shape != guess.shape:
         raise ValueError(
-            f"confusion_matrix: labels and predictions must have the same number of elements; received {truth.size} and {guess.size}."
+            "confusion_matrix: labels and predictions must have the same number of elements; "
+            f"received {truth.size} and {guess.size}."
         )
     if num_classes is None:
         num_classes = int(max(truth.max(initial=-1), guess.max(initial=-1))) + 1
@@ -79,7 +80,10 @@ def confusion_matrix(labels, predictions, num_classes=None, weights=None, dtype=
     if truth.size and max(truth.max(), guess.max()) >= num_classes:
         raise ValueError(f"confusion_matrix: labels and predictions must be < num_classes={num_classes}.")
     matrix = np.zeros((num_classes, num_classes), dtype=dtypes.as_dtype(dtype))
-    weight = np.ones(truth.size, dtype=matrix.dtype) if weights is None else as_tensor(weights, "confusion_matrix")._value.reshape(-1)
+    if weights is None:
+        weight = np.ones(truth.size, dtype=matrix.dtype)
+    else:
+        weight = as_tensor(weights, "confusion_matrix")._value.reshape(-1)
     if weight.size != truth.size:
         raise ValueError(f"confusion_matrix: weights must have one value per label; received {weight.size} for {truth.size}.")
     np.add.at(matrix, (truth, guess), weight.astype(matrix.dtype))

@@ -199,9 +199,13 @@ class DatasetBatches:
                 "by cnnlab's trainer yet: yield (x, y)."
             )
         else:
-            raise ValueError(f"{self.op}: a dataset must yield x, (x, y) or (x, y, sample_weight); received a {len(element)}-tuple.")
+            raise ValueError(
+                f"{self.op}: a dataset must yield x, (x, y) or (x, y, sample_weight); received a {len(element)}-tuple."
+            )
         if isinstance(x, dict):
-            raise ValueError(f"{self.op}: the dataset {self.argument} yields a dict of inputs; cnnlab's models take one input array.")
+            raise ValueError(
+                f"{self.op}: the dataset {self.argument} yields a dict of inputs; cnnlab's models take one input array."
+            )
         if self.labelled and y is None:
             raise ValueError(
                 f"{self.op}: the dataset {self.argument} must yield (inputs, labels) pairs; received elements without labels."

@@ -45,7 +45,8 @@ from ...ops import (
     sort_ops,
 )
 from ...ops.conv_ops import conv2d
-from ...tensor import Tensor, _to_array, as_tensor, convert_to_tensor as _convert
+from ...tensor import Tensor, _to_array, as_tensor
+from ...tensor import convert_to_tensor as _convert
 from . import image
 
 _FLOATX = cnnlab_dtypes.float32
@@ -543,10 +544,15 @@ def einsum(subscripts, *operands, **kwargs):
     return linalg_ops.einsum(subscripts, *_promoted(*operands))
 
 
+def _other_axes(ndim, axis1, axis2):
+    return [a for a in range(ndim) if a not in (axis1, axis2)]
+
+
 def trace(x, offset=0, axis1=0, axis2=1):
     t = _tensor(x)
+    axis1, axis2 = axis1 % t.ndim, axis2 % t.ndim
     eye_mask = Tensor(np.eye(t.shape[axis1], t.shape[axis2], offset, dtype=t.dtype))
-    moved = array_ops.transpose(t, [*[a for a in range(t.ndim) if a not in (axis1 % t.ndim, axis2 % t.ndim)], axis1 % t.ndim, axis2 % t.ndim])
+    moved = array_ops.transpose(t, [*_other_axes(t.ndim, axis1, axis2), axis1, axis2])
     return reduction_ops.reduce_sum(moved * eye_mask, axis=[-2, -1])
 
 
@@ -556,7 +562,8 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
     columns = rows + offset
     keep = columns < t.shape[axis2]
     rows, columns = rows[keep], columns[keep]
-    moved = array_ops.transpose(t, [axis1 % t.ndim, axis2 % t.ndim, *[a for a in range(t.ndim) if a not in (axis1 % t.ndim, axis2 % t.ndim)]])
+    axis1, axis2 = axis1 % t.ndim, axis2 % t.ndim
+    moved = array_ops.transpose(t, [axis1, axis2, *_other_axes(t.ndim, axis1, axis2)])
     picked = array_ops.getitem(moved, (rows, columns))
     return array_ops.transpose(picked, [*range(1, picked.ndim), 0])
 
@@ -661,7 +668,8 @@ def average(x, axis=None, weights=None):
 
 def _quantiles(x, q, axis, keepdims, method):
     t = _floating(x)
-    return Tensor(np.asarray(np.quantile(t._value, _tensor(q)._value, axis=axis, keepdims=keepdims, method=method), dtype=t.dtype))
+    result = np.quantile(t._value, _tensor(q)._value, axis=axis, keepdims=keepdims, method=method)
+    return Tensor(np.asarray(result, dtype=t.dtype))
 
 
 def quantile(x, q, axis=None, method="linear", keepdims=False):
@@ -853,7 +861,9 @@ def roll(x, shift, axis=None):
 
 def pad(x, pad_width, mode="constant", constant_values=None):
     t = _tensor(x)
-    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64).reshape(-1, 2) if np.ndim(pad_width) else np.full((1, 2), pad_width), (t.ndim, 2))
+    # NumPy's forms: one width for all, one (before, after) pair for all, or one pair per axis.
+    pairs = np.asarray(pad_width, dtype=np.int64).reshape(-1, 2) if np.ndim(pad_width) else np.full((1, 2), pad_width)
+    widths = np.broadcast_to(pairs, (t.ndim, 2))
     return array_ops.pad(t, widths, mode.upper(), 0 if constant_values is None else constant_values)
 
 
@@ -937,7 +947,8 @@ def slice(inputs, start_indices, shape):  # noqa: A001 - Keras's name
 def slice_update(inputs, start_indices, updates):
     """``inputs`` with the block at ``start_indices`` replaced by ``updates``."""
     t, u = _tensor(inputs), _cast_to(updates, _tensor(inputs).dtype)
-    grids = np.meshgrid(*[np.arange(s, s + n) for s, n in zip(np.asarray(_tensor(start_indices)._value).tolist(), u.shape)], indexing="ij")
+    starts = np.asarray(_tensor(start_indices)._value).tolist()
+    grids = np.meshgrid(*[np.arange(s, s + n) for s, n in zip(starts, u.shape)], indexing="ij")
     return indexing_ops.tensor_scatter_nd_update(t, np.stack(grids, -1), u)
 
 
@@ -1188,9 +1199,11 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
 
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     _channels_last(data_format, "max_pool")
-    return pool_ops.max_pool2d(_tensor(inputs), pool_size, pool_size if strides is None else strides, _padding(padding, "max_pool"))
+    strides = pool_size if strides is None else strides
+    return pool_ops.max_pool2d(_tensor(inputs), pool_size, strides, _padding(padding, "max_pool"))
 
 
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     _channels_last(data_format, "average_pool")
-    return pool_ops.avg_pool2d(_floating(inputs), pool_size, pool_size if strides is None else strides, _padding(padding, "average_pool"))
+    strides = pool_size if strides is None else strides
+    return pool_ops.avg_pool2d(_floating(inputs), pool_size, strides, _padding(padding, "average_pool"))

@@ -64,7 +64,16 @@ def rgb_to_grayscale(images, data_format=None):
     return tf_image.rgb_to_grayscale(_images(images, "keras.ops.image.rgb_to_grayscale"))
 
 
-def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None, right_padding=None, target_height=None, target_width=None, data_format=None):
+def pad_images(
+    images,
+    top_padding=None,
+    left_padding=None,
+    bottom_padding=None,
+    right_padding=None,
+    target_height=None,
+    target_width=None,
+    data_format=None,
+):
     """Images zero-padded on each side (or to ``target_height`` / ``target_width``)."""
     op = "keras.ops.image.pad_images"
     _channels_last(data_format, op)
@@ -74,12 +83,23 @@ def pad_images(images, top_padding=None, left_padding=None, bottom_padding=None,
     bottom = bottom_padding if bottom_padding is not None else (target_height - height - top if target_height else 0)
     right = right_padding if right_padding is not None else (target_width - width - left if target_width else 0)
     if min(top, left, bottom, right) < 0:
-        raise ValueError(f"{op}: the padding must be non-negative; received top={top}, left={left}, bottom={bottom}, right={right}.")
+        raise ValueError(
+            f"{op}: the padding must be non-negative; received top={top}, left={left}, bottom={bottom}, right={right}."
+        )
     widths = [[top, bottom], [left, right], [0, 0]]
     return array_ops.pad(x, ([[0, 0]] if x.ndim == 4 else []) + widths)
 
 
-def crop_images(images, top_cropping=None, left_cropping=None, bottom_cropping=None, right_cropping=None, target_height=None, target_width=None, data_format=None):
+def crop_images(
+    images,
+    top_cropping=None,
+    left_cropping=None,
+    bottom_cropping=None,
+    right_cropping=None,
+    target_height=None,
+    target_width=None,
+    data_format=None,
+):
     """Images with rows and columns cut from each side (or cut to ``target_height`` / ``target_width``)."""
     op = "keras.ops.image.crop_images"
     _channels_last(data_format, op)
