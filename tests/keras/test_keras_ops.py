@@ -166,7 +166,11 @@ def _case_id(case):
 def _numpy(value):
     if isinstance(value, (tuple, list)):
         return [_numpy(v) for v in value]
-    return np.asarray(keras.ops.convert_to_numpy(value)) if not isinstance(value, tf.Tensor) else np.asarray(value.numpy())
+    if isinstance(value, tf.Tensor):
+        return np.asarray(value.numpy())
+    if hasattr(value, "detach"):  # a torch tensor from Keras's backend
+        return value.detach().cpu().numpy()
+    return np.asarray(keras.ops.convert_to_numpy(value))
 
 
 @pytest.mark.parametrize("name, args, kwargs", CASES, ids=[_case_id(c) for c in CASES])
