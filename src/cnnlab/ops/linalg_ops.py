@@ -47,8 +47,8 @@ def einsum(equation, *inputs, **kwargs):
     """Einstein summation (``tf.einsum``), e.g. ``'ij,jk->ik'`` for a matrix product; differentiable.
 
     Example:
-        >>> cnnlab.einsum("i,i->", [1.0, 2.0], [3.0, 4.0]).numpy()
-        11.0
+        >>> cnnlab.einsum("i,i->", [1.0, 2.0], [3.0, 4.0])
+        <tf.Tensor: shape=(), dtype=float32, numpy=11.0>
     """
     unknown = set(kwargs) - {"name", "optimize"}
     if unknown:

@@ -14,8 +14,8 @@ and dtypes follow Keras 3's rules rather than TF's:
 
 Example:
     >>> from cnnlab.keras import ops
-    >>> ops.mean(ops.square(ops.convert_to_tensor([1, 2, 3]))).numpy()
-    4.6666665
+    >>> ops.mean(ops.square(ops.convert_to_tensor([1, 2, 3])))
+    <tf.Tensor: shape=(), dtype=float32, numpy=4.6666665>
 
 Not here (see the README's known differences): Fourier transforms and signal
 windows, matrix decompositions and solvers (``inv``, ``det``, ``svd``, ``qr``,
