@@ -66,7 +66,9 @@ def set_visible_devices(devices, device_type=None):
 def _set_memory_growth(device, enable):
     """TF's switch for GPU memory; refused for the CPU with TF's reason (no GPU exists in cnnlab)."""
     if not isinstance(device, PhysicalDevice):
-        raise TypeError(f"set_memory_growth: device must be a PhysicalDevice from list_physical_devices; received {device!r}.")
+        raise TypeError(
+            f"set_memory_growth: device must be a PhysicalDevice from list_physical_devices; received {device!r}."
+        )
     raise ValueError(
         f"set_memory_growth: cannot set memory growth on {device.name}: it applies to GPUs only, and cnnlab has none "
         "(programs that loop over list_physical_devices('GPU') never get here)."

@@ -39,7 +39,9 @@ class TensorSpec:
             dims = list(shape) if not isinstance(shape, (int, np.integer)) else [shape]
             for d in dims:
                 if d is not None and (isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0):
-                    raise ValueError(f"TensorSpec: shape must hold non-negative ints or None; received shape={shape!r}.")
+                    raise ValueError(
+                        f"TensorSpec: shape must hold non-negative ints or None; received shape={shape!r}."
+                    )
             self._shape = TensorShape(None if d is None else int(d) for d in dims)
         self.dtype = dtypes.as_dtype(dtype, "TensorSpec")
         self.name = name
@@ -62,7 +64,11 @@ class TensorSpec:
         return dtype == self.dtype and _shapes_fit(shape, self._shape)
 
     def __eq__(self, other):
-        return isinstance(other, TensorSpec) and (self._shape, self.dtype, self.name) == (other._shape, other.dtype, other.name)
+        return isinstance(other, TensorSpec) and (self._shape, self.dtype, self.name) == (
+            other._shape,
+            other.dtype,
+            other.name,
+        )
 
     def __hash__(self):
         return hash((self._shape, self.dtype, self.name))
@@ -126,7 +132,9 @@ class Function:
 
 def _apply_signature(signature, args, kwargs, name):
     if kwargs:
-        raise TypeError(f"{name}: a function with an input_signature takes positional arguments only; received {sorted(kwargs)}.")
+        raise TypeError(
+            f"{name}: a function with an input_signature takes positional arguments only; received {sorted(kwargs)}."
+        )
     if len(args) != len(signature):
         raise TypeError(f"{name}: the input_signature has {len(signature)} argument(s); received {len(args)}.")
     converted = []
@@ -135,7 +143,9 @@ def _apply_signature(signature, args, kwargs, name):
         specs = [spec] if isinstance(spec, TensorSpec) else nest.flatten(spec)
         values = [arg] if isinstance(spec, TensorSpec) else nest.flatten(arg)
         if len(specs) != len(values):
-            raise ValueError(f"{name}: argument {position} does not have the structure of its input_signature entry {spec!r}.")
+            raise ValueError(
+                f"{name}: argument {position} does not have the structure of its input_signature entry {spec!r}."
+            )
         tensors = []
         for value, leaf in zip(values, specs):
             try:
@@ -171,7 +181,9 @@ def function(
     """
     if input_signature is not None:
         if not isinstance(input_signature, (list, tuple)):
-            raise TypeError(f"function: input_signature must be a list of TensorSpec; received {type(input_signature).__name__}.")
+            raise TypeError(
+                f"function: input_signature must be a list of TensorSpec; received {type(input_signature).__name__}."
+            )
         for spec in nest.flatten(list(input_signature)):
             if not isinstance(spec, TensorSpec):
                 raise TypeError(f"function: input_signature must hold TensorSpec objects; received {spec!r}.")

@@ -55,7 +55,9 @@ def _restore(x, single):
 def _size(size, op):
     dims = array_ops._shape_arg(size, op, "size")
     if len(dims) != 2 or min(dims) < 1:
-        raise ValueError(f"{op}: size must be [new_height, new_width] of positive integers; received size={list(dims)}.")
+        raise ValueError(
+            f"{op}: size must be [new_height, new_width] of positive integers; received size={list(dims)}."
+        )
     return dims
 
 
@@ -207,7 +209,9 @@ def convert_image_dtype(image, dtype, saturate=False, name=None):
     x = as_tensor(image, "image.convert_image_dtype")
     source, target = x.dtype, dtypes.as_dtype(dtype)
     if source.kind not in "iuf" or target.kind not in "iuf":
-        raise TypeError(f"image.convert_image_dtype: only integer and float images; received {source.name} -> {target.name}.")
+        raise TypeError(
+            f"image.convert_image_dtype: only integer and float images; received {source.name} -> {target.name}."
+        )
     if source == target:
         return array_ops.identity(x)
     if source.kind == "f" and target.kind == "f":
@@ -282,12 +286,19 @@ def crop_to_bounding_box(image, offset_height, offset_width, target_height, targ
     """The ``target_height x target_width`` window of each image whose top-left corner is at the offsets."""
     x, single = _images(image, "image.crop_to_bounding_box")
     _, height, width, _ = x.shape
-    if offset_height < 0 or offset_width < 0 or offset_height + target_height > height or offset_width + target_width > width:
+    if (
+        offset_height < 0
+        or offset_width < 0
+        or offset_height + target_height > height
+        or offset_width + target_width > width
+    ):
         raise ValueError(
             f"image.crop_to_bounding_box: the box at ({offset_height}, {offset_width}) of size "
             f"{target_height}x{target_width} does not fit in images of {height}x{width}."
         )
-    return _restore(x[:, offset_height : offset_height + target_height, offset_width : offset_width + target_width, :], single)
+    return _restore(
+        x[:, offset_height : offset_height + target_height, offset_width : offset_width + target_width, :], single
+    )
 
 
 def pad_to_bounding_box(image, offset_height, offset_width, target_height, target_width):

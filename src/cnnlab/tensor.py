@@ -245,7 +245,8 @@ class Variable(Tensor):
 
     # TF prints a variable the same way for str and repr, its name with the output index ':0'.
     def __repr__(self):
-        return f"<tf.Variable '{self.name}:0' shape={self.shape} dtype={self.dtype.name}, numpy={_numpy_text(self._value, True)}>"
+        value = _numpy_text(self._value, True)
+        return f"<tf.Variable '{self.name}:0' shape={self.shape} dtype={self.dtype.name}, numpy={value}>"
 
     __str__ = __repr__
 

@@ -51,7 +51,10 @@ with tf.GradientTape() as tape:
 grad = tape.gradient(loss, layer.trainable_variables)
 for var, g in zip(layer.trainable_variables, grad):
     print(f"{var.name}, shape: {g.shape}")
-assert [(var.name, tuple(g.shape)) for var, g in zip(layer.trainable_variables, grad)] == [("kernel", (3, 2)), ("bias", (2,))]
+assert [(var.name, tuple(g.shape)) for var, g in zip(layer.trainable_variables, grad)] == [
+    ("kernel", (3, 2)),
+    ("bias", (2,)),
+]
 
 # ---- controlling what the tape watches --------------------------------------------------------
 # A trainable variable

@@ -75,8 +75,16 @@ assert len(my_model.submodules) == 2 and all(isinstance(m, Dense) for m in my_mo
 assert my_model.submodules[0] is my_model.dense_1
 for var in my_model.variables:
     print(var, "\n")
-assert [(v.name, tuple(v.shape)) for v in my_model.variables] == [("b", (3,)), ("w", (3, 3)), ("b", (2,)), ("w", (3, 2))]
-assert repr(my_model.variables[0]) == "<tf.Variable 'b:0' shape=(3,) dtype=float32, numpy=array([0., 0., 0.], dtype=float32)>"
+assert [(v.name, tuple(v.shape)) for v in my_model.variables] == [
+    ("b", (3,)),
+    ("w", (3, 3)),
+    ("b", (2,)),
+    ("w", (3, 2)),
+]
+assert (
+    repr(my_model.variables[0])
+    == "<tf.Variable 'b:0' shape=(3,) dtype=float32, numpy=array([0., 0., 0.], dtype=float32)>"
+)
 
 
 class FlexibleDenseModule(tf.Module):

@@ -51,7 +51,9 @@ print(tf.math.argmax(c))
 print(tf.nn.softmax(c))
 assert str(tf.reduce_max(c)) == "tf.Tensor(10.0, shape=(), dtype=float32)"
 assert str(tf.math.argmax(c)) == "tf.Tensor([1 0], shape=(2,), dtype=int64)"
-np.testing.assert_allclose(tf.nn.softmax(c).numpy(), [[2.6894143e-01, 7.3105854e-01], [9.9987662e-01, 1.2339458e-04]], rtol=1e-6)
+np.testing.assert_allclose(
+    tf.nn.softmax(c).numpy(), [[2.6894143e-01, 7.3105854e-01], [9.9987662e-01, 1.2339458e-04]], rtol=1e-6
+)
 
 # Ops convert what is not a tensor.
 assert str(tf.convert_to_tensor([1, 2, 3])) == "tf.Tensor([1 2 3], shape=(3,), dtype=int32)"
@@ -153,7 +155,9 @@ print(tf.multiply(x, y))
 x_stretch = tf.constant([[1, 1, 1, 1], [2, 2, 2, 2], [3, 3, 3, 3]])
 y_stretch = tf.constant([[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4]])
 print(x_stretch * y_stretch)  # Again, operator overloading
-assert str(tf.multiply(x, y)) == "tf.Tensor(\n[[ 1  2  3  4]\n [ 2  4  6  8]\n [ 3  6  9 12]], shape=(3, 4), dtype=int32)"
+assert (
+    str(tf.multiply(x, y)) == "tf.Tensor(\n[[ 1  2  3  4]\n [ 2  4  6  8]\n [ 3  6  9 12]], shape=(3, 4), dtype=int32)"
+)
 np.testing.assert_array_equal((x_stretch * y_stretch).numpy(), tf.multiply(x, y).numpy())
 print(tf.broadcast_to(tf.constant([1, 2, 3]), [3, 3]))
 assert tf.broadcast_to(tf.constant([1, 2, 3]), [3, 3]).numpy().tolist() == [[1, 2, 3]] * 3

@@ -90,7 +90,9 @@ def test_function_on_methods_and_with_an_input_signature():
 
     scaler = Scaler()
     np.testing.assert_array_equal(scaler([[1, 2]]).numpy(), [[3.0, 6.0]])  # a list is converted to float32
-    with pytest.raises(ValueError, match=r"has shape \(3,\), which does not fit the input_signature's TensorSpec\(shape=\(None, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"has shape \(3,\), which does not fit the input_signature's TensorSpec\(shape=\(None, 2\)"
+    ):
         scaler(tf.constant([1.0, 2.0, 3.0]))
     with pytest.raises(TypeError, match="does not match TensorSpec"):
         scaler(tf.constant([[1.0, 2.0]], tf.float64))
@@ -157,6 +159,7 @@ def test_module_gradients_reach_its_variables():
 def test_module_names_are_checked():
     with pytest.raises(ValueError, match="is not a valid module name"):
         tf.Module(name="has space")
+
     class CamelCaseModule(tf.Module):
         pass
 

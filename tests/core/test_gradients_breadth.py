@@ -72,7 +72,11 @@ SCANS_AND_REDUCTIONS = [
     ("norm_matrix_1", lambda x: tf.norm(x, ord=1, axis=[0, 1]), [normal(3, 4)]),
     ("l2_normalize", lambda x: tf.math.l2_normalize(x, axis=1), [normal(3, 4)]),
     ("clip_by_norm", lambda x: tf.clip_by_norm(x, 1.5), [normal(3, 4)]),
-    ("clip_by_global_norm", lambda a, b: tf.concat([tf.reshape(t, [-1]) for t in tf.clip_by_global_norm([a, b], 1.0)[0]], 0), [normal(3), normal(2, 2)]),
+    (
+        "clip_by_global_norm",
+        lambda a, b: tf.concat([tf.reshape(t, [-1]) for t in tf.clip_by_global_norm([a, b], 1.0)[0]], 0),
+        [normal(3), normal(2, 2)],
+    ),
 ]
 
 SELECTION = [
@@ -90,8 +94,16 @@ SELECTION = [
     ("pad_reflect", lambda x: tf.pad(x, [[1, 2], [2, 1]], "REFLECT"), [normal(3, 4)]),
     ("pad_symmetric", lambda x: tf.pad(x, [[2, 0], [1, 3]], "SYMMETRIC"), [normal(3, 4)]),
     ("scatter_nd", lambda u: tf.scatter_nd([[1], [3], [1]], u, [5, 2]), [normal(3, 2)]),
-    ("tensor_scatter_nd_update", lambda t, u: tf.tensor_scatter_nd_update(t, [[0, 1], [2, 0]], u), [normal(3, 2), normal(2)]),
-    ("tensor_scatter_nd_add", lambda t, u: tf.tensor_scatter_nd_add(t, [[0], [2], [0]], u), [normal(3, 2), normal(3, 2)]),
+    (
+        "tensor_scatter_nd_update",
+        lambda t, u: tf.tensor_scatter_nd_update(t, [[0, 1], [2, 0]], u),
+        [normal(3, 2), normal(2)],
+    ),
+    (
+        "tensor_scatter_nd_add",
+        lambda t, u: tf.tensor_scatter_nd_add(t, [[0], [2], [0]], u),
+        [normal(3, 2), normal(3, 2)],
+    ),
     ("tensor_scatter_nd_sub", lambda t, u: tf.tensor_scatter_nd_sub(t, [[1]], u), [normal(3, 2), normal(1, 2)]),
     ("linspace", lambda a, b: tf.linspace(a, b, 4, axis=1), [normal(2), normal(2)]),
     ("meshgrid", lambda a, b: tf.meshgrid(a, b)[0] * tf.meshgrid(a, b)[1], [normal(3), normal(2)]),
@@ -115,7 +127,11 @@ IMAGE = [
     ("resize_bilinear_up", lambda x: _resize_bilinear(x, 5, 7), [normal(1, 3, 4, 2)]),
     ("resize_bilinear_down", lambda x: _resize_bilinear(x, 2, 3), [normal(2, 5, 6, 1)]),
     ("resize_nearest", lambda x: tf.image.resize(x, [5, 3], "nearest"), [normal(1, 3, 4, 2)]),
-    ("flip_rot90", lambda x: tf.image.rot90(tf.image.flip_up_down(tf.image.flip_left_right(x)), 3), [normal(2, 3, 4, 1)]),
+    (
+        "flip_rot90",
+        lambda x: tf.image.rot90(tf.image.flip_up_down(tf.image.flip_left_right(x)), 3),
+        [normal(2, 3, 4, 1)],
+    ),
     ("per_image_standardization", tf.image.per_image_standardization, [normal(2, 3, 3, 2)]),
     ("grayscale_to_rgb", tf.image.grayscale_to_rgb, [normal(2, 2, 1)]),
     ("adjust_contrast", lambda x: tf.image.adjust_contrast(x, 1.7), [normal(1, 3, 3, 2)]),
@@ -131,8 +147,16 @@ KERAS_OPS = [
     ("celu", lambda x: ops.celu(x, 0.7), [normal(6)]),
     ("cbrt", ops.cbrt, [positive(4)]),
     ("hypot", ops.hypot, [normal(3), normal(3)]),
-    ("categorical_crossentropy", ops.categorical_crossentropy, [rng.uniform(0, 1, (2, 3)), rng.uniform(0.1, 1, (2, 3))]),
-    ("binary_crossentropy_logits", lambda t, o: ops.binary_crossentropy(t, o, from_logits=True), [rng.uniform(0, 1, (2, 3)), normal(2, 3)]),
+    (
+        "categorical_crossentropy",
+        ops.categorical_crossentropy,
+        [rng.uniform(0, 1, (2, 3)), rng.uniform(0.1, 1, (2, 3))],
+    ),
+    (
+        "binary_crossentropy_logits",
+        lambda t, o: ops.binary_crossentropy(t, o, from_logits=True),
+        [rng.uniform(0, 1, (2, 3)), normal(2, 3)],
+    ),
     ("trace", ops.trace, [normal(3, 3)]),
     ("diagonal", lambda x: ops.diagonal(x, 1), [normal(3, 4)]),
     ("matmul_vector", ops.matmul, [normal(3), normal(3, 2)]),
@@ -175,7 +199,12 @@ def test_the_zero_cases_take_tfs_gradients():
     x, y = tf.constant([0.0, 2.0]), tf.constant([3.0, 0.0])
     with tf.GradientTape(persistent=True) as tape:
         tape.watch([x, y])
-        products = [tf.math.xlogy(x, y + 1), tf.math.xdivy(x, y + 1), tf.math.xlog1py(x, y), tf.math.divide_no_nan(x, y)]
+        products = [
+            tf.math.xlogy(x, y + 1),
+            tf.math.xdivy(x, y + 1),
+            tf.math.xlog1py(x, y),
+            tf.math.divide_no_nan(x, y),
+        ]
     gx = [tape.gradient(p, x).numpy() for p in products]
     np.testing.assert_allclose(gx[0], [0.0, np.log(1.0)])
     np.testing.assert_allclose(gx[1], [0.0, 1.0])
@@ -190,4 +219,6 @@ def test_rgb_to_grayscale_gradient_is_the_luma_weights():
     with tf.GradientTape() as tape:
         tape.watch(image)
         gray = tf.image.rgb_to_grayscale(image)
-    np.testing.assert_allclose(tape.gradient(gray, image).numpy(), np.broadcast_to([0.2989, 0.5870, 0.1140], (2, 2, 3)), rtol=1e-6)
+    np.testing.assert_allclose(
+        tape.gradient(gray, image).numpy(), np.broadcast_to([0.2989, 0.5870, 0.1140], (2, 2, 3)), rtol=1e-6
+    )

@@ -41,7 +41,12 @@ def test_resize_by_hand_and_its_options():
     # The one output row reads input row (0 + 0.5) * 2 - 0.5 = 0.5, halfway between [0, 1] and [2, 3];
     # output column j reads (j + 0.5) / 2 - 0.5: -0.25 (clamped to 0), 0.25, 0.75, 1.25 (clamped to 1).
     np.testing.assert_allclose(tf.image.resize(image, [1, 4])[..., 0].numpy(), [[1.0, 1.25, 1.75, 2.0]])
-    assert tf.image.resize(np.zeros((3, 30, 60, 1), np.uint8), [10, 10], preserve_aspect_ratio=True).shape == (3, 5, 10, 1)
+    assert tf.image.resize(np.zeros((3, 30, 60, 1), np.uint8), [10, 10], preserve_aspect_ratio=True).shape == (
+        3,
+        5,
+        10,
+        1,
+    )
     assert tf.image.resize(np.zeros((4, 4, 3)), (2, 2)).dtype == np.float32  # bilinear always gives float32
     with pytest.raises(ValueError, match="image.resize: method must be 'bilinear' or 'nearest'"):
         tf.image.resize(image, [4, 4], method="bicubic")
@@ -85,12 +90,22 @@ def test_grayscale_conversions():
 
 
 def test_convert_image_dtype_scales_as_tf():
-    np.testing.assert_allclose(tf.image.convert_image_dtype(np.array([0, 128, 255], np.uint8), tf.float32).numpy(), [0, 128 / 255, 1])
-    np.testing.assert_array_equal(tf.image.convert_image_dtype(np.array([0.0, 0.5, 1.0], np.float32), tf.uint8).numpy(), [0, 127, 255])
-    np.testing.assert_array_equal(tf.image.convert_image_dtype(np.array([-0.5, 1.5], np.float32), tf.uint8, saturate=True).numpy(), [0, 255])
+    np.testing.assert_allclose(
+        tf.image.convert_image_dtype(np.array([0, 128, 255], np.uint8), tf.float32).numpy(), [0, 128 / 255, 1]
+    )
+    np.testing.assert_array_equal(
+        tf.image.convert_image_dtype(np.array([0.0, 0.5, 1.0], np.float32), tf.uint8).numpy(), [0, 127, 255]
+    )
+    np.testing.assert_array_equal(
+        tf.image.convert_image_dtype(np.array([-0.5, 1.5], np.float32), tf.uint8, saturate=True).numpy(), [0, 255]
+    )
     # Integers to integers scale by the ratio of the ranges.
-    np.testing.assert_array_equal(tf.image.convert_image_dtype(np.array([0, 1, 255], np.uint8), tf.int32).numpy(), [0, 2**23, 255 * 2**23])
-    np.testing.assert_array_equal(tf.image.convert_image_dtype(np.array([0, 2**23, 2**31 - 1], np.int32), tf.uint8).numpy(), [0, 1, 255])
+    np.testing.assert_array_equal(
+        tf.image.convert_image_dtype(np.array([0, 1, 255], np.uint8), tf.int32).numpy(), [0, 2**23, 255 * 2**23]
+    )
+    np.testing.assert_array_equal(
+        tf.image.convert_image_dtype(np.array([0, 2**23, 2**31 - 1], np.int32), tf.uint8).numpy(), [0, 1, 255]
+    )
     assert tf.image.convert_image_dtype(np.array([0.25], np.float32), tf.float64).dtype == np.float64
 
 

@@ -89,7 +89,9 @@ def test_len_iteration_shape_and_ndim():
 
 def test_repr_and_str_are_tensorflows():
     # The texts TF's guides show (ops.Tensor.__repr__ / __str__, ResourceVariable.__repr__).
-    assert repr(tf.constant([1.0, 2.0])) == "<tf.Tensor: shape=(2,), dtype=float32, numpy=array([1., 2.], dtype=float32)>"
+    assert repr(tf.constant([1.0, 2.0])) == (
+        "<tf.Tensor: shape=(2,), dtype=float32, numpy=array([1., 2.], dtype=float32)>"
+    )
     assert repr(tf.constant(6.0)) == "<tf.Tensor: shape=(), dtype=float32, numpy=6.0>"
     assert repr(tf.constant(3)) == "<tf.Tensor: shape=(), dtype=int32, numpy=3>"
     assert repr(tf.constant([[1, 2], [3, 4]])) == (
@@ -104,7 +106,8 @@ def test_repr_and_str_are_tensorflows():
     )
     assert str(tf.Variable(5.0, name="train_me")) == "<tf.Variable 'train_me:0' shape=() dtype=float32, numpy=5.0>"
     assert repr(tf.Variable([[1.0, 2.0], [3.0, 4.0]])) == (
-        "<tf.Variable 'Variable:0' shape=(2, 2) dtype=float32, numpy=\narray([[1., 2.],\n       [3., 4.]], dtype=float32)>"
+        "<tf.Variable 'Variable:0' shape=(2, 2) dtype=float32, numpy=\n"
+        "array([[1., 2.],\n       [3., 4.]], dtype=float32)>"
     )
 
 

@@ -13,7 +13,10 @@ Dataset = tf.data.Dataset
 
 
 def listed(dataset):
-    return [np.asarray(e).tolist() if not isinstance(e, tuple) else tuple(np.asarray(p).tolist() for p in e) for e in dataset.as_numpy_iterator()]
+    return [
+        np.asarray(e).tolist() if not isinstance(e, tuple) else tuple(np.asarray(p).tolist() for p in e)
+        for e in dataset.as_numpy_iterator()
+    ]
 
 
 def test_from_tensor_slices_of_arrays_tuples_and_dicts():
@@ -173,7 +176,11 @@ def test_lazy_sources_are_read_on_demand():
         for i in range(stop):
             yield {"image": np.ones(3) * i, "label": i}
 
-    streamed = Dataset.from_generator(generator, args=[3], output_signature={"image": tf.TensorSpec([3], tf.float32), "label": tf.TensorSpec([], tf.int32)})
+    streamed = Dataset.from_generator(
+        generator,
+        args=[3],
+        output_signature={"image": tf.TensorSpec([3], tf.float32), "label": tf.TensorSpec([], tf.int32)},
+    )
     assert [e["label"] for e in streamed.as_numpy_iterator()] == [0, 1, 2]
     assert next(iter(streamed))["image"].dtype == np.float32
     assert listed(streamed.map(lambda e: e["label"]).batch(2)) == [[0, 1], [2]]  # run anew for each pass
@@ -184,7 +191,9 @@ def test_lazy_sources_are_read_on_demand():
 def test_batch_over_shuffled_slices_reads_whole_batches_the_same():
     x = np.arange(50, dtype=np.float32)
     direct = listed(Dataset.from_tensor_slices(x).shuffle(50, seed=4, reshuffle_each_iteration=False).batch(8))
-    per_element = listed(Dataset.from_tensor_slices(x).shuffle(50, seed=4, reshuffle_each_iteration=False).map(lambda v: v).batch(8))
+    per_element = listed(
+        Dataset.from_tensor_slices(x).shuffle(50, seed=4, reshuffle_each_iteration=False).map(lambda v: v).batch(8)
+    )
     assert direct == per_element and sorted(sum(direct, [])) == x.tolist()
 
 
@@ -193,8 +202,12 @@ def test_batch_over_shuffled_slices_reads_whole_batches_the_same():
 
 def _model():
     tf.keras.utils.set_random_seed(0)
-    model = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Dense(8, activation="relu"), tf.keras.layers.Dense(3)])
-    model.compile(optimizer="sgd", loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    model = tf.keras.Sequential(
+        [tf.keras.Input((4,)), tf.keras.layers.Dense(8, activation="relu"), tf.keras.layers.Dense(3)]
+    )
+    model.compile(
+        optimizer="sgd", loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
+    )
     return model
 
 
@@ -214,8 +227,16 @@ def test_fit_on_a_dataset_equals_fit_on_the_same_batches():
     assert history_dataset.history == history_arrays.history
     evaluation = by_dataset.evaluate(Dataset.from_tensor_slices((x, y)).batch(7), verbose=0)
     assert evaluation == pytest.approx(by_arrays.evaluate(x, y, batch_size=7, verbose=0), rel=1e-6)
-    np.testing.assert_allclose(by_dataset.predict(Dataset.from_tensor_slices(x).batch(9), verbose=0), by_arrays.predict(x, verbose=0), rtol=1e-6)
-    np.testing.assert_allclose(by_dataset.predict(Dataset.from_tensor_slices((x, y)).batch(9), verbose=0), by_arrays.predict(x, verbose=0), rtol=1e-6)
+    np.testing.assert_allclose(
+        by_dataset.predict(Dataset.from_tensor_slices(x).batch(9), verbose=0),
+        by_arrays.predict(x, verbose=0),
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(
+        by_dataset.predict(Dataset.from_tensor_slices((x, y)).batch(9), verbose=0),
+        by_arrays.predict(x, verbose=0),
+        rtol=1e-6,
+    )
 
 
 def test_fit_takes_a_validation_dataset_and_a_dataset_of_unknown_length(capsys):

@@ -24,13 +24,57 @@ IMAGES = rng.uniform(0, 1, (2, 5, 6, 3)).astype(np.float32)
 
 # Where Keras's rules narrow a 64-bit dtype to 32 bits (its result_type works as JAX's with x64 off),
 # cnnlab keeps NumPy's width: the values are compared, not the dtypes.
-NARROWED_BY_KERAS = {"maximum-float64-float32-", "maximum-int32-int64-", "minimum-float64-float32-", "minimum-int32-int64-"}
+NARROWED_BY_KERAS = {
+    "maximum-float64-float32-",
+    "maximum-int32-int64-",
+    "minimum-float64-float32-",
+    "minimum-int32-int64-",
+}
 
 # (name, args, kwargs): called the same way on cnnlab's ops and on Keras's.
 CASES = [
-    *[(name, (x,), {}) for name in ("exp", "sqrt", "log", "sin", "cos", "tanh", "sigmoid", "log1p", "expm1") for x in (POS, I32 * 0 + 2, F64)],
+    *[
+        (name, (x,), {})
+        for name in ("exp", "sqrt", "log", "sin", "cos", "tanh", "sigmoid", "log1p", "expm1")
+        for x in (POS, I32 * 0 + 2, F64)
+    ],
     *[(name, (x,), {}) for name in ("abs", "negative", "square", "sign", "relu", "relu6") for x in (F32, I32, F64)],
-    *[(name, (F32,), {}) for name in ("tan", "arctan", "sinh", "cosh", "arcsinh", "softplus", "softsign", "silu", "log_sigmoid", "selu", "elu", "erf", "gelu", "hard_sigmoid", "hard_silu", "floor", "ceil", "trunc", "exp2", "celu", "hard_tanh", "soft_shrink", "hard_shrink", "tanh_shrink", "rsqrt", "reciprocal", "log2", "log10", "deg2rad", "rad2deg", "cbrt")],
+    *[
+        (name, (F32,), {})
+        for name in (
+            "tan",
+            "arctan",
+            "sinh",
+            "cosh",
+            "arcsinh",
+            "softplus",
+            "softsign",
+            "silu",
+            "log_sigmoid",
+            "selu",
+            "elu",
+            "erf",
+            "gelu",
+            "hard_sigmoid",
+            "hard_silu",
+            "floor",
+            "ceil",
+            "trunc",
+            "exp2",
+            "celu",
+            "hard_tanh",
+            "soft_shrink",
+            "hard_shrink",
+            "tanh_shrink",
+            "rsqrt",
+            "reciprocal",
+            "log2",
+            "log10",
+            "deg2rad",
+            "rad2deg",
+            "cbrt",
+        )
+    ],
     *[(name, (UNIT,), {}) for name in ("arcsin", "arccos", "arctanh")],
     ("arccosh", (POS + 1,), {}),
     ("erfc", (F32,), {}),
@@ -39,7 +83,11 @@ CASES = [
     ("round", (F32,), {"decimals": 1}),
     ("clip", (F32, -0.5, 0.5), {}),
     ("clip", (I32, -2, 3), {}),
-    *[(name, (a, b), {}) for name in ("add", "subtract", "multiply", "maximum", "minimum", "equal", "greater", "less_equal", "not_equal") for a, b in ((F32, F32[0]), (I32, 2), (I32, 1.5), (F64, F32), (I32, I64), (U8, I32))],
+    *[
+        (name, (a, b), {})
+        for name in ("add", "subtract", "multiply", "maximum", "minimum", "equal", "greater", "less_equal", "not_equal")
+        for a, b in ((F32, F32[0]), (I32, 2), (I32, 1.5), (F64, F32), (I32, I64), (U8, I32))
+    ],
     *[(name, (a, b), {}) for name in ("divide", "true_divide") for a, b in ((F32, POS), (I32, 2), (I64, I64))],
     ("power", (POS, 2), {}),
     ("power", (I32, 2), {}),
@@ -68,7 +116,12 @@ CASES = [
     ("trace", (F32,), {}),
     ("diagonal", (F32,), {"offset": 1}),
     ("diag", (F32[0],), {"k": -1}),
-    *[(name, (x,), kw) for name in ("sum", "prod", "max", "min", "mean", "std", "var", "argmax", "argmin") for x in (F32, I32) for kw in ({}, {"axis": 1}, {"axis": 0, "keepdims": True})],
+    *[
+        (name, (x,), kw)
+        for name in ("sum", "prod", "max", "min", "mean", "std", "var", "argmax", "argmin")
+        for x in (F32, I32)
+        for kw in ({}, {"axis": 1}, {"axis": 0, "keepdims": True})
+    ],
     ("sum", (B,), {}),
     ("sum", (U8,), {}),
     ("prod", (I32[:, :2] % 3 + 1,), {"axis": 0}),
@@ -186,14 +239,18 @@ def test_ops_match_keras(name, args, kwargs):
         if a.dtype.kind in "biu":
             np.testing.assert_array_equal(a, b)
         else:
-            np.testing.assert_allclose(a, b, rtol=2e-6 if a.dtype == np.float32 else 1e-12, atol=1e-6 if a.dtype == np.float32 else 1e-12)
+            np.testing.assert_allclose(
+                a, b, rtol=2e-6 if a.dtype == np.float32 else 1e-12, atol=1e-6 if a.dtype == np.float32 else 1e-12
+            )
 
 
 def test_numpy_semantics_where_kerass_torch_backend_differs():
     # Negative indices in a flattened take, and reflect padding of every axis, as NumPy (and Keras's other backends).
     np.testing.assert_array_equal(_numpy(ops.take(F32, np.array([2, -1]))), np.take(F32, [2, -1]))
     np.testing.assert_array_equal(_numpy(ops.pad(F32, 1, mode="reflect")), np.pad(F32, 1, mode="reflect"))
-    np.testing.assert_array_equal(_numpy(ops.pad(F32, ((1, 2), (0, 3)), mode="symmetric")), np.pad(F32, ((1, 2), (0, 3)), mode="symmetric"))
+    np.testing.assert_array_equal(
+        _numpy(ops.pad(F32, ((1, 2), (0, 3)), mode="symmetric")), np.pad(F32, ((1, 2), (0, 3)), mode="symmetric")
+    )
     with tf.GradientTape() as tape:
         x = tf.constant(F32)
         tape.watch(x)
@@ -230,8 +287,12 @@ def test_control_flow():
     assert ops.fori_loop(0, 5, lambda i, total: total + i, 0) == 10
     assert ops.while_loop(lambda i, s: i < 4, lambda i, s: (i + 1, s * 2), (0, 1)) == (4, 16)
     assert ops.while_loop(lambda x: x < 10, lambda x: x + 3, 1, maximum_iterations=2) == 7
-    carry, ys = ops.scan(lambda c, x: (c + x, c * x), ops.convert_to_tensor(0.0), ops.convert_to_tensor([1.0, 2.0, 3.0]))
-    keras_carry, keras_ys = keras.ops.scan(lambda c, x: (c + x, c * x), keras.ops.convert_to_tensor(0.0), keras.ops.convert_to_tensor([1.0, 2.0, 3.0]))
+    carry, ys = ops.scan(
+        lambda c, x: (c + x, c * x), ops.convert_to_tensor(0.0), ops.convert_to_tensor([1.0, 2.0, 3.0])
+    )
+    keras_carry, keras_ys = keras.ops.scan(
+        lambda c, x: (c + x, c * x), keras.ops.convert_to_tensor(0.0), keras.ops.convert_to_tensor([1.0, 2.0, 3.0])
+    )
     assert float(carry) == float(keras_carry) and _numpy(ys).tolist() == _numpy(keras_ys).tolist()
     np.testing.assert_allclose(_numpy(ops.map(lambda v: v * 2, F32)), F32 * 2)
     np.testing.assert_allclose(_numpy(ops.vectorized_map(lambda v: ops.sum(v), F32)), F32.sum(1), rtol=1e-6)
@@ -242,11 +303,24 @@ def test_conv_and_pooling_match_keras():
     kernel = rng.standard_normal((3, 3, 3, 2)).astype(np.float32)
     for padding in ("valid", "same"):
         for strides in (1, 2):
-            np.testing.assert_allclose(_numpy(ops.conv(IMAGES, kernel, strides, padding)), _numpy(keras.ops.conv(IMAGES, kernel, strides, padding)), rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(_numpy(ops.max_pool(IMAGES, 2, padding=padding)), _numpy(keras.ops.max_pool(IMAGES, 2, padding=padding)))
-    np.testing.assert_allclose(_numpy(ops.average_pool(IMAGES, 3, 2, "valid")), _numpy(keras.ops.average_pool(IMAGES, 3, 2, "valid")), rtol=1e-6)
+            np.testing.assert_allclose(
+                _numpy(ops.conv(IMAGES, kernel, strides, padding)),
+                _numpy(keras.ops.conv(IMAGES, kernel, strides, padding)),
+                rtol=1e-5,
+                atol=1e-6,
+            )
+        np.testing.assert_allclose(
+            _numpy(ops.max_pool(IMAGES, 2, padding=padding)), _numpy(keras.ops.max_pool(IMAGES, 2, padding=padding))
+        )
+    np.testing.assert_allclose(
+        _numpy(ops.average_pool(IMAGES, 3, 2, "valid")),
+        _numpy(keras.ops.average_pool(IMAGES, 3, 2, "valid")),
+        rtol=1e-6,
+    )
     # 'same' average pooling leaves the padded cells out of each mean, as TF does (Keras's PyTorch backend counts them).
-    np.testing.assert_allclose(_numpy(ops.average_pool(IMAGES, 3, 2, "same")), tf.nn.avg_pool2d(IMAGES, 3, 2, "SAME").numpy())
+    np.testing.assert_allclose(
+        _numpy(ops.average_pool(IMAGES, 3, 2, "same")), tf.nn.avg_pool2d(IMAGES, 3, 2, "SAME").numpy()
+    )
     mean, variance = np.array([0.1, 0.2, 0.3], np.float32), np.array([1.0, 2.0, 0.5], np.float32)
     np.testing.assert_allclose(
         _numpy(ops.batch_normalization(IMAGES, mean, variance, axis=-1, offset=mean, scale=variance)),
@@ -263,14 +337,24 @@ def test_image_ops_match_keras(size, interpolation):
     assert ours.dtype == theirs.dtype
     np.testing.assert_allclose(ours, theirs, atol=2e-6)
     np.testing.assert_allclose(
-        _numpy(ops.image.resize(IMAGES, size, crop_to_aspect_ratio=True)), _numpy(keras.ops.image.resize(IMAGES, size, crop_to_aspect_ratio=True)), atol=2e-6
+        _numpy(ops.image.resize(IMAGES, size, crop_to_aspect_ratio=True)),
+        _numpy(keras.ops.image.resize(IMAGES, size, crop_to_aspect_ratio=True)),
+        atol=2e-6,
     )
 
 
 def test_image_padding_cropping_and_grayscale_match_keras():
-    np.testing.assert_allclose(_numpy(ops.image.rgb_to_grayscale(IMAGES)), _numpy(keras.ops.image.rgb_to_grayscale(IMAGES)), atol=1e-6)
-    np.testing.assert_array_equal(_numpy(ops.image.pad_images(IMAGES, 1, 2, target_height=8, target_width=9)), _numpy(keras.ops.image.pad_images(IMAGES, 1, 2, target_height=8, target_width=9)))
-    np.testing.assert_array_equal(_numpy(ops.image.crop_images(IMAGES, 1, 2, target_height=3, target_width=3)), _numpy(keras.ops.image.crop_images(IMAGES, 1, 2, target_height=3, target_width=3)))
+    np.testing.assert_allclose(
+        _numpy(ops.image.rgb_to_grayscale(IMAGES)), _numpy(keras.ops.image.rgb_to_grayscale(IMAGES)), atol=1e-6
+    )
+    np.testing.assert_array_equal(
+        _numpy(ops.image.pad_images(IMAGES, 1, 2, target_height=8, target_width=9)),
+        _numpy(keras.ops.image.pad_images(IMAGES, 1, 2, target_height=8, target_width=9)),
+    )
+    np.testing.assert_array_equal(
+        _numpy(ops.image.crop_images(IMAGES, 1, 2, target_height=3, target_width=3)),
+        _numpy(keras.ops.image.crop_images(IMAGES, 1, 2, target_height=3, target_width=3)),
+    )
 
 
 def test_ops_are_differentiable_on_the_tape():
@@ -299,7 +383,10 @@ def test_random_seeds_behave_as_keras_3():
 
 
 def keras_random_draws(seed):
-    return [tf.keras.random.normal((4,), seed=seed).numpy().tolist(), tf.keras.random.uniform((2,), 1, 3, seed=seed).numpy().tolist()]
+    return [
+        tf.keras.random.normal((4,), seed=seed).numpy().tolist(),
+        tf.keras.random.uniform((2,), 1, 3, seed=seed).numpy().tolist(),
+    ]
 
 
 def test_random_distributions():

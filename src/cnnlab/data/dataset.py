@@ -117,17 +117,36 @@ class Dataset:
     ``for element in dataset`` or give it to ``Model.fit`` / ``evaluate`` / ``predict``.
     """
 
-    def __init__(self, elements, cardinality, spec=None, indexed=None, batched_input=False):
+    def __init__(self, elements, cardinality, spec=None, batched_input=False, source=None, indices=None):
         # ``elements()``: a fresh iterator over the elements (structures of arrays).
-        # ``indexed()``: for a reordering of an indexable source, ``(source, iterator of indices)``,
-        # so that ``batch`` can read a whole batch at once.
         # ``batched_input``: the spec, worked out from the first element, keeps the first axis unknown
         # (a map of batches: its first element's batch size is not every batch's).
+        # ``source`` and ``indices()``: for a selection or reordering of an indexable source, the source and
+        # a fresh iterator over the indices read from it, so that ``batch`` can read a whole batch at once.
         self._elements = elements
         self._cardinality = cardinality
         self._spec = spec
-        self._indexed = indexed
         self._batched_input = batched_input
+        self._source = source
+        self._indices = indices
+
+    @staticmethod
+    def _over(source, indices, cardinality):
+        """The elements of ``source`` at the indices ``indices()`` gives."""
+        return Dataset(
+            lambda: (source.read(i) for i in indices()), cardinality, source.spec, source=source, indices=indices
+        )
+
+    def _reordered(self, transform, cardinality):
+        """A dataset of ``transform(make_items)``, ``make_items`` giving a fresh iterator over this one's
+        elements, or over its indices when it reads an indexable source (which it then reads too)."""
+        if self._source is not None:
+            indices = self._indices
+            dataset = Dataset._over(self._source, lambda: transform(indices), cardinality)
+            dataset._spec = self._spec
+            return dataset
+        elements = self._elements
+        return Dataset(lambda: transform(elements), cardinality, self._spec)
 
     # ---- sources ----------------------------------------------------------------------------
 
@@ -142,7 +161,9 @@ class Dataset:
         arrays = _to_arrays(tensors, "Dataset.from_tensor_slices")
         leaves = nest.flatten(arrays)
         if not leaves or any(a.ndim == 0 for a in leaves):
-            raise ValueError("Dataset.from_tensor_slices: every component must have a first axis to slice along (rank >= 1).")
+            raise ValueError(
+                "Dataset.from_tensor_slices: every component must have a first axis to slice along (rank >= 1)."
+            )
         lengths = {a.shape[0] for a in leaves}
         if len(lengths) > 1:
             raise ValueError(
@@ -163,7 +184,9 @@ class Dataset:
     def range(*args, output_type=dtypes.int64, name=None):  # noqa: A003 - TF's name
         """``range(stop)``, ``range(start, stop[, step])`` as int64 scalars (``output_type``)."""
         if not 1 <= len(args) <= 3 or not all(is_integral_number(a) for a in args):
-            raise ValueError(f"Dataset.range: expected 1 to 3 integer arguments (start, stop, step); received {args!r}.")
+            raise ValueError(
+                f"Dataset.range: expected 1 to 3 integer arguments (start, stop, step); received {args!r}."
+            )
         span = builtins.range(*args)
         dtype = dtypes.as_dtype(output_type)
         return Dataset(lambda: (np.asarray(v, dtype) for v in span), len(span), TensorSpec([], dtype))
@@ -179,7 +202,9 @@ class Dataset:
             output_types, output_shapes: TF 1's form of the same.
         """
         if not callable(generator):
-            raise TypeError(f"Dataset.from_generator: generator must be a callable; received {type(generator).__name__}.")
+            raise TypeError(
+                f"Dataset.from_generator: generator must be a callable; received {type(generator).__name__}."
+            )
         if output_signature is None and output_types is not None:
             shapes = output_shapes if output_shapes is not None else _map_structure(lambda _: None, output_types)
             output_signature = _zip_structures(lambda t, s: TensorSpec(s, t), output_types, shapes)
@@ -240,12 +265,15 @@ class Dataset:
         if self._spec is None:
             first = next(iter(self._elements()), None)
             if first is None:
-                raise ValueError("Dataset.element_spec: the dataset is empty, so its elements' spec cannot be worked out.")
+                raise ValueError(
+                    "Dataset.element_spec: the dataset is empty, so its elements' spec cannot be worked out."
+                )
             self._spec = _spec_of(first, batch=self._batched_input)
         return self._spec
 
     def cardinality(self):
-        """The number of elements as an int64 scalar tensor; ``INFINITE_CARDINALITY`` (-1) or ``UNKNOWN_CARDINALITY`` (-2)."""
+        """The number of elements as an int64 scalar tensor, or ``INFINITE_CARDINALITY`` (-1) or
+        ``UNKNOWN_CARDINALITY`` (-2)."""
         return Tensor(np.asarray(self._cardinality, np.int64))
 
     def __len__(self):
@@ -277,19 +305,20 @@ class Dataset:
     def batch(self, batch_size, drop_remainder=False, num_parallel_calls=None, deterministic=None, name=None):
         """Consecutive elements stacked along a new first axis, ``batch_size`` at a time."""
         batch_size = _positive_int(batch_size, "batch", "batch_size")
-        count = self._cardinality
-        if count >= 0:
-            count = count // batch_size if drop_remainder else math.ceil(count / batch_size)
-        spec = None if self._spec is None else _map_structure(
-            lambda s: TensorSpec([batch_size if drop_remainder else None, *(s.shape or [])], s.dtype), self._spec
+        count = _batch_count(self._cardinality, batch_size, drop_remainder)
+        spec = (
+            None
+            if self._spec is None
+            else _map_structure(
+                lambda s: TensorSpec([batch_size if drop_remainder else None, *(s.shape or [])], s.dtype), self._spec
+            )
         )
         upstream = self
 
         def elements():
-            if upstream._indexed is not None:
-                source, indices = upstream._indexed()
-                groups = _groups(indices, batch_size, drop_remainder)
-                yield from (source.read_batch(group) for group in groups)
+            if upstream._source is not None:  # read a whole batch at once
+                for group in _groups(upstream._indices(), batch_size, drop_remainder):
+                    yield upstream._source.read_batch(group)
                 return
             for group in _groups(upstream._elements(), batch_size, drop_remainder):
                 yield _stack(group)
@@ -305,9 +334,7 @@ class Dataset:
             padding_values: the value padded with (0 by default), one per component or one for all.
         """
         batch_size = _positive_int(batch_size, "padded_batch", "batch_size")
-        count = self._cardinality
-        if count >= 0:
-            count = count // batch_size if drop_remainder else math.ceil(count / batch_size)
+        count = _batch_count(self._cardinality, batch_size, drop_remainder)
         upstream = self
 
         def elements():
@@ -352,19 +379,9 @@ class Dataset:
             raise ValueError(f"Dataset.shuffle: seed must be None or a non-negative integer; received seed={seed!r}.")
         reshuffle = True if reshuffle_each_iteration is None else bool(reshuffle_each_iteration)
         orders = _ShuffleOrders(seed, reshuffle)
-        upstream = self
-
-        def elements():
-            return _buffer_shuffle(upstream._elements(), buffer_size, orders.next_generator())
-
-        indexed = None
-        if self._indexed is not None:
-
-            def indexed():
-                source, indices = upstream._indexed()
-                return source, _buffer_shuffle(indices, buffer_size, orders.next_generator())
-
-        return Dataset(elements, self._cardinality, self._spec, indexed)
+        return self._reordered(
+            lambda make_items: _buffer_shuffle(make_items(), buffer_size, orders.next_generator()), self._cardinality
+        )
 
     def map(self, map_func, num_parallel_calls=None, deterministic=None, name=None):
         """``map_func`` applied to each element (a tuple element is spread over its arguments).
@@ -396,7 +413,8 @@ class Dataset:
                 keep = _leaf_array(_call_with_element(predicate, element), "Dataset.filter")
                 if keep.dtype != np.bool_ or keep.ndim != 0:
                     raise TypeError(
-                        f"Dataset.filter: predicate must return a bool scalar; received dtype={keep.dtype}, shape={keep.shape}."
+                        "Dataset.filter: predicate must return a bool scalar; "
+                        f"received dtype={keep.dtype}, shape={keep.shape}."
                     )
                 if keep:
                     yield element
@@ -412,7 +430,9 @@ class Dataset:
             for element in upstream._elements():
                 inner = _call_with_element(map_func, element)
                 if not isinstance(inner, Dataset):
-                    raise TypeError(f"Dataset.flat_map: map_func must return a Dataset; received {type(inner).__name__}.")
+                    raise TypeError(
+                        f"Dataset.flat_map: map_func must return a Dataset; received {type(inner).__name__}."
+                    )
                 yield from inner._elements()
 
         return Dataset(elements, UNKNOWN_CARDINALITY, None)
@@ -439,58 +459,19 @@ class Dataset:
         return self._slice(count, None, size)
 
     def _slice(self, start, stop, cardinality):
-        upstream = self
-
-        def elements():
-            return itertools.islice(upstream._elements(), start, stop)
-
-        indexed = None
-        if self._indexed is not None:
-
-            def indexed():
-                source, indices = upstream._indexed()
-                return source, itertools.islice(indices, start, stop)
-
-        return Dataset(elements, cardinality, self._spec, indexed)
+        return self._reordered(lambda make_items: itertools.islice(make_items(), start, stop), cardinality)
 
     def repeat(self, count=None, name=None):
         """The dataset ``count`` times over (forever when None or -1), each pass a fresh run."""
         count = -1 if count is None else _count(count, "repeat")
         known = self._cardinality
         if count == -1:
-            cardinality = 0 if known == 0 else (INFINITE_CARDINALITY if known != UNKNOWN_CARDINALITY else UNKNOWN_CARDINALITY)
+            cardinality = (
+                0 if known == 0 else (INFINITE_CARDINALITY if known != UNKNOWN_CARDINALITY else UNKNOWN_CARDINALITY)
+            )
         else:
             cardinality = known * count if known >= 0 else known
-        upstream = self
-
-        def passes():
-            return itertools.count() if count == -1 else builtins.range(count)
-
-        def elements():
-            for _ in passes():
-                produced = False
-                for element in upstream._elements():
-                    produced = True
-                    yield element
-                if not produced:  # an empty dataset repeated forever is still empty
-                    return
-
-        indexed = None
-        if self._indexed is not None:
-
-            def indexed():
-                def indices():
-                    for _ in passes():
-                        produced = False
-                        for index in upstream._indexed()[1]:
-                            produced = True
-                            yield index
-                        if not produced:
-                            return
-
-                return upstream._indexed()[0], indices()
-
-        return Dataset(elements, cardinality, self._spec, indexed)
+        return self._reordered(lambda make_items: _repeated(make_items, count), cardinality)
 
     def concatenate(self, dataset, name=None):
         """This dataset's elements, then ``dataset``'s (of the same structure)."""
@@ -573,7 +554,9 @@ class Dataset:
         """``transformation_func(self)``: a whole pipeline step written as a function of a dataset."""
         result = transformation_func(self)
         if not isinstance(result, Dataset):
-            raise TypeError(f"Dataset.apply: the transformation must return a Dataset; received {type(result).__name__}.")
+            raise TypeError(
+                f"Dataset.apply: the transformation must return a Dataset; received {type(result).__name__}."
+            )
         return result
 
     def get_single_element(self, name=None):
@@ -597,12 +580,7 @@ class _IndexableSource:
         return _stack([self.read(i) for i in indices])
 
     def dataset(self):
-        return Dataset(
-            lambda: (self.read(i) for i in builtins.range(self.length)),
-            self.length,
-            self.spec,
-            lambda: (self, iter(builtins.range(self.length))),
-        )
+        return Dataset._over(self, lambda: iter(builtins.range(self.length)), self.length)
 
 
 class _ShuffleOrders:
@@ -633,6 +611,24 @@ def _buffer_shuffle(items, buffer_size, rng):
         pick = int(rng.integers(len(buffer)))
         buffer[pick], buffer[-1] = buffer[-1], buffer[pick]
         yield buffer.pop()
+
+
+def _repeated(make_items, count):
+    """The items of ``make_items()``, made anew ``count`` times (forever for -1); an empty pass ends it."""
+    for _ in itertools.count() if count == -1 else builtins.range(count):
+        produced = False
+        for item in make_items():
+            produced = True
+            yield item
+        if not produced:  # an empty dataset repeated forever is still empty
+            return
+
+
+def _batch_count(cardinality, batch_size, drop_remainder):
+    """How many batches a dataset of ``cardinality`` elements makes (infinite or unknown stay so)."""
+    if cardinality < 0:
+        return cardinality
+    return cardinality // batch_size if drop_remainder else math.ceil(cardinality / batch_size)
 
 
 def _groups(items, size, drop_remainder):
@@ -683,13 +679,17 @@ def _pad_and_stack(arrays, shape, fill):
     rank = arrays[0].ndim
     if any(a.ndim != rank for a in arrays):
         shapes = [a.shape for a in arrays]
-        raise ValueError(f"Dataset.padded_batch: the elements of a component must have one rank; received shapes {shapes}.")
+        raise ValueError(
+            f"Dataset.padded_batch: the elements of a component must have one rank; received shapes {shapes}."
+        )
     longest = [max(a.shape[d] for a in arrays) for d in range(rank)]
     target = longest if shape is None else [n if s is None or s == -1 else int(s) for s, n in zip(list(shape), longest)]
     if len(target) != rank or any(t < n for t, n in zip(target, longest)):
         shapes = sorted({a.shape for a in arrays})
         raise ValueError(f"Dataset.padded_batch: padded_shapes {list(shape)} cannot hold elements of shapes {shapes}.")
-    out = np.full((len(arrays), *target), 0 if fill is None else _leaf_array(fill, "Dataset.padded_batch"), dtype=arrays[0].dtype)
+    out = np.full(
+        (len(arrays), *target), 0 if fill is None else _leaf_array(fill, "Dataset.padded_batch"), dtype=arrays[0].dtype
+    )
     for i, a in enumerate(arrays):
         out[(i, *(slice(0, n) for n in a.shape))] = a
     return out
@@ -751,7 +751,8 @@ def _checked_element(value, signature):
         if array.dtype != spec.dtype:
             array = _to_array(array, spec.dtype, "Dataset")
         if spec.shape is not None and (
-            len(array.shape) != len(spec.shape) or any(d is not None and d != n for d, n in zip(spec.shape, array.shape))
+            len(array.shape) != len(spec.shape)
+            or any(d is not None and d != n for d, n in zip(spec.shape, array.shape))
         ):
             raise ValueError(f"Dataset: an element of shape {array.shape} does not fit the signature's {spec!r}.")
         arrays.append(array)

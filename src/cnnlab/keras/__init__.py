@@ -19,7 +19,21 @@
 
 import importlib
 
-from . import activations, backend, callbacks, initializers, layers, losses, metrics, models, ops, optimizers, random, saving, utils
+from . import (
+    activations,
+    backend,
+    callbacks,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    ops,
+    optimizers,
+    random,
+    saving,
+    utils,
+)
 from .layers import Input, InputLayer, Layer
 from .models import Model, Sequential
 

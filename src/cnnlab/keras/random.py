@@ -23,6 +23,7 @@ from .. import dtypes
 from .. import random as cnnlab_random
 from ..ops import array_ops
 from ..tensor import Tensor, as_tensor, is_integral_number
+from .initializers import _standard_normal, _truncated_normal, _uniform
 
 
 class SeedGenerator:
@@ -58,7 +59,9 @@ def _generator(seed, op):
         return np.random.default_rng(seed.next())
     if is_integral_number(seed) and seed >= 0:
         return np.random.default_rng(seed)
-    raise ValueError(f"keras.random.{op}: seed must be None, a non-negative int or a SeedGenerator; received seed={seed!r}.")
+    raise ValueError(
+        f"keras.random.{op}: seed must be None, a non-negative int or a SeedGenerator; received seed={seed!r}."
+    )
 
 
 def _float_dtype(dtype, op):
@@ -75,15 +78,14 @@ def _shape(shape, op):
 def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     """Normally distributed values."""
     dtype = _float_dtype(dtype, "normal")
-    values = _generator(seed, "normal").standard_normal(_shape(shape, "normal"))
-    return Tensor((values * stddev + mean).astype(dtype))
+    values = _standard_normal(_generator(seed, "normal"), _shape(shape, "normal"), dtype)
+    return Tensor(values * dtype.type(stddev) + dtype.type(mean))
 
 
 def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
     """Uniform values in ``[minval, maxval)``."""
     dtype = _float_dtype(dtype, "uniform")
-    values = _generator(seed, "uniform").random(_shape(shape, "uniform"))
-    return Tensor((values * (maxval - minval) + minval).astype(dtype))
+    return _uniform(_generator(seed, "uniform"), _shape(shape, "uniform"), dtype, minval, maxval)
 
 
 def randint(shape, minval, maxval, dtype="int32", seed=None):
@@ -97,13 +99,9 @@ def randint(shape, minval, maxval, dtype="int32", seed=None):
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     """Normal values, redrawn where they fall more than two ``stddev`` from the mean."""
     dtype = _float_dtype(dtype, "truncated_normal")
-    rng = _generator(seed, "truncated_normal")
-    values = rng.standard_normal(_shape(shape, "truncated_normal"))
-    outside = np.abs(values) > 2
-    while outside.any():
-        values[outside] = rng.standard_normal(int(outside.sum()))
-        outside = np.abs(values) > 2
-    return Tensor((values * stddev + mean).astype(dtype))
+    return _truncated_normal(
+        _generator(seed, "truncated_normal"), _shape(shape, "truncated_normal"), dtype, mean, stddev
+    )
 
 
 def dropout(inputs, rate, noise_shape=None, seed=None):
@@ -127,7 +125,9 @@ def categorical(logits, num_samples, dtype="int32", seed=None):
     """``num_samples`` class ids drawn for each row of ``logits`` (unnormalized log-probabilities)."""
     scores = as_tensor(logits, "keras.random.categorical")._value.astype(np.float64)
     if scores.ndim != 2:
-        raise ValueError(f"keras.random.categorical: logits must be 2-D (batch, classes); received shape={scores.shape}.")
+        raise ValueError(
+            f"keras.random.categorical: logits must be 2-D (batch, classes); received shape={scores.shape}."
+        )
     probabilities = np.exp(scores - scores.max(axis=1, keepdims=True))
     probabilities /= probabilities.sum(axis=1, keepdims=True)
     rng = _generator(seed, "categorical")
@@ -142,7 +142,9 @@ def gamma(shape, alpha, dtype=None, seed=None):
 
 def binomial(shape, counts, probabilities, dtype=None, seed=None):
     dtype = _float_dtype(dtype, "binomial")
-    return Tensor(_generator(seed, "binomial").binomial(counts, probabilities, size=_shape(shape, "binomial")).astype(dtype))
+    return Tensor(
+        _generator(seed, "binomial").binomial(counts, probabilities, size=_shape(shape, "binomial")).astype(dtype)
+    )
 
 
 def beta(shape, alpha, beta, dtype=None, seed=None):

@@ -191,7 +191,8 @@ def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name
         raise TypeError(f"gather: indices must be integers; received dtype={index.dtype.name}.")
     if not is_integral_number(batch_dims) or not -index.ndim <= batch_dims <= index.ndim:
         raise ValueError(
-            f"gather: batch_dims must be an integer in [{-index.ndim}, {index.ndim}]; received batch_dims={batch_dims!r}."
+            f"gather: batch_dims must be an integer in [{-index.ndim}, {index.ndim}]; "
+            f"received batch_dims={batch_dims!r}."
         )
     if batch_dims < 0:
         batch_dims += index.ndim
@@ -216,7 +217,8 @@ def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name
     key = tuple(g.reshape(g.shape + (1,) * trailing) for g in batch_grids)
     if between:
         # NumPy puts the advanced-index axes first when slices separate them: gather, then move them back.
-        moved = transpose(x, [*builtins.range(batch_dims), axis, *[a for a in builtins.range(batch_dims, x.ndim) if a != axis]])
+        rest = [a for a in builtins.range(batch_dims, x.ndim) if a != axis]
+        moved = transpose(x, [*builtins.range(batch_dims), axis, *rest])
         picked = getitem(moved, key + (index,))
         rank = picked.ndim
         lead = index.ndim
@@ -401,7 +403,8 @@ def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None):
                 f"received paddings[{axis}]={[before, after]}."
             )
     sources = [
-        np.pad(np.arange(n), (int(before), int(after)), mode=mode_name.lower()) for (before, after), n in zip(widths, x.shape)
+        np.pad(np.arange(n), (int(before), int(after)), mode=mode_name.lower())
+        for (before, after), n in zip(widths, x.shape)
     ]
     return getitem(x, np.ix_(*sources)) if x.ndim else identity(x)
 
@@ -419,7 +422,8 @@ def split(value, num_or_size_splits, axis=0, num=None, name=None):
     x = as_tensor(value, "split")
     (axis,) = _axes_arg(axis, x.ndim, "split")
     length = x.shape[axis]
-    if is_integral_number(num_or_size_splits) or (isinstance(num_or_size_splits, Tensor) and num_or_size_splits.ndim == 0):
+    one_number = isinstance(num_or_size_splits, Tensor) and num_or_size_splits.ndim == 0
+    if is_integral_number(num_or_size_splits) or one_number:
         parts = int(num_or_size_splits)
         if parts < 1 or length % parts:
             raise ValueError(
@@ -431,7 +435,8 @@ def split(value, num_or_size_splits, axis=0, num=None, name=None):
         sizes = list(_shape_arg(num_or_size_splits, "split", "num_or_size_splits", allow_unknown=True))
         unknown = [i for i, s in enumerate(sizes) if s == -1]
         known = builtins.sum(s for s in sizes if s != -1)
-        if len(unknown) > 1 or builtins.any(s < -1 for s in sizes) or known > length or (not unknown and known != length):
+        bad_sizes = len(unknown) > 1 or builtins.any(s < -1 for s in sizes)
+        if bad_sizes or known > length or (not unknown and known != length):
             raise ValueError(
                 f"split: the sizes {sizes} (at most one -1) must add up to {length}, the size of axis {axis}."
             )
@@ -621,10 +626,13 @@ def linspace(start, stop, num, name=None, axis=0):
         shape = np.broadcast_shapes(first.shape, last.shape)
     except ValueError:
         raise ValueError(
-            f"linspace: start and stop must broadcast together; received shapes {tuple(first.shape)} and {tuple(last.shape)}."
+            "linspace: start and stop must broadcast together; "
+            f"received shapes {tuple(first.shape)} and {tuple(last.shape)}."
         ) from None
     if not is_integral_number(axis) or not -len(shape) - 1 <= axis <= len(shape):
-        raise ValueError(f"linspace: axis must be an integer in [{-len(shape) - 1}, {len(shape)}]; received axis={axis!r}.")
+        raise ValueError(
+            f"linspace: axis must be an integer in [{-len(shape) - 1}, {len(shape)}]; received axis={axis!r}."
+        )
     axis %= len(shape) + 1
     first, last = expand_dims(broadcast_to(first, shape), axis), expand_dims(broadcast_to(last, shape), axis)
     if num <= 1:

@@ -33,6 +33,7 @@ def _float_pair(x, y, op, names=("x", "y")):
         ) from None
     return x, y, a, b
 
+
 # ---- trigonometric and hyperbolic -------------------------------------------------------
 
 
@@ -65,7 +66,6 @@ def cosh(x, name=None):
     """The hyperbolic cosine."""
     x = _float_tensor(x, "cosh")
     return record(np.cosh(x._value), (x,), lambda dy: (dy * sinh(x),))
-
 
 
 def asin(x, name=None):
@@ -168,7 +168,9 @@ def divide_no_nan(x, y, name=None):
     x, y, a, b = _float_pair(x, y, "divide_no_nan")
 
     def grad(dy):
-        return _sum_to_shape(divide_no_nan(dy, y), x.shape), _sum_to_shape(dy * divide_no_nan(divide_no_nan(-x, y), y), y.shape)
+        return _sum_to_shape(divide_no_nan(dy, y), x.shape), _sum_to_shape(
+            dy * divide_no_nan(divide_no_nan(-x, y), y), y.shape
+        )
 
     zero = b == 0
     with np.errstate(invalid="ignore"):
@@ -192,7 +194,9 @@ def reciprocal_no_nan(x, name=None):
     """``1 / x``, and 0 where ``x`` is 0."""
     x = _float_tensor(x, "reciprocal_no_nan")
     zero = x._value == 0
-    out = record(np.where(zero, 0, 1 / np.where(zero, 1, x._value)).astype(x.dtype), (x,), lambda dy: (-dy * out * out,))
+    out = record(
+        np.where(zero, 0, 1 / np.where(zero, 1, x._value)).astype(x.dtype), (x,), lambda dy: (-dy * out * out,)
+    )
     return out
 
 
@@ -245,7 +249,9 @@ def add_n(inputs, name=None):
     tensors = array_ops._as_tensor_list(inputs, "add_n")
     shape = tensors[0].shape
     if any(t.shape != shape for t in tensors):
-        raise ValueError(f"add_n: all inputs must have the same shape; received shapes {[tuple(t.shape) for t in tensors]}.")
+        raise ValueError(
+            f"add_n: all inputs must have the same shape; received shapes {[tuple(t.shape) for t in tensors]}."
+        )
     total = tensors[0]
     for t in tensors[1:]:
         total = add(total, t)
@@ -258,7 +264,9 @@ def accumulate_n(inputs, shape=None, tensor_dtype=None, name=None):
     if shape is not None and tuple(total.shape) != tuple(shape):
         raise ValueError(f"accumulate_n: the inputs have shape {tuple(total.shape)}; received shape={list(shape)}.")
     if tensor_dtype is not None and total.dtype != np.dtype(tensor_dtype):
-        raise TypeError(f"accumulate_n: the inputs have dtype {total.dtype.name}; received tensor_dtype={tensor_dtype!r}.")
+        raise TypeError(
+            f"accumulate_n: the inputs have dtype {total.dtype.name}; received tensor_dtype={tensor_dtype!r}."
+        )
     return total
 
 

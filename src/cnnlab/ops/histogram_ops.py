@@ -15,7 +15,9 @@ def _non_negative_ints(value, op, argument):
     return array
 
 
-def bincount(arr, weights=None, minlength=None, maxlength=None, dtype=dtypes.int32, name=None, axis=None, binary_output=False):
+def bincount(
+    arr, weights=None, minlength=None, maxlength=None, dtype=dtypes.int32, name=None, axis=None, binary_output=False
+):
     """How many times each value ``0, 1, ...`` occurs in ``arr`` (or the sum of its ``weights``).
 
     Args:
@@ -49,7 +51,9 @@ def bincount(arr, weights=None, minlength=None, maxlength=None, dtype=dtypes.int
     counts = np.zeros((len(rows), length), dtype=out_dtype)
     for i, row in enumerate(rows):
         keep = row < length
-        counts[i] = np.bincount(row[keep], None if row_weights is None else row_weights[i][keep], minlength=length)[:length]
+        counts[i] = np.bincount(row[keep], None if row_weights is None else row_weights[i][keep], minlength=length)[
+            :length
+        ]
     if binary_output:
         counts = (counts != 0).astype(out_dtype)
     return Tensor(counts if axis is not None and values.ndim == 2 else counts[0])
@@ -76,7 +80,9 @@ def confusion_matrix(labels, predictions, num_classes=None, weights=None, dtype=
     if num_classes is None:
         num_classes = int(max(truth.max(initial=-1), guess.max(initial=-1))) + 1
     elif not is_integral_number(num_classes) or num_classes < 1:
-        raise ValueError(f"confusion_matrix: num_classes must be a positive integer; received num_classes={num_classes!r}.")
+        raise ValueError(
+            f"confusion_matrix: num_classes must be a positive integer; received num_classes={num_classes!r}."
+        )
     if truth.size and max(truth.max(), guess.max()) >= num_classes:
         raise ValueError(f"confusion_matrix: labels and predictions must be < num_classes={num_classes}.")
     matrix = np.zeros((num_classes, num_classes), dtype=dtypes.as_dtype(dtype))
@@ -85,6 +91,8 @@ def confusion_matrix(labels, predictions, num_classes=None, weights=None, dtype=
     else:
         weight = as_tensor(weights, "confusion_matrix")._value.reshape(-1)
     if weight.size != truth.size:
-        raise ValueError(f"confusion_matrix: weights must have one value per label; received {weight.size} for {truth.size}.")
+        raise ValueError(
+            f"confusion_matrix: weights must have one value per label; received {weight.size} for {truth.size}."
+        )
     np.add.at(matrix, (truth, guess), weight.astype(matrix.dtype))
     return Tensor(matrix)

@@ -114,7 +114,8 @@ def slice(input_, begin, size, name=None):  # noqa: A001 - TF's name
     sizes = _shape_arg(size, "slice", "size", allow_unknown=True)
     if len(starts) != x.ndim or len(sizes) != x.ndim:
         raise ValueError(
-            f"slice: begin and size must have one entry per axis ({x.ndim}); received begin={list(starts)}, size={list(sizes)}."
+            f"slice: begin and size must have one entry per axis ({x.ndim}); "
+            f"received begin={list(starts)}, size={list(sizes)}."
         )
     key = []
     for axis, (start, length, n) in enumerate(zip(starts, sizes, x.shape)):

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..autodiff import record
 from ..tensor import Tensor, as_tensor
-from . import array_ops, math_ops, reduction_ops
+from . import array_ops, elementwise_ops, math_ops, reduction_ops
 
 
 def _parse_equation(equation, operand_count):
@@ -22,11 +22,15 @@ def _parse_equation(equation, operand_count):
         raise TypeError(f"einsum: equation must be a string; received {type(equation).__name__}.")
     spec = equation.replace(" ", "")
     if "." in spec:
-        raise ValueError(f"einsum: ellipses ('...') are not supported; name every axis. Received equation={equation!r}.")
+        raise ValueError(
+            f"einsum: ellipses ('...') are not supported; name every axis. Received equation={equation!r}."
+        )
     inputs, arrow, output = spec.partition("->")
     subscripts = inputs.split(",")
     if len(subscripts) != operand_count:
-        raise ValueError(f"einsum: the equation {equation!r} names {len(subscripts)} operand(s); received {operand_count}.")
+        raise ValueError(
+            f"einsum: the equation {equation!r} names {len(subscripts)} operand(s); received {operand_count}."
+        )
     for sub in (*subscripts, output):
         if any(c not in string.ascii_letters for c in sub):
             raise ValueError(f"einsum: subscripts must be letters; received equation={equation!r}.")
@@ -63,7 +67,9 @@ def einsum(equation, *inputs, **kwargs):
     sizes = {}
     for sub, t in zip(subscripts, tensors):
         if len(sub) != t.ndim:
-            raise ValueError(f"einsum: subscripts {sub!r} name {len(sub)} axes for an operand of shape {tuple(t.shape)}.")
+            raise ValueError(
+                f"einsum: subscripts {sub!r} name {len(sub)} axes for an operand of shape {tuple(t.shape)}."
+            )
         for c, n in zip(sub, t.shape):
             if sizes.setdefault(c, n) != n:
                 raise ValueError(f"einsum: index {c!r} has sizes {sizes[c]} and {n} in equation {equation!r}.")
@@ -77,7 +83,11 @@ def einsum(equation, *inputs, **kwargs):
             reachable = "".join(c for c in sub if c in output or any(c in s for s, _ in others))
             partial = einsum(f"{','.join([output, *(s for s, _ in others)])}->{reachable}", dy, *(o for _, o in others))
             view = [sizes[c] if c in reachable else 1 for c in sub]
-            ordered = array_ops.transpose(partial, [reachable.index(c) for c in sub if c in reachable]) if reachable else partial
+            ordered = (
+                array_ops.transpose(partial, [reachable.index(c) for c in sub if c in reachable])
+                if reachable
+                else partial
+            )
             grads.append(array_ops.broadcast_to(array_ops.reshape(ordered, view), t.shape))
         return tuple(grads)
 
@@ -96,7 +106,9 @@ def tensordot(a, b, axes, name=None):
     b = as_tensor(b, "tensordot", a.dtype)
     if isinstance(axes, (int, np.integer)) and not isinstance(axes, bool):
         if not 0 <= axes <= min(a.ndim, b.ndim):
-            raise ValueError(f"tensordot: axes={axes} must be in [0, {min(a.ndim, b.ndim)}] for ranks {a.ndim} and {b.ndim}.")
+            raise ValueError(
+                f"tensordot: axes={axes} must be in [0, {min(a.ndim, b.ndim)}] for ranks {a.ndim} and {b.ndim}."
+            )
         a_axes, b_axes = list(range(a.ndim - axes, a.ndim)), list(range(axes))
     elif isinstance(axes, (list, tuple)) and len(axes) == 2:
         a_axes = [int(v) % a.ndim for v in np.atleast_1d(axes[0])]
@@ -187,10 +199,7 @@ def global_norm(t_list, name=None):
     squares = [reduction_ops.reduce_sum(math_ops.square(as_tensor(t, "global_norm"))) for t in t_list if t is not None]
     if not squares:
         return Tensor(np.asarray(0.0, np.float32))
-    total = squares[0]
-    for s in squares[1:]:
-        total = total + s
-    return math_ops.sqrt(total)
+    return math_ops.sqrt(elementwise_ops.add_n(squares))
 
 
 def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):

@@ -35,7 +35,11 @@ def _array_text(array, summarize, indent=1):
     heads = range(summarize) if cut else range(n)
     tails = range(n - summarize, n) if cut else range(0)
     if array.ndim == 1:
-        parts = [_element_text(array[i]) for i in heads] + (["..."] if cut else []) + [_element_text(array[i]) for i in tails]
+        parts = (
+            [_element_text(array[i]) for i in heads]
+            + (["..."] if cut else [])
+            + [_element_text(array[i]) for i in tails]
+        )
         return "[" + " ".join(parts) + "]"
     separator = "\n" * (array.ndim - 1) + " " * indent
     parts = [_array_text(array[i], summarize, indent + 1) for i in heads]
@@ -74,5 +78,7 @@ def print(*inputs, output_stream=None, summarize=3, sep=" ", end="\n", name=None
     """
     stream = sys.stderr if output_stream is None else output_stream
     if not hasattr(stream, "write"):
-        raise TypeError(f"print: output_stream must be a file-like object such as sys.stdout; received {output_stream!r}.")
+        raise TypeError(
+            f"print: output_stream must be a file-like object such as sys.stdout; received {output_stream!r}."
+        )
     stream.write(sep.join(_text(value, summarize) for value in inputs) + end)

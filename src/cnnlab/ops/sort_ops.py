@@ -63,7 +63,9 @@ def _put_along_axis(dy, index, axis, shape):
     index = np.broadcast_to(index, dy.shape)
     grids = np.ogrid[tuple(slice(n) for n in dy.shape)]
     # Where ``arr`` had size 1 on an axis that ``indices`` broadcast, every value came from position 0.
-    position = tuple(index if d == axis else (grid if shape[d] != 1 else np.zeros_like(grid)) for d, grid in enumerate(grids))
+    position = tuple(
+        index if d == axis else (grid if shape[d] != 1 else np.zeros_like(grid)) for d, grid in enumerate(grids)
+    )
     out = np.zeros(shape, dtype=dy.dtype)
     np.add.at(out, position, dy._value)
     return record(out, (dy,), lambda g: (take_along_axis(g, index, axis),))
@@ -130,11 +132,7 @@ def top_k(input, k=1, sorted=True, name=None):  # noqa: A002 - TF's argument nam
         >>> cnnlab.math.top_k([1.0, 5.0, 3.0, 5.0], k=2).indices.numpy()
         array([1, 3], dtype=int32)
     """
-    x = as_tensor(input, "top_k")
-    if x._value.dtype.kind not in "iuf":
-        raise TypeError(f"top_k: expected a real numeric tensor; received dtype={x.dtype.name}.")
-    if x.ndim == 0:
-        raise ValueError("top_k: expected a tensor of rank >= 1; received a scalar.")
+    x, _ = _sortable(input, -1, "top_k")
     k = int(k._value) if isinstance(k, Tensor) else k
     if not is_integral_number(k) or not 0 <= k <= x.shape[-1]:
         raise ValueError(f"top_k: k must be an integer in [0, {x.shape[-1]}] (the last axis); received k={k!r}.")

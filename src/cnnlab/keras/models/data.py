@@ -181,7 +181,8 @@ class DatasetBatches:
         cardinality = int(dataset.cardinality())
         if cardinality == -1:
             raise ValueError(
-                f"{op}: {argument} is an infinite dataset (a repeat() without a count?); cnnlab's {op} runs whole passes "
+                f"{op}: {argument} is an infinite dataset (a repeat() without a count?); "
+                f"cnnlab's {op} runs whole passes "
                 f"over the data: give it a finite dataset, e.g. {argument}.take(n)."
             )
         self.steps = cardinality if cardinality >= 0 else None
@@ -195,7 +196,8 @@ class DatasetBatches:
             x, y = element
         elif len(element) == 3:
             raise ValueError(
-                f"{self.op}: the dataset {self.argument} yields (x, y, sample_weight); sample weights are not supported "
+                f"{self.op}: the dataset {self.argument} yields (x, y, sample_weight); "
+                "sample weights are not supported "
                 "by cnnlab's trainer yet: yield (x, y)."
             )
         else:
@@ -208,7 +210,8 @@ class DatasetBatches:
             )
         if self.labelled and y is None:
             raise ValueError(
-                f"{self.op}: the dataset {self.argument} must yield (inputs, labels) pairs; received elements without labels."
+                f"{self.op}: the dataset {self.argument} must yield (inputs, labels) pairs; "
+                "received elements without labels."
             )
         return x, y
 
@@ -238,6 +241,7 @@ def no_dataset_arguments(op, **arguments):
     for name, value in arguments.items():
         if value is not None and not (isinstance(value, numbers.Number) and value == 0):
             raise ValueError(
-                f"{op}: {name} cannot be used when x is a dataset: the dataset yields the (inputs, labels) batches itself; "
+                f"{op}: {name} cannot be used when x is a dataset: "
+                "the dataset yields the (inputs, labels) batches itself; "
                 f"received {name} of type {type(value).__name__}."
             )

@@ -205,7 +205,9 @@ def arange(start, stop=None, step=1, dtype=None):
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     """``num`` evenly spaced values (NumPy's ``linspace``; float32 by default)."""
-    values = np.linspace(_tensor(start)._value, _tensor(stop)._value, num, endpoint=endpoint, retstep=retstep, axis=axis)
+    values = np.linspace(
+        _tensor(start)._value, _tensor(stop)._value, num, endpoint=endpoint, retstep=retstep, axis=axis
+    )
     if retstep:
         values, step = values
         return Tensor(values.astype(dtype or _FLOATX)), Tensor(np.asarray(step, dtype or _FLOATX))
@@ -663,7 +665,9 @@ def average(x, axis=None, weights=None):
         shape = [1] * x.ndim
         shape[axis] = -1
         w = array_ops.reshape(w, shape)
-    return reduction_ops.reduce_sum(x * w, axis=axis) / reduction_ops.reduce_sum(array_ops.broadcast_to(w, x.shape), axis=axis)
+    return reduction_ops.reduce_sum(x * w, axis=axis) / reduction_ops.reduce_sum(
+        array_ops.broadcast_to(w, x.shape), axis=axis
+    )
 
 
 def _quantiles(x, q, axis, keepdims, method):
@@ -833,7 +837,9 @@ def broadcast_to(x, shape):
 
 def flip(x, axis=None):
     t = _tensor(x)
-    return array_ops.reverse(t, list(range(t.ndim)) if axis is None else ([axis] if isinstance(axis, int) else list(axis)))
+    return array_ops.reverse(
+        t, list(range(t.ndim)) if axis is None else ([axis] if isinstance(axis, int) else list(axis))
+    )
 
 
 def fliplr(x):
@@ -914,7 +920,9 @@ def bincount(x, weights=None, minlength=0, sparse=False):
     return histogram_ops.bincount(t, weights, minlength=minlength, axis=None if t.ndim == 1 else -1)
 
 
-def unique(x, sorted=True, return_inverse=False, return_counts=False, axis=None, size=None, fill_value=None):  # noqa: A002
+def unique(  # noqa: A002 - NumPy's argument names
+    x, sorted=True, return_inverse=False, return_counts=False, axis=None, size=None, fill_value=None
+):
     values = np.unique(_tensor(x)._value, return_inverse=return_inverse, return_counts=return_counts, axis=axis)
     if isinstance(values, tuple):
         return tuple(Tensor(np.asarray(v)) for v in values)
@@ -1149,7 +1157,9 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     target = _tensor(target)
     if target.ndim == output.ndim and target.shape[-1] == 1:
         target = array_ops.squeeze(target, -1)
-    encoded = array_ops.one_hot(math_ops.cast(target, cnnlab_dtypes.int64), output.shape[axis], axis=axis, dtype=output.dtype)
+    encoded = array_ops.one_hot(
+        math_ops.cast(target, cnnlab_dtypes.int64), output.shape[axis], axis=axis, dtype=output.dtype
+    )
     return categorical_crossentropy(encoded, output, from_logits, axis)
 
 
@@ -1174,12 +1184,9 @@ def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilo
         shape[axis] = -1
         return array_ops.reshape(_cast_to(v, x.dtype), shape)
 
-    return nn_ops.batch_normalization(x, along_axis(mean), along_axis(variance), along_axis(offset), along_axis(scale), epsilon)
-
-
-def _channels_last(data_format, op):
-    if data_format not in (None, "channels_last"):
-        raise ValueError(f"keras.ops.{op}: only data_format='channels_last' is supported; received {data_format!r}.")
+    return nn_ops.batch_normalization(
+        x, along_axis(mean), along_axis(variance), along_axis(offset), along_axis(scale), epsilon
+    )
 
 
 def _padding(padding, op):
@@ -1190,20 +1197,24 @@ def _padding(padding, op):
 
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     """2-D convolution of NHWC ``inputs`` with an HWIO ``kernel`` (Keras's ``ops.conv`` for images)."""
-    _channels_last(data_format, "conv")
+    image._channels_last(data_format, "keras.ops.conv")
     x = _floating(inputs)
     if x.ndim != 4:
-        raise ValueError(f"keras.ops.conv: only 2-D convolution (4-D inputs) is supported; received inputs of rank {x.ndim}.")
-    return conv2d(x, _cast_to(kernel, x.dtype), strides=strides, padding=_padding(padding, "conv"), dilations=dilation_rate)
+        raise ValueError(
+            f"keras.ops.conv: only 2-D convolution (4-D inputs) is supported; received inputs of rank {x.ndim}."
+        )
+    return conv2d(
+        x, _cast_to(kernel, x.dtype), strides=strides, padding=_padding(padding, "conv"), dilations=dilation_rate
+    )
 
 
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
-    _channels_last(data_format, "max_pool")
+    image._channels_last(data_format, "keras.ops.max_pool")
     strides = pool_size if strides is None else strides
     return pool_ops.max_pool2d(_tensor(inputs), pool_size, strides, _padding(padding, "max_pool"))
 
 
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
-    _channels_last(data_format, "average_pool")
+    image._channels_last(data_format, "keras.ops.average_pool")
     strides = pool_size if strides is None else strides
     return pool_ops.avg_pool2d(_floating(inputs), pool_size, strides, _padding(padding, "average_pool"))

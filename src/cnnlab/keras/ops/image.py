@@ -4,17 +4,16 @@ import numpy as np
 
 from ... import image as tf_image
 from ...ops import array_ops, math_ops
-from ...tensor import Tensor, _to_array
 
 
 def _images(images, op):
-    x = images if isinstance(images, Tensor) else Tensor(_to_array(images, None, op))
-    if x.ndim not in (3, 4):
-        raise ValueError(f"{op}: expected images of rank 3 (H, W, C) or 4 (N, H, W, C); received shape={tuple(x.shape)}.")
-    return x
+    """``images`` as a tensor of rank 3 (H, W, C) or 4 (N, H, W, C), checked as tf.image checks them."""
+    batch, single = tf_image._images(images, op)
+    return batch[0] if single else batch
 
 
 def _channels_last(data_format, op):
+    """Refuse any data format but channels-last (NHWC), the only one cnnlab's ops take."""
     if data_format not in (None, "channels_last"):
         raise ValueError(f"{op}: only data_format='channels_last' is supported; received data_format={data_format!r}.")
 
