@@ -172,7 +172,10 @@ class Dataset:
             )
         length = lengths.pop()
         spec = _map_structure(lambda a: TensorSpec(a.shape[1:], a.dtype), arrays)
-        return _IndexableSource(length, lambda i: _map_structure(lambda a: a[i], arrays), spec).dataset()
+        # ``read`` takes one index or an array of them: a batch is one fancy-indexing read per array.
+        return _IndexableSource(
+            length, lambda i: _map_structure(lambda a: a[i], arrays), spec, reads_batches=True
+        ).dataset()
 
     @staticmethod
     def from_tensors(tensors, name=None):
@@ -571,12 +574,15 @@ class Dataset:
 class _IndexableSource:
     """A source with a known length whose element ``i`` is read on demand (arrays' slices, files)."""
 
-    def __init__(self, length, read, spec):
+    def __init__(self, length, read, spec, reads_batches=False):
         self.length = length
         self.read = read
         self.spec = spec
+        self.reads_batches = reads_batches  # ``read`` also takes an array of indices, giving their batch
 
     def read_batch(self, indices):
+        if self.reads_batches:
+            return self.read(np.asarray(indices))
         return _stack([self.read(i) for i in indices])
 
     def dataset(self):
