@@ -263,3 +263,5 @@ def test_fit_on_a_dataset_says_what_is_wrong():
         model.fit(Dataset.from_tensor_slices((x, y)).batch(5).repeat(), verbose=0)
     with pytest.raises(ValueError, match=r"the model expects x of shape \(None, 4\)"):
         model.fit(Dataset.from_tensor_slices((x[:, :3], y)).batch(5), verbose=0)
+    with pytest.raises(ValueError, match=r"if x yields single samples, batch it first \(x.batch\(32\)\)"):
+        model.fit(Dataset.from_tensor_slices((x, y)), verbose=0)

@@ -219,7 +219,14 @@ class DatasetBatches:
         """The first batch ``(x, y)``, read ahead (to build the model and choose the metrics)."""
         for element in self.dataset.as_numpy_iterator():
             x, y = self._split(element)
-            return input_array(self.model, x, self.op, self.argument), None if y is None else label_array(y, self.op)
+            try:
+                x = input_array(self.model, x, self.op, self.argument)
+            except ValueError as error:
+                raise ValueError(
+                    f"{error} The elements of a dataset are whole batches: if {self.argument} yields single samples, "
+                    f"batch it first ({self.argument}.batch(32))."
+                ) from None
+            return x, None if y is None else label_array(y, self.op)
         raise ValueError(f"{self.op}: the dataset {self.argument} is empty.")
 
     def epoch(self, generator=None):
