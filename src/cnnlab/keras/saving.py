@@ -31,16 +31,19 @@ consistent checkpoint:
     model.fit(x, y, epochs=20, initial_epoch=start)
 """
 
+import inspect
 import io
 import json
+import math
 import os
 import warnings
 import zipfile
-import zlib
 
 import numpy as np
 
 from ..datasets._files import atomic_write
+from . import serialization
+from ._archive_reading import BoundedZip, ByteBudget, parse_json, read_npy
 from .serialization import (  # noqa: F401 - keras.saving's names for the one serializer
     CustomObjectScope,
     custom_object_scope,
@@ -90,6 +93,50 @@ def deserialize_layer(config, custom_objects=None):
             f"a layer must be described as {{'class_name': str, 'config': dict}}; found {str(config)[:200]}."
         )
     return deserialize_keras_object({k: v for k, v in config.items() if k != "compile_config"}, custom_objects)
+
+
+def _layer_class(config, custom_objects):
+    """``(class, constructor arguments)`` of a serialized layer, found as ``deserialize_keras_object``
+    finds it; ValueError when it describes none."""
+    if (
+        not isinstance(config, dict)
+        or not isinstance(config.get("class_name"), str)
+        or not isinstance(config.get("config"), dict)
+    ):
+        raise ValueError(
+            f"a layer must be described as {{'class_name': str, 'config': dict}}; found {str(config)[:200]}."
+        )
+    cls = serialization._find_class(config, custom_objects, None)
+    if not inspect.isclass(cls):
+        raise ValueError(f"{config['class_name']!r} names a function, not a layer class.")
+    return cls, config["config"]
+
+
+def _construct_layer(cls, arguments, custom_objects):
+    """``cls`` made from its config as ``deserialize_keras_object`` makes it, not built."""
+    from .layers import Layer
+
+    with custom_object_scope(custom_objects or {}):
+        arguments = serialization._resolved_layer_arguments(cls, dict(arguments), custom_objects)
+        layer = serialization._from_config(cls, arguments, custom_objects)
+    if not isinstance(layer, Layer):
+        raise ValueError(f"{cls.__name__}.from_config made a {type(layer).__name__}, not a layer.")
+    return layer
+
+
+def _build_config_shape(config):
+    """The input shape a serialized layer's ``build_config`` gives (None if none); ValueError if not a shape."""
+    build_config = config.get("build_config")
+    if not isinstance(build_config, dict) or build_config.get("input_shape") is None:
+        return None
+    shape = build_config["input_shape"]
+    if not isinstance(shape, list) or not all(_is_size(d) or d is None for d in shape):
+        raise ValueError(f"build_config's input_shape must be a list of sizes (or None); found {str(shape)[:200]}.")
+    return tuple(shape)
+
+
+def _is_size(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 # ---- writing --------------------------------------------------------------------------------------
@@ -225,89 +272,149 @@ def save_weights(model, filepath, overwrite=True):
 
 # ---- reading --------------------------------------------------------------------------------------
 
+# The most bytes one load decompresses out of a model file (and, again, out of the weights'
+# archive inside it), and the most memory one sample may need in any layer of a model
+# loaded from it; ``max_bytes=`` raises it for a file you trust.
+MAX_BYTES = 2**31
+# Models nest at most this deep (Sequential inside Sequential ...), and JSON, which spends
+# three levels per model, at most MAX_JSON_DEPTH: the parsers recurse once per level.
+MAX_MODEL_DEPTH = 32
+MAX_JSON_DEPTH = 128
+_WEIGHT_DTYPES = {np.dtype(code).name for code in ("f2", "f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8")}
+# What building and restoring a model raise for a config that does not describe one.
+_REBUILD_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError)
+
 
 class _Archive:
-    """A model file opened for reading; every failure becomes a ModelFileError naming the file."""
+    """A model file opened for reading; every failure becomes a ModelFileError naming the file.
 
-    def __init__(self, filepath, op):
+    Members are read only when needed, each checked (method, flags, sizes against the
+    file and ``max_bytes``) before it is read; see ``_archive_reading``.
+    """
+
+    def __init__(self, filepath, op, max_bytes):
         self.path = os.fspath(filepath)
         self.op = op
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+            raise ValueError(f"{op}: max_bytes must be an int >= 0; received max_bytes={max_bytes!r}.")
+        self.max_bytes = max_bytes
         if not os.path.exists(self.path):
             raise FileNotFoundError(f"{op}: no such file: '{self.path}'.")
-        try:
-            with zipfile.ZipFile(self.path) as archive:
-                self._members = {name: archive.read(name) for name in archive.namelist()}
-        except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as error:
-            self.fail(f"it is not a complete cnnlab model file (truncated or corrupted?): {error}")
-        self.metadata = self.json("metadata.json")
-        if not isinstance(self.metadata, dict) or self.metadata.get("format") != FORMAT:
-            self.fail(f"metadata.json does not describe a {FORMAT} file")
-        version = self.metadata.get("format_version")
-        if version != FORMAT_VERSION:
-            self.fail(
-                f"it has format version {version!r}, but this cnnlab reads version {FORMAT_VERSION} "
-                "(it was written by a different cnnlab version)"
-            )
+        self._zip = BoundedZip(self.path, "the archive", self.fail, ByteBudget(max_bytes, "max_bytes"))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self._zip.close()
 
     def fail(self, problem):
         raise ModelFileError(f"{self.op}: cannot read '{self.path}': {problem}.")
 
-    def member(self, name):
-        if name not in self._members:
-            self.fail(f"the archive has no '{name}'")
-        return self._members[name]
-
     def json(self, name):
-        try:
-            return json.loads(self.member(name).decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            self.fail(f"{name} is not valid JSON ({error})")
+        return parse_json(self._zip.read(name), name, self.fail, MAX_JSON_DEPTH)
 
-    def arrays(self):
-        try:
-            with np.load(io.BytesIO(self.member("weights.npz")), allow_pickle=False) as npz:
-                return {key: npz[key] for key in npz.files}
-        except (ValueError, OSError, zipfile.BadZipFile, EOFError, zlib.error) as error:
-            self.fail(f"weights.npz cannot be read without unpickling or is damaged ({error})")
-
-    def set_weights(self, model):
-        """Check every stored weight against ``model.weights`` (count, shape, dtype), then assign them all."""
-        entries = self.metadata.get("weights")
-        weights = model.weights
-        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+    def read_metadata(self):
+        """``metadata.json``, checked: format, version, kind, and every weight's name, shape and dtype."""
+        metadata = self.json("metadata.json")
+        if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+            self.fail(f"metadata.json does not describe a {FORMAT} file")
+        version = metadata.get("format_version")
+        if not _is_size(version) or version != FORMAT_VERSION:
+            self.fail(
+                f"it has format version {str(version)[:100]}, but this cnnlab reads version {FORMAT_VERSION} "
+                "(it was written by a different cnnlab version)"
+            )
+        if metadata.get("kind") not in ("model", "weights"):
+            self.fail(f"metadata.json gives kind {str(metadata.get('kind'))[:100]}; expected 'model' or 'weights'")
+        entries = metadata.get("weights")
+        if not isinstance(entries, list):
             self.fail("metadata.json has no valid 'weights' list")
-        if len(entries) != len(weights):
-            self.fail(f"it holds {len(entries)} weights but the model has {len(weights)}")
-        arrays = self.arrays()
-        values = []
-        for index, (entry, variable) in enumerate(zip(entries, weights)):
-            key = f"weight_{index:04d}"
-            if key not in arrays:
-                self.fail(f"weights.npz lacks '{key}' (weight '{entry.get('name')}')")
-            value = arrays[key]
-            if value.shape != tuple(variable.shape) or list(value.shape) != entry.get("shape"):
+        for index, entry in enumerate(entries):
+            if not (
+                isinstance(entry, dict)
+                and isinstance(entry.get("name"), str)
+                and isinstance(entry.get("shape"), list)
+                and all(_is_size(size) for size in entry["shape"])
+                and isinstance(entry.get("dtype"), str)
+                and entry["dtype"] in _WEIGHT_DTYPES
+            ):
                 self.fail(
-                    f"weight {index} ('{entry.get('name')}') has shape {value.shape} in the file "
-                    f"(recorded as {entry.get('shape')}), but the model's weight has shape {tuple(variable.shape)}"
+                    f"metadata.json describes weight {index} as {str(entry)[:200]}; expected "
+                    "{'name': str, 'shape': [sizes], 'dtype': a numeric dtype}"
                 )
-            if value.dtype != variable.dtype:
+        keys = metadata.get("optimizer_state", [])
+        if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
+            self.fail(f"metadata.json's optimizer_state must be a list of names; found {str(keys)[:200]}")
+        self.metadata = metadata
+        self.entries = [(entry["name"], tuple(entry["shape"]), np.dtype(entry["dtype"])) for entry in entries]
+        return metadata
+
+    def weight_values(self):
+        """How many numbers the weights listed in metadata.json hold, once they are known to be in the file."""
+        declared = sum(math.prod(shape) * dtype.itemsize for _, shape, dtype in self.entries)
+        held = self._zip.declared_size("weights.npz")
+        if declared > held:
+            self.fail(f"metadata.json lists {declared} bytes of weights, but weights.npz holds {held} bytes")
+        return sum(math.prod(shape) for _, shape, _ in self.entries)
+
+    def check_weights_fit(self, model):
+        """Compare the weights listed in metadata.json with ``model.weights`` (count, shape, dtype), reading nothing."""
+        weights = model.weights
+        if len(self.entries) != len(weights):
+            self.fail(f"it holds {len(self.entries)} weights but the model has {len(weights)}")
+        for index, ((name, shape, dtype), variable) in enumerate(zip(self.entries, weights)):
+            if shape != tuple(variable.shape):
                 self.fail(
-                    f"weight {index} ('{entry.get('name')}') has dtype {value.dtype}; the model's is {variable.dtype}"
+                    f"weight {index} ('{name}') has shape {shape} in the file, "
+                    f"but the model's weight has shape {tuple(variable.shape)}"
                 )
-            values.append(value)
-        for variable, value in zip(weights, values):
-            variable.assign(value)
-        return arrays
+            if dtype != variable.dtype:
+                self.fail(f"weight {index} ('{name}') has dtype {dtype}; the model's is {variable.dtype}")
+
+    def read_arrays(self, optimizer_keys=()):
+        """The weights (checked against metadata.json) and the optimizer state named by ``optimizer_keys``."""
+        npz = self._zip.read("weights.npz")
+        with BoundedZip(npz, "weights.npz", self.fail, ByteBudget(self.max_bytes, "max_bytes")) as arrays:
+            weights = []
+            for index, (name, shape, dtype) in enumerate(self.entries):
+                member = f"weight_{index:04d}"
+                if f"{member}.npy" not in arrays:
+                    self.fail(f"weights.npz lacks '{member}' (weight '{name}')")
+                value = read_npy(arrays.read(f"{member}.npy"), f"weights.npz/{member}.npy", self.fail)
+                if value.shape != shape or value.dtype != dtype:
+                    self.fail(
+                        f"weight {index} ('{name}') has shape {value.shape} and dtype {value.dtype} in weights.npz "
+                        f"(recorded as {shape}, {dtype} in metadata.json)"
+                    )
+                weights.append(value)
+            state = {}
+            for index, key in enumerate(optimizer_keys):
+                member = f"optimizer_{index:04d}"
+                if f"{member}.npy" not in arrays:
+                    self.fail(f"weights.npz lacks '{member}' (optimizer state '{key}')")
+                state[key] = read_npy(arrays.read(f"{member}.npy"), f"weights.npz/{member}.npy", self.fail)
+        return weights, state
 
 
-def load_metadata(filepath):
-    """The ``metadata.json`` of a model or weights file (format, version, weight names, ``user_metadata``)."""
-    return _Archive(filepath, "load_metadata").metadata
+def load_metadata(filepath, max_bytes=MAX_BYTES):
+    """The ``metadata.json`` of a model or weights file (format, version, weight names, ``user_metadata``).
+
+    Raises:
+        ModelFileError: the file is not a readable cnnlab model file (see ``load_model``).
+    """
+    with _Archive(filepath, "load_metadata", max_bytes) as archive:
+        return archive.read_metadata()
 
 
-def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002 - Keras's argument name
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, *, max_bytes=MAX_BYTES):  # noqa: A002
     """Rebuild a model saved by ``model.save``: architecture, weights and, with
     ``compile=True``, the compile settings and the optimizer state.
+
+    The file is read as untrusted: nothing is unpickled, and before anything is
+    built the architecture's size is worked out from config.json and checked against
+    the weights the file holds, so a file can only cost memory in proportion to its
+    own bytes.
 
     Args:
         filepath: the file ``model.save`` wrote.
@@ -315,34 +422,54 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
             or activations named in the file.
         compile: restore the optimizer, loss and metrics (default True).
         safe_mode: accepted for Keras compatibility; files are never unpickled anyway.
+        max_bytes: the most bytes read out of the file's members (default 2 GiB;
+            a member may also expand at most 100-fold), and the most memory one
+            sample may need in any layer of the model (a padded input, an im2col
+            matrix, an output).
 
     Returns:
         The model, ready to predict (and to continue training when compiled).
+
+    Raises:
+        ModelFileError: the file is truncated or corrupted, is not a cnnlab model
+            file, is of another format version, or describes something that cannot
+            be (or is too large to be) rebuilt; the message names the file.
+        FileNotFoundError: there is no such file.
     """
     from .models import Model
 
-    archive = _Archive(filepath, "load_model")
-    if archive.metadata.get("kind") != "model":
-        archive.fail(
-            "it holds weights only (written by save_weights); build the model in code and call model.load_weights()"
-        )
-    config = archive.json("config.json")
-    try:
-        model = deserialize_layer(config, custom_objects)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
-        archive.fail(f"the architecture in config.json cannot be rebuilt: {str(error).rstrip('.')}")
-    if not isinstance(model, Model):
-        archive.fail(f"config.json describes a {type(model).__name__}, not a model")
-    if not model.built:
-        archive.fail("config.json does not give the model's input shape, so its weights cannot be created")
-    arrays = archive.set_weights(model)
-    compile_config = config.get("compile_config")
-    if compile and compile_config:
-        _restore_compile(archive, model, compile_config, arrays, custom_objects)
+    with _Archive(filepath, "load_model", max_bytes) as archive:
+        metadata = archive.read_metadata()
+        if metadata["kind"] != "model":
+            archive.fail(
+                "it holds weights only (written by save_weights); build the model in code and call "
+                "model.load_weights()"
+            )
+        config = archive.json("config.json")
+        plan = _BuildPlan(archive.fail, custom_objects, max_bytes)
+        plan.check(config, archive.weight_values())
+        try:
+            model = deserialize_layer(config, custom_objects)
+        except _REBUILD_ERRORS as error:
+            archive.fail(f"the architecture in config.json cannot be rebuilt: {str(error).rstrip('.')}")
+        if not isinstance(model, Model):
+            archive.fail(f"config.json describes a {type(model).__name__}, not a model")
+        if not model.built:
+            archive.fail("config.json does not give the model's input shape, so its weights cannot be created")
+        archive.check_weights_fit(model)
+        compile_config = config.get("compile_config")
+        restore = bool(compile and compile_config)
+        if restore and not isinstance(compile_config, dict):
+            archive.fail(f"config.json's compile_config must be an object; found {str(compile_config)[:200]}")
+        weights, state = archive.read_arrays(metadata.get("optimizer_state", []) if restore else ())
+        for variable, value in zip(model.weights, weights):
+            variable.assign(value)
+        if restore:
+            _restore_compile(archive, model, compile_config, state, custom_objects)
     return model
 
 
-def _restore_compile(archive, model, compile_config, arrays, custom_objects):
+def _restore_compile(archive, model, compile_config, state, custom_objects):
     from . import losses, metrics, optimizers
 
     try:
@@ -353,18 +480,11 @@ def _restore_compile(archive, model, compile_config, arrays, custom_objects):
         ]
         optimizer = optimizers.deserialize(compile_config["optimizer"], custom_objects)
         model.compile(optimizer=optimizer, loss=loss, metrics=metric_list)
-    except (ValueError, TypeError, KeyError) as error:
+    except _REBUILD_ERRORS as error:
         archive.fail(f"the compile settings in config.json cannot be restored: {error}")
-    keys = archive.metadata.get("optimizer_state") or []
-    if not keys:
+    if not state:
         return
-    state = {}
-    for index, key in enumerate(keys):
-        name = f"optimizer_{index:04d}"
-        if name not in arrays:
-            archive.fail(f"weights.npz lacks '{name}' (optimizer state '{key}')")
-        state[key] = arrays[name]
-    if any("/" in key for key in keys):  # per-variable slots: build them in the order fit uses
+    if any("/" in key for key in state):  # per-variable slots: build them in the order fit uses
         model.optimizer.build(model.trainable_weights)
     try:
         model.optimizer.set_state(state)
@@ -372,12 +492,278 @@ def _restore_compile(archive, model, compile_config, arrays, custom_objects):
         archive.fail(f"the optimizer state does not fit the model: {error}")
 
 
-def load_weights(model, filepath):
-    """Read the weights of a ``save_weights`` (or ``save``) file into ``model``, which must be built."""
-    archive = _Archive(filepath, "load_weights")
-    if not model.built:
-        raise ValueError(
-            "load_weights: the model is not built yet, so it has no weights to fill; call it on data or give it an "
-            "input shape first."
-        )
-    archive.set_weights(model)
+def load_weights(model, filepath, max_bytes=MAX_BYTES):
+    """Read the weights of a ``save_weights`` (or ``save``) file into ``model``, which must be built.
+
+    Every stored weight is checked against ``model.weights`` (count, shape, dtype)
+    before any is read, and all are assigned only once all were read.
+
+    Raises:
+        ModelFileError: the file is not a readable cnnlab model or weights file, or
+            its weights do not fit the model (see ``load_model``, also for ``max_bytes``).
+        ValueError: the model is not built.
+    """
+    with _Archive(filepath, "load_weights", max_bytes) as archive:
+        archive.read_metadata()
+        if not model.built:
+            raise ValueError(
+                "load_weights: the model is not built yet, so it has no weights to fill; call it on data or give it "
+                "an input shape first."
+            )
+        archive.check_weights_fit(model)
+        archive.weight_values()
+        weights, _ = archive.read_arrays()
+    for variable, value in zip(model.weights, weights):
+        variable.assign(value)
+
+
+# ---- sizing a model from its config, before building it -----------------------------------------------
+
+
+class _PlannedLayer:
+    """What the build plan knows of one serialized layer or model.
+
+    ``kind`` is 'leaf' (a cnnlab layer, constructed but not built), 'sequential',
+    'functional', or 'opaque' (a class from ``custom_objects``: only building it tells
+    its weights).  ``output`` is the fixed output shape of a functional model.
+    """
+
+    def __init__(self, kind, name, layer=None, children=(), output=None):
+        self.kind = kind
+        self.name = name
+        self.layer = layer
+        self.children = list(children)
+        self.output = output
+        self.built = kind == "functional" or (kind == "leaf" and layer.built)
+
+
+class _BuildPlan:
+    """The size of what ``config.json`` builds, worked out from the JSON before any weight exists.
+
+    It follows what ``deserialize_layer`` will do (construct every layer, build the
+    ones that know their input shape, call them in order) with shapes instead of
+    arrays, and counts the weight values each layer will allocate and the memory one
+    sample will take in each.  A class from ``custom_objects`` is the caller's code:
+    only building it tells its weights, so the count becomes a lower bound from there
+    on (an unknown size counting as 1).
+
+    Args:
+        fail: raises the loader's ModelFileError.
+        custom_objects: the caller's classes, by name.
+        max_bytes: the most bytes one sample may take in one layer.
+    """
+
+    def __init__(self, fail, custom_objects, max_bytes):
+        self.fail = fail
+        self.custom_objects = dict(custom_objects or {})
+        self.max_bytes = max_bytes
+        self.known_classes = {
+            name: cls for name, cls in _known_classes().items() if name not in self.custom_objects
+        }
+        self.weight_values = 0  # exact while self.exact, else a lower bound
+        self.exact = True
+
+    def check(self, config, values_in_file):
+        """Fail unless ``config`` builds exactly the ``values_in_file`` weight values the file holds."""
+        planned = self.plan(config, depth=0)
+        if planned.built and self.exact and self.weight_values != values_in_file:
+            self.fail(
+                f"config.json describes a model of {self.weight_values} weight values, "
+                f"but the file holds {values_in_file}"
+            )
+        if self.weight_values > values_in_file:
+            self.fail(
+                f"config.json describes a model of at least {self.weight_values} weight values, "
+                f"but the file holds {values_in_file}"
+            )
+
+    def plan(self, config, depth):
+        """The planned layer ``config`` describes, constructed (and built where its config says how) as on loading."""
+        try:
+            cls, arguments = _layer_class(config, self.custom_objects)
+        except ValueError as error:
+            self.fail(f"the architecture in config.json cannot be rebuilt: {error}")
+        name = str(arguments.get("name", config["class_name"]))[:100]
+        from .models import Functional, Sequential
+
+        if cls in (Sequential, Functional) and cls in self.known_classes.values():
+            if depth >= MAX_MODEL_DEPTH:
+                self.fail(f"config.json nests models more than {MAX_MODEL_DEPTH} deep")
+            if cls is Sequential:
+                planned = self.sequential(arguments, name, depth + 1)
+            else:
+                planned = self.functional(arguments, name, depth + 1)
+        elif cls in self.known_classes.values():
+            try:
+                layer = _construct_layer(cls, arguments, self.custom_objects)
+            except _REBUILD_ERRORS as error:
+                self.fail(f"the architecture in config.json cannot be rebuilt: {error}")
+            planned = _PlannedLayer("leaf", name, layer)
+        else:
+            self.exact = False
+            planned = _PlannedLayer("opaque", name)
+        build_shape = _build_shape_of(config, self.fail)
+        if build_shape is not None and not planned.built:
+            self.build(planned, build_shape)
+        return planned
+
+    def sequential(self, arguments, name, depth):
+        configs = arguments.get("layers", [])
+        if not isinstance(configs, list):
+            self.fail(f"the layers of Sequential '{name}' in config.json are not a list")
+        planned = _PlannedLayer("sequential", name, children=[self.plan(c, depth) for c in configs])
+        # As Sequential.from_config: the input shape declared by the first layer, else build_input_shape.
+        first = planned.children[0] if planned.children else None
+        if first is not None and first.kind == "leaf" and type(first.layer).__name__ == "InputLayer":
+            self.build(planned, first.layer.batch_shape)
+        elif first is not None and first.kind == "leaf" and first.layer._batch_input_shape is not None:
+            self.build(planned, first.layer._batch_input_shape)
+        elif arguments.get("build_input_shape") is not None:
+            self.build(planned, _shape_or_fail(arguments["build_input_shape"], "build_input_shape", self.fail))
+        return planned
+
+    def functional(self, arguments, name, depth):
+        configs, nodes, outputs = arguments.get("layers"), arguments.get("nodes"), arguments.get("outputs")
+        if not (
+            isinstance(configs, list)
+            and configs
+            and isinstance(nodes, list)
+            and all(isinstance(n, list) and len(n) == 2 and all(_is_index(i) for i in n) for n in nodes)
+            and isinstance(outputs, list)
+            and outputs
+            and all(_is_index(i) for i in outputs)
+        ):
+            self.fail(f"the functional model '{name}' in config.json lacks valid 'layers', 'nodes' and 'outputs'")
+        children = [self.plan(c, depth) for c in configs]
+        first = children[0]
+        if first.kind != "leaf" or type(first.layer).__name__ != "InputLayer":
+            self.fail(f"the functional model '{name}' in config.json does not start with its InputLayer")
+        shapes = []
+        for layer_index, source_index in nodes:
+            if not (0 <= layer_index < len(children) and -1 <= source_index < len(shapes)):
+                self.fail(f"the functional model '{name}' in config.json connects layers that do not exist")
+            source = first.layer.batch_shape if source_index == -1 else shapes[source_index]
+            shapes.append(self.call(children[layer_index], source))
+        if not all(-1 <= i < len(shapes) for i in outputs):
+            self.fail(f"the functional model '{name}' in config.json has outputs that do not exist")
+        output = first.layer.batch_shape if outputs[0] == -1 else shapes[outputs[0]]
+        single = len(outputs) == 1 and not arguments.get("multiple_outputs")
+        return _PlannedLayer("functional", name, children=children, output=output if single else None)
+
+    def build(self, planned, input_shape):
+        """Count the weights ``planned`` makes for inputs of ``input_shape`` (None: unknown), as its build does."""
+        if planned.built:
+            return
+        planned.built = True
+        if planned.kind == "sequential":
+            shape = None if input_shape is None else (None, *input_shape[1:])
+            for child in planned.children:
+                if not (child.kind == "leaf" and type(child.layer).__name__ == "InputLayer"):
+                    shape = self.call(child, shape)
+        elif planned.kind == "leaf":
+            values, exact = _weight_values(planned.layer, input_shape)
+            self.weight_values += values
+            self.exact = self.exact and exact
+            self.check_working_memory(planned, input_shape)
+
+    def call(self, planned, input_shape):
+        """The output shape of ``planned`` called on ``input_shape`` (None: unknown), building it first if needed."""
+        self.build(planned, input_shape)
+        if input_shape is None or planned.kind == "opaque":
+            return None
+        if planned.kind == "leaf":
+            self.check_working_memory(planned, input_shape)
+        if planned.kind == "functional":
+            return planned.output
+        if planned.kind == "sequential":
+            shape = input_shape
+            for child in planned.children:
+                if not (child.kind == "leaf" and type(child.layer).__name__ == "InputLayer"):
+                    shape = self.call(child, shape)
+            return shape
+        try:
+            output = planned.layer.compute_output_shape(tuple(input_shape))
+        except (*_REBUILD_ERRORS, NotImplementedError) as error:
+            self.fail(f"the architecture in config.json cannot be rebuilt: {error}")
+        output = _shape_or_fail(list(output), f"the output shape of layer '{planned.name}'", self.fail)
+        self.check_sample(output, planned.layer._dtype.itemsize, f"the output of layer '{planned.name}'")
+        return output
+
+    def check_sample(self, shape, itemsize, what):
+        """Fail if one sample of ``shape`` (batch axis first; unknown sizes count as 1) takes more than max_bytes."""
+        size = math.prod(d for d in shape[1:] if d is not None) * itemsize
+        if size > self.max_bytes:
+            self.fail(
+                f"{what} would take {size} bytes for one sample (shape {shape}), more than "
+                f"max_bytes={self.max_bytes}"
+            )
+
+    def check_working_memory(self, planned, input_shape):
+        """The input of one sample, and for a window (conv, pool) the padded input and the im2col matrix."""
+        from .layers import AveragePooling2D, Conv2D, MaxPooling2D
+
+        layer = planned.layer
+        itemsize = layer._dtype.itemsize
+        if input_shape is not None:
+            self.check_sample(input_shape, itemsize, f"the input of layer '{planned.name}'")
+        if type(layer) not in (Conv2D, MaxPooling2D, AveragePooling2D):
+            return
+        window = layer.kernel_size if type(layer) is Conv2D else layer.pool_size
+        dilation = layer.dilation_rate if type(layer) is Conv2D else (1, 1)
+        known = input_shape is not None and len(input_shape) == 4
+        channels = input_shape[3] if known and input_shape[3] is not None else 1
+        padded, out = [], []
+        for axis, (k, s, d) in enumerate(zip(window, layer.strides, dilation)):
+            size = input_shape[axis + 1] if known else None
+            k_eff = (k - 1) * d + 1
+            if layer.padding != "same":
+                padded.append(size or 1)
+                out.append(max((size - k_eff) // s + 1, 1) if size else 1)
+            elif size:  # as window_geometry: out = ceil(size / s), padded to (out - 1) * s + k_eff
+                out.append(-(-size // s))
+                padded.append(max((out[-1] - 1) * s + k_eff, size))
+            else:  # unknown size: at least the window is padded in
+                out.append(1)
+                padded.append(k_eff)
+        self.check_sample((None, *padded, channels), itemsize, f"the padded input of layer '{planned.name}'")
+        if type(layer) is Conv2D:
+            columns = (None, *out, window[0] * window[1] * channels)
+            self.check_sample(columns, itemsize, f"the im2col matrix of layer '{planned.name}'")
+
+
+def _weight_values(layer, input_shape):
+    """``(weight values layer builds for input_shape, whether exact)``; unknown sizes count as 1."""
+    from .layers import BatchNormalization, Conv2D, Dense
+
+    kind = type(layer)
+    if kind not in (Conv2D, Dense, BatchNormalization):
+        return 0, True
+    rank = len(input_shape) if input_shape is not None else None
+    if kind is BatchNormalization:
+        axis_ok = rank is not None and -rank <= layer.axis < rank
+        channels = input_shape[layer.axis] if axis_ok else None
+        vectors = 2 + layer.center + layer.scale
+        return (channels or 1) * vectors, channels is not None
+    channels = input_shape[-1] if rank else None
+    if kind is Conv2D:
+        per_filter = layer.kernel_size[0] * layer.kernel_size[1] * (channels or 1)
+        return (per_filter + layer.use_bias) * layer.filters, channels is not None
+    return ((channels or 1) + layer.use_bias) * layer.units, channels is not None
+
+
+def _is_index(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _shape_or_fail(value, what, fail):
+    """``value`` (a list of sizes or None) as a tuple; fail if it is not one."""
+    if not isinstance(value, (list, tuple)) or not all(d is None or _is_size(d) for d in value):
+        fail(f"{what} in config.json is not a shape: {str(value)[:200]}")
+    return tuple(value)
+
+
+def _build_shape_of(config, fail):
+    try:
+        return _build_config_shape(config)
+    except ValueError as error:
+        fail(f"the architecture in config.json cannot be rebuilt: {error}")

@@ -41,7 +41,7 @@ def standardize_shape(shape, argument, owner):
         shape = (shape,)
     try:
         shape = tuple(None if d is None else int(d) for d in shape)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise TypeError(
             f"{owner}: {argument} must be a tuple of ints (or None); received {argument}={shape!r}."
         ) from None

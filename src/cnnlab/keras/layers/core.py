@@ -175,7 +175,7 @@ class Reshape(Layer):
         super().__init__(**kwargs)
         try:
             target = tuple(int(d) for d in target_shape)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise TypeError(
                 f"Reshape: target_shape must be a tuple of ints; received target_shape={target_shape!r}."
             ) from None
