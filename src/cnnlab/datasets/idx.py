@@ -33,19 +33,33 @@ _IDX_DTYPES = {
 }
 _IDX_CODES = {dtype.newbyteorder("="): code for code, dtype in _IDX_DTYPES.items()}
 _GZIP_SIGNATURE = b"\x1f\x8b"
+# The most data bytes a header may declare unless the caller allows more.
+MAX_BYTES = 2**30
+# Deflate encodes at most 258 bytes in 2 bits: no gzip file expands more than this.
+_DEFLATE_MAX_EXPANSION = 1032
+_CHUNK_BYTES = 1 << 20
+# How far past the declared data a damaged file is read, to say how much follows.
+_TRAILING_SLACK = 1 << 16
 
 
 class IDXFormatError(ValueError):
     """A file is not a well-formed IDX file (or not the one that was expected)."""
 
 
-def read_idx(path, ndim=None):
+def read_idx(path, ndim=None, max_bytes=MAX_BYTES):
     """Read an IDX file (gzip-compressed or raw) into a NumPy array.
+
+    The header is checked before the data is read, and the data is read (and
+    decompressed) only as far as the header declares, plus a little to see whether
+    more follows: a file costs memory in proportion to what it declares, and declares
+    no more than its own size can hold.
 
     Args:
         path: the file, e.g. ``train-images-idx3-ubyte.gz``.
         ndim: the number of dimensions the caller expects (3 for images, 1 for
             labels), or None to accept any.
+        max_bytes: the most data bytes a header may declare (default 1 GiB; the
+            Fashion-MNIST training images are 47 MB).
 
     Returns:
         A writable array in native byte order with the file's shape and dtype
@@ -54,8 +68,9 @@ def read_idx(path, ndim=None):
     Raises:
         IDXFormatError: the file is not valid gzip, has a bad magic number, an
             unknown type code, a different number of dimensions than ``ndim``,
-            or holds less or more data than its header declares.  The message
-            names the file.
+            declares more data than ``max_bytes`` or than the file can hold, or
+            holds less or more data than its header declares.  The message names
+            the file.
         FileNotFoundError: the file does not exist.
 
     Example:
@@ -64,16 +79,32 @@ def read_idx(path, ndim=None):
         ((60000,), dtype('uint8'))
     """
     path = os.fspath(path)
-    content = _read_content(path)
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+        raise ValueError(f"read_idx: max_bytes must be an int >= 0; received max_bytes={max_bytes!r}.")
+    with open(path, "rb") as raw:
+        file_size = os.fstat(raw.fileno()).st_size
+        compressed = raw.read(len(_GZIP_SIGNATURE)) == _GZIP_SIGNATURE
+        raw.seek(0)
+        if not compressed:
+            return _read_idx_stream(raw, path, ndim, max_bytes, file_size, None)
+        try:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                return _read_idx_stream(stream, path, ndim, max_bytes, None, file_size)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+            raise IDXFormatError(f"read_idx: {path!r} is a damaged or truncated gzip file ({err}).") from None
 
-    if len(content) < 4:
+
+def _read_idx_stream(stream, path, ndim, max_bytes, raw_size, gzip_size):
+    """The array in ``stream``: ``raw_size`` is the file's size when it is not compressed, ``gzip_size`` when it is."""
+    magic = stream.read(4)
+    if len(magic) < 4:
         raise IDXFormatError(
-            f"read_idx: {path!r} is too short to be an IDX file ({len(content)} bytes; the header alone is 4)."
+            f"read_idx: {path!r} is too short to be an IDX file ({len(magic)} bytes; the header alone is 4)."
         )
-    zero0, zero1, type_code, file_ndim = content[:4]
+    zero0, zero1, type_code, file_ndim = magic
     if zero0 != 0 or zero1 != 0:
         raise IDXFormatError(
-            f"read_idx: {path!r} has a bad magic number 0x{content[:4].hex()}; an IDX file starts with 0x0000 "
+            f"read_idx: {path!r} has a bad magic number 0x{magic.hex()}; an IDX file starts with 0x0000 "
             "followed by a type code and the number of dimensions."
         )
     if type_code not in _IDX_DTYPES:
@@ -83,29 +114,67 @@ def read_idx(path, ndim=None):
         )
     if ndim is not None and file_ndim != ndim:
         raise IDXFormatError(f"read_idx: {path!r} declares {file_ndim} dimensions; expected {ndim}.")
-
-    header_size = 4 + 4 * file_ndim
-    if len(content) < header_size:
+    sizes = stream.read(4 * file_ndim)
+    header_size = 4 + len(sizes)
+    if len(sizes) < 4 * file_ndim:
         raise IDXFormatError(
             f"read_idx: {path!r} is truncated: its header declares {file_ndim} dimensions "
-            f"but the file ends after {len(content)} bytes."
+            f"but the file ends after {header_size} bytes."
         )
-    shape = struct.unpack(f">{file_ndim}I", content[4:header_size])
+    shape = struct.unpack(f">{file_ndim}I", sizes)
     dtype = _IDX_DTYPES[type_code]
     expected_bytes = math.prod(shape) * dtype.itemsize  # Python ints: no overflow on a corrupt header
-    data_bytes = len(content) - header_size
-    if data_bytes < expected_bytes:
+    if raw_size is not None:  # the sizes can be compared before reading anything
+        data_bytes = raw_size - header_size
+        if data_bytes < expected_bytes:
+            raise IDXFormatError(
+                f"read_idx: {path!r} is truncated: its header declares shape {shape} ({expected_bytes} bytes of data) "
+                f"but only {data_bytes} bytes follow."
+            )
+        if data_bytes > expected_bytes:
+            raise IDXFormatError(
+                f"read_idx: {path!r} has {data_bytes - expected_bytes} bytes after the data its header declares "
+                f"(shape {shape}); the file is damaged or not an IDX file."
+            )
+    elif expected_bytes + header_size > _DEFLATE_MAX_EXPANSION * gzip_size:
+        raise IDXFormatError(
+            f"read_idx: {path!r} declares shape {shape} ({expected_bytes} bytes of data), more than a gzip file "
+            f"of {gzip_size} bytes can hold (deflate expands at most {_DEFLATE_MAX_EXPANSION}-fold)."
+        )
+    if expected_bytes > max_bytes:
+        raise IDXFormatError(
+            f"read_idx: {path!r} declares shape {shape} ({expected_bytes} bytes of data), more than "
+            f"max_bytes={max_bytes}; pass a larger max_bytes if the file is trusted."
+        )
+    content = bytearray(expected_bytes)
+    filled = _read_into(stream, content)
+    if filled < expected_bytes:
         raise IDXFormatError(
             f"read_idx: {path!r} is truncated: its header declares shape {shape} ({expected_bytes} bytes of data) "
-            f"but only {data_bytes} bytes follow."
+            f"but only {filled} bytes follow."
         )
-    if data_bytes > expected_bytes:
+    # Reading one chunk more ends a gzip stream (checking its CRC) or shows what follows the data.
+    extra = len(stream.read(_TRAILING_SLACK))
+    if extra:
+        amount = f"at least {extra}" if extra == _TRAILING_SLACK else str(extra)
         raise IDXFormatError(
-            f"read_idx: {path!r} has {data_bytes - expected_bytes} bytes after the data its header declares "
+            f"read_idx: {path!r} has {amount} bytes after the data its header declares "
             f"(shape {shape}); the file is damaged or not an IDX file."
         )
-    array = np.frombuffer(content, dtype=dtype, offset=header_size).reshape(shape)
+    array = np.frombuffer(content, dtype=dtype).reshape(shape)
     return array.astype(dtype.newbyteorder("="), copy=False)
+
+
+def _read_into(stream, content):
+    """Fill ``content`` from ``stream`` as far as it goes; the number of bytes read."""
+    view = memoryview(content)
+    filled = 0
+    while filled < len(content):
+        count = stream.readinto(view[filled : filled + _CHUNK_BYTES])
+        if not count:
+            break
+        filled += count
+    return filled
 
 
 def write_idx(path, array):
@@ -135,15 +204,3 @@ def write_idx(path, array):
         content = gzip.compress(content, mtime=0)
     with atomic_write(path) as f:
         f.write(content)
-
-
-def _read_content(path):
-    """The file's bytes, decompressed if they are gzip, in a writable buffer."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    if not raw.startswith(_GZIP_SIGNATURE):
-        return bytearray(raw)
-    try:
-        return bytearray(gzip.decompress(raw))
-    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
-        raise IDXFormatError(f"read_idx: {path!r} is a damaged or truncated gzip file ({err}).") from None
