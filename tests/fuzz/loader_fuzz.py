@@ -14,8 +14,8 @@ mutator classes ``name -> function(rng, seed) -> bytes``.  A later file format (
 HDF5 ``.keras`` / ``.h5`` / ``.weights.h5``) is one more family, reusing the zip and
 JSON mutators where its files share those layers.
 
-    .venv/bin/python tests/fuzz/loader_fuzz.py --files 10000      # both families
-    .venv/bin/python tests/fuzz/loader_fuzz.py --family idx --files 2000 --seed 7
+    scripts/fuzz-loaders                                 # 10,000 of each family
+    scripts/fuzz-loaders --family idx --files 2000 --seed 7 --examples
 
 The per-class table goes to stdout; the exit status is 1 when anything escaped.
 """
@@ -40,6 +40,18 @@ import zipfile
 import zlib
 
 import numpy as np
+from forged_files import (
+    MIB,
+    Member,
+    deflate_with_zeros,
+    deflated_mib_of_zeros,
+    gzip_frame,
+    make_member,
+    member_content,
+    npy_with_header,
+    pack_zip,
+    unpack_zip,
+)
 
 # Address space a child may use on top of what it holds once its seeds are made.
 MEMORY_ALLOWANCE = 1 << 30
@@ -47,183 +59,6 @@ MEMORY_ALLOWANCE = 1 << 30
 # a few layers' worth of one sample's arrays when a loaded model predicts.
 FUZZ_MAX_BYTES = 1 << 26
 SECONDS_PER_FILE = 10
-
-
-# ---- zip archives at the byte level --------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Member:
-    """One zip member with every header field under the mutator's control.
-
-    ``payload`` is the bytes as stored (deflated when ``method`` is 8); ``local``
-    overrides fields of the local header only (a header that disagrees with the
-    central directory), by the names used here.
-    """
-
-    name: bytes
-    payload: bytes
-    method: int
-    flags: int
-    crc: int
-    compress_size: int
-    file_size: int
-    extra: bytes = b""
-    local: dict = dataclasses.field(default_factory=dict)
-    header_offset: int = None  # None: where it lands
-
-
-def raw_deflate(content):
-    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
-    return compressor.compress(content) + compressor.flush()
-
-
-def make_member(name, content, method=zipfile.ZIP_DEFLATED):
-    name = name.encode() if isinstance(name, str) else name
-    payload = raw_deflate(content) if method == zipfile.ZIP_DEFLATED else content
-    return Member(name, payload, method, 0, zlib.crc32(content), len(payload), len(content))
-
-
-def unpack_zip(content):
-    """The members of a well-formed archive, as ``Member``s to mutate."""
-    with zipfile.ZipFile(io.BytesIO(content)) as archive:
-        return [
-            make_member(info.filename, archive.read(info), info.compress_type)
-            for info in archive.infolist()
-        ]
-
-
-def member_content(member):
-    return zlib.decompress(member.payload, -15) if member.method == zipfile.ZIP_DEFLATED else member.payload
-
-
-def pack_zip(members, comment=b"", end_record=None):
-    """The archive's bytes; ``end_record`` overrides fields of the end of central directory record."""
-    out = bytearray()
-    offsets = []
-    for m in members:
-        offsets.append(len(out) if m.header_offset is None else m.header_offset)
-        fields = {
-            "version": 20,
-            "flags": m.flags,
-            "method": m.method,
-            "crc": m.crc,
-            "compress_size": m.compress_size,
-            "file_size": m.file_size,
-            "name": m.name,
-            "extra": m.extra,
-            **m.local,
-        }
-        out += struct.pack(
-            "<4s2B4HL2L2H",
-            b"PK\x03\x04",
-            fields["version"],
-            0,
-            fields["flags"] & 0xFFFF,
-            fields["method"] & 0xFFFF,
-            0,
-            0x21,
-            fields["crc"] & 0xFFFFFFFF,
-            fields["compress_size"] & 0xFFFFFFFF,
-            fields["file_size"] & 0xFFFFFFFF,
-            len(fields["name"]),
-            len(fields["extra"]),
-        )
-        out += fields["name"] + fields["extra"] + m.payload
-    directory_offset = len(out)
-    for m, offset in zip(members, offsets):
-        out += struct.pack(
-            "<4s4B4HL2L5H2L",
-            b"PK\x01\x02",
-            20,
-            3,
-            20,
-            0,
-            m.flags & 0xFFFF,
-            m.method & 0xFFFF,
-            0,
-            0x21,
-            m.crc & 0xFFFFFFFF,
-            m.compress_size & 0xFFFFFFFF,
-            m.file_size & 0xFFFFFFFF,
-            len(m.name),
-            len(m.extra),
-            0,
-            0,
-            0,
-            0o644 << 16,
-            offset & 0xFFFFFFFF,
-        )
-        out += m.name + m.extra
-    record = {
-        "entries": len(members),
-        "directory_size": len(out) - directory_offset,
-        "directory_offset": directory_offset,
-        "comment_length": len(comment),
-        **(end_record or {}),
-    }
-    out += struct.pack(
-        "<4s4H2LH",
-        b"PK\x05\x06",
-        0,
-        0,
-        record["entries"] & 0xFFFF,
-        record["entries"] & 0xFFFF,
-        record["directory_size"] & 0xFFFFFFFF,
-        record["directory_offset"] & 0xFFFFFFFF,
-        record["comment_length"] & 0xFFFF,
-    )
-    return bytes(out + comment)
-
-
-# ---- bombs: many zeros in few bytes --------------------------------------------------------------
-
-_MIB = 1 << 20
-
-
-@functools.lru_cache(maxsize=None)
-def _deflated_mib_of_zeros():
-    """One MiB of zeros, deflated and fully flushed: copies of it concatenate into a valid stream."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
-    return compressor.compress(bytes(_MIB)) + compressor.flush(zlib.Z_FULL_FLUSH)
-
-
-_FINAL_EMPTY_BLOCK = b"\x03\x00"
-
-
-def deflate_with_zeros(prefix, mebibytes):
-    """A raw deflate stream of ``prefix`` then ``mebibytes`` MiB of zeros, and the CRC-32 of all of it."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
-    head = compressor.compress(prefix) + compressor.flush(zlib.Z_FULL_FLUSH)
-    crc = crc32_after_zeros(zlib.crc32(prefix), mebibytes * _MIB)
-    return head + _deflated_mib_of_zeros() * mebibytes + _FINAL_EMPTY_BLOCK, crc
-
-
-def crc32_after_zeros(crc, count):
-    """``zlib.crc32(bytes(count), crc)`` without making the zeros: zlib's crc32_combine, by matrix powers over GF(2)."""
-    register = crc ^ 0xFFFFFFFF
-    operator = [0xEDB88320] + [1 << i for i in range(31)]  # the CRC register after one more zero bit
-    bits = 8 * count
-    while bits:
-        if bits & 1:
-            register = _gf2_times(operator, register)
-        operator = [_gf2_times(operator, column) for column in operator]
-        bits >>= 1
-    return register ^ 0xFFFFFFFF
-
-
-def _gf2_times(matrix, vector):
-    total, index = 0, 0
-    while vector:
-        if vector & 1:
-            total ^= matrix[index]
-        vector >>= 1
-        index += 1
-    return total
-
-
-def gzip_frame(deflated, crc, size):
-    return b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + deflated + struct.pack("<2L", crc, size & 0xFFFFFFFF)
 
 
 # ---- JSON helpers ---------------------------------------------------------------------------------
@@ -566,7 +401,7 @@ class ModelFiles(Family):
         elif action == 4:
             metadata["optimizer_state"] = list(metadata.get("optimizer_state", [])) + ["0/m"] * int(rng.integers(1, 9))
         else:  # an npy declaring more than its data
-            return self._npz_rewrite(rng, content, lambda rng, npy: _npy_with_header(
+            return self._npz_rewrite(rng, content, lambda rng, npy: npy_with_header(
                 npy, f"{{'descr': '<f4', 'fortran_order': False, 'shape': ({pick(rng, ['10**8', '100000000', '2**62', '4294967296, 4294967296'])},), }}"))  # fmt: skip
         return self._with_member(content, "metadata.json", dumps(metadata))
 
@@ -610,7 +445,7 @@ class ModelFiles(Family):
                 return npy[:8] + struct.pack("<H", pick(rng, [0, 1, 65535, len(npy), 10])) + npy[10:]
             if action == 3:
                 return npy[: int(rng.integers(len(npy)))]
-            return _npy_with_header(npy, pick(rng, self.NPY_HEADERS))
+            return npy_with_header(npy, pick(rng, self.NPY_HEADERS))
 
         if rng.random() < 0.1:  # a whole npz member that is not npy at all
             return self._npz_rewrite(rng, content, lambda rng, npy: b"not an array" * int(rng.integers(1, 50)))
@@ -717,11 +552,11 @@ class ModelFiles(Family):
         if where == 3:  # inside the weights' npz
             npz = unpack_zip(self._member(content, "weights.npz"))
             target = pick(rng, npz)
-            bomb = Member(target.name, deflated, 8, 0, crc, len(deflated), mebibytes * _MIB)
+            bomb = Member(target.name, deflated, 8, 0, crc, len(deflated), mebibytes * MIB)
             npz[npz.index(target)] = bomb
             return self._with_member(content, "weights.npz", pack_zip(npz), method=zipfile.ZIP_STORED)
         name = pick(rng, [m.name for m in members] + [b"zeros.bin"])
-        declared = pick(rng, [mebibytes * _MIB, 1000, 2**32 - 1])
+        declared = pick(rng, [mebibytes * MIB, 1000, 2**32 - 1])
         bomb = Member(name, deflated, 8, 0, crc, len(deflated), declared)
         members = [bomb if m.name == name else m for m in members]
         if name == b"zeros.bin":
@@ -843,12 +678,12 @@ class IDXFiles(Family):
         mebibytes = pick(rng, [1, 16, 128, 1024, 3072])
         if rng.random() < 0.5:  # a valid header and data, then zeros
             deflated, crc = deflate_with_zeros(plain, mebibytes)
-            return gzip_frame(deflated, crc, len(plain) + mebibytes * _MIB)
+            return gzip_frame(deflated, crc, len(plain) + mebibytes * MIB)
         # a header declaring all of the zeros (or more), in a small file
-        count = mebibytes * _MIB * pick(rng, [1, 2, 1000])
+        count = mebibytes * MIB * pick(rng, [1, 2, 1000])
         header = b"\x00\x00\x08\x01" + struct.pack(">I", min(count, 2**32 - 1))
         deflated, crc = deflate_with_zeros(header, mebibytes)
-        return gzip_frame(deflated, crc, len(header) + mebibytes * _MIB)
+        return gzip_frame(deflated, crc, len(header) + mebibytes * MIB)
 
 
 def _at(document, path):
@@ -867,14 +702,6 @@ def _flip(rng, content, count):
 
 def byte_flips(rng, content):
     return _flip(rng, content, int(rng.integers(1, 9)))
-
-
-def _npy_with_header(npy, header_text):
-    """``npy`` with its header replaced by ``header_text`` (padded as numpy pads), data kept."""
-    (length,) = struct.unpack("<H", npy[8:10]) if npy[6:7] == b"\x01" else (0,)
-    data = npy[10 + length :]
-    header = header_text.encode("utf-8", "surrogatepass") + b" \n"
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + data
 
 
 FAMILIES = {family.name: family for family in (ModelFiles, IDXFiles)}
@@ -907,7 +734,7 @@ def run_child(family_name, first, count, seed, report):
         seeds = family.seeds(directory)
         mutators = family.mutators()
         classes = sorted(mutators)
-        _deflated_mib_of_zeros()  # the harness's own memory, before the limit
+        deflated_mib_of_zeros()  # the harness's own memory, before the limit
         limit = _address_space() + MEMORY_ALLOWANCE
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         signal.signal(signal.SIGALRM, _alarm)
@@ -973,7 +800,9 @@ def run_family(family_name, count, seed, timeout=None):
         command = [sys.executable, __file__, "--child", family_name, "--first", str(first),
                    "--files", str(count - first), "--seed", str(seed)]  # fmt: skip
         try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+            result = subprocess.run(
+                command, capture_output=True, text=True, timeout=timeout, check=False, env=_child_environment()
+            )
             output, failure = result.stdout, (None if result.returncode == 0 else f"exit {result.returncode}")
             stderr = result.stderr
         except subprocess.TimeoutExpired as expired:
@@ -1007,6 +836,12 @@ def run_family(family_name, count, seed, timeout=None):
         tally.examples.append(f"#{started['started']} ({started['seed']}): the process died: {failure}")
         first = started["started"] + 1
     return tallies
+
+
+def _child_environment():
+    """This environment, with the folder of ``forged_files`` (tests/) on the child's import path."""
+    tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [tests, os.environ.get("PYTHONPATH")]))}
 
 
 def format_table(family_name, tallies, examples=False):
