@@ -11,7 +11,6 @@ import struct
 import zipfile
 import zlib
 
-
 # ---- zip archives at the byte level --------------------------------------------------------------
 
 
@@ -50,10 +49,7 @@ def make_member(name, content, method=zipfile.ZIP_DEFLATED):
 def unpack_zip(content):
     """The members of a well-formed archive, as ``Member``s to mutate."""
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
-        return [
-            make_member(info.filename, archive.read(info), info.compress_type)
-            for info in archive.infolist()
-        ]
+        return [make_member(info.filename, archive.read(info), info.compress_type) for info in archive.infolist()]
 
 
 def member_content(member):
@@ -144,7 +140,7 @@ def pack_zip(members, comment=b"", end_record=None):
 MIB = 1 << 20
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def deflated_mib_of_zeros():
     """One MiB of zeros, deflated and fully flushed: copies of it concatenate into a valid stream."""
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15)

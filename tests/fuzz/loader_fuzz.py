@@ -22,8 +22,8 @@ The per-class table goes to stdout; the exit status is 1 when anything escaped.
 
 import argparse
 import collections
+import copy
 import dataclasses
-import functools
 import gzip
 import io
 import json
@@ -37,7 +37,6 @@ import sys
 import tempfile
 import time
 import zipfile
-import zlib
 
 import numpy as np
 from forged_files import (
@@ -88,14 +87,20 @@ def replace_at(document, path, value):
 
 
 def pick(rng, options):
+    """One of ``options`` (itself: changing it changes the option)."""
     return options[int(rng.integers(len(options)))]
 
 
-WRONG_TYPED = [
+def pick_value(rng, values):
+    """A copy of one of ``values``, to put in a document that a mutant may change further."""
+    return copy.deepcopy(pick(rng, values))
+
+
+WRONG_TYPED = (
     None, True, False, 0, -1, 1, 7, 1.5, -2.5, 1e308, -1e308, float("inf"), float("-inf"), float("nan"),
     10**30, 2**63, 2**64, "", "x", "float32", "object", "../../etc/passwd", [], {}, [1, 2], [None], ["a"],
     {"a": 1}, {"class_name": "Dense", "config": {}}, [[[]]], [1e308, 1e308], [float("inf")], [-1, -1],
-]  # fmt: skip
+)  # fmt: skip
 
 
 def dumps(document):
@@ -106,6 +111,58 @@ def deep(rng, depth):
     opener = pick(rng, ["[", '{"a":'])
     closer = "]" if opener == "[" else "}"
     return opener * depth + "0" + closer * depth
+
+
+# Values for any layer setting: wrong types, negative, infinite, absurdly large.
+CONFIG_VALUES_ANY = (
+    10**8, 100_000, 2**40, 2**31, 2**63, 10**30, 0, -1, 1e308, float("inf"), float("nan"), 3.5,
+    [2**40, 2**40], [10**4, 10**4], [3, 2**31], [1, 2**40], [0, 0], [float("inf"), 3], [1e308, 1],
+    [None, 10**9, 10**9, 1], [None, 2**31, 2**31, 2**31], [None, 28, 28, 10**8], [10**9, 10**9],
+    [-1, -1], [2**32, 2**32, 0], "same", "valid", "bogus", True, None,
+)  # fmt: skip
+CONFIG_KEYS = (
+    "filters", "units", "kernel_size", "strides", "dilation_rate", "pool_size", "padding", "batch_shape",
+    "batch_input_shape", "input_shape", "target_shape", "rate", "axis", "noise_shape", "use_bias",
+    "activation", "momentum", "epsilon", "keepdims", "center", "scale", "groups", "data_format", "seed",
+    "build_input_shape",
+)  # fmt: skip
+# Values of the right type but absurd size, per setting: what the build plan must size up.
+CONFIG_VALUES_TYPED = {
+    "filters": [10**8, 100_000, 2**31, 4096],
+    "units": [10**8, 100_000, 2**31, 4096],
+    "kernel_size": [2**40, [2**40, 1], [1000, 1000], [3, 2**20], 64],
+    "strides": [2**40, [1, 2**40], 1000],
+    "dilation_rate": [2**40, [1, 2**40], 2**12, [2**20, 1], 1000],
+    "pool_size": [2**40, [1, 2**40], 1000, [8, 8]],
+    "padding": ["same", "valid"],
+    "batch_shape": [[None, 10**9, 10**9, 1], [None, 2**31, 2**31, 2**31], [None, 8, 8, 10**8], [None, 8, 8, 2**20],
+                    [None, None, None, 1], [None, 2**40], [2**40, 8, 8, 1]],
+    "target_shape": [[2**32, 2**32, 0], [10**9, 10**9], [-1, 2**40], [2**40, -1]],
+    "use_bias": [True, False],
+    "axis": [1, 2, -4, 2**40],
+    "keepdims": [True, False],
+}  # fmt: skip
+# Headers of .npy members that are not plain numeric arrays, or not headers at all.
+NPY_HEADERS = (
+    "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }",
+    "{'descr': '<U10', 'fortran_order': False, 'shape': (3,), }",
+    "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,), }",
+    "{'descr': '<f4', 'fortran_order': False, 'shape': (3L, 4L), }",
+    "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4",
+    "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }",
+    "{'descr': '<f4', 'fortran_order': False, 'shape': (Infinity,), }",
+    "{'descr': '<f4', 'fortran_order': False, 'shape': (1e308,), }",
+    "{'descr': '<f4', 'fortran_order': True, 'shape': (3, 3, 1, 4), }",
+    "{'descr': '<f4', 'fortran_order': False, 'shape': (100000000,), }",
+    "{'descr': '<f4', 'fortran_order': False, 'shape': (18446744073709551616,), }",
+    "{'descr': '>f8', 'fortran_order': False, 'shape': (), }",
+    "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), 'extra': __import__('os'), }",
+    "{'descr': '<f4', 'fortran_order': 0, 'shape': (3,), }",
+    "{'descr': '<f4', 'shape': (3,), }",
+    "{" * 5000,
+    "(" * 300 + ")" * 300,
+    "'\\x" + "\u00e9" * 10,
+)
 
 
 # ---- the families ---------------------------------------------------------------------------------
@@ -261,7 +318,7 @@ class ModelFiles(Family):
                     parent = parent[key]
                 del parent[path[-1]]
             else:
-                document = replace_at(document, path, pick(rng, WRONG_TYPED))
+                document = replace_at(document, path, pick_value(rng, WRONG_TYPED))
         return self._with_member(content, name, dumps(document))
 
     def json_nesting(self, rng, content):
@@ -323,54 +380,24 @@ class ModelFiles(Family):
             return self._with_member(content, "config.json", text.encode())
         return self._with_member(content, "config.json", dumps(config))
 
-    HUGE = [
-        10**8, 100_000, 2**40, 2**31, 2**63, 10**30, 0, -1, 1e308, float("inf"), float("nan"), 3.5,
-        [2**40, 2**40], [10**4, 10**4], [3, 2**31], [1, 2**40], [0, 0], [float("inf"), 3], [1e308, 1],
-        [None, 10**9, 10**9, 1], [None, 2**31, 2**31, 2**31], [None, 28, 28, 10**8], [10**9, 10**9],
-        [-1, -1], [2**32, 2**32, 0], "same", "valid", "bogus", True, None,
-    ]  # fmt: skip
-    KEYS = [
-        "filters", "units", "kernel_size", "strides", "dilation_rate", "pool_size", "padding", "batch_shape",
-        "batch_input_shape", "input_shape", "target_shape", "rate", "axis", "noise_shape", "use_bias",
-        "activation", "momentum", "epsilon", "keepdims", "center", "scale", "groups", "data_format", "seed",
-        "build_input_shape",
-    ]  # fmt: skip
-
-    # Values of the right type but absurd size, per setting: what the build plan must size up.
-    TYPED_HUGE = {
-        "filters": [10**8, 100_000, 2**31, 4096],
-        "units": [10**8, 100_000, 2**31, 4096],
-        "kernel_size": [2**40, [2**40, 1], [1000, 1000], [3, 2**20], 64],
-        "strides": [2**40, [1, 2**40], 1000],
-        "dilation_rate": [2**40, [1, 2**40], 2**12, [2**20, 1], 1000],
-        "pool_size": [2**40, [1, 2**40], 1000, [8, 8]],
-        "padding": ["same", "valid"],
-        "batch_shape": [[None, 10**9, 10**9, 1], [None, 2**31, 2**31, 2**31], [None, 8, 8, 10**8], [None, 8, 8, 2**20],
-                        [None, None, None, 1], [None, 2**40], [2**40, 8, 8, 1]],
-        "target_shape": [[2**32, 2**32, 0], [10**9, 10**9], [-1, 2**40], [2**40, -1]],
-        "use_bias": [True, False],
-        "axis": [1, 2, -4, 2**40],
-        "keepdims": [True, False],
-    }  # fmt: skip
-
     def config_values(self, rng, content):
         config = json.loads(self._member(content, "config.json"))
-        layers = [
-            p for p in json_paths(config) if isinstance(_at(config, p), dict) and "class_name" in _at(config, p)
-        ]
+        layers = [p for p in json_paths(config) if isinstance(_at(config, p), dict) and "class_name" in _at(config, p)]
         for _ in range(int(rng.integers(1, 3))):
             layer = _at(config, pick(rng, layers))
             settings = layer.get("config")
             if not isinstance(settings, dict):
                 continue
-            present = [key for key in settings if key in self.TYPED_HUGE]
+            present = [key for key in settings if key in CONFIG_VALUES_TYPED]
             if present and rng.random() < 0.6:  # a huge value of the right type
                 key = pick(rng, present)
-                settings[key] = pick(rng, self.TYPED_HUGE[key])
+                settings[key] = pick_value(rng, CONFIG_VALUES_TYPED[key])
             else:  # anything, anywhere
-                settings[pick(rng, present + self.KEYS)] = pick(rng, self.HUGE)
+                settings[pick(rng, [*present, *CONFIG_KEYS])] = pick_value(rng, CONFIG_VALUES_ANY)
             if rng.random() < 0.15:
-                layer["build_config"] = {"input_shape": pick(rng, self.TYPED_HUGE["batch_shape"] + self.HUGE)}
+                layer["build_config"] = {
+                    "input_shape": pick_value(rng, [*CONFIG_VALUES_TYPED["batch_shape"], *CONFIG_VALUES_ANY])
+                }
         if rng.random() < 0.2:  # a huge layer added to the stack
             stack = config.get("config", {}).get("layers")
             if isinstance(stack, list):
@@ -413,27 +440,6 @@ class ModelFiles(Family):
         npz[npz.index(target)] = make_member(target.name, new, target.method)
         return self._with_member(content, "weights.npz", pack_zip(npz), method=zipfile.ZIP_STORED)
 
-    NPY_HEADERS = [
-        "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }",
-        "{'descr': '<U10', 'fortran_order': False, 'shape': (3,), }",
-        "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,), }",
-        "{'descr': '<f4', 'fortran_order': False, 'shape': (3L, 4L), }",
-        "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4",
-        "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }",
-        "{'descr': '<f4', 'fortran_order': False, 'shape': (Infinity,), }",
-        "{'descr': '<f4', 'fortran_order': False, 'shape': (1e308,), }",
-        "{'descr': '<f4', 'fortran_order': True, 'shape': (3, 3, 1, 4), }",
-        "{'descr': '<f4', 'fortran_order': False, 'shape': (100000000,), }",
-        "{'descr': '<f4', 'fortran_order': False, 'shape': (18446744073709551616,), }",
-        "{'descr': '>f8', 'fortran_order': False, 'shape': (), }",
-        "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), 'extra': __import__('os'), }",
-        "{'descr': '<f4', 'fortran_order': 0, 'shape': (3,), }",
-        "{'descr': '<f4', 'shape': (3,), }",
-        "{" * 5000,
-        "(" * 300 + ")" * 300,
-        "'\\x" + "\u00e9" * 10,
-    ]
-
     def npy_header(self, rng, content):
         def change(rng, npy):
             action = int(rng.integers(5))
@@ -445,7 +451,7 @@ class ModelFiles(Family):
                 return npy[:8] + struct.pack("<H", pick(rng, [0, 1, 65535, len(npy), 10])) + npy[10:]
             if action == 3:
                 return npy[: int(rng.integers(len(npy)))]
-            return npy_with_header(npy, pick(rng, self.NPY_HEADERS))
+            return npy_with_header(npy, pick(rng, NPY_HEADERS))
 
         if rng.random() < 0.1:  # a whole npz member that is not npy at all
             return self._npz_rewrite(rng, content, lambda rng, npy: b"not an array" * int(rng.integers(1, 50)))

@@ -119,7 +119,9 @@ def test_brackets_inside_json_strings_do_not_count_as_nesting(saved):
 
 
 def _nested_in_sequentials(config_text, levels):
-    opening = b'{"class_name": "Sequential", "config": {"name": "wrapper", "build_input_shape": [null, 8, 8, 1], "layers": ['
+    opening = (
+        b'{"class_name": "Sequential", "config": {"name": "wrapper", "build_input_shape": [null, 8, 8, 1], "layers": ['
+    )
     return opening * levels + config_text + b"]}}" * levels
 
 
@@ -266,7 +268,9 @@ def test_a_fortran_ordered_array_is_read_in_its_order(saved):
     model, path = saved
     kernel = model.weights[0].numpy()
     header = f"{{'descr': '<f4', 'fortran_order': True, 'shape': {kernel.shape}, }}"
-    rewrite_npy(path, "weight_0000.npy", lambda npy: npy_with_header(npy, header)[: -kernel.nbytes] + kernel.tobytes("F"))
+    rewrite_npy(
+        path, "weight_0000.npy", lambda npy: npy_with_header(npy, header)[: -kernel.nbytes] + kernel.tobytes("F")
+    )
     np.testing.assert_array_equal(saving.load_model(path).weights[0].numpy(), kernel)
 
 
@@ -305,7 +309,7 @@ def test_huge_layer_settings_are_refused_before_any_weight_exists(saved, change,
 
 
 def test_the_working_memory_of_one_sample_is_bounded_by_max_bytes(saved):
-    model, path = saved
+    _, path = saved
     rewrite_json(path, "config.json", _set_layer(1, dilation_rate=[2**10, 2**10]))
     # 'same' padding pads each 8x8 image to 2056x2056: 16 MiB of float32 for one sample
     refused(path, r"padded input of layer 'conv2d' would take 16908544 bytes .*max_bytes=8388608", max_bytes=8 * MIB)
@@ -344,8 +348,8 @@ def test_members_no_loader_needs_are_never_read(saved):
 @pytest.mark.parametrize(
     ("name", "declared", "message"),
     [
-        ("weights.npz", 3 * GIB, r"'weights.npz' in the archive declares 3221225472 bytes in \d+ compressed ones, "
-                                 r"more than 100 times as many: a decompression bomb"),
+        ("weights.npz", 3 * GIB, (r"'weights.npz' in the archive declares 3221225472 bytes in \d+ compressed "
+                                  r"ones, more than 100 times as many: a decompression bomb")),
         ("config.json", 1000, r"'config.json' in the archive is damaged .*Bad CRC-32"),
         ("metadata.json", 2**32 - 1, r"'metadata.json' in the archive declares 4294967295 bytes"),
     ],

@@ -25,13 +25,13 @@ import zlib
 import numpy as np
 
 # What cnnlab and Keras write; other methods (bzip2, lzma, ...) are refused before reading.
-_READABLE_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflated"}
+_READABLE_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 # General-purpose flag bits of members that cannot be read without a password or a patch:
 # 0x1 encrypted, 0x20 compressed patched data, 0x40 strong encryption.
 _UNREADABLE_FLAGS = 0x1 | 0x20 | 0x40
 _CHUNK_BYTES = 1 << 20
-# A member may expand to at most this many times the bytes it takes in the archive
-# (deflated JSON shrinks 5- to 20-fold; weights are stored), or to _SMALL_MEMBER_BYTES.
+# A member may expand to at most this many times the bytes it takes in the archive, or to
+# _SMALL_MEMBER_BYTES: far more than JSON deflates, and cnnlab and Keras store weights as they are.
 MAX_EXPANSION = 100
 _SMALL_MEMBER_BYTES = 1 << 20
 
@@ -45,8 +45,6 @@ class ByteBudget:
     """
 
     def __init__(self, limit, argument):
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-            raise ValueError(f"{argument} must be an int >= 0; received {argument}={limit!r}.")
         self.left = limit
         self.limit = limit
         self.argument = argument
@@ -139,11 +137,9 @@ class BoundedZip:
         """The uncompressed size ``name`` declares (checked as ``info`` does), without reading it."""
         return self.info(name).file_size
 
-    def read(self, name, limit=None):
-        """The bytes of member ``name``, streamed in chunks; at most ``limit`` bytes and the budget's share."""
+    def read(self, name):
+        """The bytes of member ``name``, charged to the budget before they are streamed in chunks."""
         info = self.info(name)
-        if limit is not None and info.file_size > limit:
-            self.fail(f"'{name}' in {self.what} declares {info.file_size} bytes; at most {limit} are expected")
         self.budget.charge(info.file_size, f"'{name}' in {self.what}", self.fail)
         content = bytearray(info.file_size)
         filled = 0

@@ -11,7 +11,10 @@ A model file (``model.save('clothes.keras')``) is a zip archive, like Keras's
 * ``weights.npz``: the weights in ``model.weights`` order (``weight_0000``, ...) and
   the optimizer state (``optimizer_0000``, ...: iterations, learning rate, slots).
 
-Nothing is unpickled when reading (JSON, and ``np.load(allow_pickle=False)``);
+Reading treats every file as untrusted: nothing is unpickled, a member is read only
+when needed and within ``max_bytes``, and the size of the model config.json describes
+is worked out from the JSON and checked against the weights the file holds before
+anything is built (see ``load_model`` and ``_archive_reading``);
 files are written to a temporary file in the same directory and renamed over the
 target (``cnnlab.datasets._files.atomic_write``, which honours the umask and removes
 what a killed writer left), so a crash never leaves a half-written model.  A file
@@ -407,7 +410,7 @@ def load_metadata(filepath, max_bytes=MAX_BYTES):
         return archive.read_metadata()
 
 
-def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, *, max_bytes=MAX_BYTES):  # noqa: A002
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, *, max_bytes=MAX_BYTES):
     """Rebuild a model saved by ``model.save``: architecture, weights and, with
     ``compile=True``, the compile settings and the optimizer state.
 
@@ -442,8 +445,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, *, m
         metadata = archive.read_metadata()
         if metadata["kind"] != "model":
             archive.fail(
-                "it holds weights only (written by save_weights); build the model in code and call "
-                "model.load_weights()"
+                "it holds weights only (written by save_weights); build the model in code and call model.load_weights()"
             )
         config = archive.json("config.json")
         plan = _BuildPlan(archive.fail, custom_objects, max_bytes)
@@ -557,9 +559,7 @@ class _BuildPlan:
         self.fail = fail
         self.custom_objects = dict(custom_objects or {})
         self.max_bytes = max_bytes
-        self.known_classes = {
-            name: cls for name, cls in _known_classes().items() if name not in self.custom_objects
-        }
+        self.known_classes = {name: cls for name, cls in _known_classes().items() if name not in self.custom_objects}
         self.weight_values = 0  # exact while self.exact, else a lower bound
         self.exact = True
 
@@ -694,8 +694,7 @@ class _BuildPlan:
         size = math.prod(d for d in shape[1:] if d is not None) * itemsize
         if size > self.max_bytes:
             self.fail(
-                f"{what} would take {size} bytes for one sample (shape {shape}), more than "
-                f"max_bytes={self.max_bytes}"
+                f"{what} would take {size} bytes for one sample (shape {shape}), more than max_bytes={self.max_bytes}"
             )
 
     def check_working_memory(self, planned, input_shape):
