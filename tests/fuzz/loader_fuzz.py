@@ -337,9 +337,13 @@ class ModelFiles(Family):
     def json_syntax(self, rng, content):
         name = pick(rng, self._json_members(content))
         text = self._member(content, name)
-        action = int(rng.integers(9))
+        action = int(rng.integers(10))
         if action == 0:
             text = text[: int(rng.integers(len(text) + 1))]
+        elif action == 9:  # a string left open, full of escaped quotes (and brackets)
+            run = pick(rng, [b'\\"', b'\\"[', b"\\\\"]) * int(rng.integers(1, 300_000))
+            at = text.index(b'"')
+            text = text[: at + 1] + run + (text[at + 1 :] if rng.random() < 0.5 else b"")
         elif action == 1:
             at = int(rng.integers(len(text) + 1))
             text = text[:at] + bytes(rng.integers(0, 256, int(rng.integers(1, 8)), dtype=np.uint8)) + text[at:]

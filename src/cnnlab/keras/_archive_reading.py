@@ -171,8 +171,10 @@ def _describe(error):
 
 # ---- JSON ----------------------------------------------------------------------------------------
 
-# A JSON string (its brackets do not nest), as the unrolled loop the regex engine runs fastest.
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# A JSON string (its brackets do not nest).  A string left open runs to the end of the text,
+# as the parser would read it: the match never fails once started, so no text makes the
+# regex engine retry from every quote (quadratic time).
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
 _NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
 
 

@@ -283,6 +283,9 @@ MAX_BYTES = 2**31
 # three levels per model, at most MAX_JSON_DEPTH: the parsers recurse once per level.
 MAX_MODEL_DEPTH = 32
 MAX_JSON_DEPTH = 128
+# A JSON member may hold at most max_bytes / this (16 MiB by default): parsed, a byte of
+# JSON ("[[],[],...") can take some 25 bytes of Python objects.
+_JSON_SHARE_OF_MAX_BYTES = 128
 _WEIGHT_DTYPES = {np.dtype(code).name for code in ("f2", "f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8")}
 # What building and restoring a model raise for a config that does not describe one.
 _REBUILD_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError)
@@ -315,6 +318,13 @@ class _Archive:
         raise ModelFileError(f"{self.op}: cannot read '{self.path}': {problem}.")
 
     def json(self, name):
+        limit = self.max_bytes // _JSON_SHARE_OF_MAX_BYTES
+        size = self._zip.declared_size(name)
+        if size > limit:
+            self.fail(
+                f"{name} declares {size} bytes of JSON, more than max_bytes / {_JSON_SHARE_OF_MAX_BYTES} = {limit} "
+                "(parsed, a byte of JSON takes up to some 25 bytes)"
+            )
         return parse_json(self._zip.read(name), name, self.fail, MAX_JSON_DEPTH)
 
     def read_metadata(self):
@@ -426,9 +436,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, *, m
         compile: restore the optimizer, loss and metrics (default True).
         safe_mode: accepted for Keras compatibility; files are never unpickled anyway.
         max_bytes: the most bytes read out of the file's members (default 2 GiB;
-            a member may also expand at most 100-fold), and the most memory one
-            sample may need in any layer of the model (a padded input, an im2col
-            matrix, an output).
+            a member may also expand at most 100-fold, and a JSON member hold at
+            most max_bytes / 128), and the most memory one sample may need in any
+            layer of the model (a padded input, an im2col matrix, an output).
 
     Returns:
         The model, ready to predict (and to continue training when compiled).
