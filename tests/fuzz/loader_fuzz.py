@@ -275,6 +275,7 @@ class ModelFiles(Family):
             "json-nesting": self.json_nesting,
             "json-syntax": self.json_syntax,
             "model-nesting": self.model_nesting,
+            "layer-count": self.layer_count,
             "config-values": self.config_values,
             "declared-sizes": self.declared_sizes,
             "npy-header": self.npy_header,
@@ -384,6 +385,32 @@ class ModelFiles(Family):
             return self._with_member(content, "config.json", text.encode())
         return self._with_member(content, "config.json", dumps(config))
 
+    def layer_count(self, rng, content):
+        """Many layers, or many calls of one layer: loading time grows with them."""
+        config = json.loads(self._member(content, "config.json"))
+        count = pick(rng, [50, 500, 2100, 9000, 50_000])
+        dropout = pick(
+            rng,
+            [
+                {"class_name": "Dropout", "config": {"rate": 0.5}},
+                {"class_name": "ReLU", "config": {}},
+                {"class_name": "Activation", "config": {"activation": "relu"}},
+            ],
+        )
+        settings = config["config"]
+        if "nodes" in settings:  # functional: one shared layer called `count` times in a chain
+            settings["layers"].append(dropout)
+            layer = len(settings["layers"]) - 1
+            source = len(settings["nodes"]) - 1
+            for _ in range(count):
+                settings["nodes"].append([layer, source])
+                source = len(settings["nodes"]) - 1
+            settings["outputs"] = [source]
+        else:  # Sequential: `count` more layers, named automatically
+            at = int(rng.integers(1, len(settings["layers"]) + 1))
+            settings["layers"][at:at] = [dropout] * count
+        return self._with_member(content, "config.json", dumps(config))
+
     def config_values(self, rng, content):
         config = json.loads(self._member(content, "config.json"))
         layers = [p for p in json_paths(config) if isinstance(_at(config, p), dict) and "class_name" in _at(config, p)]
@@ -415,7 +442,7 @@ class ModelFiles(Family):
         return self._with_member(content, "config.json", dumps(config))
 
     def applies(self, kind, label):
-        return label != "cnn-weights" or kind not in ("config-values", "model-nesting")
+        return label != "cnn-weights" or kind not in ("config-values", "model-nesting", "layer-count")
 
     def declared_sizes(self, rng, content):
         metadata = json.loads(self._member(content, "metadata.json"))

@@ -141,6 +141,32 @@ def test_models_nest_up_to_the_documented_depth(saved):
     refused(path, "config.json nests arrays and objects 3007 deep")
 
 
+def test_models_of_many_layers_load_up_to_the_documented_count(tmp_path):
+    keras.utils.set_random_seed(0)
+    inputs = Input(shape=(4,))
+    hidden = inputs
+    for _ in range(1500):  # a chain longer than Python's recursion limit
+        hidden = keras.layers.ReLU()(hidden)
+    chain = keras.Model(inputs, Dense(2)(hidden))
+    chain.save(tmp_path / "chain.keras")
+    x = np.random.default_rng(0).random((3, 4), dtype=np.float32)
+    loaded = saving.load_model(tmp_path / "chain.keras")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), chain.predict(x, verbose=0))
+    path = tmp_path / "long.keras"
+    keras.Sequential([Input(shape=(4,)), *(keras.layers.ReLU() for _ in range(saving.MAX_LAYERS - 1))]).save(path)
+    refused(path, "config.json describes more than 2048 layers")
+
+    def called_9000_times(config):
+        config["config"]["layers"].append({"class_name": "ReLU", "config": {}})
+        nodes, relu = config["config"]["nodes"], len(config["config"]["layers"]) - 1
+        nodes.extend([[relu, source] for source in range(len(nodes) - 1, len(nodes) - 1 + 9000)])
+        config["config"]["outputs"] = [len(nodes) - 1]
+        return config
+
+    rewrite_json(tmp_path / "chain.keras", "config.json", called_9000_times)
+    refused(tmp_path / "chain.keras", "the models in config.json call their layers more than 8192 times")
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -282,6 +282,10 @@ MAX_BYTES = 2**31
 # Models nest at most this deep (Sequential inside Sequential ...), and JSON, which spends
 # three levels per model, at most MAX_JSON_DEPTH: the parsers recurse once per level.
 MAX_MODEL_DEPTH = 32
+# The most layers a model file may describe, and four times that the most layer calls its
+# models make, in all (nested models included): building takes time quadratic in the
+# layers of a Sequential model.
+MAX_LAYERS = 2048
 MAX_JSON_DEPTH = 128
 # A JSON member may hold at most max_bytes / this (16 MiB by default): parsed, a byte of
 # JSON ("[[],[],...") can take some 25 bytes of Python objects.
@@ -439,6 +443,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, *, m
             a member may also expand at most 100-fold, and a JSON member hold at
             most max_bytes / 128), and the most memory one sample may need in any
             layer of the model (a padded input, an im2col matrix, an output).
+            The file may also describe at most ``MAX_LAYERS`` (2048) layers, nested
+            at most ``MAX_MODEL_DEPTH`` (32) models deep.
 
     Returns:
         The model, ready to predict (and to continue training when compiled).
@@ -571,6 +577,8 @@ class _BuildPlan:
         self.max_bytes = max_bytes
         self.known_classes = {name: cls for name, cls in _known_classes().items() if name not in self.custom_objects}
         self.weight_values = 0  # exact while self.exact, else a lower bound
+        self.layers = 0
+        self.calls = 0
         self.exact = True
 
     def check(self, config, values_in_file):
@@ -589,6 +597,9 @@ class _BuildPlan:
 
     def plan(self, config, depth):
         """The planned layer ``config`` describes, constructed (and built where its config says how) as on loading."""
+        self.layers += 1
+        if self.layers > MAX_LAYERS:
+            self.fail(f"config.json describes more than {MAX_LAYERS} layers")
         try:
             cls, arguments = _layer_class(config, self.custom_objects)
         except ValueError as error:
@@ -678,6 +689,9 @@ class _BuildPlan:
 
     def call(self, planned, input_shape):
         """The output shape of ``planned`` called on ``input_shape`` (None: unknown), building it first if needed."""
+        self.calls += 1
+        if self.calls > 4 * MAX_LAYERS:
+            self.fail(f"the models in config.json call their layers more than {4 * MAX_LAYERS} times")
         self.build(planned, input_shape)
         if input_shape is None or planned.kind == "opaque":
             return None

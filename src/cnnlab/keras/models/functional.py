@@ -129,24 +129,29 @@ class Functional(Model):
 
 
 def _nodes_between(inputs, outputs):
-    """The layer calls ``(layer, input tensor, output tensor)`` leading from ``inputs`` to ``outputs``, in order."""
-    found = {}  # id(output tensor) -> (depth, node)
+    """The layer calls ``(layer, input tensor, output tensor)`` leading from ``inputs`` to ``outputs``, in order.
 
-    def walk(tensor):
-        if tensor is inputs:
-            return 0
-        if id(tensor) in found:
-            return found[id(tensor)][0]
-        if tensor.source is None or tensor.source[1] is None:
-            raise ValueError(
-                f"Model: the output {tensor!r} is not connected to the inputs given; every output must be "
-                "computed from them by calling layers."
-            )
-        layer, source = tensor.source
-        depth = walk(source) + 1
-        found[id(tensor)] = (depth, (layer, source, tensor))
-        return depth
+    Walked with a stack rather than recursion, so that a chain of any length fits.
+    """
+    found = {}  # id(output tensor) -> (depth, node), each after the node that feeds it
 
     for output in outputs:
-        walk(output)
+        pending = [output]
+        while pending:
+            tensor = pending[-1]
+            if tensor is inputs or id(tensor) in found:
+                pending.pop()
+                continue
+            if tensor.source is None or tensor.source[1] is None:
+                raise ValueError(
+                    f"Model: the output {tensor!r} is not connected to the inputs given; every output must be "
+                    "computed from them by calling layers."
+                )
+            layer, source = tensor.source
+            if source is inputs or id(source) in found:
+                depth = 0 if source is inputs else found[id(source)][0]
+                found[id(tensor)] = (depth + 1, (layer, source, tensor))
+                pending.pop()
+            else:
+                pending.append(source)
     return [node for _, node in sorted(found.values(), key=lambda item: item[0])]
