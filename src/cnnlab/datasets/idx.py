@@ -46,7 +46,7 @@ class IDXFormatError(ValueError):
     """A file is not a well-formed IDX file (or not the one that was expected)."""
 
 
-def read_idx(path, ndim=None, max_bytes=MAX_BYTES):
+def read_idx(path, ndim=None, *, max_bytes=MAX_BYTES):
     """Read an IDX file (gzip-compressed or raw) into a NumPy array.
 
     The header is checked before the data is read, and the data is read (and

@@ -414,7 +414,7 @@ class _Archive:
         return weights, state
 
 
-def load_metadata(filepath, max_bytes=MAX_BYTES):
+def load_metadata(filepath, *, max_bytes=MAX_BYTES):
     """The ``metadata.json`` of a model or weights file (format, version, weight names, ``user_metadata``).
 
     Raises:
@@ -510,7 +510,7 @@ def _restore_compile(archive, model, compile_config, state, custom_objects):
         archive.fail(f"the optimizer state does not fit the model: {error}")
 
 
-def load_weights(model, filepath, max_bytes=MAX_BYTES):
+def load_weights(model, filepath, *, max_bytes=MAX_BYTES):
     """Read the weights of a ``save_weights`` (or ``save``) file into ``model``, which must be built.
 
     Every stored weight is checked against ``model.weights`` (count, shape, dtype)

@@ -272,14 +272,14 @@ class Model(Layer):
 
         saving.save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath, max_bytes=None):
+    def load_weights(self, filepath, *, max_bytes=None):
         """Read weights written by ``save_weights`` (or a whole-model file) into this model.
 
         ``max_bytes`` bounds what is read from the file (see ``keras.saving.load_weights``).
         """
         from .. import saving
 
-        saving.load_weights(self, filepath, saving.MAX_BYTES if max_bytes is None else max_bytes)
+        saving.load_weights(self, filepath, max_bytes=saving.MAX_BYTES if max_bytes is None else max_bytes)
 
     def get_config(self):
         """A subclassed model has no generic config; override this (and ``from_config``) to save it whole."""
