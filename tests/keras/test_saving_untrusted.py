@@ -141,11 +141,19 @@ def test_models_nest_up_to_the_documented_depth(saved):
     refused(path, "config.json nests arrays and objects 3007 deep")
 
 
+def _set_layers(change):
+    def change_config(config):
+        config["config"]["layers"] = change(config["config"]["layers"])
+        return config
+
+    return change_config
+
+
 def test_models_of_many_layers_load_up_to_the_documented_count(tmp_path):
     keras.utils.set_random_seed(0)
     inputs = Input(shape=(4,))
     hidden = inputs
-    for _ in range(1500):  # a chain longer than Python's recursion limit
+    for _ in range(1100):  # a chain longer than Python's recursion limit
         hidden = keras.layers.ReLU()(hidden)
     chain = keras.Model(inputs, Dense(2)(hidden))
     chain.save(tmp_path / "chain.keras")
@@ -153,7 +161,12 @@ def test_models_of_many_layers_load_up_to_the_documented_count(tmp_path):
     loaded = saving.load_model(tmp_path / "chain.keras")
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), chain.predict(x, verbose=0))
     path = tmp_path / "long.keras"
-    keras.Sequential([Input(shape=(4,)), *(keras.layers.ReLU() for _ in range(saving.MAX_LAYERS - 1))]).save(path)
+    keras.Sequential([Input(shape=(4,)), Dense(2)]).save(path)
+    relu = {"class_name": "ReLU", "config": {}}
+    # 2048 layers counting the Sequential and its InputLayer:
+    rewrite_json(path, "config.json", _set_layers(lambda layers: layers + [relu] * (saving.MAX_LAYERS - 3)))
+    assert len(saving.load_model(path).layers) == saving.MAX_LAYERS - 2
+    rewrite_json(path, "config.json", _set_layers(lambda layers: layers + [relu]))
     refused(path, "config.json describes more than 2048 layers")
 
     def called_9000_times(config):
