@@ -96,10 +96,21 @@ def pick_value(rng, values):
     return copy.deepcopy(pick(rng, values))
 
 
+# A JSON entry cnnlab's serializer turns into an array (Keras's schema): strings and void dtypes
+# would take gigabytes per element.
+NUMPY_ENTRIES = (
+    {"class_name": "__numpy__", "config": {"value": [1, 2], "dtype": "U2000000000"}},
+    {"class_name": "__numpy__", "config": {"value": [1, 2], "dtype": "V2000000000"}},
+    {"class_name": "__numpy__", "config": {"value": [[1], [2, 3]], "dtype": "float32"}},
+    {"class_name": "__numpy__", "config": {"value": [1], "dtype": [["a", "U2000000000"]]}},
+    {"class_name": "__tensor__", "config": {"value": [1], "dtype": "U2000000000"}},
+)
+
 WRONG_TYPED = (
     None, True, False, 0, -1, 1, 7, 1.5, -2.5, 1e308, -1e308, float("inf"), float("-inf"), float("nan"),
     10**30, 2**63, 2**64, "", "x", "float32", "object", "../../etc/passwd", [], {}, [1, 2], [None], ["a"],
     {"a": 1}, {"class_name": "Dense", "config": {}}, [[[]]], [1e308, 1e308], [float("inf")], [-1, -1],
+    *NUMPY_ENTRIES,
 )  # fmt: skip
 
 
@@ -118,7 +129,7 @@ CONFIG_VALUES_ANY = (
     10**8, 100_000, 2**40, 2**31, 2**63, 10**30, 0, -1, 1e308, float("inf"), float("nan"), 3.5,
     [2**40, 2**40], [10**4, 10**4], [3, 2**31], [1, 2**40], [0, 0], [float("inf"), 3], [1e308, 1],
     [None, 10**9, 10**9, 1], [None, 2**31, 2**31, 2**31], [None, 28, 28, 10**8], [10**9, 10**9],
-    [-1, -1], [2**32, 2**32, 0], "same", "valid", "bogus", True, None,
+    [-1, -1], [2**32, 2**32, 0], "same", "valid", "bogus", True, None, *NUMPY_ENTRIES,
 )  # fmt: skip
 CONFIG_KEYS = (
     "filters", "units", "kernel_size", "strides", "dilation_rate", "pool_size", "padding", "batch_shape",
@@ -141,6 +152,14 @@ CONFIG_VALUES_TYPED = {
     "use_bias": [True, False],
     "axis": [1, 2, -4, 2**40],
     "keepdims": [True, False],
+    "depth_multiplier": [10**7, 2**31, 64],
+    "size": [2**20, [2**20, 1], [1000, 1000]],
+    "cropping": [2**40, [[0, 0], [2**40, 0]], [[3, 3], [3, 3]]],
+    "shared_axes": [[1, 2], [2**40], [0]],
+    "height": [2**20, 10**9],
+    "width": [2**20, 10**9],
+    "scale": list(NUMPY_ENTRIES),
+    "offset": list(NUMPY_ENTRIES),
 }  # fmt: skip
 # Headers of .npy members that are not plain numeric arrays, or not headers at all.
 NPY_HEADERS = (
@@ -243,12 +262,32 @@ class ModelFiles(Family):
                 layers.Dense(2),
             ]
         )
+        newer = keras.Sequential(
+            [
+                keras.Input(shape=(8, 8, 2)),
+                layers.SeparableConv2D(3, 3, depth_multiplier=2, padding="same"),
+                layers.DepthwiseConv2D(3),
+                layers.ZeroPadding2D(1),
+                layers.Conv2DTranspose(2, 3, strides=2),
+                layers.UpSampling2D(),
+                layers.Cropping2D(2),
+                layers.PReLU(shared_axes=[1, 2]),
+                layers.LayerNormalization(),
+                layers.Reshape((-1, 2)),
+                layers.Conv1D(2, 3, dilation_rate=2, padding="same"),
+                layers.MaxPooling1D(),
+                layers.GlobalAveragePooling1D(),
+                layers.Dense(2),
+                layers.Rescaling(np.array([0.5, 2.0], np.float32), offset=1.0),
+            ]
+        )
         found = []
         for label, model, sample, save in (
             ("cnn", trained, x[:2], "save"),
             ("cnn-weights", trained, x[:2], "save_weights"),
             ("functional", functional, rng.random((2, 4), dtype=np.float32), "save"),
             ("nested", nested, rng.random((2, 6, 6, 2), dtype=np.float32), "save"),
+            ("newer-layers", newer, rng.random((2, 8, 8, 2), dtype=np.float32), "save"),
         ):
             path = os.path.join(directory, f"seed-{label}.keras")
             getattr(model, save)(path)

@@ -350,6 +350,104 @@ def test_huge_layer_settings_are_refused_before_any_weight_exists(saved, change,
     assert refused(path, message) < 8 * MIB
 
 
+# Every layer cnnlab exports, with arguments and an input shape to build it for.
+EVERY_LAYER = {
+    "Activation": ({"activation": "relu"}, (None, 5, 3)),
+    "AveragePooling1D": ({"pool_size": 2}, (None, 6, 3)),
+    "AveragePooling2D": ({}, (None, 6, 6, 3)),
+    "BatchNormalization": ({}, (None, 6, 6, 3)),
+    "CenterCrop": ({"height": 4, "width": 4}, (None, 6, 6, 3)),
+    "Conv1D": ({"filters": 4, "kernel_size": 3}, (None, 9, 3)),
+    "Conv2D": ({"filters": 4, "kernel_size": 3}, (None, 6, 6, 3)),
+    "Conv2DTranspose": ({"filters": 4, "kernel_size": 3, "strides": 2}, (None, 6, 6, 3)),
+    "Cropping2D": ({"cropping": 1}, (None, 6, 6, 3)),
+    "Dense": ({"units": 4}, (None, 5, 3)),
+    "DepthwiseConv2D": ({"kernel_size": 3, "depth_multiplier": 2}, (None, 6, 6, 3)),
+    "Dropout": ({"rate": 0.5}, (None, 5, 3)),
+    "ELU": ({}, (None, 5, 3)),
+    "Flatten": ({}, (None, 5, 3)),
+    "GlobalAveragePooling1D": ({}, (None, 5, 3)),
+    "GlobalAveragePooling2D": ({}, (None, 6, 6, 3)),
+    "GlobalMaxPooling1D": ({}, (None, 5, 3)),
+    "GlobalMaxPooling2D": ({}, (None, 6, 6, 3)),
+    "Lambda": ({"function": np.negative, "output_shape": (5, 3)}, (None, 5, 3)),
+    "Layer": ({}, (None, 5, 3)),
+    "LayerNormalization": ({"axis": [-2, -1]}, (None, 5, 3)),
+    "LeakyReLU": ({}, (None, 5, 3)),
+    "MaxPooling1D": ({}, (None, 6, 3)),
+    "MaxPooling2D": ({}, (None, 6, 6, 3)),
+    "PReLU": ({"shared_axes": [1]}, (None, 5, 3)),
+    "RandomFlip": ({}, (None, 6, 6, 3)),
+    "RandomRotation": ({"factor": 0.1}, (None, 6, 6, 3)),
+    "RandomTranslation": ({"height_factor": 0.1, "width_factor": 0.1}, (None, 6, 6, 3)),
+    "RandomZoom": ({"height_factor": 0.1}, (None, 6, 6, 3)),
+    "ReLU": ({}, (None, 5, 3)),
+    "Rescaling": ({"scale": 0.5}, (None, 5, 3)),
+    "Reshape": ({"target_shape": (3, 5)}, (None, 5, 3)),
+    "Resizing": ({"height": 3, "width": 4}, (None, 6, 6, 3)),
+    "SeparableConv2D": ({"filters": 4, "kernel_size": 3, "depth_multiplier": 2}, (None, 6, 6, 3)),
+    "Softmax": ({}, (None, 5, 3)),
+    "UpSampling2D": ({}, (None, 6, 6, 3)),
+    "ZeroPadding2D": ({}, (None, 6, 6, 3)),
+}
+
+
+def test_the_plan_counts_the_weights_of_every_layer_as_building_it_does():
+    import inspect
+
+    from cnnlab.keras import layers
+
+    exported = {
+        getattr(layers, name).__name__
+        for name in layers.__all__
+        if inspect.isclass(getattr(layers, name)) and issubclass(getattr(layers, name), layers.Layer)
+    }
+    assert exported - {"InputLayer"} == set(EVERY_LAYER)  # a new layer needs its line here
+    for class_name, (arguments, input_shape) in EVERY_LAYER.items():
+        cls = getattr(layers, class_name)
+        planned = saving._weight_shapes(cls(**arguments), input_shape)
+        built = cls(**arguments)
+        built.build(input_shape)
+        assert sorted(planned) == sorted(tuple(w.shape) for w in built.weights), class_name
+
+
+def test_models_of_the_newer_layers_round_trip_and_are_sized_before_building(tmp_path):
+    keras.utils.set_random_seed(0)
+    layers = keras.layers
+    model = keras.Sequential(
+        [
+            Input(shape=(8, 8, 2)),
+            layers.SeparableConv2D(4, 3, depth_multiplier=2, padding="same"),
+            layers.DepthwiseConv2D(3, depth_multiplier=2),
+            layers.Conv2DTranspose(3, 3, strides=2),
+            layers.PReLU(shared_axes=[1, 2]),
+            layers.LayerNormalization(),
+            layers.Reshape((-1, 3)),
+            layers.Conv1D(2, 3),
+            layers.GlobalAveragePooling1D(),
+        ]
+    )
+    path = tmp_path / "newer.keras"
+    model.save(path)
+    x = np.random.default_rng(0).random((2, 8, 8, 2), dtype=np.float32)
+    np.testing.assert_allclose(saving.load_model(path).predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+    rewrite_json(path, "config.json", _set_layer(1, depth_multiplier=10**7))
+    assert refused(path, r"config.json describes a model of \d+ weight values, but the file holds \d+") < 8 * MIB
+    model.save(path)
+    rewrite_json(path, "config.json", _set_layer(3, strides=[2**20, 2**20]))
+    refused(path, "the output of layer 'conv2d_transpose' would take")
+
+
+@pytest.mark.parametrize("dtype", ["U200000000", "V2000000000", "S400000000", "object", ["a", "U9"]])
+def test_arrays_in_a_config_hold_numbers_only(tmp_path, dtype):
+    model = keras.Sequential([Input(shape=(3,)), keras.layers.Rescaling(np.array([0.5, 1.0, 2.0], np.float32))])
+    path = tmp_path / "rescaling.keras"
+    model.save(path)
+    entry = {"class_name": "__numpy__", "config": {"value": [1, 2, 3], "dtype": dtype}}
+    rewrite_json(path, "config.json", _set_layer(1, scale=entry))
+    assert refused(path, "cannot be rebuilt: A __numpy__ entry must hold numbers or booleans") < MIB
+
+
 def test_the_working_memory_of_one_sample_is_bounded_by_max_bytes(saved):
     _, path = saved
     rewrite_json(path, "config.json", _set_layer(1, dilation_rate=[2**10, 2**10]))

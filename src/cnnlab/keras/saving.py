@@ -109,6 +109,9 @@ def _layer_class(config, custom_objects):
         raise ValueError(
             f"a layer must be described as {{'class_name': str, 'config': dict}}; found {str(config)[:200]}."
         )
+    for key in ("module", "registered_name"):
+        if not isinstance(config.get(key), (str, type(None))):
+            raise ValueError(f"a layer's {key} must be a string; found {str(config[key])[:200]}.")
     cls = serialization._find_class(config, custom_objects, None)
     if not inspect.isclass(cls):
         raise ValueError(f"{config['class_name']!r} names a function, not a layer class.")
@@ -291,8 +294,9 @@ MAX_JSON_DEPTH = 128
 # JSON ("[[],[],...") can take some 25 bytes of Python objects.
 _JSON_SHARE_OF_MAX_BYTES = 128
 _WEIGHT_DTYPES = {np.dtype(code).name for code in ("f2", "f4", "f8", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8")}
-# What building and restoring a model raise for a config that does not describe one.
-_REBUILD_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError)
+# What building and restoring a model raise for a config that does not describe one
+# (OverflowError: a size too large for NumPy's integers).
+_REBUILD_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError)
 
 
 class _Archive:
@@ -560,10 +564,11 @@ class _BuildPlan:
 
     It follows what ``deserialize_layer`` will do (construct every layer, build the
     ones that know their input shape, call them in order) with shapes instead of
-    arrays, and counts the weight values each layer will allocate and the memory one
-    sample will take in each.  A class from ``custom_objects`` is the caller's code:
-    only building it tells its weights, so the count becomes a lower bound from there
-    on (an unknown size counting as 1).
+    arrays: each of cnnlab's layers is built on a copy whose ``add_weight`` records
+    the shape instead of making the array, which counts the weight values the real
+    build will allocate, and the memory one sample takes in each layer is checked.  A
+    class of the caller's own (``custom_objects``, the registry) is the caller's code:
+    only building it tells its weights, so the count becomes a lower bound from there on.
 
     Args:
         fail: raises the loader's ModelFileError.
@@ -575,7 +580,6 @@ class _BuildPlan:
         self.fail = fail
         self.custom_objects = dict(custom_objects or {})
         self.max_bytes = max_bytes
-        self.known_classes = {name: cls for name, cls in _known_classes().items() if name not in self.custom_objects}
         self.weight_values = 0  # exact while self.exact, else a lower bound
         self.layers = 0
         self.calls = 0
@@ -603,22 +607,23 @@ class _BuildPlan:
         try:
             cls, arguments = _layer_class(config, self.custom_objects)
         except ValueError as error:
-            self.fail(f"the architecture in config.json cannot be rebuilt: {error}")
+            self.fail(f"the architecture in config.json cannot be rebuilt: {str(error).rstrip('.')}")
         name = str(arguments.get("name", config["class_name"]))[:100]
-        from .models import Functional, Sequential
+        from .models import Functional, Model, Sequential
 
-        if cls in (Sequential, Functional) and cls in self.known_classes.values():
+        functional = cls is Functional or (cls is Model and "layers" in arguments)  # as Model.from_config
+        if cls is Sequential or functional:
             if depth >= MAX_MODEL_DEPTH:
                 self.fail(f"config.json nests models more than {MAX_MODEL_DEPTH} deep")
             if cls is Sequential:
                 planned = self.sequential(arguments, name, depth + 1)
             else:
                 planned = self.functional(arguments, name, depth + 1)
-        elif cls in self.known_classes.values():
+        elif cls.__module__.startswith("cnnlab."):  # cnnlab's own layers make their weights with add_weight
             try:
                 layer = _construct_layer(cls, arguments, self.custom_objects)
             except _REBUILD_ERRORS as error:
-                self.fail(f"the architecture in config.json cannot be rebuilt: {error}")
+                self.fail(f"the architecture in config.json cannot be rebuilt: {str(error).rstrip('.')}")
             planned = _PlannedLayer("leaf", name, layer)
         else:
             self.exact = False
@@ -682,10 +687,16 @@ class _BuildPlan:
                 if not (child.kind == "leaf" and type(child.layer).__name__ == "InputLayer"):
                     shape = self.call(child, shape)
         elif planned.kind == "leaf":
-            values, exact = _weight_values(planned.layer, input_shape)
-            self.weight_values += values
-            self.exact = self.exact and exact
             self.check_working_memory(planned, input_shape)
+            if input_shape is None:
+                self.weight_values += _weight_values_at_least(planned.layer)
+                self.exact = False
+            else:
+                try:
+                    shapes = _weight_shapes(planned.layer, input_shape)
+                except _REBUILD_ERRORS as error:
+                    self.fail(f"the architecture in config.json cannot be rebuilt: {str(error).rstrip('.')}")
+                self.weight_values += sum(math.prod(shape) for shape in shapes)
 
     def call(self, planned, input_shape):
         """The output shape of ``planned`` called on ``input_shape`` (None: unknown), building it first if needed."""
@@ -708,7 +719,7 @@ class _BuildPlan:
         try:
             output = planned.layer.compute_output_shape(tuple(input_shape))
         except (*_REBUILD_ERRORS, NotImplementedError) as error:
-            self.fail(f"the architecture in config.json cannot be rebuilt: {error}")
+            self.fail(f"the architecture in config.json cannot be rebuilt: {str(error).rstrip('.')}")
         output = _shape_or_fail(list(output), f"the output shape of layer '{planned.name}'", self.fail)
         self.check_sample(output, planned.layer._dtype.itemsize, f"the output of layer '{planned.name}'")
         return output
@@ -723,23 +734,27 @@ class _BuildPlan:
 
     def check_working_memory(self, planned, input_shape):
         """The input of one sample, and for a window (conv, pool) the padded input and the im2col matrix."""
-        from .layers import AveragePooling2D, Conv2D, MaxPooling2D
+        from .layers import Lambda
 
         layer = planned.layer
         itemsize = layer._dtype.itemsize
         if input_shape is not None:
             self.check_sample(input_shape, itemsize, f"the input of layer '{planned.name}'")
-        if type(layer) not in (Conv2D, MaxPooling2D, AveragePooling2D):
+        if isinstance(layer, Lambda) and input_shape is not None:  # its output shape is found by running it
+            trial = (None, *(7 if d is None else d for d in input_shape))  # on zeros, unknown sizes 7
+            self.check_sample(trial, itemsize, f"the trial input of Lambda layer '{planned.name}'")
+        window = _window_of(layer)
+        if window is None:
             return
-        window = layer.kernel_size if type(layer) is Conv2D else layer.pool_size
-        dilation = layer.dilation_rate if type(layer) is Conv2D else (1, 1)
-        known = input_shape is not None and len(input_shape) == 4
-        channels = input_shape[3] if known and input_shape[3] is not None else 1
+        kernel, strides, dilation = window
+        rank = len(kernel)
+        known = input_shape is not None and len(input_shape) == rank + 2
+        channels = input_shape[-1] if known and input_shape[-1] is not None else 1
         padded, out = [], []
-        for axis, (k, s, d) in enumerate(zip(window, layer.strides, dilation)):
+        for axis, (k, s, d) in enumerate(zip(kernel, strides, dilation)):
             size = input_shape[axis + 1] if known else None
             k_eff = (k - 1) * d + 1
-            if layer.padding != "same":
+            if getattr(layer, "padding", None) != "same":
                 padded.append(size or 1)
                 out.append(max((size - k_eff) // s + 1, 1) if size else 1)
             elif size:  # as window_geometry: out = ceil(size / s), padded to (out - 1) * s + k_eff
@@ -749,29 +764,67 @@ class _BuildPlan:
                 out.append(1)
                 padded.append(k_eff)
         self.check_sample((None, *padded, channels), itemsize, f"the padded input of layer '{planned.name}'")
-        if type(layer) is Conv2D:
-            columns = (None, *out, window[0] * window[1] * channels)
+        if hasattr(layer, "kernel_size"):
+            columns = (None, *out, math.prod(kernel) * channels)
             self.check_sample(columns, itemsize, f"the im2col matrix of layer '{planned.name}'")
 
 
-def _weight_values(layer, input_shape):
-    """``(weight values layer builds for input_shape, whether exact)``; unknown sizes count as 1."""
-    from .layers import BatchNormalization, Conv2D, Dense
+class _PlannedWeight:
+    """What a dry build's ``add_weight`` returns instead of a Variable: the shape, no values."""
 
-    kind = type(layer)
-    if kind not in (Conv2D, Dense, BatchNormalization):
-        return 0, True
-    rank = len(input_shape) if input_shape is not None else None
-    if kind is BatchNormalization:
-        axis_ok = rank is not None and -rank <= layer.axis < rank
-        channels = input_shape[layer.axis] if axis_ok else None
-        vectors = 2 + layer.center + layer.scale
-        return (channels or 1) * vectors, channels is not None
-    channels = input_shape[-1] if rank else None
-    if kind is Conv2D:
-        per_filter = layer.kernel_size[0] * layer.kernel_size[1] * (channels or 1)
-        return (per_filter + layer.use_bias) * layer.filters, channels is not None
-    return ((channels or 1) + layer.use_bias) * layer.units, channels is not None
+    def __init__(self, shape, name):
+        self.shape = shape
+        self.name = name
+
+
+def _weight_shapes(layer, input_shape):
+    """The shapes of the weights ``layer`` (one of cnnlab's, constructed, not built) makes for
+    inputs of ``input_shape``: its own build, with an ``add_weight`` that records the shape."""
+    from .layers.base import standardize_shape
+
+    shapes = []
+
+    def add_weight(shape=None, initializer=None, dtype=None, trainable=True, name=None):
+        shape = () if shape is None else standardize_shape(shape, "shape", f'Layer "{layer.name}".add_weight')
+        shapes.append(shape)
+        return _PlannedWeight(shape, name)
+
+    layer.add_weight = add_weight  # this copy of the layer is the plan's own, never used for computing
+    try:
+        layer.build(tuple(input_shape))
+    finally:
+        del layer.add_weight
+    return shapes
+
+
+def _weight_values_at_least(layer):
+    """A lower bound on the weight values ``layer`` makes for inputs of unknown shape: a kernel
+    holds at least one value per filter (unit) and window cell."""
+    outputs = getattr(layer, "filters", None) or getattr(layer, "units", None)
+    kernel = getattr(layer, "kernel_size", ())
+    if not isinstance(outputs, int) or not (isinstance(kernel, tuple) and all(isinstance(k, int) for k in kernel)):
+        return 0
+    return outputs * math.prod(kernel)
+
+
+def _window_of(layer):
+    """``(kernel, strides, dilation)`` of a layer that slides a window (conv, pool), each a tuple of
+    ints of the same length; None for other layers."""
+    kernel = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
+    if not (isinstance(kernel, tuple) and kernel and all(isinstance(k, int) and k > 0 for k in kernel)):
+        return None
+    strides = getattr(layer, "strides", None) or kernel
+    dilation = getattr(layer, "dilation_rate", None) or (1,) * len(kernel)
+    if isinstance(dilation, int):
+        dilation = (dilation,) * len(kernel)
+    for values in (strides, dilation):
+        if not (
+            isinstance(values, tuple)
+            and len(values) == len(kernel)
+            and all(isinstance(v, int) and v > 0 for v in values)
+        ):
+            return None
+    return kernel, strides, dilation
 
 
 def _is_index(value):
@@ -789,4 +842,4 @@ def _build_shape_of(config, fail):
     try:
         return _build_config_shape(config)
     except ValueError as error:
-        fail(f"the architecture in config.json cannot be rebuilt: {error}")
+        fail(f"the architecture in config.json cannot be rebuilt: {str(error).rstrip('.')}")

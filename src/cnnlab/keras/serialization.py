@@ -459,7 +459,12 @@ def compile_from_config(model, compile_config, custom_objects=None):
 
 
 def _numpy_value(config):
-    return np.array(config["value"], dtype=config["dtype"])
+    """A ``__numpy__`` entry's array: numbers or booleans only (a string or void dtype read
+    from a file could ask for gigabytes per element)."""
+    dtype = config["dtype"]
+    if not isinstance(dtype, str) or np.dtype(dtype).kind not in "biufc":
+        raise ValueError(f"A __numpy__ entry must hold numbers or booleans; found dtype {str(dtype)[:100]!r}.")
+    return np.array(config["value"], dtype=dtype)
 
 
 _SPECIAL = {

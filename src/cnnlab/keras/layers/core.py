@@ -1,8 +1,7 @@
 """Core layers: Input / InputLayer, Dense, Flatten, Reshape, Activation, ReLU, Dropout."""
 
+import math
 import numbers
-
-import numpy as np
 
 from ... import nn
 from ...kernels.workspace import Workspace
@@ -161,7 +160,7 @@ class Flatten(Layer):
 
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]
-        size = None if any(d is None for d in rest) else int(np.prod(rest, dtype=np.int64))
+        size = None if any(d is None for d in rest) else math.prod(rest)
         return (input_shape[0], size)
 
     def get_config(self):
@@ -192,17 +191,17 @@ class Reshape(Layer):
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]
         if -1 not in self.target_shape:
-            known = int(np.prod(self.target_shape, dtype=np.int64))
-            if None not in rest and int(np.prod(rest, dtype=np.int64)) != known:
+            known = math.prod(self.target_shape)
+            if None not in rest and math.prod(rest) != known:
                 raise ValueError(
                     f'Layer "{self.name}" (Reshape): cannot reshape samples of shape {rest} '
-                    f"({int(np.prod(rest))} values) to target_shape={self.target_shape} ({known} values)."
+                    f"({math.prod(rest)} values) to target_shape={self.target_shape} ({known} values)."
                 )
             return (input_shape[0], *self.target_shape)
         if None in rest:
             return (input_shape[0], *(None if d == -1 else d for d in self.target_shape))
-        size = int(np.prod(rest, dtype=np.int64))
-        known = int(np.prod([d for d in self.target_shape if d != -1], dtype=np.int64))
+        size = math.prod(rest)
+        known = math.prod(d for d in self.target_shape if d != -1)
         if known == 0 or size % known:
             raise ValueError(
                 f'Layer "{self.name}" (Reshape): cannot reshape samples of shape {rest} ({size} values) '
