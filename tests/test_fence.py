@@ -19,6 +19,7 @@ def test_load_data_fails_inside_the_suite_even_where_the_data_set_is_installed(f
     # Every place the loader searches is one of the fence's empty folders...
     searched = [directory for directory, _ in fashion_mnist.search_dirs()]
     assert searched == [
+        os.path.join(str(fence["folders"]["data"]), "fashion-mnist"),
         str(fence["folders"]["data"]),
         os.path.join(str(fence["folders"]["cache"]), "cnnlab", "fashion-mnist"),
         os.path.join(str(fence["folders"]["system-datasets"]), "fashion-mnist"),
@@ -100,7 +101,7 @@ def test_subprocesses_carry_the_fence():
         "except Exception as err:\n"
         "    print(type(err).__name__)\n"
         "from cnnlab.datasets import fashion_mnist\n"
-        "print(fashion_mnist.search_dirs()[2][0])\n"
+        "print(fashion_mnist.search_dirs()[-1][0])\n"
     )
     env = dict(os.environ, CNNLAB_TEST_FENCE_LOG=os.devnull)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout

@@ -1,14 +1,18 @@
-"""Fixtures for the dataset tests: an environment where no real copy of Fashion-MNIST is visible."""
+"""Fixtures for the dataset tests: an environment where no real copy of a data set is visible."""
+
+import functools
+import http.server
+import threading
 
 import numpy as np
 import pytest
 
-from cnnlab.datasets import fashion_mnist, write_idx
+from cnnlab.datasets import cifar, fashion_mnist, mnist, write_idx
 
 
 @pytest.fixture
 def isolated(monkeypatch, tmp_path):
-    """No $CNNLAB_DATA / $CNNLAB_DATA_URL, a fresh home and cache, and no system copy.
+    """No $CNNLAB_DATA / $CNNLAB_DATA_URL, a fresh home and cache, and no system copy of any data set.
 
     Returns the cache directory load_data would use.
     """
@@ -18,7 +22,8 @@ def isolated(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv(fashion_mnist.SYSTEM_DATASETS_ENV, str(tmp_path / "system"))
     # A base URL nobody listens on: a test that reaches the download by mistake fails fast, offline.
-    monkeypatch.setattr(fashion_mnist, "DOWNLOAD_URLS", ("http://127.0.0.1:9/",))
+    for module in (fashion_mnist, mnist, cifar):
+        monkeypatch.setattr(module, "DOWNLOAD_URLS", ("http://127.0.0.1:9/",))
     return tmp_path / "home" / ".cache" / "cnnlab" / "fashion-mnist"
 
 
@@ -43,3 +48,29 @@ def _make_fake_fashion_mnist(directory, n_train=30, n_test=10, seed=0, compress=
 @pytest.fixture
 def fake_data():
     return _make_fake_fashion_mnist
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_server(tmp_path):
+    """An HTTP server on 127.0.0.1 serving ``tmp_path/served``; yields (base_url, requested paths)."""
+    served = tmp_path / "served"
+    served.mkdir()
+    requested = []
+
+    class Handler(_QuietHandler):
+        def do_GET(self):
+            requested.append(self.path)
+            super().do_GET()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(served)))
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", served, requested
+    server.shutdown()
+    server.server_close()
+    thread.join()

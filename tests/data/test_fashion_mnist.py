@@ -1,11 +1,8 @@
 """Where Fashion-MNIST is looked for, the verified download (from a local HTTP server), the offline error."""
 
-import functools
 import gzip
 import hashlib
-import http.server
 import socket
-import threading
 
 import numpy as np
 import pytest
@@ -93,32 +90,6 @@ def test_files_that_are_not_fashion_mnist_are_rejected(isolated, tmp_path, fake_
 
 
 # ---- download ------------------------------------------------------------------------
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def http_server(tmp_path):
-    """An HTTP server on 127.0.0.1 serving ``tmp_path/served``; yields (base_url, requested paths)."""
-    served = tmp_path / "served"
-    served.mkdir()
-    requested = []
-
-    class Handler(_QuietHandler):
-        def do_GET(self):
-            requested.append(self.path)
-            super().do_GET()
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(served)))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/", served, requested
-    server.shutdown()
-    server.server_close()
-    thread.join()
 
 
 def publish(served, monkeypatch, fake_data):

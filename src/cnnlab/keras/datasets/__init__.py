@@ -1,5 +1,5 @@
 """``tf.keras.datasets``: the datasets Keras ships, as far as cnnlab has them."""
 
-from . import fashion_mnist
+from . import cifar10, cifar100, fashion_mnist, mnist
 
-__all__ = ["fashion_mnist"]
+__all__ = ["cifar10", "cifar100", "fashion_mnist", "mnist"]
