@@ -71,18 +71,54 @@ def load_image(path, invert="auto"):
         >>> load_image("shirt-on-white.jpg").shape
         (28, 28)
     """
+    _check_invert(invert)
+    path = os.fspath(path)
+    image = read_picture(path, lambda size: _shrunk_size(size, WORKING_SIZE), transpose_exif=True)
+    try:
+        return to_fashion_mnist(image, invert=invert)
+    except ValueError as err:  # NaN pixels; a mode Pillow cannot convert
+        raise ImageError(f"{path}: {err}") from None
+
+
+def read_picture(path, draft_size=None, transpose_exif=False):
+    """Open and decode an image file with Pillow; every way it can fail is an ``ImageError`` naming the file.
+
+    The picture is checked against ``PIL.Image.MAX_IMAGE_PIXELS`` before it is
+    decoded (no limit when that is ``None``).  What Pillow warns about while reading
+    the file (damaged EXIF data, say) is issued again as one ``ImageWarning``
+    naming the file.
+
+    Args:
+        path: a PNG, JPEG, GIF, BMP or any other format Pillow reads.
+        draft_size: None, or a function ``(width, height) -> (width, height)`` giving
+            the smallest size the caller needs: a JPEG is then decoded at the
+            largest reduced scale (1/2, 1/4, 1/8) that keeps at least that size.
+        transpose_exif: turn the picture as its EXIF orientation says (phone photos).
+
+    Returns:
+        The decoded ``PIL.Image.Image`` (an animation's first frame).
+
+    Raises:
+        ImageError: the file is missing, a directory, unreadable, not an image,
+            damaged, or has more pixels than ``Image.MAX_IMAGE_PIXELS``.
+
+    Example:
+        >>> read_picture("photo.jpg", lambda size: (256, 256)).size    # a 4000x3000 JPEG
+        (500, 375)
+    """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    _check_invert(invert)
     path = os.fspath(path)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             with Image.open(path) as image:  # reads the header only
-                image.draft(None, _shrunk_size(image.size, WORKING_SIZE))  # JPEG: decode at 1/2, 1/4 or 1/8 scale
+                if draft_size is not None:
+                    image.draft(None, draft_size(image.size))  # JPEG: decode at 1/2, 1/4 or 1/8 scale
                 _check_pixel_count(image, path)
                 image.load()
-                ImageOps.exif_transpose(image, in_place=True)  # phone photos store their rotation in EXIF
+                if transpose_exif:
+                    ImageOps.exif_transpose(image, in_place=True)
     except ImageError:
         raise
     except FileNotFoundError:
@@ -100,11 +136,8 @@ def load_image(path, invert="auto"):
     for warning in caught:  # damaged metadata (EXIF) that Pillow skipped, mostly
         if not issubclass(warning.category, Image.DecompressionBombWarning):  # _check_pixel_count decided that
             message = f"{path}: partly damaged, read anyway (Pillow: {warning.message})"
-            warnings.warn(ImageWarning(message), stacklevel=2)
-    try:
-        return to_fashion_mnist(image, invert=invert)
-    except ValueError as err:  # NaN pixels; a mode Pillow cannot convert
-        raise ImageError(f"{path}: {err}") from None
+            warnings.warn(ImageWarning(message), stacklevel=3)
+    return image
 
 
 def to_fashion_mnist(image, invert="auto"):

@@ -1,4 +1,5 @@
-"""``tf.keras.utils``: one-hot encoding of labels, seeding, serialization helpers and ``plot_model``."""
+"""``tf.keras.utils``: one-hot encoding of labels, seeding, serialization helpers, ``plot_model``, and reading
+pictures (one by one, or a folder of them as a dataset)."""
 
 import random as python_random
 
@@ -6,6 +7,8 @@ import numpy as np
 
 from .. import random as cnnlab_random
 from ..tensor import Tensor
+from .image_dataset import image_dataset_from_directory
+from .image_utils import img_to_array, load_img
 from .model_plot import plot_model
 from .serialization import (
     CustomObjectScope,
@@ -25,6 +28,9 @@ __all__ = [
     "get_custom_objects",
     "get_registered_name",
     "get_registered_object",
+    "image_dataset_from_directory",
+    "img_to_array",
+    "load_img",
     "plot_model",
     "register_keras_serializable",
     "serialize_keras_object",
