@@ -102,7 +102,8 @@ def plot_image_grid(images, titles, path, title, columns=8, cmap="gray", symmetr
     a red-blue colour map (for filter weights: red positive, blue negative).
 
     Args:
-        images: a sequence of 2-D arrays.
+        images: a sequence of 2-D arrays, or of colour pictures (height, width, 3 or 4) with
+            values 0-255, which are drawn in their own colours.
         titles: one title per image.
         path: the PNG to write.
         title: the figure's title.
@@ -132,10 +133,14 @@ def plot_image_grid(images, titles, path, title, columns=8, cmap="gray", symmetr
     # a grid of 64 feature maps then renders in a fraction of a second.
     for index, (image, label) in enumerate(zip(images, titles)):
         row, column = divmod(index, columns)
-        pixels = _enlarge(_normalise(np.asarray(image, dtype=np.float32), symmetric), panel - label_pixels - 4)
+        image = np.asarray(image, dtype=np.float32)
+        if image.ndim == 3:  # a colour picture
+            pixels = _enlarge(np.clip(image[..., :3] / 255.0, 0.0, 1.0), panel - label_pixels - 4)
+        else:
+            pixels = colours(_enlarge(_normalise(image, symmetric), panel - label_pixels - 4))
         left = column * panel + (panel - pixels.shape[1]) // 2
         bottom = height - _TITLE_PIXELS - (row + 1) * panel + (panel - label_pixels - pixels.shape[0]) // 2
-        figure.figimage(colours(pixels), xo=left, yo=bottom, origin="upper")
+        figure.figimage(pixels, xo=left, yo=bottom, origin="upper")
         label_y = (height - _TITLE_PIXELS - row * panel - 3) / height
         figure.text((column + 0.5) * panel / (panel * columns), label_y, label, ha="center", va="top", fontsize=8)
     figure.text(0.5, 1 - 12 / height, title, ha="center", va="top", fontsize=11)

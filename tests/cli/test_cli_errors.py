@@ -193,7 +193,7 @@ def setting(key, value):
         ),
         (
             setting("model", ["seed"]),
-            "damaged checkpoint state: settings['model'] must be one of seed, seed-dropout, deep; found [\"seed\"]",
+            "damaged checkpoint state: settings['model'] must be one of seed, seed-dropout, deep, small-resnet; found [\"seed\"]",
         ),
         (
             setting("epochs", True),

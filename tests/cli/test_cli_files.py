@@ -23,6 +23,7 @@ TRAIN = ("train", "--model", "seed-dropout", "--epochs", "3", "--batch-size", "1
 RUN_FILES = [
     "checkpoint/epoch-0003.keras",
     "checkpoint/state.json",
+    "data.json",
     "history.json",
     "history.png",
     "metrics.json",

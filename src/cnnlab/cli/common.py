@@ -6,11 +6,10 @@ import textwrap
 
 import numpy as np
 
-from ..datasets import CLASS_NAMES, ChecksumError, DatasetNotFoundError, IDXFormatError, fashion_mnist
+from ..datasets import ChecksumError, DatasetFormatError, DatasetNotFoundError, IDXFormatError
 from ..images import ImageError
 
 MODEL_FILE = "model.keras"
-FASHION_MNIST_SHAPE = (28, 28, 1)  # what the models take: height, width, channels
 
 
 class CommandError(Exception):
@@ -22,7 +21,7 @@ class CommandError(Exception):
 
 
 # Errors caused by what the user gave us (files, options, environment), reported without traceback.
-USER_ERRORS = (CommandError, DatasetNotFoundError, ChecksumError, IDXFormatError, ImageError)
+USER_ERRORS = (CommandError, DatasetNotFoundError, ChecksumError, IDXFormatError, DatasetFormatError, ImageError)
 
 
 def add_parser(subparsers, name, summary, description, examples):
@@ -39,28 +38,23 @@ def add_parser(subparsers, name, summary, description, examples):
     )
 
 
-def add_data_option(parser):
+def add_data_option(parser, pictures=True):
+    what = (
+        "a folder of the data set's files, or of class subfolders of pictures"
+        if pictures
+        else ("a folder of the data set's files")
+    )
     parser.add_argument(
         "--data",
         metavar="DIR",
-        help="directory holding the four Fashion-MNIST files (default: $CNNLAB_DATA, the user cache, "
-        "/usr/share/datasets/fashion-mnist, else download)",
+        help=f"{what} (default for a data set: $CNNLAB_DATA, the user cache, /usr/share/datasets, else download)",
     )
 
 
-def load_dataset(data_dir=None):
-    """Fashion-MNIST as uint8 arrays: ``(x_train, y_train), (x_test, y_test)``, neither of them empty."""
-    (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data(path=data_dir)
-    for name, images in (("training", x_train), ("test", x_test)):
-        if len(images) == 0:
-            where = f"{data_dir}: " if data_dir else ""
-            raise CommandError(f"{where}the Fashion-MNIST {name} set holds no images")
-    return (x_train, y_train), (x_test, y_test)
-
-
 def model_input(images):
-    """uint8 images (n, 28, 28) -> the float32 batch (n, 28, 28, 1) in [0, 1] the models take."""
-    return (np.asarray(images, dtype=np.float32) / np.float32(255.0))[..., np.newaxis]
+    """uint8 pictures (n, height, width[, channels]) -> the float32 batch (n, height, width, channels) in [0, 1]."""
+    batch = np.asarray(images, dtype=np.float32) / np.float32(255.0)
+    return batch[..., np.newaxis] if batch.ndim == 3 else batch
 
 
 def positive_int(text):
@@ -107,46 +101,25 @@ def fraction(text):
     return value
 
 
-def load_model(path):
-    """Load a Fashion-MNIST classifier saved by ``cnnlab train`` (or any ``model.save``).
-
-    A directory means its model file.  The model must map a batch of 28x28x1 images
-    to 10 class scores: it is tried on one blank image, so that a model made for other
-    data is reported here, in one line, rather than by the work that uses it.
-    """
-    model = read_model(path)
-    path = _model_file(path)
-    blank = np.zeros((1, *FASHION_MNIST_SHAPE), dtype=np.float32)
-    try:
-        scores = np.asarray(model.predict(blank, verbose=0))
-    except ValueError as err:  # another input shape
-        raise CommandError(f"{path}: not a Fashion-MNIST classifier: {err}") from None
-    if scores.shape != (1, len(CLASS_NAMES)):
-        raise CommandError(
-            f"{path}: not a Fashion-MNIST classifier: expected {len(CLASS_NAMES)} class scores per image; "
-            f"the model gives an output of shape {scores.shape[1:]}"
-        )
-    return model
-
-
 def read_model(path):
     """Load any model saved by ``model.save`` (a directory means its model file), whatever data it is for."""
-    path = _model_file(path)
+    path = model_file(path)
     if not os.path.isfile(path):
         raise CommandError(f"{path}: no such model file (train one with 'cnnlab train --out DIR')")
     from .. import keras
+    from .models import custom_objects
 
     try:
         with open(path, "rb"):  # the system's reason, rather than the loader's view of an unreadable file
             pass
-        return keras.models.load_model(path)
+        return keras.models.load_model(path, custom_objects=custom_objects())
     except OSError as err:
         raise CommandError(f"{path}: cannot load the model: {os_error_reason(err)}") from None
     except ValueError as err:  # truncated, tampered with, unknown version
         raise CommandError(f"{path}: cannot load the model: {err}") from None
 
 
-def _model_file(path):
+def model_file(path):
     path = os.fspath(path)
     return os.path.join(path, MODEL_FILE) if os.path.isdir(path) else path
 

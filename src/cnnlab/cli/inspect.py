@@ -4,15 +4,12 @@ import os
 
 import numpy as np
 
-from ..datasets import CLASS_NAMES
-from ..images import load_image
+from . import data as run_data_module
 from .common import (
     CommandError,
     add_data_option,
     add_parser,
     check_output_directory,
-    load_dataset,
-    load_model,
     model_input,
     non_negative_int,
 )
@@ -25,8 +22,9 @@ def register(subparsers):
         "draw the feature maps and filters of a trained model for one image",
         "Passes one image through the model layer by layer and writes PNG grids with labelled panels: the "
         "input (with the model's prediction), the feature maps after every convolution and after every "
-        "pooling layer, and the learned filters of every convolution. The image is a Fashion-MNIST test "
-        "image (--index, default 0) or a picture of your own (--image, converted as 'cnnlab predict' does).",
+        "pooling layer, and the learned filters of every convolution. The image is a test image of the run's "
+        "data set, or for a run on your own pictures one of its validation pictures (--index, default 0), or a "
+        "picture of your own (--image, read as 'cnnlab predict' reads it).",
         [
             "cnnlab inspect runs/seed/model.keras                 # test image 0",
             "cnnlab inspect runs/seed/model.keras --index 42 --out inspect-42",
@@ -41,7 +39,7 @@ def register(subparsers):
         "--no-invert", dest="invert", action="store_false", help="with --image: never invert the picture"
     )
     parser.add_argument("--out", metavar="DIR", help="where the PNGs go (default: inspect/ beside the model)")
-    add_data_option(parser)
+    add_data_option(parser, pictures=False)
     parser.set_defaults(run=run)
 
 
@@ -49,17 +47,16 @@ def run(args):
     from .. import keras
     from ..plots import plot_image_grid
 
-    model = load_model(args.model)
+    model, run_data = run_data_module.load_run_model(args.model)
     model_dir = args.model if os.path.isdir(args.model) else os.path.dirname(args.model)
     out = args.out or os.path.join(model_dir, "inspect")
     check_output_directory(out)
-    image, caption = _input_image(args)
+    batch, image, caption = _input_image(args, run_data)
     os.makedirs(out, exist_ok=True)
 
-    batch = model_input(image[np.newaxis])
     probabilities = model.predict(batch, verbose=0)[0]
     best = int(np.argmax(probabilities))
-    caption += f"\npredicted: {CLASS_NAMES[best]} ({probabilities[best]:.1%})"
+    caption += f"\npredicted: {run_data.class_names[best]} ({probabilities[best]:.1%})"
     written = [plot_image_grid([image], [caption], os.path.join(out, "00_input.png"), "input", panel_inches=3.2)]
 
     feature_layers = (keras.layers.Conv2D, keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
@@ -87,17 +84,31 @@ def run(args):
     return 0
 
 
-def _input_image(args):
-    """The 28x28 uint8 image to look at and its caption."""
+def _input_image(args, run_data):
+    """The batch of one picture the model reads, the picture to show (uint8) and its caption."""
     if args.image:
-        return load_image(args.image, invert="auto" if args.invert else False), os.path.basename(args.image)
+        picture, shown = run_data_module.picture_input(run_data, args.image, invert="auto" if args.invert else False)
+        return picture[np.newaxis], shown, os.path.basename(args.image)
     index = args.index or 0
-    _, (x_test, y_test) = load_dataset(args.data)
+    if run_data.kind == run_data_module.PICTURES:
+        paths, labels = run_data.validation_files()
+        if index >= len(paths):
+            raise CommandError(
+                f"--index {index} is out of range: the run has {len(paths)} validation pictures (0-{len(paths) - 1})"
+            )
+        picture, shown = run_data_module.picture_input(run_data, paths[index])
+        caption = f"validation picture {index}: {run_data.class_names[labels[index]]}"
+        return picture[np.newaxis], shown, caption
+    _, (x_test, y_test) = run_data_module.load_standard(run_data.kind, args.data)
     if index >= len(x_test):
         raise CommandError(
             f"--index {index} is out of range: the test set has {len(x_test)} images (0-{len(x_test) - 1})"
         )
-    return x_test[index], f"test image {index}: {CLASS_NAMES[y_test[index]]}"
+    return (
+        model_input(x_test[index][np.newaxis]),
+        x_test[index],
+        f"test image {index}: {run_data.class_names[y_test[index]]}",
+    )
 
 
 def _plot_filters(layer, path):

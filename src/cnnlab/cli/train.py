@@ -1,11 +1,15 @@
-"""``cnnlab train``: train a clothing classifier, checkpointing every epoch so a run can be resumed.
+"""``cnnlab train``: train a classifier, checkpointing every epoch so a run can be resumed.
 
+It trains on Fashion-MNIST (the default), MNIST or CIFAR-10 (``--dataset``), or on a
+folder of pictures with one subfolder per class (``--data DIR``), resized to
+``--image-size`` in ``--color``, with a stratified validation split or ``--val-dir``.
 A run directory holds, when training ends:
 
     model.keras       the trained model (keras.models.load_model reads it)
+    data.json         what it was trained on: classes, picture size, colour mode, validation pictures
     history.json      loss / accuracy / val_loss / val_accuracy per epoch
     history.png       those curves
-    metrics.json      test loss and accuracy, epochs, training time
+    metrics.json      test (or, for pictures, validation) loss and accuracy, epochs, training time
     checkpoint/       state.json + the model (weights and optimizer state) after the last epoch
 
 Reproducible: everything random in epoch ``e`` (the shuffling order, the augmentation,
@@ -18,7 +22,7 @@ Data-parallel: started by ``mpirun -n K``, the K processes share every epoch's o
 ``cnnlab.distributed.shard``), average their gradients before every update and
 their metrics at the end of every epoch, weighted by their samples; only rank 0
 prints and writes files.  ``--scale-lr`` multiplies the learning rate by K, reached by
-a linear warm-up (Goyal et al. 2017).
+a linear warm-up (Goyal et al. 2017).  A folder of pictures trains in one process.
 """
 
 import argparse
@@ -33,8 +37,9 @@ import warnings
 
 import numpy as np
 
-from ..datasets import CLASS_NAMES, train_val_split
+from ..datasets import train_val_split
 from ..datasets._files import atomic_write, remove_leftovers
+from . import data as run_data_module
 from .common import (
     MODEL_FILE,
     CommandError,
@@ -42,17 +47,16 @@ from .common import (
     add_parser,
     check_output_directory,
     fraction,
-    load_dataset,
-    load_model,
     model_input,
     non_negative_int,
     os_error_reason,
     positive_float,
     positive_int,
 )
+from .data import COLORS, DATA_FILE, PICTURES, STANDARD, RunData
 from .models import MODELS, augment
 
-RUN_FILES = (MODEL_FILE, "history.json", "history.png", "metrics.json")
+RUN_FILES = (MODEL_FILE, DATA_FILE, "history.json", "history.png", "metrics.json")
 CHECKPOINT_DIR = "checkpoint"
 STATE_FILE = "state.json"
 STATE_FORMAT = "cnnlab-train-checkpoint"
@@ -75,7 +79,13 @@ RUN_SETTINGS = (
     "data",
     "out",
     "scale_lr",
+    "dataset",
+    "image_size",
+    "color",
+    "val_dir",
 )
+# What a checkpoint written before other data sets and pictures existed lacks: its values then.
+DATA_SETTING_DEFAULTS = {"dataset": "fashion-mnist", "image_size": None, "color": None, "val_dir": None}
 # --scale-lr: epochs of linear warm-up to the scaled learning rate (Goyal et al. 2017).  Fixed, so
 # that a run continued with more --epochs takes the steps a longer run would have taken.
 WARMUP_EPOCHS = 5
@@ -85,16 +95,23 @@ def register(subparsers):
     parser = add_parser(
         subparsers,
         "train",
-        "train a model on Fashion-MNIST and write it with its history plot",
-        "Loads Fashion-MNIST, holds out a stratified validation set, trains the chosen model with a progress "
-        "bar and writes the model, history.json, history.png and metrics.json into the run directory, then "
-        "prints the test accuracy. A checkpoint is saved after every epoch: after an interruption, "
+        "train a model on Fashion-MNIST, MNIST, CIFAR-10 or your own pictures",
+        "Loads the data, holds out a stratified validation set, trains the chosen model with a progress "
+        "bar and writes the model, data.json, history.json, history.png and metrics.json into the run directory, "
+        "then prints the test accuracy (for your own pictures: the validation accuracy). The data is Fashion-MNIST, "
+        "or --dataset mnist / cifar10, or --data DIR: the folder of a data set's files, or a folder with one "
+        "subfolder of pictures per class (DIR/cat/*.jpg, DIR/dog/*.png, ...), which are resized to --image-size "
+        "in --color and read lazily, a batch at a time. The models adapt their input to the pictures and their "
+        "output to the classes. A checkpoint is saved after every epoch: after an interruption, "
         "'--resume DIR' continues and ends with the weights an uninterrupted run would have.\n\n"
         "models:\n" + "\n".join(f"  {name:13} {spec.summary}" for name, spec in MODELS.items()),
         [
             "cnnlab train --model seed                  # 20 epochs, writes runs/seed/",
             "cnnlab train --model deep --out runs/deep",
             "cnnlab train --model seed --epochs 2 --limit 5000   # a quick try",
+            "cnnlab train --data photos/ --image-size 64 64 --model small-resnet --out runs/photos",
+            "cnnlab train --data shapes/ --image-size 32 32 --color grayscale --val-dir shapes-val/",
+            "cnnlab train --dataset cifar10 --model small-resnet",
             "cnnlab train --resume runs/deep            # continue an interrupted run",
             "cnnlab train --resume runs/seed --epochs 30   # train a finished run for more epochs",
             "mpirun -n 4 cnnlab train --model deep      # 4 processes, batch 64 each",
@@ -138,7 +155,23 @@ def register(subparsers):
         help="under mpirun -n K: multiply the learning rate by K, reached by a linear warm-up over the first "
         f"{WARMUP_EPOCHS} epochs (for a per-process batch kept as is)",
     )
+    parser.add_argument(
+        "--dataset", choices=sorted(STANDARD), help="a standard data set (default: fashion-mnist, or what --data holds)"
+    )
     add_data_option(parser)
+    parser.add_argument(
+        "--image-size",
+        type=positive_int,
+        nargs=2,
+        metavar=("HEIGHT", "WIDTH"),
+        help="pictures: the size they are resized to (default: "
+        + " ".join(map(str, run_data_module.DEFAULT_PICTURE_SIZE))
+        + ")",
+    )
+    parser.add_argument("--color", choices=COLORS, help="pictures: the colour mode they are read in (default: rgb)")
+    parser.add_argument(
+        "--val-dir", metavar="DIR", help="pictures: validate on this folder of class subfolders instead of a split"
+    )
     parser.add_argument("--out", metavar="DIR", help="the run directory (default: runs/MODEL)")
     parser.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     parser.add_argument(
@@ -160,9 +193,10 @@ def run(args):
         settings = _new_settings(args)
         model, epochs_done, history, seconds = None, 0, {}, 0.0
     out_dir = settings["out"]
-    data = _prepare_data(settings)
+    detected = not args.resume and args.data is not None and args.dataset is None
+    data = _prepare_data(settings, resumed=model is not None, report=detected)
     if model is None:
-        model = _new_model(settings, steps_per_epoch=_steps(len(data["x_train"]), settings["batch_size"]))
+        model = _new_model(settings, data["run_data"], steps_per_epoch=_steps(data["n_train"], settings["batch_size"]))
     try:
         history, seconds = _train(model, settings, data, epochs_done, history, seconds)
     except KeyboardInterrupt:
@@ -184,6 +218,7 @@ def _new_settings(args):
         lr = spec.learning_rate
     else:
         lr = OPTIMIZERS[optimizer][1]
+    kind, image_size, color, val_dir = _data_settings(args)
     out = args.out or os.path.join("runs", name)
     _check_run_directory(out)
     if os.path.exists(os.path.join(out, CHECKPOINT_DIR, STATE_FILE)):
@@ -210,7 +245,40 @@ def _new_settings(args):
         "data": os.path.abspath(args.data) if args.data else None,
         "out": out,
         "scale_lr": bool(args.scale_lr),
+        "dataset": kind,
+        "image_size": image_size,
+        "color": color,
+        "val_dir": val_dir,
     }
+
+
+def _data_settings(args):
+    """``(dataset, image_size, color, val_dir)`` from the options: a standard data set's, or a picture folder's."""
+    kind = args.dataset
+    if kind is None and args.data:
+        kind = run_data_module.detect(args.data)
+    kind = kind or "fashion-mnist"
+    picture_options = (("--image-size", args.image_size), ("--color", args.color), ("--val-dir", args.val_dir))
+    if kind != PICTURES:
+        given = [option for option, value in picture_options if value is not None]
+        if given:
+            spec = STANDARD[kind]
+            raise CommandError(
+                f"{given[0]} is for a folder of pictures (--data DIR with class subfolders); "
+                f"{spec.title} is {spec.image_size[0]}x{spec.image_size[1]} {spec.color}"
+            )
+        return kind, None, None, None
+    if args.limit is not None:
+        raise CommandError("--limit is for the standard data sets; make a smaller folder of pictures instead")
+    if args.val_dir is not None:
+        if args.val_fraction is not None:
+            raise CommandError(
+                "--val-dir and --val-fraction exclude each other: the validation pictures are the folder's"
+            )
+        if not os.path.isdir(args.val_dir):
+            raise CommandError(f"--val-dir {args.val_dir}: no such folder")
+    image_size = list(args.image_size or run_data_module.DEFAULT_PICTURE_SIZE)
+    return kind, image_size, args.color or "rgb", os.path.abspath(args.val_dir) if args.val_dir else None
 
 
 def _resume(args):
@@ -223,7 +291,7 @@ def _resume(args):
     _check_run_directory(args.resume)
     state = _read_state(args.resume)
     _remove_leftovers(args.resume)
-    settings = dict(state["settings"], out=args.resume)
+    settings = {**DATA_SETTING_DEFAULTS, **state["settings"], "out": args.resume}
     epochs_done = state["epochs_done"]
     if args.epochs is not None:
         if args.epochs < epochs_done:
@@ -231,7 +299,7 @@ def _resume(args):
                 f"--epochs {args.epochs} is fewer than the {epochs_done} epochs this run has already trained"
             )
         settings["epochs"] = args.epochs
-    model = load_model(os.path.join(args.resume, CHECKPOINT_DIR, state["model_file"]))
+    model, _ = run_data_module.load_run_model(os.path.join(args.resume, CHECKPOINT_DIR, state["model_file"]))
     return settings, model, epochs_done, state["history"], state["seconds"]
 
 
@@ -283,10 +351,17 @@ _SETTING_RULES = {
     "data": (lambda v: v is None or isinstance(v, str), "null or a path"),
     "out": (lambda v: isinstance(v, str), "a path"),
 }
-# Settings that checkpoints of runs before data-parallel training lack (their defaults: False, 1).
+# Settings that checkpoints of earlier runs lack (their defaults: False, 1, DATA_SETTING_DEFAULTS).
 _OPTIONAL_SETTING_RULES = {
     "scale_lr": (lambda v: isinstance(v, bool), "true or false"),
     "processes": (lambda v: _is_whole(v, 1), "a whole number >= 1"),
+    "dataset": (lambda v: v in (*STANDARD, PICTURES), f"one of {', '.join((*STANDARD, PICTURES))}"),
+    "image_size": (
+        lambda v: v is None or (isinstance(v, list) and len(v) == 2 and all(_is_whole(n, 1) for n in v)),
+        "null or [height, width]",
+    ),
+    "color": (lambda v: v is None or v in COLORS, f"null or one of {', '.join(COLORS)}"),
+    "val_dir": (lambda v: v is None or isinstance(v, str), "null or a path"),
 }
 
 
@@ -390,8 +465,39 @@ def save_checkpoint(model, settings, epochs_done, history, seconds):
 # ---- data, model, training -----------------------------------------------------------------------
 
 
-def _prepare_data(settings):
-    (x_train, y_train), (x_test, y_test) = load_dataset(settings["data"])
+def _prepare_data(settings, resumed, report=False, write=True):
+    """The run's data (a dict), and its data.json: written for a new run, compared with the folder on --resume.
+
+    With ``report``, says which kind of folder ``--data`` was found to be (once it is read).  Without
+    ``write`` (the other processes of an MPI job), data.json is neither written nor compared.
+    """
+    describe = run_data_module.describe(settings["dataset"], settings["data"])
+    if settings["dataset"] == PICTURES:
+        if report:
+            print(describe, flush=True)
+        data = _prepare_pictures(settings)
+    else:
+        data = _prepare_arrays(settings)
+        if report:
+            print(describe, flush=True)
+    recorded_path = os.path.join(settings["out"], DATA_FILE)
+    if not write:
+        return data
+    if resumed and os.path.isfile(recorded_path):
+        recorded = run_data_module.read_run_data(os.path.join(settings["out"], MODEL_FILE))
+        if recorded != data["run_data"]:
+            raise CommandError(
+                f"{settings['data']}: its pictures changed since the run started ({recorded_path} lists other classes "
+                "or validation pictures); train a new run"
+            )
+    else:
+        run_data_module.write_run_data(settings["out"], data["run_data"])
+    return data
+
+
+def _prepare_arrays(settings):
+    kind = settings["dataset"]
+    (x_train, y_train), (x_test, y_test) = run_data_module.load_standard(kind, settings["data"])
     if settings["limit"]:
         x_train, y_train = x_train[: settings["limit"]], y_train[: settings["limit"]]
     try:
@@ -401,6 +507,10 @@ def _prepare_data(settings):
     except ValueError as err:  # e.g. --limit too small for the validation fraction
         raise CommandError(str(err)) from None
     return {
+        "kind": "arrays",
+        "run_data": run_data_module.standard_run_data(kind, settings["data"]),
+        "n_train": len(x_train),
+        "n_val": len(x_val),
         "x_train": x_train,  # uint8; converted to float32 one epoch at a time
         "y_train": y_train,
         "x_val": model_input(x_val),
@@ -410,16 +520,54 @@ def _prepare_data(settings):
     }
 
 
+def _prepare_pictures(settings):
+    """The folder's pictures, checked once, split by class (or the --val-dir folder's), as file lists."""
+    folder = settings["data"]
+    reading = RunData(PICTURES, (), tuple(settings["image_size"]), settings["color"], folder)
+    paths, labels, class_names = run_data_module.scan_pictures(folder, reading)
+    if len(class_names) < 2:
+        raise CommandError(f"{folder}: a classifier needs at least 2 class folders; found {len(class_names)}")
+    for name, count in zip(class_names, np.bincount(labels, minlength=len(class_names))):
+        if count == 0:
+            warnings.warn(f"{os.path.join(folder, name)}: no pictures; the model will never predict {name!r}")
+    paths = np.array(paths, dtype=object)
+    if settings["val_dir"]:
+        val_paths, local, val_names = run_data_module.scan_pictures(settings["val_dir"], reading, what="validation")
+        train_paths, train_labels = paths, labels
+        val_paths = np.array(val_paths, dtype=object)
+        val_labels = run_data_module.labels_for(val_names, class_names, settings["val_dir"])[local]
+    else:
+        try:
+            (train_paths, train_labels), (val_paths, val_labels) = train_val_split(
+                paths, labels, settings["val_fraction"], seed=settings["seed"]
+            )
+        except ValueError as err:  # too few pictures for the fraction
+            raise CommandError(f"{folder}: {err}") from None
+    validation = tuple((os.path.relpath(path, folder), int(label)) for path, label in zip(val_paths, val_labels))
+    run_data = RunData(
+        PICTURES, tuple(class_names), tuple(settings["image_size"]), settings["color"], folder, validation
+    )
+    return {
+        "kind": PICTURES,
+        "run_data": run_data,
+        "n_train": len(train_paths),
+        "n_val": len(val_paths),
+        "train_paths": list(train_paths),
+        "train_labels": train_labels,
+        "val": run_data_module.picture_dataset(list(val_paths), val_labels, run_data, EVAL_BATCH_SIZE),
+    }
+
+
 def _steps(n, batch_size):
     return -(-n // batch_size)
 
 
-def _new_model(settings, steps_per_epoch, processes=1):
+def _new_model(settings, run_data, steps_per_epoch, processes=1):
     from .. import keras, random
 
     spec = MODELS[settings["model"]]
     random.set_seed(settings["seed"])  # the initial weights
-    model = spec.build()
+    model = spec.build(run_data.input_shape, len(run_data.class_names))
     learning_rate = settings["lr"]
     if _scales_lr(settings, processes):
         # The warm-up and the decay are set step by step by callbacks (_learning_rate_callbacks).
@@ -442,7 +590,6 @@ def _train(model, settings, data, epochs_done, history, seconds, job=None):
     """Train from epoch ``epochs_done`` on; in an MPI ``job``, this process's part of it (rank 0 prints and saves)."""
     from .. import random
 
-    x_train, y_train = data["x_train"], data["y_train"]
     max_shift = MODELS[settings["model"]].max_shift
     epochs, batch_size = settings["epochs"], settings["batch_size"]
     root = job is None or job.rank == 0
@@ -451,10 +598,11 @@ def _train(model, settings, data, epochs_done, history, seconds, job=None):
         processes = "" if job is None else f" on {job.size} processes (a global batch of {job.size * batch_size})"
         scaled = job is not None and _scales_lr(settings, job.size)
         lr = f"{settings['lr'] * job.size:g} after a {WARMUP_EPOCHS}-epoch warm-up" if scaled else settings["lr"]
+        what = "pictures" if data["kind"] == PICTURES else "images"
         print(
-            f"training {settings['model']} on {len(x_train)} images, validating on {len(data['y_val'])}: "
+            f"training {settings['model']} on {data['n_train']} {what}, validating on {data['n_val']}: "
             f"{epochs} epochs, batch {batch_size}{processes}, {settings['optimizer']} lr {lr}"
-            + (f", {augmented} images" if settings["augment"] else ""),
+            + (f", {augmented} {what}" if settings["augment"] else ""),
             flush=True,
         )
     elif epochs_done < epochs and root:
@@ -466,15 +614,19 @@ def _train(model, settings, data, epochs_done, history, seconds, job=None):
         if job is not None and job.rank > 0:  # each process its own masks, reproducible for a seed and a count
             dropout_seed = int(np.random.default_rng([settings["seed"], epoch, job.rank]).integers(2**63))
         random.set_seed(dropout_seed)  # this epoch's Dropout masks
-        order = rng.permutation(len(x_train))
-        if settings["augment"]:
-            images = augment(x_train[order], rng, max_shift=max_shift)
+        order = rng.permutation(data["n_train"])
+        if data["kind"] == PICTURES:
+            training = _picture_epoch(data, order, rng, settings, max_shift)
+            logs = _fit_epoch(model, training, data["val"], epoch, epochs, batch_size, _steps(len(order), batch_size))
         else:
-            images = x_train[order]
-        if job is None:
-            logs = _fit_epoch(model, model_input(images), y_train[order], data, epoch, epochs, batch_size)
-        else:
-            logs = _fit_epoch_in_job(model, images, y_train[order], data, epoch, settings, job)
+            x_train, y_train = data["x_train"], data["y_train"]
+            images = augment(x_train[order], rng, max_shift=max_shift) if settings["augment"] else x_train[order]
+            if job is None:
+                training, validation = (model_input(images), y_train[order]), (data["x_val"], data["y_val"])
+                steps = _steps(len(order), batch_size)
+                logs = _fit_epoch(model, training, validation, epoch, epochs, batch_size, steps)
+            else:
+                logs = _fit_epoch_in_job(model, images, y_train[order], data, epoch, settings, job)
         for key, values in logs.items():
             history.setdefault(key, []).extend(float(v) for v in values)
         seconds += time.perf_counter() - started
@@ -494,8 +646,30 @@ def _train(model, settings, data, epochs_done, history, seconds, job=None):
     return history, seconds
 
 
-def _fit_epoch(model, x, y, data, epoch, epochs, batch_size):
-    """One epoch of ``model.fit`` on data already in this epoch's order; returns its History dict."""
+def _picture_epoch(data, order, rng, settings, max_shift):
+    """The epoch's pictures in ``order``, decoded a batch at a time; each augmented from its own generator."""
+    transform = None
+    if settings["augment"]:
+        epoch_seed = int(rng.integers(2**63))
+
+        def transform(position, picture):
+            return augment(picture[np.newaxis], np.random.default_rng([epoch_seed, position]), max_shift)[0]
+
+    return run_data_module.picture_dataset(
+        data["train_paths"], data["train_labels"], data["run_data"], settings["batch_size"], order, transform
+    )
+
+
+def _fit_epoch(model, training, validation, epoch, epochs, batch_size, steps):
+    """One epoch of ``model.fit`` on data already in this epoch's order: arrays ``(x, y)`` or a dataset of batches.
+
+    Returns its History dict.
+    """
+    if isinstance(training, tuple):
+        x, y = training
+        arguments = {"x": x, "y": y, "batch_size": batch_size, "validation_batch_size": EVAL_BATCH_SIZE}
+    else:
+        arguments = {"x": training}
     # A diverging run stops before its first non-finite step (not Keras's default, which
     # carries on with NaN weights) and _train reports it in one line, instead of the
     # guard's warning and NumPy's overflow warnings.
@@ -503,16 +677,13 @@ def _fit_epoch(model, x, y, data, epoch, epochs, batch_size):
     with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
         warnings.filterwarnings("ignore", message="fit: the loss became", category=RuntimeWarning)
         return model.fit(
-            x,
-            y,
-            batch_size=batch_size,
+            **arguments,
             epochs=epoch + 1,
             initial_epoch=epoch,
             shuffle=False,
-            validation_data=(data["x_val"], data["y_val"]),
-            validation_batch_size=EVAL_BATCH_SIZE,
+            validation_data=validation,
             verbose=0,
-            callbacks=[_progress_bar(epoch, epochs, _steps(len(x), batch_size))],
+            callbacks=[_progress_bar(epoch, epochs, steps)],
         ).history
 
 
@@ -555,10 +726,15 @@ def _run_in_job(args, job):
         run_state = mpi.broadcast_json(run_state if job.rank == 0 else None)
         settings, epochs_done = run_state["settings"], run_state["epochs_done"]
         history, seconds = run_state["history"], run_state["seconds"]
-        data = _prepare_data(settings)
+        if settings["dataset"] == PICTURES:
+            raise CommandError(
+                "under mpirun, cnnlab train trains on the standard data sets; train on a folder of pictures in one "
+                "process"
+            )
+        data = _prepare_data(settings, resumed=model is not None, write=job.rank == 0)
         if model is None:  # a new run, or another rank than the one that read the checkpoint
             global_batch = job.size * settings["batch_size"]
-            model = _new_model(settings, _steps(len(data["x_train"]), global_batch), job.size)
+            model = _new_model(settings, data["run_data"], _steps(data["n_train"], global_batch), job.size)
         # Every process starts from rank 0's weights and optimizer state (a checkpoint's, when resuming).
         model.optimizer.build(model.trainable_weights)
         distributed.broadcast_variables(model.variables, root_rank=0)
@@ -689,21 +865,25 @@ def _finish(model, settings, data, history, seconds):
     with atomic_write(os.path.join(out, "history.json"), "w") as f:
         json.dump(history, f, indent=1)
     plot_history(history, os.path.join(out, "history.png"), title=f"{settings['model']}: training history")
-    test = model.evaluate(data["x_test"], data["y_test"], batch_size=EVAL_BATCH_SIZE, verbose=0, return_dict=True)
-    metrics = {
-        "model": settings["model"],
-        "epochs": settings["epochs"],
-        # float32 metrics, rounded so that 0.9045 is not written as 0.9045000076293945
-        "test_loss": round(float(test["loss"]), 6),
-        "test_accuracy": round(float(test["accuracy"]), 6),
-        "val_accuracy": round(history["val_accuracy"][-1], 6) if history.get("val_accuracy") else None,
-        "train_seconds": round(seconds, 1),
-        "classes": list(CLASS_NAMES),
-    }
+    metrics = {"model": settings["model"], "epochs": settings["epochs"], "data": settings["dataset"]}
+    if data["kind"] == PICTURES:
+        final = model.evaluate(data["val"], verbose=0, return_dict=True)
+        which, count = "validation", data["n_val"]
+    else:
+        final = model.evaluate(data["x_test"], data["y_test"], batch_size=EVAL_BATCH_SIZE, verbose=0, return_dict=True)
+        which, count = "test", len(data["y_test"])
+    # float32 metrics, rounded so that 0.9045 is not written as 0.9045000076293945
+    metrics[f"{which}_loss"] = round(float(final["loss"]), 6)
+    metrics[f"{which}_accuracy"] = round(float(final["accuracy"]), 6)
+    if which == "test":
+        metrics["val_accuracy"] = round(history["val_accuracy"][-1], 6) if history.get("val_accuracy") else None
+    metrics["train_seconds"] = round(seconds, 1)
+    metrics["classes"] = list(data["run_data"].class_names)
     with atomic_write(os.path.join(out, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=1)
+    what = "pictures" if which == "validation" else "images"
     print(
-        f"test accuracy: {metrics['test_accuracy']:.4f}  "
-        f"(test loss {metrics['test_loss']:.4f}, {len(data['y_test'])} images)"
+        f"{which} accuracy: {metrics[f'{which}_accuracy']:.4f}  "
+        f"({which} loss {metrics[f'{which}_loss']:.4f}, {count} {what})"
     )
-    print(f"wrote {out}/: {MODEL_FILE}, history.json, history.png, metrics.json")
+    print(f"wrote {out}/: {MODEL_FILE}, {DATA_FILE}, history.json, history.png, metrics.json")

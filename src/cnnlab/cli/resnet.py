@@ -1,0 +1,66 @@
+"""The residual block of ``cnnlab train --model small-resnet``: a layer of its own until keras.layers.Add exists.
+
+Saved models name it ``ResidualBlock``; the cnnlab command loads them with it (see
+``models.custom_objects``).  In Keras the same model is a functional model with ``Add``.
+"""
+
+import math
+
+from .. import keras
+from ..nn import relu
+
+layers = keras.layers
+
+
+class ResidualBlock(layers.Layer):
+    """A basic residual block (He et al., 2016): ``relu(bn(conv(relu(bn(conv(x))))) + shortcut(x))``.
+
+    Both convolutions are 3x3 without bias, each followed by BatchNormalization; the
+    first has ``strides``.  The shortcut is the input itself, or, where the stride or
+    the number of channels changes, a 1x1 convolution with ``strides`` and
+    BatchNormalization.
+
+    Args:
+        filters: the channels of the block's convolutions and output.
+        strides: 1 or 2 (halves height and width).
+    """
+
+    def __init__(self, filters, strides=1, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = int(filters)
+        self.strides = int(strides)
+        self.conv1 = layers.Conv2D(self.filters, 3, strides=self.strides, padding="same", use_bias=False)
+        self.norm1 = layers.BatchNormalization()
+        self.conv2 = layers.Conv2D(self.filters, 3, padding="same", use_bias=False)
+        self.norm2 = layers.BatchNormalization()
+        self.projection = None
+        self.projection_norm = None
+
+    def build(self, input_shape):
+        output_shape = self.compute_output_shape(input_shape)
+        # The sub-layers are built here, so that a loaded model has its weights before its first call.
+        self.conv1.build(input_shape)
+        self.norm1.build(output_shape)
+        self.conv2.build(output_shape)
+        self.norm2.build(output_shape)
+        if self.strides != 1 or input_shape[-1] != self.filters:
+            self.projection = layers.Conv2D(self.filters, 1, strides=self.strides, use_bias=False)
+            self.projection_norm = layers.BatchNormalization()
+            self.projection.build(input_shape)
+            self.projection_norm.build(output_shape)
+
+    def call(self, inputs, training=None):
+        x = relu(self.norm1(self.conv1(inputs), training=training))
+        x = self.norm2(self.conv2(x), training=training)
+        shortcut = inputs
+        if self.projection is not None:
+            shortcut = self.projection_norm(self.projection(inputs), training=training)
+        return relu(x + shortcut)
+
+    def compute_output_shape(self, input_shape):
+        batch, height, width, _ = input_shape
+        size = [None if n is None else math.ceil(n / self.strides) for n in (height, width)]
+        return (batch, *size, self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "strides": self.strides}
