@@ -176,7 +176,7 @@ def augment(images, rng, max_shift=2):
     """Randomly shifted (up to ``max_shift`` pixels each way) and half of them mirrored left-right.
 
     Args:
-        images: uint8 or float array (n, height, width); the background is 0.
+        images: uint8 or float array (n, height, width[, channels]); the background is 0.
         rng: a ``numpy.random.Generator`` (the same generator state gives the same batch).
 
     Returns:
@@ -185,14 +185,15 @@ def augment(images, rng, max_shift=2):
     One gather for the whole batch: each output pixel reads the input pixel at its
     own shifted (and, for mirrored images, reflected) column and row.
     """
-    n, height, width = images.shape
+    n, height, width = images.shape[:3]
     shift_rows = rng.integers(-max_shift, max_shift + 1, size=n)
     shift_cols = rng.integers(-max_shift, max_shift + 1, size=n)
     mirrored = rng.random(n) < 0.5
     columns = np.where(mirrored[:, None], np.arange(width)[::-1], np.arange(width))  # (n, width)
     source_rows = np.arange(height)[None, :] - shift_rows[:, None]  # (n, height)
     source_cols = columns - shift_cols[:, None]
-    padded = np.pad(images, ((0, 0), (max_shift, max_shift), (max_shift, max_shift)))
+    channels = ((0, 0),) * (images.ndim - 3)
+    padded = np.pad(images, ((0, 0), (max_shift, max_shift), (max_shift, max_shift), *channels))
     return padded[
         np.arange(n)[:, None, None],
         (source_rows + max_shift)[:, :, None],
