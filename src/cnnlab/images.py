@@ -21,9 +21,10 @@ is decoded.
 
 import math
 import os
-import warnings
 
 import numpy as np
+
+from .keras.image_utils import ImageError, ImageWarning, read_picture
 
 SIZE = 28
 # The longest side a picture is shrunk to before it is trimmed and padded: a garment
@@ -35,14 +36,6 @@ _LIGHT_BACKGROUND = 127.5
 # Pixels differing from the background by more than this (0-255) count as the garment
 # when trimming; JPEG noise and paper texture stay below it.
 _TRIM_THRESHOLD = 24.0
-
-
-class ImageError(ValueError):
-    """A file could not be read as an image."""
-
-
-class ImageWarning(UserWarning):
-    """Something in an image file was damaged but the picture could still be used (e.g. its EXIF data)."""
 
 
 def load_image(path, invert="auto"):
@@ -78,66 +71,6 @@ def load_image(path, invert="auto"):
         return to_fashion_mnist(image, invert=invert)
     except ValueError as err:  # NaN pixels; a mode Pillow cannot convert
         raise ImageError(f"{path}: {err}") from None
-
-
-def read_picture(path, draft_size=None, transpose_exif=False):
-    """Open and decode an image file with Pillow; every way it can fail is an ``ImageError`` naming the file.
-
-    The picture is checked against ``PIL.Image.MAX_IMAGE_PIXELS`` before it is
-    decoded (no limit when that is ``None``).  What Pillow warns about while reading
-    the file (damaged EXIF data, say) is issued again as one ``ImageWarning``
-    naming the file.
-
-    Args:
-        path: a PNG, JPEG, GIF, BMP or any other format Pillow reads.
-        draft_size: None, or a function ``(width, height) -> (width, height)`` giving
-            the smallest size the caller needs: a JPEG is then decoded at the
-            largest reduced scale (1/2, 1/4, 1/8) that keeps at least that size.
-        transpose_exif: turn the picture as its EXIF orientation says (phone photos).
-
-    Returns:
-        The decoded ``PIL.Image.Image`` (an animation's first frame).
-
-    Raises:
-        ImageError: the file is missing, a directory, unreadable, not an image,
-            damaged, or has more pixels than ``Image.MAX_IMAGE_PIXELS``.
-
-    Example:
-        >>> read_picture("photo.jpg", lambda size: (256, 256)).size    # a 4000x3000 JPEG
-        (500, 375)
-    """
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    path = os.fspath(path)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            with Image.open(path) as image:  # reads the header only
-                if draft_size is not None:
-                    image.draft(None, draft_size(image.size))  # JPEG: decode at 1/2, 1/4 or 1/8 scale
-                _check_pixel_count(image, path)
-                image.load()
-                if transpose_exif:
-                    ImageOps.exif_transpose(image, in_place=True)
-    except ImageError:
-        raise
-    except FileNotFoundError:
-        raise ImageError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ImageError(f"{path}: is a directory, not an image") from None
-    except PermissionError:
-        raise ImageError(f"{path}: permission denied") from None
-    except Image.DecompressionBombError as err:  # more than twice the limit: refused by Image.open itself
-        raise ImageError(f"{path}: too large to decode safely: {err}") from None
-    except UnidentifiedImageError:
-        raise ImageError(f"{path}: not an image Pillow can read (expected a PNG or JPEG)") from None
-    except (OSError, SyntaxError, ValueError) as err:  # truncated or corrupt data inside a known format
-        raise ImageError(f"{path}: damaged image ({err})") from None
-    for warning in caught:  # damaged metadata (EXIF) that Pillow skipped, mostly
-        if not issubclass(warning.category, Image.DecompressionBombWarning):  # _check_pixel_count decided that
-            message = f"{path}: partly damaged, read anyway (Pillow: {warning.message})"
-            warnings.warn(ImageWarning(message), stacklevel=3)
-    return image
 
 
 def to_fashion_mnist(image, invert="auto"):
@@ -176,18 +109,6 @@ def to_fashion_mnist(image, invert="auto"):
     square = _pad_to_square(_trim(grey, background), background)
     resized = Image.fromarray(np.clip(square, 0, 255).round().astype(np.uint8), mode="L")
     return np.asarray(resized.resize((SIZE, SIZE), Image.Resampling.LANCZOS), dtype=np.uint8)
-
-
-def _check_pixel_count(image, path):
-    """Refuse, before decoding, a picture that would decode to more than ``Image.MAX_IMAGE_PIXELS`` pixels."""
-    from PIL import Image
-
-    width, height = image.size  # after draft: what will be decoded
-    if Image.MAX_IMAGE_PIXELS is not None and width * height > Image.MAX_IMAGE_PIXELS:
-        raise ImageError(
-            f"{path}: too large to decode safely: {width}x{height} is {width * height} pixels, more than "
-            f"PIL.Image.MAX_IMAGE_PIXELS ({Image.MAX_IMAGE_PIXELS})"
-        )
 
 
 def _check_invert(invert):
@@ -275,3 +196,6 @@ def _pad_to_square(grey, background):
     top, left = (side - height) // 2, (side - width) // 2
     square[top : top + height, left : left + width] = grey
     return square
+
+
+__all__ = ["ImageError", "ImageWarning", "load_image", "to_fashion_mnist"]

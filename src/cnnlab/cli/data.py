@@ -14,6 +14,7 @@ writes; a model without ``data.json`` beside it is taken for a Fashion-MNIST one
 """
 
 import dataclasses
+import hashlib
 import json
 import os
 
@@ -67,6 +68,8 @@ class RunData:
         color: ``"grayscale"``, ``"rgb"`` or ``"rgba"``.
         data: the folder the data came from (absolute), or None (the data set's usual places).
         validation: for pictures, ``[(path inside data, label), ...]`` held out for validation.
+        training_digest: for pictures, the SHA-256 of the training pictures' paths and labels
+            (a resumed run checks that they are still the same).
     """
 
     kind: str
@@ -75,6 +78,7 @@ class RunData:
     color: str
     data: str = None
     validation: tuple = ()
+    training_digest: str = None
 
     @property
     def input_shape(self):
@@ -100,6 +104,7 @@ class RunData:
             "interpolation": INTERPOLATION,
             "data": self.data,
             "validation_files": [[path, int(label)] for path, label in self.validation],
+            "training_digest": self.training_digest,
         }
 
 
@@ -241,6 +246,14 @@ def picture_dataset(paths, labels, run_data, batch_size, order=None, transform=N
     return Dataset.from_indexable(len(order), element, spec).batch(batch_size).prefetch(AUTOTUNE)
 
 
+def training_digest(paths, labels, folder):
+    """The SHA-256 (hex) of pictures' paths inside ``folder`` and their labels, in order."""
+    digest = hashlib.sha256()
+    for path, label in zip(paths, labels):
+        digest.update(f"{os.path.relpath(path, folder)}\t{int(label)}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
 def labels_for(class_names, known, directory):
     """The positions of ``class_names`` (a folder's classes) among ``known`` (the run's), or a CommandError."""
     unknown = [name for name in class_names if name not in known]
@@ -299,6 +312,7 @@ def read_run_data(model_path):
         document["color"],
         document["data"],
         tuple((path, label) for path, label in document["validation_files"]),
+        document["training_digest"],
     )
 
 
@@ -336,8 +350,11 @@ def _problem(document):
         for entry in files
     ):
         return "'validation_files' must be a list of [path, class index] pairs"
-    if kind == PICTURES and (document["data"] is None or not files):
-        return "a run on pictures must name its folder ('data') and its 'validation_files'"
+    digest = document.get("training_digest")
+    if digest is not None and not (isinstance(digest, str) and len(digest) == 64):
+        return "'training_digest' must be a SHA-256 in hex or null"
+    if kind == PICTURES and (document["data"] is None or not files or digest is None):
+        return "a run on pictures must name its folder ('data'), its 'validation_files' and its 'training_digest'"
     return None
 
 

@@ -487,8 +487,8 @@ def _prepare_data(settings, resumed, report=False, write=True):
         recorded = run_data_module.read_run_data(os.path.join(settings["out"], MODEL_FILE))
         if recorded != data["run_data"]:
             raise CommandError(
-                f"{settings['data']}: its pictures changed since the run started ({recorded_path} lists other classes "
-                "or validation pictures); train a new run"
+                f"{settings['data']}: its pictures changed since the run started ({recorded_path} records other "
+                "classes, training or validation pictures); train a new run"
             )
     else:
         run_data_module.write_run_data(settings["out"], data["run_data"])
@@ -544,8 +544,9 @@ def _prepare_pictures(settings):
         except ValueError as err:  # too few pictures for the fraction
             raise CommandError(f"{folder}: {err}") from None
     validation = tuple((os.path.relpath(path, folder), int(label)) for path, label in zip(val_paths, val_labels))
+    digest = run_data_module.training_digest(train_paths, train_labels, folder)
     run_data = RunData(
-        PICTURES, tuple(class_names), tuple(settings["image_size"]), settings["color"], folder, validation
+        PICTURES, tuple(class_names), tuple(settings["image_size"]), settings["color"], folder, validation, digest
     )
     return {
         "kind": PICTURES,

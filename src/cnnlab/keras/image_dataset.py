@@ -29,8 +29,7 @@ import warnings
 
 import numpy as np
 
-from ..images import ImageError, ImageWarning
-from .image_utils import CHANNELS, check_interpolation, decode_picture
+from .image_utils import CHANNELS, ImageError, ImageWarning, check_interpolation, decode_picture
 
 ALLOWLIST_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 # A folder with at least this many pictures to check shows a progress bar (on a terminal).

@@ -1,5 +1,6 @@
 """Pictures as Keras reads them: ``keras.utils.load_img`` / ``img_to_array``, and the decoding of
-``image_dataset_from_directory`` (``decode_picture``), with Pillow.
+``image_dataset_from_directory`` (``decode_picture``), with Pillow; ``read_picture`` opens a file
+safely for all of them (and for the command's Fashion-MNIST conversion, ``cnnlab.images``).
 
 ``decode_picture`` is what a model trained on a folder of pictures was trained on, so
 ``cnnlab predict`` and ``inspect`` read a new picture through it too: the picture
@@ -14,9 +15,10 @@ the target size, so a folder of large photos is read quickly.  Unlike TensorFlow
 resized value to a whole number.
 """
 
-import numpy as np
+import os
+import warnings
 
-from ..images import ImageError, read_picture
+import numpy as np
 
 # Pillow's filter for each of Keras's interpolation names that Pillow has.
 _FILTERS = {
@@ -33,6 +35,86 @@ _FILTERS = {
 _UNAVAILABLE = ("lanczos5", "gaussian", "mitchellcubic")
 CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
 _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+
+
+class ImageError(ValueError):
+    """A file could not be read as an image."""
+
+
+class ImageWarning(UserWarning):
+    """Something in an image file was damaged but the picture could still be used (e.g. its EXIF data)."""
+
+
+def read_picture(path, draft_size=None, transpose_exif=False):
+    """Open and decode an image file with Pillow; every way it can fail is an ``ImageError`` naming the file.
+
+    The picture is checked against ``PIL.Image.MAX_IMAGE_PIXELS`` before it is
+    decoded (no limit when that is ``None``).  What Pillow warns about while reading
+    the file (damaged EXIF data, say) is issued again as one ``ImageWarning``
+    naming the file.
+
+    Args:
+        path: a PNG, JPEG, GIF, BMP or any other format Pillow reads.
+        draft_size: None, or a function ``(width, height) -> (width, height)`` giving
+            the smallest size the caller needs: a JPEG is then decoded at the
+            largest reduced scale (1/2, 1/4, 1/8) that keeps at least that size.
+        transpose_exif: turn the picture as its EXIF orientation says (phone photos).
+
+    Returns:
+        The decoded ``PIL.Image.Image`` (an animation's first frame).
+
+    Raises:
+        ImageError: the file is missing, a directory, unreadable, not an image,
+            damaged, or has more pixels than ``Image.MAX_IMAGE_PIXELS``.
+
+    Example:
+        >>> read_picture("photo.jpg", lambda size: (256, 256)).size    # a 4000x3000 JPEG
+        (500, 375)
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = os.fspath(path)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with Image.open(path) as image:  # reads the header only
+                if draft_size is not None:
+                    image.draft(None, draft_size(image.size))  # JPEG: decode at 1/2, 1/4 or 1/8 scale
+                _check_pixel_count(image, path)
+                image.load()
+                if transpose_exif:
+                    ImageOps.exif_transpose(image, in_place=True)
+    except ImageError:
+        raise
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageError(f"{path}: is a directory, not an image") from None
+    except PermissionError:
+        raise ImageError(f"{path}: permission denied") from None
+    except Image.DecompressionBombError as err:  # more than twice the limit: refused by Image.open itself
+        raise ImageError(f"{path}: too large to decode safely: {err}") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image Pillow can read (expected a PNG or JPEG)") from None
+    except (OSError, SyntaxError, ValueError) as err:  # truncated or corrupt data inside a known format
+        raise ImageError(f"{path}: damaged image ({err})") from None
+    for warning in caught:  # damaged metadata (EXIF) that Pillow skipped, mostly
+        if not issubclass(warning.category, Image.DecompressionBombWarning):  # _check_pixel_count decided that
+            message = f"{path}: partly damaged, read anyway (Pillow: {warning.message})"
+            warnings.warn(ImageWarning(message), stacklevel=3)
+    return image
+
+
+def _check_pixel_count(image, path):
+    """Refuse, before decoding, a picture that would decode to more than ``Image.MAX_IMAGE_PIXELS`` pixels."""
+    from PIL import Image
+
+    width, height = image.size  # after draft: what will be decoded
+    if Image.MAX_IMAGE_PIXELS is not None and width * height > Image.MAX_IMAGE_PIXELS:
+        raise ImageError(
+            f"{path}: too large to decode safely: {width}x{height} is {width * height} pixels, more than "
+            f"PIL.Image.MAX_IMAGE_PIXELS ({Image.MAX_IMAGE_PIXELS})"
+        )
 
 
 def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest", keep_aspect_ratio=False):
