@@ -10,6 +10,7 @@ import zipfile
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
+from standard_files import CIFAR10, write_cifar, write_mnist_npz
 
 import cnnlab as tf
 from cnnlab.cli import train
@@ -278,3 +279,37 @@ def test_small_resnet_parameters_and_shapes():
         (128,),
         (10,),
     ]
+
+
+@pytest.mark.parametrize(
+    ("dataset", "shape", "n_test"),
+    [("mnist", (28, 28, 1), 5), ("cifar10", (32, 32, 3), 11)],
+)
+def test_standard_data_sets_train_evaluate_predict_and_inspect(cli, tmp_path, monkeypatch, dataset, shape, n_test):
+    data = tmp_path / "data"
+    if dataset == "mnist":
+        write_mnist_npz(data / "mnist" / "mnist.npz", n_train=40, n_test=n_test)
+        names = [str(digit) for digit in range(10)]
+    else:
+        write_cifar(data / "cifar-10", CIFAR10, n_per_batch=6)
+        names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    monkeypatch.setenv("CNNLAB_DATA", str(data))
+    run = tmp_path / "run"
+    status, out, err = cli("train", "--dataset", dataset, "--epochs", "1", "--model", "small-resnet", "--out", run)
+    assert status == 0, err
+    assert out.splitlines()[-2].startswith("test accuracy: ") and f", {n_test} images)" in out.splitlines()[-2]
+    recorded = read_run_data(run / "model.keras")
+    assert (recorded.kind, recorded.class_names, recorded.input_shape) == (dataset, tuple(names), shape)
+    assert json.loads((run / "metrics.json").read_text())["classes"] == names
+
+    status, out, err = cli("evaluate", run, "--out", tmp_path / "cm.png")
+    assert status == 0, err
+    assert out.splitlines()[0].startswith("test accuracy: ") and f"({n_test} images)" in out.splitlines()[0]
+    picture = tmp_path / "p.png"
+    Image.new("RGB", (50, 40), (200, 30, 30)).save(picture)
+    status, out, err = cli("predict", run, picture, "--json", "--top", "10")
+    assert status == 0, err
+    assert sorted(p["class"] for p in json.loads(out)[0]["predictions"]) == sorted(names)
+    status, out, err = cli("inspect", run, "--index", 2, "--out", tmp_path / "look")
+    assert status == 0, err
+    assert out.startswith("test image 2: ") and len(list((tmp_path / "look").glob("*_filters.png"))) == 1
