@@ -12,14 +12,15 @@ def flatten(structure):
 
 def pack_sequence_as(structure, flat):
     """Rebuild ``structure`` with the leaves taken in order from ``flat``."""
-    leaves = iter(flat)
+    return _rebuild(structure, iter(flat))
 
-    def rebuild(node):
-        if isinstance(node, dict):
-            return {key: rebuild(node[key]) for key in sorted(node)}
-        if isinstance(node, (list, tuple)):
-            items = [rebuild(item) for item in node]
-            return type(node)(*items) if hasattr(node, "_fields") else type(node)(items)
-        return next(leaves)
 
-    return rebuild(structure)
+def _rebuild(node, leaves):
+    # A module-level function, not a closure calling itself: that closure would be a reference cycle holding
+    # ``flat`` (a dataset's whole batch) until the cyclic garbage collector happened to run.
+    if isinstance(node, dict):
+        return {key: _rebuild(node[key], leaves) for key in sorted(node)}
+    if isinstance(node, (list, tuple)):
+        items = [_rebuild(item, leaves) for item in node]
+        return type(node)(*items) if hasattr(node, "_fields") else type(node)(items)
+    return next(leaves)
