@@ -546,7 +546,8 @@ class _PlannedLayer:
     """What the build plan knows of one serialized layer or model.
 
     ``kind`` is 'leaf' (a cnnlab layer, constructed but not built), 'sequential',
-    'functional', or 'opaque' (a class from ``custom_objects``: only building it tells
+    'functional', or 'opaque' (a class from ``custom_objects`` or outside ``cnnlab.keras``, such as the
+    command's ResidualBlock, whose build makes sub-layers: only building it tells
     its weights).  ``output`` is the fixed output shape of a functional model.
     """
 
@@ -619,7 +620,7 @@ class _BuildPlan:
                 planned = self.sequential(arguments, name, depth + 1)
             else:
                 planned = self.functional(arguments, name, depth + 1)
-        elif cls.__module__.startswith("cnnlab."):  # cnnlab's own layers make their weights with add_weight
+        elif cls.__module__.startswith("cnnlab.keras."):  # cnnlab's Keras layers make their weights with add_weight
             try:
                 layer = _construct_layer(cls, arguments, self.custom_objects)
             except _REBUILD_ERRORS as error:
