@@ -213,8 +213,8 @@ def test_mistakes_with_pictures_are_one_line(cli, tmp_path):
     (tmp_path / "flat" / "notes.txt").write_text("x")
     one_error_line(
         cli("train", "--data", tmp_path / "flat", *out),
-        f"{tmp_path / 'flat'}: holds neither the four Fashion-MNIST files (train-images-idx3-ubyte.gz, ...) nor class "
-        "subfolders of pictures (DIR/cat/*.jpg, DIR/dog/*.jpg, ...)",
+        f"{tmp_path / 'flat'}: holds neither the files of a data set (Fashion-MNIST's train-images-idx3-ubyte.gz, "
+        "..., mnist.npz, cifar-10-python.tar.gz) nor class subfolders of pictures (DIR/cat/*.jpg, DIR/dog/*.jpg, ...)",
     )
     one_error_line(cli("train", "--data", tmp_path / "nowhere", *out), f"{tmp_path / 'nowhere'}: no such folder")
     one_occupant = tmp_path / "one"
@@ -297,6 +297,10 @@ def test_standard_data_sets_train_evaluate_predict_and_inspect(cli, tmp_path, mo
     run = tmp_path / "run"
     status, out, err = cli("train", "--dataset", dataset, "--epochs", "1", "--model", "small-resnet", "--out", run)
     assert status == 0, err
+    folder = data / ("mnist" if dataset == "mnist" else "cifar-10")
+    status, detected, err = cli("train", "--data", folder, "--epochs", "1", "--out", tmp_path / "detected")
+    assert status == 0, err
+    assert f"data: {folder} holds the {'MNIST' if dataset == 'mnist' else 'CIFAR-10'} files" in detected
     assert out.splitlines()[-2].startswith("test accuracy: ") and f", {n_test} images)" in out.splitlines()[-2]
     recorded = read_run_data(run / "model.keras")
     assert (recorded.kind, recorded.class_names, recorded.input_shape) == (dataset, tuple(names), shape)

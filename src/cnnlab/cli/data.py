@@ -119,19 +119,25 @@ def fashion_mnist_run_data():
 
 
 def detect(data_dir):
-    """``"fashion-mnist"`` for a folder of the four IDX files, ``"pictures"`` for one of class subfolders."""
+    """What ``--data DIR`` holds: a standard data set's files (``"fashion-mnist"``, ``"mnist"``, ``"cifar10"``), or
+    class subfolders of pictures (``"pictures"``)."""
     data_dir = os.fspath(data_dir)
     if not os.path.isdir(data_dir):
         raise CommandError(
             f"{data_dir}: no such folder" if not os.path.exists(data_dir) else f"{data_dir}: not a folder"
         )
-    if not files_in(fashion_mnist._dataset(), data_dir)[1]:
-        return "fashion-mnist"
+    for kind, dataset in (
+        ("fashion-mnist", fashion_mnist.dataset()),
+        ("mnist", mnist.dataset()),
+        ("cifar10", cifar.dataset("cifar-10")),
+    ):
+        if not files_in(dataset, data_dir)[1]:
+            return kind
     if any(entry.is_dir() and not entry.name.startswith(".") for entry in os.scandir(data_dir)):
         return PICTURES
     raise CommandError(
-        f"{data_dir}: holds neither the four Fashion-MNIST files (train-images-idx3-ubyte.gz, ...) nor class "
-        "subfolders of pictures (DIR/cat/*.jpg, DIR/dog/*.jpg, ...)"
+        f"{data_dir}: holds neither the files of a data set (Fashion-MNIST's train-images-idx3-ubyte.gz, ..., "
+        "mnist.npz, cifar-10-python.tar.gz) nor class subfolders of pictures (DIR/cat/*.jpg, DIR/dog/*.jpg, ...)"
     )
 
 

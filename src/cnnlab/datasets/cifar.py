@@ -105,6 +105,13 @@ def load_cifar100(label_mode="fine", path=None):
     return _load(_CIFAR100, CIFAR100_SHA256, path, f"{label_mode}_labels".encode(), classes)
 
 
+def dataset(name):
+    """The ``store.DataSet`` of ``"cifar-10"`` or ``"cifar-100"`` (what a folder must hold, where it is downloaded from)."""
+    if name == "cifar-10":
+        return _dataset(_CIFAR10, CIFAR10_SHA256)
+    return _dataset(_CIFAR100, CIFAR100_SHA256)
+
+
 def _dataset(layout, sha256):
     archive = layout["archive"]
     return store.DataSet(

@@ -88,12 +88,12 @@ def find_files(path=None, download=True, base_url=None):
         base_url: where to download from (default ``$CNNLAB_DATA_URL``, else
             ``DOWNLOAD_URLS`` in turn); each file is ``base_url + stem + ".gz"``.
     """
-    return store.find_files(_dataset(), path, download, base_url)
+    return store.find_files(dataset(), path, download, base_url)
 
 
 def search_dirs():
     """The directories searched, in order, as ``(directory or None, what it is)``."""
-    return store.search_dirs(_dataset())
+    return store.search_dirs(dataset())
 
 
 def system_data_dir():
@@ -108,10 +108,11 @@ def cache_dir():
 
 def download_files(directory, base_url, progress=True):
     """Download the files ``directory`` lacks from ``base_url``, verifying each SHA-256 (see ``store.download_files``)."""
-    store.download_files(_dataset(), directory, base_url, progress)
+    store.download_files(dataset(), directory, base_url, progress)
 
 
-def _dataset():
+def dataset():
+    """The ``store.DataSet`` describing these files (what a folder must hold, where they are downloaded from)."""
     # Built when asked, from the module's constants, so that a mirror or checksum set here takes effect.
     return store.DataSet(
         name=NAME,

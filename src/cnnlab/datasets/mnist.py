@@ -82,12 +82,12 @@ def load_data(path=FILE):
 
 def find_files(path=None, download=True, base_url=None):
     """Locate (or download) ``mnist.npz``; returns ``{"mnist.npz": path}`` (see ``store.find_files``)."""
-    return store.find_files(_dataset(), path, download, base_url)
+    return store.find_files(dataset(), path, download, base_url)
 
 
 def search_dirs():
     """The directories searched, in order, as ``(directory or None, what it is)``."""
-    return store.search_dirs(_dataset())
+    return store.search_dirs(dataset())
 
 
 def read_npz(path):
@@ -147,7 +147,8 @@ def _read_member(archive, name, path):
     return array
 
 
-def _dataset():
+def dataset():
+    """The ``store.DataSet`` describing these files (what a folder must hold, where they are downloaded from)."""
     return store.DataSet(
         name=NAME,
         title="MNIST",
