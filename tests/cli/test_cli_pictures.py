@@ -317,3 +317,48 @@ def test_standard_data_sets_train_evaluate_predict_and_inspect(cli, tmp_path, mo
     status, out, err = cli("inspect", run, "--index", 2, "--out", tmp_path / "look")
     assert status == 0, err
     assert out.startswith("test image 2: ") and len(list((tmp_path / "look").glob("*_filters.png"))) == 1
+
+
+def test_small_resnet_computes_what_the_same_network_computes_in_pytorch():
+    """Inference (BatchNormalization with its moving statistics) against torch.nn.functional with the same weights;
+    TensorFlow's SAME padding of a stride-2 convolution pads bottom and right only."""
+    import torch
+    import torch.nn.functional as F
+
+    from cnnlab.cli.models import MODELS
+    from cnnlab.cli.resnet import ResidualBlock
+
+    tf.random.set_seed(1)
+    model = MODELS["small-resnet"].build((12, 12, 3), 4)
+    rng = np.random.default_rng(0)
+    for layer in [model.layers[1]] + [norm for block in model.layers[3:6] for norm in block._layers[1::2]]:
+        if isinstance(layer, tf.keras.layers.BatchNormalization):
+            gamma, beta, mean, variance = layer.get_weights()
+            layer.set_weights([rng.uniform(0.5, 1.5, gamma.shape), rng.normal(0, 0.1, beta.shape),
+                               rng.normal(0, 0.1, mean.shape), rng.uniform(0.5, 1.5, variance.shape)])  # fmt: skip
+    x = rng.random((2, 12, 12, 3)).astype(np.float32)
+    ours = model.predict(x, verbose=0)
+
+    def conv(h, layer, stride):
+        kernel = torch.from_numpy(layer.get_weights()[0]).permute(3, 2, 0, 1)
+        if kernel.shape[-1] == 3:
+            h = F.pad(h, (1, 1, 1, 1) if stride == 1 else (0, 1, 0, 1))
+        return F.conv2d(h, kernel, stride=stride)
+
+    def norm(h, layer):
+        gamma, beta, mean, variance = (torch.from_numpy(w) for w in layer.get_weights())
+        return F.batch_norm(h, mean, variance, gamma, beta, training=False, eps=layer.epsilon)
+
+    h = torch.from_numpy(x).permute(0, 3, 1, 2)
+    h = F.relu(norm(conv(h, model.layers[0], 1), model.layers[1]))
+    for block in model.layers[3:6]:
+        assert isinstance(block, ResidualBlock)
+        y = F.relu(norm(conv(h, block.conv1, block.strides), block.norm1))
+        y = norm(conv(y, block.conv2, 1), block.norm2)
+        shortcut = (
+            h if block.projection is None else norm(conv(h, block.projection, block.strides), block.projection_norm)
+        )
+        h = F.relu(y + shortcut)
+    kernel, bias = (torch.from_numpy(w) for w in model.layers[-1].get_weights())
+    theirs = F.softmax(h.mean(dim=(2, 3)) @ kernel + bias, dim=1).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
