@@ -438,7 +438,9 @@ def deserialize(config, custom_objects=None):
         raise ValueError(
             f"initializers.deserialize: unknown initializer {config['class_name']!r}; known: {sorted(_BY_NAME)}."
         )
-    return cls.from_config(dict(config.get("config", {})))
+    from .serialization import keras_arguments
+
+    return cls.from_config(keras_arguments(cls, dict(config.get("config") or {})))
 
 
 def get(identifier):

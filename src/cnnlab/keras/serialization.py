@@ -303,8 +303,9 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
         return cls
     if not hasattr(cls, "from_config"):
         raise TypeError(f"Cannot rebuild {class_name!r}: the class has no from_config() method.")
+    arguments = keras_arguments(cls, dict(inner or {}))
     with custom_object_scope(custom_objects or {}):
-        instance = _from_config(cls, _resolved_layer_arguments(cls, dict(inner or {}), custom_objects), custom_objects)
+        instance = _from_config(cls, _resolved_layer_arguments(cls, arguments, custom_objects), custom_objects)
         build_config = config.get("build_config")
         if (
             isinstance(build_config, dict)
@@ -370,9 +371,15 @@ def _find_class(config, custom_objects, module_objects):
         found = get_registered_object(class_name, custom_objects, module_objects)
     if found is not None:
         return found
-    found = _builtin_class(class_name, config.get("module"))
+    module = config.get("module")
+    found = _builtin_class(class_name, module)
     if found is not None:
         return found
+    if isinstance(module, str) and (module == "keras" or module.startswith("keras.")):
+        raise ValueError(
+            f"cnnlab does not have {class_name!r} ({module}.{class_name}), which this config uses; it can only "
+            "load models made of the layers, initializers, optimizers, losses and metrics it has."
+        )
     raise ValueError(
         f"Unknown class {class_name!r} (module {config.get('module')!r}). If it is your own class, pass "
         f"custom_objects={{{class_name!r}: {class_name}}}, open a keras.utils.custom_object_scope, or register it "
@@ -411,6 +418,93 @@ def _builtin_class(class_name, module):
         found = getattr(namespace, class_name, None)
         if inspect.isclass(found):
             return found
+    return None
+
+
+# Config keys of Keras for features cnnlab does not have, with the values that mean the feature
+# is not used (_ANY: none of its values has an effect cnnlab could honour or would miss).
+_ANY = object()
+_KERAS_ONLY_DEFAULTS = {
+    **dict.fromkeys(("sparse", "ragged", "optional", "renorm", "use_ema", "is_legacy_optimizer"), (False,)),
+    **dict.fromkeys(("pad_to_aspect_ratio", "crop_to_aspect_ratio", "antialias"), (False,)),
+    **dict.fromkeys(
+        (
+            "quantization_config",
+            "lora_rank",
+            "lora_alpha",
+            "renorm_clipping",
+            "noise_shape",
+            "input_axes",
+            "output_axes",
+            "ema_overwrite_frequency",
+            "loss_scale_factor",
+            "gradient_accumulation_steps",
+            *(
+                f"{weight}_{kind}"
+                for weight in ("kernel", "bias", "activity", "beta", "gamma", "alpha", "depthwise", "pointwise")
+                for kind in ("regularizer", "constraint")
+            ),
+            "moving_mean_constraint",
+            "moving_variance_constraint",
+        ),
+        (None,),
+    ),
+    "groups": (1,),
+    "data_format": ("channels_last", None),
+    "autocast": (True,),
+    # Only read when their switch (renorm, use_ema) is on; jit_compile and a layer's seed
+    # steer Keras's own compiler and random streams.
+    **dict.fromkeys(("renorm_momentum", "ema_momentum", "jit_compile", "seed"), _ANY),
+}
+
+
+def keras_arguments(cls, config):
+    """A config written by Keras made fit for one of cnnlab's own classes.
+
+    A DTypePolicy dict becomes its dtype name (also for your own classes).  For a
+    class cnnlab defines, a key its constructor does not take is dropped when it is
+    one of Keras's for a feature cnnlab lacks, set to the value that leaves the
+    feature off (``kernel_regularizer=None``, ``renorm=False``, ``groups=1``...);
+    set otherwise, it is an error naming it.  Other unknown keys are left for the
+    constructor to refuse.
+
+    Raises:
+        ValueError: the config turns on a Keras feature cnnlab does not have.
+    """
+    dtype = config.get("dtype")
+    if isinstance(dtype, dict) and dtype.get("class_name") in ("DTypePolicy", "FloatDTypePolicy"):
+        config["dtype"] = (dtype.get("config") or {}).get("name")
+    if not inspect.isclass(cls) or not cls.__module__.startswith("cnnlab."):
+        return config
+    accepted = _constructor_arguments(cls)
+    if accepted is None:
+        return config
+    for key in [key for key in config if key not in accepted and key in _KERAS_ONLY_DEFAULTS]:
+        neutral = _KERAS_ONLY_DEFAULTS[key]
+        if neutral is not _ANY and not any(config[key] == value and type(config[key]) is type(value) for value in neutral):
+            raise ValueError(
+                f"{cls.__name__}: the config sets {key}={str(config[key])[:200]}, a Keras feature cnnlab does not "
+                f"have (it reads {key}={neutral[0]!r} only)."
+            )
+        del config[key]
+    return config
+
+
+def _constructor_arguments(cls):
+    """The keyword arguments ``cls(...)`` accepts (following ``**kwargs`` up the bases), or None when unknown."""
+    accepted = set()
+    for klass in cls.__mro__:
+        if klass is object:  # cnnlab's base classes take **kwargs only to refuse unknown ones
+            return accepted
+        if "__init__" not in vars(klass):
+            continue
+        try:
+            parameters = inspect.signature(vars(klass)["__init__"]).parameters.values()
+        except (TypeError, ValueError):
+            return None
+        accepted.update(p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            return accepted
     return None
 
 

@@ -15,6 +15,7 @@ are read out of a trained network:
 
 from ..layers.base import KerasTensor, _unique_name
 from ..layers.core import InputLayer
+from .functional_config import functional_config, functional_from_config
 from .model import Model
 
 
@@ -91,41 +92,14 @@ class Functional(Model):
         return self.output_shape
 
     def get_config(self):
-        from ..saving import serialize_layer
-
-        index_of_node = {id(self._input_tensor): -1}
-        nodes = []
-        for position, (layer, source, target) in enumerate(self._nodes):
-            nodes.append([next(i for i, known in enumerate(self._layers) if known is layer), index_of_node[id(source)]])
-            index_of_node[id(target)] = position
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "layers": [serialize_layer(layer) for layer in self._layers],
-            "nodes": nodes,
-            "outputs": [index_of_node[id(o)] for o in self._output_tensors],
-            "multiple_outputs": self._multiple_outputs,
-        }
+        """The graph in Keras 3's format (``layers`` with their ``inbound_nodes``, ``input_layers``,
+        ``output_layers``; see ``functional_config``)."""
+        return functional_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from ..saving import deserialize_layer
-
-        layers = [deserialize_layer(c, custom_objects) for c in config["layers"]]
-        if not layers or not isinstance(layers[0], InputLayer):
-            raise ValueError("Functional.from_config: the first layer must be the InputLayer.")
-        tensors = []
-        inputs = layers[0].output
-        for layer_index, source_index in config["nodes"]:
-            source = inputs if source_index == -1 else tensors[source_index]
-            tensors.append(layers[layer_index](source))
-        outputs = [inputs if i == -1 else tensors[i] for i in config["outputs"]]
-        return cls(
-            inputs,
-            outputs if config.get("multiple_outputs") else outputs[0],
-            name=config.get("name"),
-            trainable=config.get("trainable", True),
-        )
+        """The model a config in Keras 3's or Keras 2's format (or cnnlab's older one) describes."""
+        return functional_from_config(cls, config, custom_objects)
 
 
 def _nodes_between(inputs, outputs):

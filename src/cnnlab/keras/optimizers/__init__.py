@@ -39,7 +39,9 @@ def deserialize(config, custom_objects=None):
     cls = custom.get(name) or _BY_LOWER_NAME.get(str(name).lower())
     if cls is None:
         raise ValueError(f"optimizers.deserialize: unknown optimizer {name!r}; known: {sorted(_OPTIMIZERS)}.")
-    return cls.from_config(dict(config.get("config", {})), custom_objects=custom)
+    from ..serialization import keras_arguments
+
+    return cls.from_config(keras_arguments(cls, dict(config.get("config") or {})), custom_objects=custom)
 
 
 def get(identifier):

@@ -45,7 +45,7 @@ class Adagrad(Optimizer):
         0.9
     """
 
-    _slot_names = ("accumulator",)
+    _slot_groups = (("accumulator",),)
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, name="adagrad", **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)

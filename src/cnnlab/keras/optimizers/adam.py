@@ -66,7 +66,8 @@ class Adam(Optimizer):
         self.beta_2 = _check_hyperparameter("Adam", "beta_2", beta_2, low=0.0, high=1.0, high_inclusive=False)
         self.epsilon = _check_hyperparameter("Adam", "epsilon", epsilon, low=0.0)
         self.amsgrad = bool(amsgrad)
-        self._slot_names = ("momentum", "velocity", "velocity_hat") if self.amsgrad else ("momentum", "velocity")
+        # As Keras builds them: momentum and velocity per variable, then the maxima (AMSGrad).
+        self._slot_groups = (("momentum", "velocity"),) + ((("velocity_hat",),) if self.amsgrad else ())
 
     def _update_step(self, variable, gradient, slots, scratch, learning_rate):
         step = int(self._iterations) + 1

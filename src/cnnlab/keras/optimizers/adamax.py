@@ -40,7 +40,7 @@ class Adamax(Optimizer):
     State: slots 'momentum' and 'norm' per variable; see ``adamax_update``.
     """
 
-    _slot_names = ("momentum", "norm")
+    _slot_groups = (("momentum", "norm"),)
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name="adamax", **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)

@@ -62,7 +62,7 @@ class Nadam(Optimizer):
         >>> _ = Nadam(learning_rate=0.1).apply_gradients([(cnnlab.constant([2.0]), w)])
     """
 
-    _slot_names = ("momentum", "velocity")
+    _slot_groups = (("momentum", "velocity"),)
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, name="nadam", **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)

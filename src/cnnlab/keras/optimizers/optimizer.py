@@ -98,8 +98,15 @@ class Optimizer:
         self._scratch = {}  # (shape, dtype) -> a work array shared by same-shaped updates
 
     # ---- what subclasses provide ------------------------------------------------------
-    #: The per-variable state this optimizer keeps, in the order it is listed and saved.
-    _slot_names = ()
+    #: The per-variable state this optimizer keeps, in groups, in the order Keras creates it:
+    #: group after group, and within a group, each variable's slots of that group together
+    #: (Adam's ``(("momentum", "velocity"),)`` lists m0, v0, m1, v1, ...).  ``variables``,
+    #: ``get_state`` and the saved files follow this order.
+    _slot_groups = ()
+
+    @property
+    def _slot_names(self):
+        return tuple(name for group in self._slot_groups for name in group)
 
     def _slot_initial_value(self, slot_name):
         return 0.0
@@ -195,20 +202,26 @@ class Optimizer:
 
     @property
     def variables(self):
-        """The optimizer's state as Variables: ``iterations``, the learning rate (when it
-        is a float), each slot kind for every variable in the order first seen, then
-        any state of the optimizer as a whole (``_shared_state``)."""
+        """The optimizer's state as Variables, in Keras's order: ``iterations``, the learning
+        rate (when it is a float), the slots (see ``_slot_groups``) of the variables in the
+        order first seen, then any state of the optimizer as a whole (``_shared_state``)."""
         own = [self._iterations]
         if isinstance(self._learning_rate, Variable):
             own.append(self._learning_rate)
-        slots = [slots[name] for name in self._slot_names for slots in self._slots]
+        slots = [self._slots[index][name] for index, name in self._slot_order()]
         return _VariableList(own + slots + list(self._shared_state().values()))
+
+    def _slot_order(self):
+        """``(variable index, slot name)`` of every slot, in the order of ``variables``."""
+        return [
+            (index, name) for group in self._slot_groups for index in range(len(self._slots)) for name in group
+        ]
 
     def _state_keys(self):
         keys = ["iterations"]
         if isinstance(self._learning_rate, Variable):
             keys.append("learning_rate")
-        keys += [f"{index}/{name}" for name in self._slot_names for index in range(len(self._slots))]
+        keys += [f"{index}/{name}" for index, name in self._slot_order()]
         return keys + list(self._shared_state())
 
     def get_state(self):

@@ -77,10 +77,11 @@ class RMSprop(Optimizer):
         self.momentum = _check_hyperparameter("RMSprop", "momentum", momentum, low=0.0, high=1.0)
         self.epsilon = _check_hyperparameter("RMSprop", "epsilon", epsilon, low=0.0)
         self.centered = bool(centered)
-        self._slot_names = (
-            ("velocity",)
-            + (("momentum",) if self.momentum > 0 else ())
-            + (("average_gradient",) if self.centered else ())
+        # As Keras builds them: each kind for every variable, kind after kind.
+        self._slot_groups = (
+            (("velocity",),)
+            + ((("momentum",),) if self.momentum > 0 else ())
+            + ((("average_gradient",),) if self.centered else ())
         )
 
     def _update_step(self, variable, gradient, slots, scratch, learning_rate):

@@ -60,7 +60,7 @@ class SGD(Optimizer):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.momentum = float(_check_hyperparameter("SGD", "momentum", momentum, low=0.0, high=1.0))
         self.nesterov = bool(nesterov)
-        self._slot_names = ("momentum",) if self.momentum != 0 else ()
+        self._slot_groups = (("momentum",),) if self.momentum != 0 else ()
 
     def _update_step(self, variable, gradient, slots, scratch, learning_rate):
         sgd_update(
