@@ -576,7 +576,9 @@ def deserialize(config, custom_objects=None):
             f"losses.deserialize: unknown loss {name!r}; known: {sorted(_CLASSES)}. If it is your own class, pass "
             "custom_objects or register it with @keras.saving.register_keras_serializable()."
         )
-    return cls.from_config(dict(config.get("config", {})))
+    from .serialization import keras_arguments
+
+    return cls.from_config(keras_arguments(cls, dict(config.get("config") or {})))
 
 
 def get(identifier):

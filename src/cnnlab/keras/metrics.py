@@ -869,4 +869,6 @@ def deserialize(config, custom_objects=None):
             f"metrics.deserialize: unknown metric {name!r}; known: {sorted(_CLASSES)}. If it is your own class, pass "
             "custom_objects or register it with @keras.saving.register_keras_serializable()."
         )
-    return cls.from_config(dict(config.get("config", {})))
+    from .serialization import keras_arguments
+
+    return cls.from_config(keras_arguments(cls, dict(config.get("config") or {})))

@@ -434,6 +434,7 @@ _KERAS_ONLY_DEFAULTS = {
             "lora_alpha",
             "renorm_clipping",
             "noise_shape",
+            "ignore_class",
             "input_axes",
             "output_axes",
             "ema_overwrite_frequency",

@@ -281,6 +281,34 @@ class Model(Layer):
 
         saving.load_weights(self, filepath, max_bytes=saving.MAX_BYTES if max_bytes is None else max_bytes)
 
+    def export(self, filepath, format="tf_saved_model", verbose=None, input_signature=None, **kwargs):  # noqa: A002
+        """Write the model for serving elsewhere (``keras.Model.export``); cnnlab writes ONNX.
+
+        Args:
+            filepath: the file to write (``model.onnx``).
+            format: ``"onnx"`` (opset 17; the only format cnnlab writes).
+            verbose: print where the model was written.
+            input_signature: accepted for Keras's signature; the model's own input shapes
+                are exported, the batch size left free.
+
+        Raises:
+            ValueError: another format, or a layer without an ONNX equivalent (named).
+            ImportError: the onnx package is missing (``pip install 'cnnlab[onnx]'``).
+
+        Example:
+            >>> model.export("clothes.onnx", format="onnx")
+        """
+        if format != "onnx":
+            raise ValueError(
+                f"export: cnnlab exports format='onnx' only; received format={format!r}. "
+                "Use model.export(path, format='onnx')."
+            )
+        if kwargs:
+            raise TypeError(f"export: unexpected keyword arguments {sorted(kwargs)}.")
+        from ..onnx_export import export_onnx
+
+        export_onnx(self, filepath, verbose=bool(verbose))
+
     def get_config(self):
         """A subclassed model has no generic config; override this (and ``from_config``) to save it whole."""
         config = super().get_config()
