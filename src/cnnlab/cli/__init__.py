@@ -4,6 +4,7 @@
     cnnlab evaluate runs/seed/model.keras
     cnnlab predict runs/seed/model.keras my-shirt.jpg
     cnnlab inspect runs/seed/model.keras --index 0
+    cnnlab export runs/seed --format onnx --out seed.onnx
     cnnlab activations
     cnnlab explain runs/seed
 
@@ -31,7 +32,7 @@ import warnings
 
 from .common import USER_ERRORS, describe_os_error
 
-SUBCOMMANDS = ("train", "evaluate", "predict", "inspect", "activations", "explain")
+SUBCOMMANDS = ("train", "evaluate", "predict", "inspect", "export", "activations", "explain")
 
 
 class _ArgumentParser(argparse.ArgumentParser):
