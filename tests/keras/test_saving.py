@@ -12,6 +12,7 @@ import cnnlab as tf
 from cnnlab import keras
 from cnnlab.keras.layers import BatchNormalization, Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D
 from cnnlab.keras.saving import ModelFileError
+from old_format import save_old_format
 
 
 def clothing_cnn():
@@ -57,7 +58,7 @@ def test_round_trip_is_bit_identical_and_compiled(trained, tmp_path):
     assert int(loaded.optimizer.iterations.numpy()) == 3
     assert loaded.evaluate(x, y, verbose=0) == trained.evaluate(x, y, verbose=0)
     with zipfile.ZipFile(path) as archive:
-        assert sorted(archive.namelist()) == ["config.json", "metadata.json", "weights.npz"]
+        assert sorted(archive.namelist()) == ["config.json", "metadata.json", "model.weights.h5"]
         config = json.loads(archive.read("config.json"))
     assert config["class_name"] == "Sequential"
     assert [layer["class_name"] for layer in config["config"]["layers"]][:2] == ["Conv2D", "MaxPooling2D"]
@@ -84,8 +85,7 @@ def test_user_metadata_and_uncompiled_models(tmp_path):
     model.save(tmp_path / "fresh.keras", user_metadata={"epoch": 3, "note": "resume here"})
     metadata = keras.saving.load_metadata(tmp_path / "fresh.keras")
     assert metadata["user_metadata"] == {"epoch": 3, "note": "resume here"}
-    assert metadata["format"] == "cnnlab-keras" and metadata["format_version"] == 1
-    assert metadata["weights"][0] == {"name": "conv2d/kernel", "shape": [3, 3, 1, 4], "dtype": "float32"}
+    assert sorted(metadata) == ["cnnlab_version", "date_saved", "keras_version", "user_metadata"]
     loaded = keras.models.load_model(tmp_path / "fresh.keras")
     assert not loaded.compiled
     with pytest.raises(TypeError, match="JSON-serializable"):
@@ -106,6 +106,8 @@ def test_save_weights_and_load_weights(trained, tmp_path):
     np.testing.assert_array_equal(other.predict(x, verbose=0), trained.predict(x, verbose=0))
     with pytest.raises(ModelFileError, match="holds weights only"):
         keras.models.load_model(tmp_path / "w.weights")
+    with pytest.raises(ModelFileError, match="an HDF5 file, which has no metadata.json"):
+        keras.saving.load_metadata(tmp_path / "w.weights")
     wider = keras.Sequential(
         [
             Input(shape=(8, 8, 1)),
@@ -118,10 +120,15 @@ def test_save_weights_and_load_weights(trained, tmp_path):
             Dense(3),
         ]
     )
-    with pytest.raises(ModelFileError, match=r"w.weights.*weight 0 \('conv2d/kernel'\) has shape \(3, 3, 1, 4\)"):
+    with pytest.raises(
+        ModelFileError, match=r"w.weights.*weight 0 of 'conv2d' \('kernel'\) has shape \(3, 3, 1, 4\) in the file"
+    ):
         wider.load_weights(tmp_path / "w.weights")
-    with pytest.raises(ModelFileError, match="holds 10 weights but the model has 2"):
+    with pytest.raises(ModelFileError, match=r"weight 0 of 'dense' \('kernel'\) has shape \(64, 6\)"):
         keras.Sequential([Input(shape=(3,)), Dense(2)]).load_weights(tmp_path / "w.weights")
+    with pytest.raises(ModelFileError, match=r"holds weights at 'layers/dense_1/vars/0' that the model has no place"):
+        keras.Sequential([Input(shape=(8, 8, 1)), Conv2D(4, 3, padding="same", activation="relu"), MaxPooling2D(),
+                          BatchNormalization(), Flatten(), Dense(6)]).load_weights(tmp_path / "w.weights")  # fmt: skip
     with pytest.raises(ValueError, match="not built"):
         keras.Sequential([Dense(2)]).load_weights(tmp_path / "w.weights")
 
@@ -185,7 +192,7 @@ def test_corrupted_bytes_fail_the_checksum(trained, tmp_path):
     path = tmp_path / "model.keras"
     trained.save(path)
     content = bytearray(path.read_bytes())
-    offset = content.find(b"weight_0000.npy") + 200  # inside the stored weights
+    offset = content.find(b"model.weights.h5") + 2000  # inside the stored weights: the zip's CRC-32 catches it
     content[offset] ^= 0xFF
     path.write_bytes(bytes(content))
     with pytest.raises(ModelFileError, match="model.keras"):
@@ -194,7 +201,7 @@ def test_corrupted_bytes_fail_the_checksum(trained, tmp_path):
 
 def test_tampered_weight_shape_fails_clearly(trained, tmp_path):
     path = tmp_path / "model.keras"
-    trained.save(path)
+    save_old_format(trained, path)  # cnnlab's older format, still read
 
     def shrink_first_weight(members):
         with np.load(io.BytesIO(members["weights.npz"])) as npz:
@@ -211,7 +218,7 @@ def test_tampered_weight_shape_fails_clearly(trained, tmp_path):
 
 def test_tampered_json_fails_clearly(trained, tmp_path):
     path = tmp_path / "model.keras"
-    trained.save(path)
+    save_old_format(trained, path)  # cnnlab's older format, still read
     _rewrite(path, lambda members: {"config.json": b"{ this is not json"})
     with pytest.raises(ModelFileError, match="model.keras.*config.json is not valid JSON"):
         keras.models.load_model(path)
@@ -235,7 +242,7 @@ def test_tampered_json_fails_clearly(trained, tmp_path):
 
 def test_unknown_version_and_foreign_files_fail_clearly(trained, tmp_path):
     path = tmp_path / "model.keras"
-    trained.save(path)
+    save_old_format(trained, path)  # cnnlab's older format, still read
 
     def future_version(members):
         metadata = json.loads(members["metadata.json"])
@@ -254,7 +261,7 @@ def test_unknown_version_and_foreign_files_fail_clearly(trained, tmp_path):
 
 def test_pickled_arrays_are_refused(trained, tmp_path):
     path = tmp_path / "model.keras"
-    trained.save(path)
+    save_old_format(trained, path)  # cnnlab's older format, still read
 
     def pickled_weights(members):
         with np.load(io.BytesIO(members["weights.npz"])) as npz:
@@ -278,7 +285,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(trained, tmp_path, 
     def explode(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(saving, "_write_archive", explode)
+    monkeypatch.setattr(saving, "_keras_archive", explode)
     with pytest.raises(OSError, match="disk full"):
         trained.save(path)
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["model.keras"]

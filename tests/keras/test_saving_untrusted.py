@@ -1,6 +1,10 @@
 """Model files read as untrusted: whatever a file holds, loading it gives ModelFileError naming
 the file, and costs memory in proportion to the file (issue 17.2).
 
+These files are of cnnlab's older format (zip, JSON, weights.npz; ``tests/old_format.py``
+writes them), which cnnlab still reads; ``test_keras_files_untrusted.py`` does the same
+for Keras's formats.
+
 The files are made byte by byte (``tests/forged_files.py``); ``tests/fuzz`` runs the same
 kinds of damage at random.  Memory is measured with tracemalloc (NumPy reports its
 arrays to it).
@@ -13,6 +17,7 @@ import zipfile
 import numpy as np
 import pytest
 from forged_files import Member, deflate_with_zeros, make_member, member_content, npy_with_header, pack_zip, unpack_zip
+from old_format import save_old_format, save_weights_old_format
 
 from cnnlab import keras
 from cnnlab.keras import saving
@@ -44,7 +49,7 @@ def saved(tmp_path):
     rng = np.random.default_rng(0)
     model.fit(rng.random((8, 8, 8, 1), dtype=np.float32), np.eye(3, dtype=np.float32)[np.arange(8) % 3], verbose=0)
     path = tmp_path / "model.keras"
-    model.save(path)
+    save_old_format(model, path)
     return model, path
 
 
@@ -116,7 +121,7 @@ def test_json_nested_deeper_than_the_parser_recurses_is_refused_before_parsing(s
 
 def test_brackets_inside_json_strings_do_not_count_as_nesting(saved):
     model, path = saved
-    model.save(path, user_metadata={"note": "[{" * 5000, "quoted": '\\"[[[' * 100})
+    save_old_format(model, path, user_metadata={"note": "[{" * 5000, "quoted": '\\"[[[' * 100})
     assert saving.load_metadata(path)["user_metadata"]["note"] == "[{" * 5000
     assert_loads_the_same(model, path)
 
@@ -156,12 +161,12 @@ def test_models_of_many_layers_load_up_to_the_documented_count(tmp_path):
     for _ in range(1100):  # a chain longer than Python's recursion limit
         hidden = keras.layers.ReLU()(hidden)
     chain = keras.Model(inputs, Dense(2)(hidden))
-    chain.save(tmp_path / "chain.keras")
+    save_old_format(chain, tmp_path / "chain.keras")
     x = np.random.default_rng(0).random((3, 4), dtype=np.float32)
     loaded = saving.load_model(tmp_path / "chain.keras")
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), chain.predict(x, verbose=0))
     path = tmp_path / "long.keras"
-    keras.Sequential([Input(shape=(4,)), Dense(2)]).save(path)
+    save_old_format(keras.Sequential([Input(shape=(4,)), Dense(2)]), path)
     relu = {"class_name": "ReLU", "config": {}}
     # 2048 layers counting the Sequential and its InputLayer:
     rewrite_json(path, "config.json", _set_layers(lambda layers: layers + [relu] * (saving.MAX_LAYERS - 3)))
@@ -428,12 +433,12 @@ def test_models_of_the_newer_layers_round_trip_and_are_sized_before_building(tmp
         ]
     )
     path = tmp_path / "newer.keras"
-    model.save(path)
+    save_old_format(model, path)
     x = np.random.default_rng(0).random((2, 8, 8, 2), dtype=np.float32)
     np.testing.assert_allclose(saving.load_model(path).predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
     rewrite_json(path, "config.json", _set_layer(1, depth_multiplier=10**7))
     assert refused(path, r"config.json describes a model of \d+ weight values, but the file holds \d+") < 8 * MIB
-    model.save(path)
+    save_old_format(model, path)
     rewrite_json(path, "config.json", _set_layer(3, strides=[2**20, 2**20]))
     refused(path, "the output of layer 'conv2d_transpose' would take")
 
@@ -442,7 +447,7 @@ def test_models_of_the_newer_layers_round_trip_and_are_sized_before_building(tmp
 def test_arrays_in_a_config_hold_numbers_only(tmp_path, dtype):
     model = keras.Sequential([Input(shape=(3,)), keras.layers.Rescaling(np.array([0.5, 1.0, 2.0], np.float32))])
     path = tmp_path / "rescaling.keras"
-    model.save(path)
+    save_old_format(model, path)
     entry = {"class_name": "__numpy__", "config": {"value": [1, 2, 3], "dtype": dtype}}
     rewrite_json(path, "config.json", _set_layer(1, scale=entry))
     assert refused(path, "cannot be rebuilt: A __numpy__ entry must hold numbers or booleans") < MIB
@@ -520,7 +525,7 @@ def test_max_bytes_bounds_what_is_read(tmp_path):
     keras.utils.set_random_seed(0)
     model = keras.Sequential([Input(shape=(100,)), Dense(1000)])
     path = tmp_path / "wide.keras"
-    model.save(path)
+    save_old_format(model, path)
     weights_size = len(read_member(path, "weights.npz"))
     refused(path, r"'weights.npz' in the archive declares 404\d{3} bytes, more than the \d+ bytes left of the limit "
             r"max_bytes=300000 \(pass a larger max_bytes if the file is trusted\)", max_bytes=300_000)  # fmt: skip
@@ -543,7 +548,7 @@ def test_a_weights_file_with_fewer_weights_than_the_model_is_refused_and_changes
     so only the count tells them apart (the test of more weights is in test_saving.py)."""
     keras.utils.set_random_seed(3)
     shorter = keras.Sequential([Input(shape=(3,)), Dense(2)])
-    shorter.save_weights(tmp_path / "short.weights")
+    save_weights_old_format(shorter, tmp_path / "short.weights")
     longer = keras.Sequential([Input(shape=(3,)), Dense(2), Dense(2)])
     before = longer.get_weights()
     with pytest.raises(ModelFileError, match=r"short.weights'.*holds 2 weights but the model has 4"):
@@ -555,7 +560,7 @@ def test_a_weights_file_with_fewer_weights_than_the_model_is_refused_and_changes
 def test_load_weights_refuses_a_file_whose_weights_are_not_in_it(saved, tmp_path):
     model, _ = saved
     path = tmp_path / "w.weights"
-    model.save_weights(path)
+    save_weights_old_format(model, path)
     rewrite_json(path, "metadata.json", lambda m: {**m, "weights": [{**e, "shape": [10**6] * len(e["shape"])}
                                                                     for e in m["weights"]]})  # fmt: skip
     fresh = small_cnn()

@@ -160,7 +160,8 @@ def training_config(root, fail):
         fail("its training_config is not a JSON object")
     optimizer = config.get("optimizer_config")
     if isinstance(optimizer, dict) and isinstance(optimizer.get("class_name"), str):
-        optimizer = dict(optimizer, class_name=optimizer["class_name"].split(">")[-1])  # tf.keras's "Custom>Adam"
+        # tf.keras 2.11+ named its optimizers "Custom>Adam"; legacy configs carry no module.
+        optimizer = {"module": "keras.optimizers", **optimizer, "class_name": optimizer["class_name"].split(">")[-1]}
         optimizer_config = dict(optimizer.get("config") or {})
         if optimizer_config.get("decay") in (0, 0.0):  # tf.keras 2's optimizers wrote it unused
             optimizer_config.pop("decay")
@@ -208,7 +209,7 @@ def _keras2_loss(loss):
     inner = dict(loss.get("config") or {})
     if inner.get("reduction") == "auto":  # tf.keras 2's default, Keras 3's sum_over_batch_size
         inner["reduction"] = "sum_over_batch_size"
-    return dict(loss, config=inner)
+    return {"module": "keras.losses", **loss, "config": inner}
 
 
 def _keras2_metrics(metrics):
@@ -224,6 +225,8 @@ def _keras2_metrics(metrics):
         if isinstance(metric, dict) and metric.get("class_name") == "MeanMetricWrapper":
             inner = metric.get("config") or {}
             found.append(inner.get("name") or inner.get("fn"))
+        elif isinstance(metric, dict):
+            found.append({"module": "keras.metrics", **metric})
         else:
             found.append(metric)
     return found

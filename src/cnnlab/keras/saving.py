@@ -1,26 +1,33 @@
-"""Saving and loading models: one file, JSON for the architecture, NumPy arrays for the numbers.
+"""Saving and loading models in Keras's file formats.
 
-A model file (``model.save('clothes.keras')``) is a zip archive, like Keras's
-``.keras`` files, holding:
+``model.save("m.keras")`` writes a Keras 3 ``.keras`` file, a zip archive of
 
-* ``metadata.json``: ``{"format": "cnnlab-keras", "format_version": 1, "kind": "model"
-  or "weights", "cnnlab_version", "weights": [{"name", "shape", "dtype"}, ...],
-  "optimizer_state": [...keys...], "user_metadata": {...}}``;
-* ``config.json`` (whole models only): the architecture (layer class names and
-  ``get_config()``) and the compile settings (optimizer config, loss, metrics);
-* ``weights.npz``: the weights in ``model.weights`` order (``weight_0000``, ...) and
-  the optimizer state (``optimizer_0000``, ...: iterations, learning rate, slots).
+* ``metadata.json``: ``{"keras_version", "date_saved", "cnnlab_version", "user_metadata"}``;
+* ``config.json``: the model in Keras 3's schema (``serialization``), with its
+  ``compile_config`` (optimizer, loss, metrics) when it is compiled;
+* ``model.weights.h5``: the weights, and the optimizer's state, in Keras 3's HDF5
+  layout (``_weights_layout``: ``layers/<name>/vars/0``, ``optimizer/vars/N``...).
 
-Reading treats every file as untrusted: nothing is unpickled, a member is read only
-when needed and within ``max_bytes``, and the size of the model config.json describes
-is worked out from the JSON and checked against the weights the file holds before
-anything is built (see ``load_model`` and ``_archive_reading``);
-files are written to a temporary file in the same directory and renamed over the
-target (``cnnlab.datasets._files.atomic_write``, which honours the umask and removes
-what a killed writer left), so a crash never leaves a half-written model.  A file
-that is truncated, altered (a weight of the wrong shape, JSON that does not describe
-a model) or of an unknown format version raises ``ModelFileError`` naming the file
-and the problem.
+``keras.models.load_model`` reads it, and cnnlab reads Keras's.  ``model.save("m.h5")``
+writes the legacy HDF5 file (``_legacy_h5``, as Keras 3 writes it), and ``load_model``
+reads those of Keras 3 and of tf.keras 2.  ``save_weights("w.weights.h5")`` writes
+Keras 3's weights file, ``save_weights("w.h5")`` tf.keras 2's; ``load_weights`` reads
+every one of them, a ``.keras`` file too.  Files cnnlab wrote before it wrote Keras's
+formats (a zip of ``metadata.json``, ``config.json`` and ``weights.npz``) still load.
+
+HDF5 is written with h5py (``pip install 'cnnlab[h5py]'``), as Keras writes it, and read
+with cnnlab's own reader (``_hdf5_reading``), which checks every structure before
+using it: libhdf5 trusts the metadata it parses, and a model file is exactly the kind
+of file people download.  Reading treats every file as untrusted: nothing is
+unpickled, a member is read only when needed and within ``max_bytes``, and the size
+of the model config.json describes is worked out from the JSON and checked against
+the weights the file holds before anything is built (see ``load_model`` and
+``_archive_reading``).  Files are written to a temporary file in the same directory
+and renamed over the target (``cnnlab.datasets._files.atomic_write``, which honours
+the umask and removes what a killed writer left), so a crash never leaves a
+half-written model.  A file that is truncated, altered (a weight of the wrong shape,
+JSON that does not describe a model) or of an unknown format raises
+``ModelFileError`` naming the file and the problem.
 
 Resuming training: the optimizer state (including ``iterations``) is saved with
 the model and restored by ``load_model``, and ``user_metadata`` (any JSON-ready
@@ -34,6 +41,7 @@ consistent checkpoint:
     model.fit(x, y, epochs=20, initial_epoch=start)
 """
 
+import datetime
 import inspect
 import io
 import json
@@ -45,8 +53,9 @@ import zipfile
 import numpy as np
 
 from ..datasets._files import atomic_write
-from . import serialization
+from . import _legacy_h5, _weights_layout, serialization
 from ._archive_reading import BoundedZip, ByteBudget, parse_json, read_npy
+from ._hdf5_reading import HDF5FormatError, is_hdf5, read_hdf5
 from .serialization import (  # noqa: F401 - keras.saving's names for the one serializer
     CustomObjectScope,
     custom_object_scope,
@@ -58,8 +67,11 @@ from .serialization import (  # noqa: F401 - keras.saving's names for the one se
     serialize_keras_object,
 )
 
+# cnnlab's own format before it wrote Keras's (read, no longer written).
 FORMAT = "cnnlab-keras"
 FORMAT_VERSION = 1
+KERAS_VERSION = _legacy_h5.KERAS_VERSION
+_KERAS_WEIGHTS = "model.weights.h5"
 
 
 class ModelFileError(ValueError):
@@ -123,7 +135,8 @@ def _construct_layer(cls, arguments, custom_objects):
     from .layers import Layer
 
     with custom_object_scope(custom_objects or {}):
-        arguments = serialization._resolved_layer_arguments(cls, dict(arguments), custom_objects)
+        arguments = serialization.keras_arguments(cls, dict(arguments))
+        arguments = serialization._resolved_layer_arguments(cls, arguments, custom_objects)
         layer = serialization._from_config(cls, arguments, custom_objects)
     if not isinstance(layer, Layer):
         raise ValueError(f"{cls.__name__}.from_config made a {type(layer).__name__}, not a layer.")
@@ -159,69 +172,29 @@ def _atomic_write(filepath, write, overwrite, op):
         write(file)
 
 
-def _weight_names(model):
-    """'layer/weight' names for ``model.weights`` (sub-layers as 'outer/inner/weight')."""
-    names = {}
-
-    def visit(layer, prefix):
-        for variable in layer._trainable_variables + layer._non_trainable_variables:
-            names.setdefault(id(variable), f"{prefix}{layer.name}/{variable.name}")
-        for inner in layer._layers:
-            visit(inner, f"{prefix}{layer.name}/")
-
-    for variable in model._trainable_variables + model._non_trainable_variables:
-        names.setdefault(id(variable), variable.name)
-    for layer in model._layers:
-        visit(layer, "")
-    return [names.get(id(w), w.name) for w in model.weights]
+def _is_legacy_h5_name(filepath):
+    name = os.fspath(filepath).lower()
+    return name.endswith((".h5", ".hdf5")) and not name.endswith(".weights.h5")
 
 
-def _write_archive(file, metadata, arrays, config=None):
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    with zipfile.ZipFile(file, "w") as archive:
-        archive.writestr("metadata.json", json.dumps(metadata, indent=1), compress_type=zipfile.ZIP_DEFLATED)
-        if config is not None:
-            archive.writestr("config.json", json.dumps(config, indent=1), compress_type=zipfile.ZIP_DEFLATED)
-        archive.writestr("weights.npz", buffer.getvalue(), compress_type=zipfile.ZIP_STORED)
-
-
-def _base_metadata(model, kind, user_metadata, op):
-    from .. import __cnnlab_version__
-
-    weights = model.weights
-    metadata = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "kind": kind,
-        "cnnlab_version": __cnnlab_version__,
-        "weights": [
-            {"name": name, "shape": list(w.shape), "dtype": w.dtype.name}
-            for name, w in zip(_weight_names(model), weights)
-        ],
-        "user_metadata": user_metadata if user_metadata is not None else {},
-    }
+def _checked_user_metadata(user_metadata, op):
+    user_metadata = {} if user_metadata is None else user_metadata
     try:
-        json.dumps(metadata["user_metadata"])
+        json.dumps(user_metadata)
     except (TypeError, ValueError) as error:
-        raise TypeError(
-            f"{op}: user_metadata must be JSON-serializable (dicts, lists, numbers, strings): {error}"
-        ) from None
-    arrays = {f"weight_{i:04d}": w.numpy() for i, w in enumerate(weights)}
-    return metadata, arrays
+        raise TypeError(f"{op}: user_metadata must be JSON-serializable (dicts, lists, numbers, strings): {error}") from None
+    return user_metadata
 
 
 def _compile_config(model):
-    """The compile settings as JSON, or None (with a warning) when they cannot be described."""
-    from . import losses, metrics, optimizers
-
+    """The compile settings in Keras 3's schema, or None (with a warning) when they cannot be described."""
     if not model.compiled:
         return None
     try:
-        loss = model.loss if isinstance(model.loss, str) or model.loss is None else losses.serialize(model._loss_fn)
-        metric_list = [m if isinstance(m, str) else metrics.serialize(m) for m in model._metric_identifiers]
-        return {"optimizer": optimizers.serialize(model.optimizer), "loss": loss, "metrics": metric_list}
-    except ValueError as error:
+        config = serialization._compile_config(model)
+        json.dumps(config)
+        return config
+    except (TypeError, ValueError) as error:
         warnings.warn(
             f"save: the compile settings cannot be saved ({error}); load_model will return an uncompiled model "
             "(compile it again before training).",
@@ -230,17 +203,40 @@ def _compile_config(model):
         return None
 
 
+def _keras_archive(model, include_optimizer, user_metadata, config):
+    """The bytes of a Keras 3 ``.keras`` archive."""
+    from .. import __cnnlab_version__
+
+    metadata = {
+        "keras_version": KERAS_VERSION,
+        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+        "cnnlab_version": __cnnlab_version__,
+        "user_metadata": user_metadata,
+    }
+    weights = _weights_layout.write_weights(model, include_optimizer and model.compiled, "save_model")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("metadata.json", json.dumps(metadata), compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr("config.json", json.dumps(config), compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr(_KERAS_WEIGHTS, weights, compress_type=zipfile.ZIP_STORED)
+    return buffer.getvalue()
+
+
 def save_model(model, filepath, overwrite=True, include_optimizer=True, user_metadata=None):
     """Write ``model`` (architecture, weights, compile settings, optimizer state) to ONE file, atomically.
 
     Args:
         model: a built model.
-        filepath: the file to write (``.keras`` is the customary ending).
+        filepath: the file to write: a Keras 3 ``.keras`` archive, or for a name
+            ending in ``.h5`` / ``.hdf5`` the legacy HDF5 file Keras writes there.
         overwrite: replace an existing file (default True).
         include_optimizer: also save the optimizer's state, so training continues
             exactly where it stopped.
-        user_metadata: a JSON-ready dict stored alongside (e.g. ``{"epoch": 7}``);
-            read it back with ``load_metadata``.
+        user_metadata: a JSON-ready dict stored alongside in metadata.json (e.g.
+            ``{"epoch": 7}``); read it back with ``load_metadata`` (``.keras`` only).
+
+    Raises:
+        ImportError: h5py is missing (``pip install 'cnnlab[h5py]'``).
     """
     from .models import Model
 
@@ -258,22 +254,28 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, user_met
             f"save_model: the architecture of {type(model).__name__} cannot be described as JSON ({error}). "
             "Implement get_config() for your subclass, or save only the weights with model.save_weights()."
         ) from None
-    metadata, arrays = _base_metadata(model, "model", user_metadata, "save_model")
-    config = {**architecture, "compile_config": _compile_config(model)}
-    metadata["optimizer_state"] = []
-    if include_optimizer and config["compile_config"] is not None:
-        for index, (key, value) in enumerate(model.optimizer.get_state().items()):
-            metadata["optimizer_state"].append(key)
-            arrays[f"optimizer_{index:04d}"] = value
-    _atomic_write(filepath, lambda file: _write_archive(file, metadata, arrays, config), overwrite, "save_model")
+    user_metadata = _checked_user_metadata(user_metadata, "save_model")
+    if _is_legacy_h5_name(filepath):
+        if user_metadata:
+            raise ValueError("save_model: user_metadata is kept in .keras files only; the .h5 format has no place for it.")
+        content = _legacy_h5.write_model(model, include_optimizer, "save_model")
+    else:
+        compile_config = _compile_config(model)
+        config = {**architecture, **({"compile_config": compile_config} if compile_config else {})}
+        content = _keras_archive(model, include_optimizer and compile_config is not None, user_metadata, config)
+    _atomic_write(filepath, lambda file: file.write(content), overwrite, "save_model")
 
 
 def save_weights(model, filepath, overwrite=True):
-    """Write the weights of ``model`` (in ``model.weights`` order) to one file, atomically."""
+    """Write the weights of ``model`` to one HDF5 file, atomically: Keras 3's ``.weights.h5``
+    layout, or for a name ending in ``.h5`` (not ``.weights.h5``) tf.keras 2's."""
     if not model.built:
         raise ValueError("save_weights: the model is not built yet, so it has no weights to save.")
-    metadata, arrays = _base_metadata(model, "weights", None, "save_weights")
-    _atomic_write(filepath, lambda file: _write_archive(file, metadata, arrays), overwrite, "save_weights")
+    if _is_legacy_h5_name(filepath):
+        content = _legacy_h5.write_weights(model, "save_weights")
+    else:
+        content = _weights_layout.write_weights(model, False, "save_weights")
+    _atomic_write(filepath, lambda file: file.write(content), overwrite, "save_weights")
 
 
 # ---- reading --------------------------------------------------------------------------------------
@@ -324,6 +326,14 @@ class _Archive:
 
     def fail(self, problem):
         raise ModelFileError(f"{self.op}: cannot read '{self.path}': {problem}.")
+
+    def holds_keras_format(self):
+        """Whether this is a Keras 3 ``.keras`` archive (rather than one of cnnlab's older format)."""
+        return _KERAS_WEIGHTS in self._zip
+
+    def hdf5(self, name):
+        """The root group of the HDF5 member ``name``, read within the byte budget and parsed."""
+        return _parse_hdf5(self._zip.read(name), name, self.fail)
 
     def json(self, name):
         limit = self.max_bytes // _JSON_SHARE_OF_MAX_BYTES
@@ -418,24 +428,92 @@ class _Archive:
         return weights, state
 
 
+def _check_max_bytes(max_bytes, op):
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+        raise ValueError(f"{op}: max_bytes must be an int >= 0; received max_bytes={max_bytes!r}.")
+
+
+def _open(filepath, op, max_bytes):
+    """The file opened for reading as what it holds: an ``_HDF5File`` or a zip ``_Archive``."""
+    path = os.fspath(filepath)
+    _check_max_bytes(max_bytes, op)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{op}: no such file: '{path}'.")
+    with open(path, "rb") as file:
+        head = file.read(_HDF5_HEAD_BYTES)
+    if is_hdf5(head):
+        return _HDF5File(path, op, max_bytes)
+    return _Archive(path, op, max_bytes)
+
+
+# Bytes read to tell an HDF5 file (its signature may follow a user block of up to 64 KiB).
+_HDF5_HEAD_BYTES = 65536 + 8
+
+
+def _parse_hdf5(content, what, fail):
+    try:
+        return read_hdf5(content)
+    except HDF5FormatError as error:
+        fail(f"{what} is not an HDF5 file cnnlab can read: {str(error).rstrip('.')}")
+
+
+class _HDF5File:
+    """An HDF5 file (``.h5``, ``.weights.h5``) read whole (at most ``max_bytes``) and parsed by cnnlab's reader."""
+
+    def __init__(self, path, op, max_bytes):
+        self.path = path
+        self.op = op
+        self.max_bytes = max_bytes
+        size = os.path.getsize(path)
+        if size > max_bytes:
+            self.fail(f"it holds {size} bytes, more than max_bytes={max_bytes} (pass a larger max_bytes if it is trusted)")
+        with open(path, "rb") as file:
+            content = file.read(size + 1)
+        if len(content) != size:
+            self.fail("it changed while it was read")
+        self.root = _parse_hdf5(content, "it", self.fail)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return None
+
+    def fail(self, problem):
+        raise ModelFileError(f"{self.op}: cannot read '{self.path}': {problem}.")
+
+
 def load_metadata(filepath, *, max_bytes=MAX_BYTES):
-    """The ``metadata.json`` of a model or weights file (format, version, weight names, ``user_metadata``).
+    """The ``metadata.json`` of a ``.keras`` file: ``keras_version``, ``date_saved``, and the
+    ``user_metadata`` given to ``save`` (``{}`` when none); for a file of cnnlab's older format,
+    its metadata (format, version, weight names, ``user_metadata``).
 
     Raises:
-        ModelFileError: the file is not a readable cnnlab model file (see ``load_model``).
+        ModelFileError: the file is not a readable model archive (see ``load_model``).
     """
-    with _Archive(filepath, "load_metadata", max_bytes) as archive:
-        return archive.read_metadata()
+    with _open(filepath, "load_metadata", max_bytes) as reader:
+        if isinstance(reader, _HDF5File):
+            reader.fail("it is an HDF5 file, which has no metadata.json (only .keras archives have one)")
+        if not reader.holds_keras_format():
+            return reader.read_metadata()
+        metadata = reader.json("metadata.json")
+        if not isinstance(metadata, dict):
+            reader.fail("metadata.json is not a JSON object")
+        user_metadata = metadata.get("user_metadata", {})
+        if not isinstance(user_metadata, dict):
+            reader.fail(f"metadata.json's user_metadata is not an object: {str(user_metadata)[:200]}")
+        return {**metadata, "user_metadata": user_metadata}
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, *, max_bytes=MAX_BYTES):
-    """Rebuild a model saved by ``model.save``: architecture, weights and, with
-    ``compile=True``, the compile settings and the optimizer state.
+    """Rebuild a model saved by ``model.save`` (cnnlab's or Keras's): architecture, weights
+    and, with ``compile=True``, the compile settings and the optimizer state.
 
-    The file is read as untrusted: nothing is unpickled, and before anything is
-    built the architecture's size is worked out from config.json and checked against
-    the weights the file holds, so a file can only cost memory in proportion to its
-    own bytes.
+    Reads Keras 3 ``.keras`` archives, legacy ``.h5`` files of Keras 3 and tf.keras 2,
+    and the files of cnnlab's older format, whatever their names.  The file is read as
+    untrusted: nothing is unpickled, and before anything is built the architecture's
+    size is worked out from its config and checked against the weights the file
+    holds, so a file can only cost memory in proportion to its own bytes.
 
     Args:
         filepath: the file ``model.save`` wrote.
@@ -454,40 +532,126 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, *, m
         The model, ready to predict (and to continue training when compiled).
 
     Raises:
-        ModelFileError: the file is truncated or corrupted, is not a cnnlab model
-            file, is of another format version, or describes something that cannot
-            be (or is too large to be) rebuilt; the message names the file.
+        ModelFileError: the file is truncated or corrupted, is not a model file,
+            is of an unknown format, or describes something that cannot be (or is
+            too large to be) rebuilt; the message names the file.
         FileNotFoundError: there is no such file.
     """
+    with _open(filepath, "load_model", max_bytes) as reader:
+        if isinstance(reader, _HDF5File):
+            return _load_legacy_model(reader, custom_objects, compile)
+        if reader.holds_keras_format():
+            return _load_keras_model(reader, custom_objects, compile)
+        return _load_cnnlab_model(reader, custom_objects, compile)
+
+
+def _load_keras_model(archive, custom_objects, compile):
+    config = archive.json("config.json")
+    if not isinstance(config, dict):
+        archive.fail("config.json does not describe a model (it is not a JSON object)")
+    root = archive.hdf5(_KERAS_WEIGHTS)
+    model = _rebuilt_model(archive, config, _weights_layout.weight_values_held(root), custom_objects)
+    compile_config = config.get("compile_config")
+    optimizer = None
+    if compile and compile_config:
+        _compile_from(archive, model, compile_config, custom_objects)
+        optimizer = model.optimizer if "optimizer" in root.members else None
+    try:
+        weights, optimizer_values = _weights_layout.read_weights(root, model, archive.fail, optimizer)
+    except _REBUILD_ERRORS as error:
+        archive.fail(f"its weights do not fit the model: {str(error).rstrip('.')}")
+    for variable, value in zip(model.weights, weights):
+        variable.assign(value)
+    if optimizer_values is not None:
+        for variable, value in zip(optimizer.variables, optimizer_values):
+            variable.assign(value)
+    return model
+
+
+def _load_legacy_model(h5, custom_objects, compile):
+    root = h5.root
+    if not _legacy_h5.is_legacy_model(root):
+        h5.fail("it holds weights only (no model_config); build the model in code and call model.load_weights()")
+    config = _legacy_h5.model_config(root, h5.fail)
+    if not isinstance(config, dict):
+        h5.fail("its model_config does not describe a model")
+    weights_group = root.members.get("model_weights")
+    if weights_group is None or not hasattr(weights_group, "members"):
+        h5.fail("it has no model_weights group")
+    model = _rebuilt_model(h5, config, _weights_layout.weight_values_held(weights_group), custom_objects)
+    try:
+        weights = _legacy_h5.read_weights(root, model, h5.fail, by_name=True)
+    except _REBUILD_ERRORS as error:
+        h5.fail(f"its weights do not fit the model: {str(error).rstrip('.')}")
+    for variable, value in zip(model.weights, weights):
+        variable.assign(value)
+    compile_config = _legacy_h5.training_config(root, h5.fail) if compile else None
+    if compile_config and compile_config.get("optimizer"):
+        _compile_from(h5, model, compile_config, custom_objects)
+        if model.optimizer._slot_groups and not model.optimizer._slots:
+            model.optimizer.build(model.trainable_weights)
+        values = _legacy_h5.read_optimizer(root, model.optimizer, h5.fail)
+        for variable, value in zip(model.optimizer.variables, values or ()):
+            variable.assign(value)
+    return model
+
+
+def _rebuilt_model(reader, config, values_in_file, custom_objects):
+    """The model ``config`` describes (its compile settings aside), sized first against the weights the file holds."""
     from .models import Model
 
-    with _Archive(filepath, "load_model", max_bytes) as archive:
-        metadata = archive.read_metadata()
-        if metadata["kind"] != "model":
-            archive.fail(
-                "it holds weights only (written by save_weights); build the model in code and call model.load_weights()"
-            )
-        config = archive.json("config.json")
-        plan = _BuildPlan(archive.fail, custom_objects, max_bytes)
-        plan.check(config, archive.weight_values())
-        try:
-            model = deserialize_layer(config, custom_objects)
-        except _REBUILD_ERRORS as error:
-            archive.fail(f"the architecture in config.json cannot be rebuilt: {str(error).rstrip('.')}")
-        if not isinstance(model, Model):
-            archive.fail(f"config.json describes a {type(model).__name__}, not a model")
-        if not model.built:
-            archive.fail("config.json does not give the model's input shape, so its weights cannot be created")
-        archive.check_weights_fit(model)
-        compile_config = config.get("compile_config")
-        restore = bool(compile and compile_config)
-        if restore and not isinstance(compile_config, dict):
-            archive.fail(f"config.json's compile_config must be an object; found {str(compile_config)[:200]}")
-        weights, state = archive.read_arrays(metadata.get("optimizer_state", []) if restore else ())
-        for variable, value in zip(model.weights, weights):
-            variable.assign(value)
-        if restore:
-            _restore_compile(archive, model, compile_config, state, custom_objects)
+    architecture = {key: value for key, value in config.items() if key != "compile_config"}
+    _BuildPlan(reader.fail, custom_objects, reader.max_bytes).check(architecture, values_in_file)
+    try:
+        model = deserialize_layer(architecture, custom_objects)
+    except _REBUILD_ERRORS as error:
+        reader.fail(f"the architecture in its config cannot be rebuilt: {str(error).rstrip('.')}")
+    if not isinstance(model, Model):
+        reader.fail(f"its config describes a {type(model).__name__}, not a model")
+    if not model.built:
+        reader.fail("its config does not give the model's input shape, so its weights cannot be created")
+    return model
+
+
+def _compile_from(reader, model, compile_config, custom_objects):
+    if not isinstance(compile_config, dict):
+        reader.fail(f"its compile_config must be an object; found {str(compile_config)[:200]}")
+    try:
+        serialization.compile_from_config(model, compile_config, custom_objects)
+    except _REBUILD_ERRORS as error:
+        reader.fail(f"the compile settings in its config cannot be restored: {str(error).rstrip('.')}")
+
+
+def _load_cnnlab_model(archive, custom_objects, compile):
+    """A model file of cnnlab's older format (metadata.json, config.json, weights.npz)."""
+    from .models import Model
+
+    metadata = archive.read_metadata()
+    if metadata["kind"] != "model":
+        archive.fail(
+            "it holds weights only (written by save_weights); build the model in code and call model.load_weights()"
+        )
+    config = archive.json("config.json")
+    plan = _BuildPlan(archive.fail, custom_objects, archive.max_bytes)
+    plan.check(config, archive.weight_values())
+    try:
+        model = deserialize_layer(config, custom_objects)
+    except _REBUILD_ERRORS as error:
+        archive.fail(f"the architecture in config.json cannot be rebuilt: {str(error).rstrip('.')}")
+    if not isinstance(model, Model):
+        archive.fail(f"config.json describes a {type(model).__name__}, not a model")
+    if not model.built:
+        archive.fail("config.json does not give the model's input shape, so its weights cannot be created")
+    archive.check_weights_fit(model)
+    compile_config = config.get("compile_config")
+    restore = bool(compile and compile_config)
+    if restore and not isinstance(compile_config, dict):
+        archive.fail(f"config.json's compile_config must be an object; found {str(compile_config)[:200]}")
+    weights, state = archive.read_arrays(metadata.get("optimizer_state", []) if restore else ())
+    for variable, value in zip(model.weights, weights):
+        variable.assign(value)
+    if restore:
+        _restore_compile(archive, model, compile_config, state, custom_objects)
     return model
 
 
@@ -515,26 +679,38 @@ def _restore_compile(archive, model, compile_config, state, custom_objects):
 
 
 def load_weights(model, filepath, *, max_bytes=MAX_BYTES):
-    """Read the weights of a ``save_weights`` (or ``save``) file into ``model``, which must be built.
+    """Read the weights of a weights file (Keras 3's ``.weights.h5``, tf.keras 2's ``.h5``) or of a
+    whole-model file (``.keras``, ``.h5``, cnnlab's older format) into ``model``, which must be built.
 
-    Every stored weight is checked against ``model.weights`` (count, shape, dtype)
-    before any is read, and all are assigned only once all were read.
+    A Keras 3 file gives each layer its weights by where the layer sits in the model
+    (``_weights_layout``); a tf.keras 2 file by the order of the layers that have
+    weights.  Every stored weight is checked against the model's (count, shape, kind
+    of number) before any is assigned.
 
     Raises:
-        ModelFileError: the file is not a readable cnnlab model or weights file, or
-            its weights do not fit the model (see ``load_model``, also for ``max_bytes``).
+        ModelFileError: the file is not a readable model or weights file, or its
+            weights do not fit the model (see ``load_model``, also for ``max_bytes``).
         ValueError: the model is not built.
     """
-    with _Archive(filepath, "load_weights", max_bytes) as archive:
-        archive.read_metadata()
+    with _open(filepath, "load_weights", max_bytes) as reader:
         if not model.built:
             raise ValueError(
                 "load_weights: the model is not built yet, so it has no weights to fill; call it on data or give it "
                 "an input shape first."
             )
-        archive.check_weights_fit(model)
-        archive.weight_values()
-        weights, _ = archive.read_arrays()
+        if isinstance(reader, _HDF5File):
+            root = reader.root
+            if _legacy_h5.is_legacy_weights(root):
+                weights = _legacy_h5.read_weights(root, model, reader.fail, by_name=False)
+            else:
+                weights, _ = _weights_layout.read_weights(root, model, reader.fail)
+        elif reader.holds_keras_format():
+            weights, _ = _weights_layout.read_weights(reader.hdf5(_KERAS_WEIGHTS), model, reader.fail)
+        else:
+            reader.read_metadata()
+            reader.check_weights_fit(model)
+            reader.weight_values()
+            weights, _ = reader.read_arrays()
     for variable, value in zip(model.weights, weights):
         variable.assign(value)
 
@@ -650,6 +826,8 @@ class _BuildPlan:
         return planned
 
     def functional(self, arguments, name, depth):
+        if "nodes" not in arguments:
+            return self.functional_keras(arguments, name, depth)
         configs, nodes, outputs = arguments.get("layers"), arguments.get("nodes"), arguments.get("outputs")
         if not (
             isinstance(configs, list)
@@ -676,6 +854,61 @@ class _BuildPlan:
         output = first.layer.batch_shape if outputs[0] == -1 else shapes[outputs[0]]
         single = len(outputs) == 1 and not arguments.get("multiple_outputs")
         return _PlannedLayer("functional", name, children=children, output=output if single else None)
+
+    def functional_keras(self, arguments, name, depth):
+        """A functional model in Keras's format (layers with their ``inbound_nodes``), as
+        ``functional_from_config`` builds it: each call made once its inputs exist."""
+        from .models.functional_config import _call_arguments, _structure
+
+        configs = arguments.get("layers")
+        if not (
+            isinstance(configs, list) and configs and all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in configs)
+        ):
+            self.fail(f"the functional model '{name}' in config.json lacks a valid list of named 'layers'")
+        children, pending, made, offset = {}, {}, {}, {}
+        for config in configs:
+            layer_name = config["name"]
+            if layer_name in children:
+                self.fail(f"the functional model '{name}' in config.json names two layers {layer_name[:100]!r}")
+            child = self.plan({k: v for k, v in config.items() if k not in ("name", "inbound_nodes")}, depth)
+            children[layer_name] = child
+            nodes = config.get("inbound_nodes", [])
+            if not isinstance(nodes, list):
+                self.fail(f"the inbound_nodes of layer '{layer_name[:100]}' in config.json are not a list")
+            pending[layer_name] = list(nodes)
+            is_input = child.kind == "leaf" and type(child.layer).__name__ == "InputLayer"
+            made[layer_name] = [_Shape(child.layer.batch_shape)] if is_input else []
+            offset[layer_name] = 1 if child.kind == "functional" else 0
+
+        def tensor(history):
+            if not (isinstance(history, list) and len(history) >= 3 and history[0] in children):
+                raise ValueError(f"a call refers to a tensor {str(history)[:100]} that no layer makes")
+            index = history[1] - offset[history[0]] if _is_index(history[1]) else -1
+            if index < 0:
+                raise ValueError(f"a call refers to node {str(history[1])[:20]} of layer '{history[0][:100]}'")
+            return made[history[0]][index] if index < len(made[history[0]]) else None
+
+        try:
+            progressed = True
+            while progressed and any(pending.values()):
+                progressed = False
+                for layer_name, nodes in pending.items():
+                    while nodes:
+                        found = _call_arguments(nodes[0], layer_name, tensor)
+                        if found is None:
+                            break
+                        nodes.pop(0)
+                        shape = found.shape if isinstance(found, _Shape) else None  # several inputs: not sized here
+                        made[layer_name].append(_Shape(self.call(children[layer_name], shape)))
+                        progressed = True
+            if any(pending.values()):
+                raise ValueError("its graph has loops or calls that never get their inputs")
+            _structure(arguments.get("input_layers"), tensor, "input_layers")
+            outputs = _structure(arguments.get("output_layers"), tensor, "output_layers")
+        except (ValueError, TypeError) as error:
+            self.fail(f"the functional model '{name}' in config.json cannot be rebuilt: {str(error).rstrip('.')}")
+        output = outputs.shape if isinstance(outputs, _Shape) else None
+        return _PlannedLayer("functional", name, children=list(children.values()), output=output)
 
     def build(self, planned, input_shape):
         """Count the weights ``planned`` makes for inputs of ``input_shape`` (None: unknown), as its build does."""
@@ -768,6 +1001,13 @@ class _BuildPlan:
         if hasattr(layer, "kernel_size"):
             columns = (None, *out, math.prod(kernel) * channels)
             self.check_sample(columns, itemsize, f"the im2col matrix of layer '{planned.name}'")
+
+
+class _Shape:
+    """A tensor's shape in the build plan of a functional model (None: not known)."""
+
+    def __init__(self, shape):
+        self.shape = shape
 
 
 class _PlannedWeight:
