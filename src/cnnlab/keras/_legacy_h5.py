@@ -29,7 +29,7 @@ import warnings
 import numpy as np
 
 from ._hdf5_reading import Dataset, Group
-from ._weights_layout import import_h5py
+from ._weights_layout import import_h5py, optimizer_variables
 
 KERAS_VERSION = "3.15.1"  # the Keras release whose files cnnlab writes (and loads them in its tests)
 BACKEND = "cnnlab"
@@ -96,7 +96,7 @@ def write_model(model, include_optimizer, op):
         if include_optimizer and model.compiled:
             if not model.optimizer._slots and model.optimizer._slot_groups:
                 model.optimizer.build(model.trainable_weights)
-            variables = list(model.optimizer.variables)
+            variables = optimizer_variables(model.optimizer, model)
             group = file.create_group("optimizer_weights")
             names = [f"{model.optimizer.name}/{variable.name}" for variable in variables]
             names = [name if names.count(name) == 1 else f"{name}_{i}" for i, name in enumerate(names)]
@@ -331,14 +331,15 @@ def read_weights(root, model, fail, by_name):
     return [values[id(w)] for w in model.weights]
 
 
-def read_optimizer(root, optimizer, fail):
-    """Values for ``optimizer.variables`` (built already) from ``/optimizer_weights``, or None with a warning
-    (as Keras gives) when the file holds another count of them."""
+def read_optimizer(root, model, fail):
+    """``(variables, values)`` of the model's optimizer (built already) from ``/optimizer_weights``, or None
+    with a warning (as Keras gives) when the file holds another count of them."""
     group = root.members.get("optimizer_weights")
     if not isinstance(group, Group):
         return None
+    optimizer = model.optimizer
     names = _names(group, "weight_names", fail)
-    variables = list(optimizer.variables)
+    variables = optimizer_variables(optimizer, model)
     if len(names) != len(variables):
         warnings.warn(
             f"Error in loading the saved optimizer state: the file holds {len(names)} values and the "
@@ -347,4 +348,4 @@ def read_optimizer(root, optimizer, fail):
             stacklevel=4,
         )
         return None
-    return _layer_values(group, "optimizer_weights", group, variables, f"the optimizer '{optimizer.name}'", fail)
+    return variables, _layer_values(group, "optimizer_weights", group, variables, f"the optimizer '{optimizer.name}'", fail)

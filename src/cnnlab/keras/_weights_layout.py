@@ -64,7 +64,7 @@ def entries(model, include_optimizer=True):
             return
         visited.add(id(owner))
         if isinstance(owner, Optimizer):
-            found.append(Entry(path, owner, list(owner.variables)))
+            found.append(Entry(path, owner, optimizer_variables(owner, model)))
             return
         found.append(Entry(path, owner, owner._trainable_variables + owner._non_trainable_variables))
         for attribute, child in _children(owner, base_attributes, include_optimizer):
@@ -89,6 +89,43 @@ def entries(model, include_optimizer=True):
         model.optimizer.build(model.trainable_weights)
     save_state(model, "")
     return found
+
+
+def keras_trainable_variables(layer):
+    """The trainable variables of ``layer`` in the order Keras 3 lists them (``trainable_variables``):
+    its own, then each sub-layer's, in Keras's layer order (``keras_layer_order`` for a functional model)."""
+    from .models import Functional
+    from .models.functional_config import keras_layer_order
+
+    if not layer.trainable:
+        return []
+    found, seen = [], set()
+    children = keras_layer_order(layer) if isinstance(layer, Functional) else layer._layers
+    for variable in [v for v in layer._trainable_variables if v.trainable] + [
+        v for child in children for v in keras_trainable_variables(child)
+    ]:
+        if id(variable) not in seen:
+            seen.add(id(variable))
+            found.append(variable)
+    return found
+
+
+def optimizer_variables(optimizer, model):
+    """``optimizer.variables`` in the order Keras 3 keeps them for ``model``: its slots follow the
+    model's trainable variables in Keras's order, which for a functional model differs from
+    cnnlab's.  An optimizer that updates other variables than the model's keeps its own order."""
+    variables = list(optimizer.variables)
+    order = keras_trainable_variables(model)
+    if {id(v) for v in order} != {id(v) for v in optimizer._variables_seen}:
+        return variables
+    own = [optimizer._iterations] + ([optimizer._learning_rate] if len(variables) > 1 and variables[1] is optimizer._learning_rate else [])
+    slots = [
+        optimizer._slots[optimizer._index_of[id(variable)]][name]
+        for group in optimizer._slot_groups
+        for variable in order
+        for name in group
+    ]
+    return own + slots + list(optimizer._shared_state().values())
 
 
 def _children(owner, base_attributes, include_optimizer):

@@ -563,7 +563,7 @@ def _load_keras_model(archive, custom_objects, compile):
     for variable, value in zip(model.weights, weights):
         variable.assign(value)
     if optimizer_values is not None:
-        for variable, value in zip(optimizer.variables, optimizer_values):
+        for variable, value in zip(_weights_layout.optimizer_variables(optimizer, model), optimizer_values):
             variable.assign(value)
     return model
 
@@ -590,8 +590,8 @@ def _load_legacy_model(h5, custom_objects, compile):
         _compile_from(h5, model, compile_config, custom_objects)
         if model.optimizer._slot_groups and not model.optimizer._slots:
             model.optimizer.build(model.trainable_weights)
-        values = _legacy_h5.read_optimizer(root, model.optimizer, h5.fail)
-        for variable, value in zip(model.optimizer.variables, values or ()):
+        found = _legacy_h5.read_optimizer(root, model, h5.fail)
+        for variable, value in zip(*found) if found else ():
             variable.assign(value)
     return model
 
