@@ -10,9 +10,14 @@ documented error naming the file: another exception, a MemoryError, a hang, a
 crash of the interpreter.
 
 A family is a ``Family`` subclass: seed files, the loaders to run on a mutant, and
-mutator classes ``name -> function(rng, seed) -> bytes``.  A later file format (an
-HDF5 ``.keras`` / ``.h5`` / ``.weights.h5``) is one more family, reusing the zip and
-JSON mutators where its files share those layers.
+mutator classes ``name -> function(rng, seed) -> bytes``.  The families: ``model``
+(cnnlab's older zip format), ``keras`` (Keras 3 ``.keras`` archives: the zip and JSON
+mutators, and the HDF5 ones on their ``model.weights.h5``), ``h5`` (legacy ``.h5``
+models) and ``weights-h5`` (``.weights.h5`` and tf.keras 2 weights files), ``idx``.
+The HDF5 mutators know the structures h5py writes (superblock, object headers and
+their messages, B-tree nodes, symbol nodes, local and global heaps) and change their
+fields, addresses (beyond the file, onto themselves: loops) and sizes; a byte flipped
+in a dataset's data is not caught by any checksum in HDF5 and loads as the flipped value.
 
     scripts/fuzz-loaders                                 # 10,000 of each family
     scripts/fuzz-loaders --family idx --files 2000 --seed 7 --examples
@@ -213,9 +218,22 @@ class Family:
 
 
 class ModelFiles(Family):
-    """cnnlab's model and weights files: a zip of metadata.json, config.json and weights.npz."""
+    """cnnlab's older model and weights files: a zip of metadata.json, config.json and weights.npz
+    (written by ``tests/old_format.py``, the writer cnnlab had)."""
 
     name = "model"
+    suffix = ".keras"
+
+    def save(self, model, path, how):
+        from old_format import save_old_format, save_weights_old_format
+
+        (save_old_format if how == "save" else save_weights_old_format)(model, path)
+
+    def seed_models(self):
+        return ("cnn", "save"), ("cnn-weights", "save_weights"), ("functional", "save"), ("nested", "save"), (
+            "newer-layers",
+            "save",
+        )
 
     def documented_error(self):
         from cnnlab.keras.saving import ModelFileError
@@ -281,16 +299,17 @@ class ModelFiles(Family):
                 layers.Rescaling(np.array([0.5, 2.0], np.float32), offset=1.0),
             ]
         )
+        models = {
+            "cnn": (trained, x[:2]),
+            "functional": (functional, rng.random((2, 4), dtype=np.float32)),
+            "nested": (nested, rng.random((2, 6, 6, 2), dtype=np.float32)),
+            "newer-layers": (newer, rng.random((2, 8, 8, 2), dtype=np.float32)),
+        }
         found = []
-        for label, model, sample, save in (
-            ("cnn", trained, x[:2], "save"),
-            ("cnn-weights", trained, x[:2], "save_weights"),
-            ("functional", functional, rng.random((2, 4), dtype=np.float32), "save"),
-            ("nested", nested, rng.random((2, 6, 6, 2), dtype=np.float32), "save"),
-            ("newer-layers", newer, rng.random((2, 8, 8, 2), dtype=np.float32), "save"),
-        ):
-            path = os.path.join(directory, f"seed-{label}.keras")
-            getattr(model, save)(path)
+        for label, save in self.seed_models():
+            model, sample = models[label.split("-weights")[0]]
+            path = os.path.join(directory, f"seed-{label}{self.suffix}")
+            self.save(model, path, save)
             with open(path, "rb") as file:
                 content = file.read()
             twin = keras.models.clone_model(model)  # same architecture, for load_weights
@@ -445,6 +464,16 @@ class ModelFiles(Family):
                 settings["nodes"].append([layer, source])
                 source = len(settings["nodes"]) - 1
             settings["outputs"] = [source]
+        elif settings.get("layers") and "inbound_nodes" in settings["layers"][-1]:  # Keras's functional format
+            last = settings["layers"][-1]
+            relu = {**dropout, "name": "chain", "inbound_nodes": []}
+            source = [last["name"], len(last["inbound_nodes"]) - 1, 0]
+            for index in range(count):
+                tensor = {"class_name": "__keras_tensor__", "config": {"keras_history": source}}
+                relu["inbound_nodes"].append({"args": [tensor], "kwargs": {}})
+                source = ["chain", index, 0]
+            settings["layers"].append(relu)
+            settings["output_layers"] = source
         else:  # Sequential: `count` more layers, named automatically
             at = int(rng.integers(1, len(settings["layers"]) + 1))
             settings["layers"][at:at] = [dropout] * count
@@ -780,7 +809,255 @@ def byte_flips(rng, content):
     return _flip(rng, content, int(rng.integers(1, 9)))
 
 
-FAMILIES = {family.name: family for family in (ModelFiles, IDXFiles)}
+# ---- HDF5 ----------------------------------------------------------------------------------------
+
+
+def h5_structures(content):
+    """Where the structures of an h5py-written file (superblock version 0, 8-byte addresses) are:
+    ``{"headers": [(position, [(type, data position, size)])], "TREE"/"SNOD"/"HEAP"/"GCOL": [positions],
+    "data": [(position, size)]}``."""
+    found = {"headers": [], "data": []}
+    for signature in (b"TREE", b"SNOD", b"HEAP", b"GCOL"):
+        found[signature.decode()] = [m.start() for m in re.finditer(re.escape(signature), content)]
+    addresses = {struct.unpack_from("<Q", content, 64)[0]}
+    for node in found["SNOD"]:
+        (count,) = struct.unpack_from("<H", content, node + 6)
+        for entry in range(count):
+            at = node + 8 + entry * 40 + 8
+            if at + 8 <= len(content):
+                addresses.add(struct.unpack_from("<Q", content, at)[0])
+    for address in sorted(a for a in addresses if a + 16 <= len(content)):
+        if content[address] != 1:
+            continue
+        (size,) = struct.unpack_from("<I", content, address + 8)
+        blocks, messages = [(address + 16, size)], []
+        while blocks and len(messages) < 200:
+            start, size = blocks.pop(0)
+            at = start
+            while at + 8 <= min(start + size, len(content)):
+                kind, length = struct.unpack_from("<HH", content, at)
+                messages.append((kind, at + 8, length))
+                if kind == 0x10 and at + 24 <= len(content):
+                    blocks.append(struct.unpack_from("<QQ", content, at + 8))
+                if kind == 0x08 and content[at + 8] == 3 and content[at + 9] == 1:
+                    found["data"].append(struct.unpack_from("<QQ", content, at + 10))
+                at += 8 + length
+        found["headers"].append((address, messages))
+    return found
+
+
+U64 = (0, 1, 7, 2**31, 2**32 - 1, 2**63, 2**64 - 1, 10**9)
+
+
+def _poke(content, position, value, width):
+    """``content`` with the little-endian ``width``-byte field at ``position`` set to ``value``."""
+    if position < 0 or position + width > len(content):
+        return content
+    return content[:position] + (value % (1 << (8 * width))).to_bytes(width, "little") + content[position + width :]
+
+
+def h5_superblock(rng, content):
+    field = pick(rng, [(8, 1, [1, 2, 3, 4, 255]), (13, 1, [0, 1, 3, 4, 16, 255]), (14, 1, [0, 2, 5, 255]),
+                       (16, 2, [0, 65535]), (24, 8, [*U64, 512]), (40, 8, [*U64, len(content) // 2]),
+                       (64, 8, [*U64, len(content), len(content) - 8, 0x38])])  # fmt: skip
+    position, width, values = field
+    return _poke(content, position, pick(rng, values), width)
+
+
+def h5_object_header(rng, content):
+    structures = h5_structures(content)
+    address, messages = pick(rng, structures["headers"])
+    action = int(rng.integers(6))
+    if action == 0 or not messages:  # the prefix: version, message count, size
+        position, width = pick(rng, [(address, 1), (address + 2, 2), (address + 8, 4)])
+        return _poke(content, position, pick(rng, [0, 2, 255, 65535, 2**31, len(content)]), width)
+    kind, data, length = pick(rng, messages)
+    if action == 1:  # the message's type, size or flags
+        position, width, values = pick(rng, [(data - 8, 2, [0, 1, 3, 8, 0x10, 0x11, 0x15, 0x18, 0xFFFF]),
+                                             (data - 6, 2, [0, 1, 7, length + 8, 65535]),
+                                             (data - 4, 1, [0x02, 0x08, 0xFF])])  # fmt: skip
+        return _poke(content, position, pick(rng, values), width)
+    continuations = [(d, n) for k, d, n in messages if k == 0x10]
+    if action == 2 and continuations:  # a continuation onto itself, beyond the file, or huge
+        data, _ = pick(rng, continuations)
+        if rng.random() < 0.5:
+            return _poke(content, data, pick(rng, [address, data - 8, *U64, len(content) - 4]), 8)
+        return _poke(content, data + 8, pick(rng, U64), 8)
+    return h5_message(rng, content, kind, data, length, address)
+
+
+def h5_message(rng, content, kind, data, length, header):
+    """A field of the message's own data, chosen knowing what the message holds."""
+    if kind == 0x01:  # dataspace: rank, a dimension, the max-dims flag
+        position, width, values = pick(rng, [(data + 1, 1, [0, 2, 5, 32, 33, 255]), (data + 2, 1, [1, 2, 255]),
+                                             (data + 8, 8, [0, 2**20, 10**9, 2**40, 2**63, 2**64 - 1])])  # fmt: skip
+    elif kind == 0x03:  # datatype: class, size, bit fields
+        position, width, values = pick(rng, [(data, 1, [0x10, 0x11, 0x13, 0x16, 0x19, 0x1A, 0x37, 0x1F]),
+                                             (data + 4, 4, [0, 1, 3, 16, 2**31]), (data + 1, 1, [0x01, 0x08, 0x41])])  # fmt: skip
+    elif kind == 0x08:  # layout: class, address, size
+        position, width, values = pick(rng, [(data + 1, 1, [0, 2, 3, 7]), (data + 2, 8, [*U64, header, 0]),
+                                             (data + 10, 8, [0, 1, *U64]), (data, 1, [1, 2, 5])])  # fmt: skip
+    elif kind == 0x0C:  # attribute: version, the sizes of its name, datatype and dataspace
+        position, width, values = pick(rng, [(data, 1, [0, 2, 3, 4]), (data + 2, 2, [0, 1, 200, 65535]),
+                                             (data + 4, 2, [0, 1, 65535]), (data + 6, 2, [0, 65535])])  # fmt: skip
+    elif kind == 0x11:  # symbol table: the B-tree and local heap addresses
+        position, width, values = data + 8 * int(rng.integers(2)), 8, [*U64, header, data - 8]
+    else:
+        position, width, values = data + int(rng.integers(max(length, 1))), 1, [0, 1, 0x7F, 0xFF]
+    return _poke(content, position, pick(rng, values), width)
+
+
+def h5_nodes(rng, content):
+    """B-tree and symbol nodes, local and global heaps: counts, levels, addresses, sizes."""
+    structures = h5_structures(content)
+    kinds = [k for k in ("TREE", "SNOD", "HEAP", "GCOL") if structures[k]]
+    kind = pick(rng, kinds)
+    at = pick(rng, structures[kind])
+    headers = [address for address, _ in structures["headers"]] or [0]
+    if kind == "TREE":
+        position, width, values = pick(rng, [(at + 4, 1, [1, 2, 255]), (at + 5, 1, [1, 2, 64, 255]),
+                                             (at + 6, 2, [0, 2, 65535]), (at + 24 + 8, 8, [at, *U64, pick(rng, headers)])])  # fmt: skip
+    elif kind == "SNOD":
+        entry = at + 8 + 40 * int(rng.integers(2))
+        position, width, values = pick(rng, [(at + 6, 2, [0, 1000, 65535]), (entry, 8, [*U64, 2**20]),
+                                             (entry + 8, 8, [at, *U64, pick(rng, headers)]), (entry + 16, 4, [2, 3, 2**31])])  # fmt: skip
+    elif kind == "HEAP":
+        position, width, values = pick(rng, [(at + 8, 8, [0, 1, *U64]), (at + 24, 8, [*U64, at, 0])])
+    else:
+        position, width, values = pick(rng, [(at + 8, 8, [0, 8, 16, *U64]), (at + 16, 2, [0, 1, 65535]),
+                                             (at + 24, 8, [0, 1, 2**31, *U64])])  # fmt: skip
+    return _poke(content, position, pick(rng, values), width)
+
+
+def h5_truncation(rng, content):
+    return content[: int(rng.integers(len(content)))]
+
+
+def h5_data(rng, content):
+    """Bytes flipped inside datasets' data: no checksum covers them, the file loads with the new values."""
+    regions = [(a, n) for a, n in h5_structures(content)["data"] if n and a + n <= len(content)]
+    if not regions:
+        return _flip(rng, content, 1)
+    data = bytearray(content)
+    for _ in range(int(rng.integers(1, 4))):
+        address, size = pick(rng, regions)
+        data[address + int(rng.integers(size))] ^= 1 << int(rng.integers(8))
+    return bytes(data)
+
+
+H5_MUTATORS = {
+    "h5-superblock": h5_superblock,
+    "h5-object-header": h5_object_header,
+    "h5-nodes": h5_nodes,
+    "h5-truncation": h5_truncation,
+    "h5-data": h5_data,
+}
+
+
+class KerasFiles(ModelFiles):
+    """Keras 3 ``.keras`` archives: metadata.json, config.json and model.weights.h5 (HDF5)."""
+
+    name = "keras"
+
+    def save(self, model, path, how):
+        model.save(path)
+
+    def seed_models(self):
+        return ("cnn", "save"), ("functional", "save"), ("nested", "save"), ("newer-layers", "save")
+
+    def _json_members(self, content):
+        return ["config.json"] * 3 + ["metadata.json"]  # load_model reads config.json first and metadata.json
+
+    def mutators(self):
+        found = {k: v for k, v in super().mutators().items() if k not in ("declared-sizes", "npy-header")}
+        for name, mutate in H5_MUTATORS.items():
+            found[name] = self._in_weights(mutate)
+        found["decompression-bomb"] = self.decompression_bomb_h5
+        return found
+
+    def _in_weights(self, mutate):
+        def mutator(rng, content):
+            weights = mutate(rng, self._member(content, "model.weights.h5"))
+            return self._with_member(content, "model.weights.h5", weights)
+
+        return mutator
+
+    def decompression_bomb_h5(self, rng, content):
+        members = unpack_zip(content)
+        mebibytes = pick(rng, [8, 64, 256, 1024, 3072])
+        deflated, crc = deflate_with_zeros(b"", mebibytes)
+        name = pick(rng, [m.name for m in members])
+        bomb = Member(name, deflated, 8, 0, crc, len(deflated), pick(rng, [mebibytes * MIB, 1000, 2**32 - 1]))
+        return pack_zip([bomb if m.name == name else m for m in members])
+
+    def load(self, path, context, rng):
+        from cnnlab.keras import saving
+
+        how = int(rng.integers(8))  # load_model reads every member; the others read one or two
+        if how == 0:
+            saving.load_metadata(path, max_bytes=FUZZ_MAX_BYTES)
+        elif how == 1:
+            context["twin"].load_weights(path, max_bytes=FUZZ_MAX_BYTES)
+        else:
+            return saving.load_model(path, compile=how % 2 == 0, max_bytes=FUZZ_MAX_BYTES)
+
+
+class H5Files(ModelFiles):
+    """Legacy ``.h5`` model files (model_config, model_weights, optimizer_weights), cnnlab's and tf.keras 2's."""
+
+    name = "h5"
+    suffix = ".h5"
+
+    def save(self, model, path, how):
+        model.save(path)
+
+    def seed_models(self):
+        return ("cnn", "save"), ("functional", "save"), ("nested", "save")
+
+    def seeds(self, directory):
+        found = super().seeds(directory)
+        fixture = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "keras", "data")
+        with open(os.path.join(fixture, "tf_keras_2.15_cnn.h5"), "rb") as file:
+            found.append(("tf-keras-2", file.read(), {"sample": np.zeros((2, 28, 28, 1), np.float32)}))
+        return found
+
+    def mutators(self):
+        return {**H5_MUTATORS, "byte-flips": byte_flips}
+
+    def load(self, path, context, rng):
+        from cnnlab.keras import saving
+
+        if "twin" in context and rng.random() < 0.3:
+            context["twin"].load_weights(path, max_bytes=FUZZ_MAX_BYTES)
+            return None
+        return saving.load_model(path, compile=bool(rng.integers(2)), max_bytes=FUZZ_MAX_BYTES)
+
+
+class WeightsH5Files(H5Files):
+    """Weights files: Keras 3's ``.weights.h5`` and tf.keras 2's ``save_weights("w.h5")``."""
+
+    name = "weights-h5"
+    suffix = ".weights.h5"
+
+    def save(self, model, path, how):
+        model.save_weights(path if how == "save_weights" else path.replace(".weights.h5", ".h5"))
+        if how != "save_weights":
+            os.replace(path.replace(".weights.h5", ".h5"), path)
+
+    def seed_models(self):
+        return ("cnn-weights", "save_weights"), ("functional-weights", "save_weights"), (
+            "nested-weights",
+            "save_weights",
+        ), ("newer-layers-weights", "save_weights"), ("cnn-weights-tf-keras-2", "legacy")
+
+    def seeds(self, directory):
+        return ModelFiles.seeds(self, directory)
+
+    def load(self, path, context, rng):
+        context["twin"].load_weights(path, max_bytes=FUZZ_MAX_BYTES)
+
+
+FAMILIES = {family.name: family for family in (ModelFiles, KerasFiles, H5Files, WeightsH5Files, IDXFiles)}
 
 
 # ---- running -------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Each family runs in a child process under an address-space limit (see
 ``loader_fuzz.py``, which also runs alone: ``scripts/fuzz-loaders`` loads 10,000 per
 family).  Every mutant must load, or fail with the family's documented error naming
-the file; every mutator class must be drawn, and must reach the loaders' checks.
+the file; every mutator class must be drawn, and must reach the loaders' checks (but
+``h5-data``, whose flipped weights must load).
 """
 
 import loader_fuzz
@@ -11,6 +12,9 @@ import pytest
 
 FILES = 1000
 SEED = 17
+# Mutator classes whose files must load: HDF5 keeps no checksum of a dataset's data, so a
+# flipped bit there is a weight with another value, which nothing can tell from a real one.
+LOAD_WITH_THE_CHANGE = {"h5-data"}
 
 
 @pytest.mark.parametrize("family", sorted(loader_fuzz.FAMILIES))
@@ -23,4 +27,7 @@ def test_every_mutant_loads_or_fails_with_the_documented_error(family):
     assert sum(t.files for t in tallies.values()) == FILES, table
     for kind, tally in tallies.items():
         assert tally.files >= FILES // len(classes), (kind, table)
-        assert tally.documented >= tally.files // 3, (kind, table)  # the mutants do reach the checks
+        if kind in LOAD_WITH_THE_CHANGE:
+            assert tally.loaded == tally.files, (kind, table)
+        else:
+            assert tally.documented >= tally.files // 3, (kind, table)  # the mutants do reach the checks

@@ -549,6 +549,8 @@ def _load_keras_model(archive, custom_objects, compile):
     config = archive.json("config.json")
     if not isinstance(config, dict):
         archive.fail("config.json does not describe a model (it is not a JSON object)")
+    if "metadata.json" in archive._zip and not isinstance(archive.json("metadata.json"), dict):
+        archive.fail("metadata.json is not a JSON object")
     root = archive.hdf5(_KERAS_WEIGHTS)
     model = _rebuilt_model(archive, config, _weights_layout.weight_values_held(root), custom_objects)
     compile_config = config.get("compile_config")
