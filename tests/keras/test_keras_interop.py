@@ -121,7 +121,7 @@ def assert_same_predictions(cnnlab_model, keras_model, atol=1e-5):
     )
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", ["seed", "seed-dropout", "deep"])
 def test_a_trained_cnnlab_model_loads_in_keras_and_training_goes_on_alike(name, tmp_path):
     keras.utils.set_random_seed(0)
     model = compiled(MODELS[name].build())
@@ -143,7 +143,7 @@ def test_a_trained_cnnlab_model_loads_in_keras_and_training_goes_on_alike(name, 
     assert_same_predictions(model, theirs, atol=TEN_STEPS_ATOL[name])
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("name", ["seed", "seed-dropout", "deep"])
 def test_a_model_trained_in_keras_loads_in_cnnlab_and_training_goes_on_alike(name, tmp_path):
     keras3.utils.set_random_seed(0)
     theirs = compiled(keras3_model(name))

@@ -13,7 +13,8 @@ DepthwiseConv2D, SeparableConv2D, Max/AveragePooling1D and 2D, the global poolin
 Flatten, Reshape, Dropout, BatchNormalization, LayerNormalization, Activation, ReLU,
 LeakyReLU, PReLU, ELU, Softmax, UpSampling2D, ZeroPadding2D, Cropping2D, Rescaling,
 CenterCrop, Resizing (bilinear), RandomFlip / RandomTranslation / RandomRotation /
-RandomZoom (identities), nested Sequential and functional models; the activations
+RandomZoom (identities), nested Sequential and functional models, and the residual
+block of ``cnnlab train --model small-resnet``; the activations
 linear, relu, leaky_relu, elu, sigmoid, tanh, silu / swish, softmax, log_softmax.  A
 layer without an ONNX equivalent here (a Lambda, one of your own) is an error naming it.
 
@@ -616,7 +617,20 @@ def _rescaling(graph, layer, value):
     return _output(layer, value, graph.op("Add", [graph.op("Mul", [value.name, scale], f"{layer.name}_mul"), offset], layer.name))
 
 
+def _residual_block(graph, layer, value):
+    """The ``cnnlab train --model small-resnet`` block: relu(bn(conv(relu(bn(conv(x))))) + shortcut(x))."""
+    x = _convert_layer(graph, layer.norm1, [_convert_layer(graph, layer.conv1, [value])])
+    x = _Value(graph.op("Relu", [x.name], f"{layer.name}_relu"), x.shape)
+    x = _convert_layer(graph, layer.norm2, [_convert_layer(graph, layer.conv2, [x])])
+    shortcut = value
+    if layer.projection is not None:
+        shortcut = _convert_layer(graph, layer.projection_norm, [_convert_layer(graph, layer.projection, [value])])
+    added = graph.op("Add", [x.name, shortcut.name], f"{layer.name}_add")
+    return _output(layer, value, graph.op("Relu", [added], layer.name))
+
+
 _CONVERTERS = {
+    "ResidualBlock": _residual_block,
     "InputLayer": _identity,
     "Dense": _dense,
     "Conv2D": _conv2d,
