@@ -29,7 +29,9 @@ def _architecture(model):
         index_of_node = {id(model._input_tensor): -1}
         nodes = []
         for position, (layer, source, target) in enumerate(model._nodes):
-            nodes.append([next(i for i, known in enumerate(model._layers) if known is layer), index_of_node[id(source)]])
+            nodes.append(
+                [next(i for i, known in enumerate(model._layers) if known is layer), index_of_node[id(source)]]
+            )
             index_of_node[id(target)] = position
         serialized["config"] = {
             "name": model.name,

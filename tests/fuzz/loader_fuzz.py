@@ -230,9 +230,15 @@ class ModelFiles(Family):
         (save_old_format if how == "save" else save_weights_old_format)(model, path)
 
     def seed_models(self):
-        return ("cnn", "save"), ("cnn-weights", "save_weights"), ("functional", "save"), ("nested", "save"), (
-            "newer-layers",
-            "save",
+        return (
+            ("cnn", "save"),
+            ("cnn-weights", "save_weights"),
+            ("functional", "save"),
+            ("nested", "save"),
+            (
+                "newer-layers",
+                "save",
+            ),
         )
 
     def documented_error(self):
@@ -1045,10 +1051,16 @@ class WeightsH5Files(H5Files):
             os.replace(path.replace(".weights.h5", ".h5"), path)
 
     def seed_models(self):
-        return ("cnn-weights", "save_weights"), ("functional-weights", "save_weights"), (
-            "nested-weights",
-            "save_weights",
-        ), ("newer-layers-weights", "save_weights"), ("cnn-weights-tf-keras-2", "legacy")
+        return (
+            ("cnn-weights", "save_weights"),
+            ("functional-weights", "save_weights"),
+            (
+                "nested-weights",
+                "save_weights",
+            ),
+            ("newer-layers-weights", "save_weights"),
+            ("cnn-weights-tf-keras-2", "legacy"),
+        )
 
     def seeds(self, directory):
         return ModelFiles.seeds(self, directory)

@@ -123,7 +123,9 @@ def test_a_keras_file_with_weights_of_another_shape_or_count_is_named(model, tmp
     with pytest.raises(ModelFileError, match="describes a model of 53 weight values, but the file holds 48"):
         keras.models.load_model(path)  # the model's size is checked against the file's before it is built
     model.save(path)
-    rewrite_weights(path, lambda content: h5_with(content, lambda f: f.create_dataset("layers/extra/vars/0", data=[1.0])))
+    rewrite_weights(
+        path, lambda content: h5_with(content, lambda f: f.create_dataset("layers/extra/vars/0", data=[1.0]))
+    )
     with pytest.raises(ModelFileError, match="holds weights at 'layers/extra/vars/0' that the model has no place for"):
         keras.models.clone_model(model).load_weights(path)
 
@@ -137,7 +139,9 @@ def test_a_huge_model_described_beside_small_weights_is_refused_before_it_is_bui
     with zipfile.ZipFile(path, "w") as archive:
         for name, content in members.items():
             archive.writestr(name, content)
-    with pytest.raises(ModelFileError, match=r"config.json describes a model of \d+ weight values, but the file holds 53"):
+    with pytest.raises(
+        ModelFileError, match=r"config.json describes a model of \d+ weight values, but the file holds 53"
+    ):
         keras.models.load_model(path)
 
 

@@ -61,7 +61,11 @@ def keras3_model(name):
         )
 
     def conv_bn_relu(filters):
-        return [layers.Conv2D(filters, (3, 3), padding="same", use_bias=False), layers.BatchNormalization(), layers.ReLU()]
+        return [
+            layers.Conv2D(filters, (3, 3), padding="same", use_bias=False),
+            layers.BatchNormalization(),
+            layers.ReLU(),
+        ]
 
     return keras3.Sequential(
         [

@@ -54,7 +54,9 @@ def test_a_tf_keras_2_model_file_loads_compiled_and_predicts_as_its_definition()
     np.testing.assert_allclose(predictions, reference_outputs(IMAGES), rtol=0, atol=1e-5)
     theirs = keras3.models.load_model(TF_KERAS_FILE)  # Keras 3 reads the same file
     np.testing.assert_allclose(predictions, theirs.predict(IMAGES, batch_size=250, verbose=0), rtol=0, atol=1e-5)
-    assert type(model.optimizer).__name__ == "Adam" and model.optimizer.get_config()["learning_rate"] == pytest.approx(1e-3)
+    assert type(model.optimizer).__name__ == "Adam" and model.optimizer.get_config()["learning_rate"] == pytest.approx(
+        1e-3
+    )
     assert model.loss == "sparse_categorical_crossentropy" and model.metrics_names == ["loss", "accuracy"]
     history = model.fit(IMAGES[:32], np.arange(32) % 10, epochs=1, verbose=0)  # it trains on
     assert sorted(history.history) == ["accuracy", "loss"]
@@ -84,7 +86,8 @@ def test_cnnlab_writes_h5_as_keras_does_and_training_continues_bit_for_bit(tmp_p
     labels = np.arange(1000) % 10
     model.fit(IMAGES[:64], labels[:64], batch_size=16, epochs=1, verbose=0)
     path = tmp_path / "model.h5"
-    model.save(path)
+    model.save(path, user_metadata={"epoch": 1})
+    assert keras.saving.load_metadata(path) == {"keras_version": "3.15.1", "user_metadata": {"epoch": 1}}
     with h5py.File(path) as file:
         assert json.loads(file.attrs["model_config"])["class_name"] == "Functional"
         assert file.attrs["keras_version"].startswith("3.")

@@ -43,7 +43,9 @@ def test_the_commands_models_export(name, tmp_path):
     keras.utils.set_random_seed(0)
     model = MODELS[name].build()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    model.fit(INPUTS[:64], np.arange(64) % 10, batch_size=32, epochs=1, verbose=0)  # BatchNormalization's statistics move
+    model.fit(
+        INPUTS[:64], np.arange(64) % 10, batch_size=32, epochs=1, verbose=0
+    )  # BatchNormalization's statistics move
     assert_exports_faithfully(model, tmp_path / f"{name}.onnx", INPUTS)
 
 

@@ -106,7 +106,7 @@ def test_save_weights_and_load_weights(trained, tmp_path):
     np.testing.assert_array_equal(other.predict(x, verbose=0), trained.predict(x, verbose=0))
     with pytest.raises(ModelFileError, match="holds weights only"):
         keras.models.load_model(tmp_path / "w.weights")
-    with pytest.raises(ModelFileError, match="an HDF5 file, which has no metadata.json"):
+    with pytest.raises(ModelFileError, match="an HDF5 weights file, which has no metadata"):
         keras.saving.load_metadata(tmp_path / "w.weights")
     wider = keras.Sequential(
         [

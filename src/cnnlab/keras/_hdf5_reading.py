@@ -32,8 +32,6 @@ Example:
     (784, 10)
 """
 
-import struct
-
 import numpy as np
 
 SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -89,10 +87,6 @@ class Dataset:
         self.attrs = attrs
         self._data = data
 
-    @property
-    def nbytes(self):
-        return len(self._data)
-
     def read(self):
         """The values as a C-ordered array in native byte order."""
         values = np.frombuffer(self._data, dtype=self.dtype).reshape(self.shape)
@@ -138,7 +132,9 @@ class _Parser:
     def bytes_at(self, address, size, what):
         """``size`` bytes at the absolute ``address``, which must lie inside the file."""
         if address < 0 or size < 0 or address + size > len(self.data):
-            self.fail(f"{what} at byte {address} ({size} bytes) lies beyond the end of the file ({len(self.data)} bytes)")
+            self.fail(
+                f"{what} at byte {address} ({size} bytes) lies beyond the end of the file ({len(self.data)} bytes)"
+            )
         return self.data[address : address + size]
 
     def absolute(self, address, what):
@@ -582,7 +578,8 @@ class _ObjectHeader:
                 kind, length, message_flags = block.byte(), block.uint(2), block.byte()
                 block.skip(order_size)
                 pending += [
-                    self.continuation_block(at, length) for at, length in self.message(kind, block.take(length), message_flags)
+                    self.continuation_block(at, length)
+                    for at, length in self.message(kind, block.take(length), message_flags)
                 ]
 
     def _stored(self, position):

@@ -33,6 +33,7 @@ from ._weights_layout import import_h5py, optimizer_variables
 
 KERAS_VERSION = "3.15.1"  # the Keras release whose files cnnlab writes (and loads them in its tests)
 BACKEND = "cnnlab"
+USER_METADATA = "cnnlab_user_metadata"
 
 
 def legacy_weights(layer):
@@ -71,8 +72,9 @@ def _weight_names(layer):
 # ---- writing ----------------------------------------------------------------------------------------
 
 
-def write_model(model, include_optimizer, op):
-    """The bytes of a legacy ``.h5`` file holding ``model`` (and its optimizer's state)."""
+def write_model(model, include_optimizer, op, user_metadata=None):
+    """The bytes of a legacy ``.h5`` file holding ``model`` (and its optimizer's state); ``user_metadata``
+    (JSON-ready) goes into the root attribute ``cnnlab_user_metadata``, which Keras ignores."""
     from .serialization import serialize_keras_object
 
     h5py = import_h5py(op)
@@ -82,6 +84,8 @@ def write_model(model, include_optimizer, op):
     with h5py.File(buffer, "w") as file:
         file.attrs["backend"] = BACKEND
         file.attrs["keras_version"] = KERAS_VERSION
+        if user_metadata:
+            file.attrs[USER_METADATA] = json.dumps(user_metadata).encode("utf-8")
         file.attrs["model_config"] = json.dumps(
             {"class_name": architecture["class_name"], "config": architecture["config"]}
         ).encode("utf-8")
@@ -144,6 +148,15 @@ def is_legacy_weights(root):
     return "layer_names" in root.attrs or (
         isinstance(root.members.get("model_weights"), Group) and "layer_names" in root.members["model_weights"].attrs
     )
+
+
+def metadata(root, fail):
+    """``{"keras_version", "user_metadata"}`` of a model file (``user_metadata`` ``{}`` when it has none)."""
+    user_metadata = _json_attribute(root, USER_METADATA, fail) if USER_METADATA in root.attrs else {}
+    if not isinstance(user_metadata, dict):
+        fail(f"its {USER_METADATA} is not a JSON object")
+    version = root.attrs.get("keras_version")
+    return {"keras_version": version if isinstance(version, str) else None, "user_metadata": user_metadata}
 
 
 def model_config(root, fail):
@@ -259,7 +272,7 @@ def _weights_root(root):
     return root.members["model_weights"] if isinstance(root.members.get("model_weights"), Group) else root
 
 
-def _layer_values(group, name, layer_group, variables, what, fail):
+def _layer_values(name, layer_group, variables, what, fail):
     weight_names = _names(layer_group, "weight_names", fail)
     if len(weight_names) != len(variables):
         fail(f"{what} has {len(variables)} weights, but the file holds {len(weight_names)} for '{name}'")
@@ -309,21 +322,28 @@ def read_weights(root, model, fail, by_name):
         by_layer_name = dict(with_weights)
         missing = [layer.name for layer in layers if layer.name not in by_layer_name]
         if missing or len(layers) != len(with_weights):
-            fail(f"its weights are for the layers {[n for n, _ in with_weights][:10]}, not {[l.name for l in layers][:10]}")
+            fail(
+                f"its weights are for the layers {[name for name, _ in with_weights][:10]}, "
+                f"not {[layer.name for layer in layers][:10]}"
+            )
         pairs = [(layer, layer.name, by_layer_name[layer.name]) for layer in layers]
     else:
         if len(layers) != len(with_weights):
-            fail(f"it holds weights for {len(with_weights)} layers, but the model has {len(layers)} layers with weights")
+            fail(
+                f"it holds weights for {len(with_weights)} layers, but the model has {len(layers)} layers with weights"
+            )
         pairs = [(layer, name, layer_group) for layer, (name, layer_group) in zip(layers, with_weights)]
     values = {}
     for layer, name, layer_group in pairs:
         variables = legacy_weights(layer)
-        for variable, value in zip(variables, _layer_values(group, name, layer_group, variables, f"layer '{layer.name}'", fail)):
+        for variable, value in zip(
+            variables, _layer_values(name, layer_group, variables, f"layer '{layer.name}'", fail)
+        ):
             values[id(variable)] = value
     own = model._trainable_variables + model._non_trainable_variables
     top = group.members.get("top_level_model_weights")
     if own and isinstance(top, Group):
-        for variable, value in zip(own, _layer_values(group, "top_level_model_weights", top, own, "the model", fail)):
+        for variable, value in zip(own, _layer_values("top_level_model_weights", top, own, "the model", fail)):
             values[id(variable)] = value
     missing = [w.name for w in model.weights if id(w) not in values]
     if missing:
@@ -348,4 +368,4 @@ def read_optimizer(root, model, fail):
             stacklevel=4,
         )
         return None
-    return variables, _layer_values(group, "optimizer_weights", group, variables, f"the optimizer '{optimizer.name}'", fail)
+    return variables, _layer_values("optimizer_weights", group, variables, f"the optimizer '{optimizer.name}'", fail)

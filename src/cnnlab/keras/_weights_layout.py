@@ -118,7 +118,9 @@ def optimizer_variables(optimizer, model):
     order = keras_trainable_variables(model)
     if {id(v) for v in order} != {id(v) for v in optimizer._variables_seen}:
         return variables
-    own = [optimizer._iterations] + ([optimizer._learning_rate] if len(variables) > 1 and variables[1] is optimizer._learning_rate else [])
+    own = [optimizer._iterations] + (
+        [optimizer._learning_rate] if len(variables) > 1 and variables[1] is optimizer._learning_rate else []
+    )
     slots = [
         optimizer._slots[optimizer._index_of[id(variable)]][name]
         for group in optimizer._slot_groups
@@ -251,7 +253,10 @@ def read_weights(root, model, fail, optimizer=None):
             continue
         if group is None:
             if entry.variables:
-                fail(f"it holds no weights for '{entry.owner.name}' ({entry.group_path}), which has {len(entry.variables)}")
+                fail(
+                    f"it holds no weights for '{entry.owner.name}' ({entry.group_path}), "
+                    f"which has {len(entry.variables)}"
+                )
             continue
         used.add(entry.group_path)
         arrays = _group_values(group, entry, fail)

@@ -223,7 +223,9 @@ def _convert_layer(graph, layer, inputs):
     value = inputs[0]
     output = converter(graph, layer, value)
     if output.shape != tuple(layer.compute_output_shape(value.shape)):
-        raise ValueError(f"export: layer '{layer.name}' gives shape {output.shape} in the ONNX graph")  # a converter bug
+        raise ValueError(
+            f"export: layer '{layer.name}' gives shape {output.shape} in the ONNX graph"
+        )  # a converter bug
     return output
 
 
@@ -286,7 +288,9 @@ def _activation(graph, layer, name, activation, hint):
         return graph.op("Softmax", [name], f"{hint}_softmax", axis=-1)
     if key == "log_softmax":
         return graph.op("LogSoftmax", [name], f"{hint}_log_softmax", axis=-1)
-    raise ValueError(f"export: the activation {key!r} of layer '{layer.name}' has no ONNX equivalent in cnnlab's exporter.")
+    raise ValueError(
+        f"export: the activation {key!r} of layer '{layer.name}' has no ONNX equivalent in cnnlab's exporter."
+    )
 
 
 def _f32(array):
@@ -332,7 +336,11 @@ def _conv(graph, layer, value, weights, group=1, bias=None, activation=None):
         group=group,
     )
     if _elementwise(activation):  # applied channels-first, the transposes of a following pooling cancel out
-        return _output(layer, value, _channels_last(graph, _activation(graph, layer, name, activation, layer.name), rank, layer.name))
+        return _output(
+            layer,
+            value,
+            _channels_last(graph, _activation(graph, layer, name, activation, layer.name), rank, layer.name),
+        )
     name = _channels_last(graph, name, rank, layer.name)
     return _output(layer, value, _activation(graph, layer, name, activation, layer.name))
 
@@ -421,7 +429,9 @@ def _pooling(op_type):
         attributes = {
             "kernel_shape": list(layer.pool_size),
             "strides": list(layer.strides),
-            "pads": _window_pads(value.shape[1:-1], layer.pool_size, layer.strides, [1] * (rank - 2), layer.padding, layer),
+            "pads": _window_pads(
+                value.shape[1:-1], layer.pool_size, layer.strides, [1] * (rank - 2), layer.padding, layer
+            ),
         }
         name = graph.op(op_type, [x], f"{layer.name}_pool", **attributes)
         return _output(layer, value, _channels_last(graph, name, rank, layer.name))
@@ -461,7 +471,9 @@ def _batch_normalization(graph, layer, value):
     scaled = graph.op(
         "Mul", [value.name, graph.constant(_f32(scale).reshape(broadcast), f"{layer.name}_scale")], f"{layer.name}_mul"
     )
-    shifted = graph.op("Add", [scaled, graph.constant(_f32(shift).reshape(broadcast), f"{layer.name}_shift")], layer.name)
+    shifted = graph.op(
+        "Add", [scaled, graph.constant(_f32(shift).reshape(broadcast), f"{layer.name}_shift")], layer.name
+    )
     return _output(layer, value, shifted)
 
 
@@ -499,14 +511,21 @@ def _relu(graph, layer, value):
         threshold = graph.constant(np.float32(layer.threshold), f"{layer.name}_threshold")
         below = graph.op(
             "Mul",
-            [graph.op("Sub", [name, threshold], f"{layer.name}_sub"), graph.constant(np.float32(layer.negative_slope), f"{layer.name}_slope")],
+            [
+                graph.op("Sub", [name, threshold], f"{layer.name}_sub"),
+                graph.constant(np.float32(layer.negative_slope), f"{layer.name}_slope"),
+            ],
             f"{layer.name}_below",
         )
         name = graph.op(
-            "Where", [graph.op("GreaterOrEqual", [name, threshold], f"{layer.name}_above"), name, below], f"{layer.name}_relu"
+            "Where",
+            [graph.op("GreaterOrEqual", [name, threshold], f"{layer.name}_above"), name, below],
+            f"{layer.name}_relu",
         )
     if layer.max_value is not None:
-        name = graph.op("Min", [name, graph.constant(np.float32(layer.max_value), f"{layer.name}_max")], f"{layer.name}_cap")
+        name = graph.op(
+            "Min", [name, graph.constant(np.float32(layer.max_value), f"{layer.name}_max")], f"{layer.name}_cap"
+        )
     return _output(layer, value, name)
 
 
@@ -614,7 +633,9 @@ def _center_crop(graph, layer, value):
 def _rescaling(graph, layer, value):
     scale = graph.constant(_f32(layer.scale), f"{layer.name}_scale")
     offset = graph.constant(_f32(layer.offset), f"{layer.name}_offset")
-    return _output(layer, value, graph.op("Add", [graph.op("Mul", [value.name, scale], f"{layer.name}_mul"), offset], layer.name))
+    return _output(
+        layer, value, graph.op("Add", [graph.op("Mul", [value.name, scale], f"{layer.name}_mul"), offset], layer.name)
+    )
 
 
 def _residual_block(graph, layer, value):

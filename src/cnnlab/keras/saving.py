@@ -182,7 +182,9 @@ def _checked_user_metadata(user_metadata, op):
     try:
         json.dumps(user_metadata)
     except (TypeError, ValueError) as error:
-        raise TypeError(f"{op}: user_metadata must be JSON-serializable (dicts, lists, numbers, strings): {error}") from None
+        raise TypeError(
+            f"{op}: user_metadata must be JSON-serializable (dicts, lists, numbers, strings): {error}"
+        ) from None
     return user_metadata
 
 
@@ -232,8 +234,9 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, user_met
         overwrite: replace an existing file (default True).
         include_optimizer: also save the optimizer's state, so training continues
             exactly where it stopped.
-        user_metadata: a JSON-ready dict stored alongside in metadata.json (e.g.
-            ``{"epoch": 7}``); read it back with ``load_metadata`` (``.keras`` only).
+        user_metadata: a JSON-ready dict stored alongside (e.g. ``{"epoch": 7}``), in
+            metadata.json (an attribute ``cnnlab_user_metadata`` of an ``.h5`` file, which
+            Keras ignores); read it back with ``load_metadata``.
 
     Raises:
         ImportError: h5py is missing (``pip install 'cnnlab[h5py]'``).
@@ -256,9 +259,7 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, user_met
         ) from None
     user_metadata = _checked_user_metadata(user_metadata, "save_model")
     if _is_legacy_h5_name(filepath):
-        if user_metadata:
-            raise ValueError("save_model: user_metadata is kept in .keras files only; the .h5 format has no place for it.")
-        content = _legacy_h5.write_model(model, include_optimizer, "save_model")
+        content = _legacy_h5.write_model(model, include_optimizer, "save_model", user_metadata)
     else:
         compile_config = _compile_config(model)
         config = {**architecture, **({"compile_config": compile_config} if compile_config else {})}
@@ -466,7 +467,9 @@ class _HDF5File:
         self.max_bytes = max_bytes
         size = os.path.getsize(path)
         if size > max_bytes:
-            self.fail(f"it holds {size} bytes, more than max_bytes={max_bytes} (pass a larger max_bytes if it is trusted)")
+            self.fail(
+                f"it holds {size} bytes, more than max_bytes={max_bytes} (pass a larger max_bytes if it is trusted)"
+            )
         with open(path, "rb") as file:
             content = file.read(size + 1)
         if len(content) != size:
@@ -485,15 +488,18 @@ class _HDF5File:
 
 def load_metadata(filepath, *, max_bytes=MAX_BYTES):
     """The ``metadata.json`` of a ``.keras`` file: ``keras_version``, ``date_saved``, and the
-    ``user_metadata`` given to ``save`` (``{}`` when none); for a file of cnnlab's older format,
-    its metadata (format, version, weight names, ``user_metadata``).
+    ``user_metadata`` given to ``save`` (``{}`` when none); the same of an ``.h5`` model file
+    (``keras_version`` and ``user_metadata``); for a file of cnnlab's older format, its
+    metadata (format, version, weight names, ``user_metadata``).
 
     Raises:
         ModelFileError: the file is not a readable model archive (see ``load_model``).
     """
     with _open(filepath, "load_metadata", max_bytes) as reader:
         if isinstance(reader, _HDF5File):
-            reader.fail("it is an HDF5 file, which has no metadata.json (only .keras archives have one)")
+            if not _legacy_h5.is_legacy_model(reader.root):
+                reader.fail("it is an HDF5 weights file, which has no metadata (only model files have some)")
+            return _legacy_h5.metadata(reader.root, reader.fail)
         if not reader.holds_keras_format():
             return reader.read_metadata()
         metadata = reader.json("metadata.json")
@@ -864,7 +870,9 @@ class _BuildPlan:
 
         configs = arguments.get("layers")
         if not (
-            isinstance(configs, list) and configs and all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in configs)
+            isinstance(configs, list)
+            and configs
+            and all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in configs)
         ):
             self.fail(f"the functional model '{name}' in config.json lacks a valid list of named 'layers'")
         children, pending, made, offset = {}, {}, {}, {}

@@ -482,7 +482,8 @@ def keras_arguments(cls, config):
         return config
     for key in [key for key in config if key not in accepted and key in _KERAS_ONLY_DEFAULTS]:
         neutral = _KERAS_ONLY_DEFAULTS[key]
-        if neutral is not _ANY and not any(config[key] == value and type(config[key]) is type(value) for value in neutral):
+        value = config[key]
+        if neutral is not _ANY and not any(value == off and type(value) is type(off) for off in neutral):
             raise ValueError(
                 f"{cls.__name__}: the config sets {key}={str(config[key])[:200]}, a Keras feature cnnlab does not "
                 f"have (it reads {key}={neutral[0]!r} only)."

@@ -108,7 +108,9 @@ def main():
         for name in sorted(layer_names):
             layer_group = group.create_group(name)
             entries = values.get(name, [])
-            layer_group.attrs["weight_names"] = np.array([n.encode("utf-8") for n, _ in entries]) if entries else np.asarray([])
+            layer_group.attrs["weight_names"] = (
+                np.array([n.encode("utf-8") for n, _ in entries]) if entries else np.asarray([])
+            )
             for weight_name, value in entries:
                 dataset = layer_group.create_dataset(weight_name, value.shape, dtype=value.dtype)
                 dataset[...] = value

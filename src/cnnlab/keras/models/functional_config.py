@@ -163,7 +163,9 @@ def functional_from_config(cls, config, custom_objects=None):
         name = entry["name"]
         if name in layers:
             raise ValueError(f"the functional model's config names two layers {name!r}")
-        layer = deserialize_layer({key: value for key, value in entry.items() if key not in ("name", "inbound_nodes")}, custom_objects)
+        layer = deserialize_layer(
+            {key: value for key, value in entry.items() if key not in ("name", "inbound_nodes")}, custom_objects
+        )
         layers[name] = layer
         inbound = entry.get("inbound_nodes", [])
         if not isinstance(inbound, list):
@@ -179,7 +181,9 @@ def functional_from_config(cls, config, custom_objects=None):
             and isinstance(history[0], str)
             and all(isinstance(i, int) and not isinstance(i, bool) for i in history[1:3])
         ):
-            raise ValueError(f"a tensor must be named as [layer name, node index, tensor index]; found {str(history)[:200]}")
+            raise ValueError(
+                f"a tensor must be named as [layer name, node index, tensor index]; found {str(history)[:200]}"
+            )
         name, node_index, tensor_index = history[:3]
         if name not in layers:
             raise ValueError(f"a call refers to a layer {name!r} the config does not have")
@@ -222,7 +226,10 @@ def _is_input(layer):
 
 def _is_keras_2_node_list(layer_configs):
     return any(
-        isinstance(node, list) for entry in layer_configs for node in entry.get("inbound_nodes") or [] if node is not None
+        isinstance(node, list)
+        for entry in layer_configs
+        for node in entry.get("inbound_nodes") or []
+        if node is not None
     )
 
 
@@ -294,4 +301,3 @@ def _from_index_lists(cls, config, custom_objects):
         name=config.get("name"),
         trainable=config.get("trainable", True),
     )
-
