@@ -107,12 +107,23 @@ class CallbackList:
         return any(_overrides(callback, name) for callback in self.callbacks for name in names if name)
 
     def __getattr__(self, event):
+        """``callback_list.on_epoch_end(epoch, logs)`` calls every callback's ``on_epoch_end``.
+
+        The callbacks share one copy of ``logs`` with its keys sorted by name (Keras 3
+        hands every callback its logs so: History's keys come out as 'accuracy', 'loss',
+        'val_accuracy', 'val_loss'); what one callback adds to it (ReduceLROnPlateau's
+        'learning_rate') the next ones see.  The call returns that copy.
+        """
         if not event.startswith("on_"):
             raise AttributeError(event)
 
-        def dispatch(*args):
+        def dispatch(*args, logs=None):
+            if args and (args[-1] is None or isinstance(args[-1], dict)):  # logs passed by position
+                *args, logs = args
+            logs = dict(sorted((logs or {}).items()))
             for callback in self.callbacks:
-                getattr(callback, event)(*args)
+                getattr(callback, event)(*args, logs)
+            return logs
 
         return dispatch
 
@@ -567,19 +578,31 @@ class ProgbarLogger(Callback):
     """Prints the progress bar of ``fit`` / ``evaluate`` / ``predict`` (``keras.callbacks.ProgbarLogger``).
 
     ``fit`` prints the same output by itself (as its ``verbose`` says); given this
-    callback, it leaves the printing to it, so nothing is printed twice.
+    callback, it leaves the printing to it, so nothing is printed twice.  As Keras's, it
+    prints the ``Epoch k/n`` line when there are several epochs, redraws the bar after the
+    batches (``verbose=1``) and prints each pass's final line with the logs it is given.
     """
 
     def __init__(self):
         super().__init__()
         self._progress = None
         self._in_fit = False
+        self.verbose = 1
+        self.epochs = 1
+        self.target = None
+
+    def set_params(self, params):
+        from .models.progress import resolve_verbose
+
+        super().set_params(params)
+        self.verbose = resolve_verbose(params.get("verbose", 1), "ProgbarLogger")
+        self.epochs = params.get("epochs", 1)
+        self.target = params.get("steps")
 
     def _start(self, title=None):
-        from .models.progress import Progress, resolve_verbose
+        from .models.progress import Progress
 
-        verbose = resolve_verbose(self.params.get("verbose", 1), "ProgbarLogger")
-        self._progress = Progress(verbose, self.params.get("steps"), title)
+        self._progress = Progress(self.verbose, self.target, title)
 
     def _update(self, batch, logs):
         if self._progress is not None and self._progress.due(batch + 1):
@@ -591,14 +614,15 @@ class ProgbarLogger(Callback):
             self._progress = None
 
     def on_train_begin(self, logs=None):
-        self._in_fit = True
+        self._in_fit = True  # the validation passes of fit print nothing
 
     def on_train_end(self, logs=None):
         self._in_fit = False
 
     def on_epoch_begin(self, epoch, logs=None):
-        epochs = self.params.get("epochs", 1)
-        self._start(f"Epoch {epoch + 1}/{epochs}")
+        from .models.progress import epoch_title
+
+        self._start(epoch_title(epoch, self.epochs))
 
     def on_train_batch_end(self, batch, logs=None):
         self._update(batch, logs)

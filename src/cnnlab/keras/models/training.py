@@ -22,7 +22,7 @@ from ...kernels import threads
 from ...tensor import Tensor
 from .. import callbacks as callbacks_module
 from . import data
-from .progress import Progress, resolve_verbose
+from .progress import Progress, epoch_title, resolve_verbose
 
 
 def _require_compiled(model, op):
@@ -150,7 +150,7 @@ def fit(
             metric.reset_state()
         loss_total, count = 0.0, 0
         callback_list.on_epoch_begin(epoch, {})
-        progress = Progress(builtin_verbose, steps, f"Epoch {epoch + 1}/{epochs}")
+        progress = Progress(builtin_verbose, steps, epoch_title(epoch, epochs))
         for step, (x_batch, y_batch) in enumerate(batches.epoch(generator)):
             if batch_begin_hooks:
                 callback_list.on_train_batch_begin(step, {})
@@ -175,8 +175,9 @@ def fit(
             val_metrics = _resolve_metrics(model, val_y_shape, output_shape)
             val_logs = _evaluate_batches(model, val_batches, val_metrics)
             logs.update({f"val_{name}": value for name, value in val_logs.items()})
+        # The callbacks' copy: sorted by name as Keras shows logs, with what they added ('learning_rate').
+        logs = callback_list.on_epoch_end(epoch, logs)
         progress.finish(logs)
-        callback_list.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
     callback_list.on_train_end(logs)
@@ -259,8 +260,9 @@ def _evaluate_batches(model, batches, metrics, progress=None, callback_list=None
 
 
 def _results(model, logs, return_dict):
+    """A dict sorted by name (as Keras 3 returns it), or the values: the loss, then the metrics in compile order."""
     if return_dict:
-        return logs
+        return dict(sorted(logs.items()))
     values = list(logs.values())
     return values[0] if len(values) == 1 else values
 
@@ -280,8 +282,7 @@ def evaluate(model, x, y, batch_size, verbose, callbacks, return_dict):
     progress = Progress(_builtin_verbose(verbose, callbacks), batches.steps)
     logs = _evaluate_batches(model, batches, metrics, progress, callback_list if callbacks else None)
     progress.steps = batches.steps
-    progress.finish(logs)
-    callback_list.on_test_end(logs)
+    progress.finish(callback_list.on_test_end(logs))
     return _results(model, logs, return_dict)
 
 

@@ -177,6 +177,12 @@ class Optimizer:
         return self._iterations
 
     # ---- variables and state ------------------------------------------------------------
+    @property
+    def built(self):
+        """Whether the optimizer has made the state of some variables (``build``, or a first update), as
+        Keras's ``optimizer.built``; ``model.summary()`` then counts that state as 'Optimizer params'."""
+        return bool(self._variables_seen)
+
     def build(self, var_list):
         """Create the slots of every variable in ``var_list`` (in order) not seen before."""
         for variable in var_list:
