@@ -222,6 +222,12 @@ class Variable(Tensor):
 
         return identity(self)
 
+    @property
+    def value(self):
+        """The current value as a tensor (Keras 3's ``variable.value``, which custom metrics' ``result()``
+        return); as ``read_value()``, later assigns do not change it and gradients still reach the variable."""
+        return self.read_value()
+
     def assign(self, value):
         self._value[...] = self._checked_update(value, "assign")
         return self

@@ -189,6 +189,17 @@ def test_views_of_a_variable_do_not_change_when_it_is_assigned():
     np.testing.assert_array_equal(first_row.numpy(), [1.0, 2.0])
 
 
+def test_variable_value_is_keras_3s_snapshot_of_the_variable():
+    v = tf.Variable([1.0, 2.0])
+    with tf.GradientTape() as tape:
+        value = v.value
+        total = tf.reduce_sum(value * value)
+    v.assign([5.0, 5.0])
+    assert isinstance(value, tf.Tensor) and not isinstance(value, tf.Variable)
+    np.testing.assert_array_equal(value.numpy(), [1.0, 2.0])
+    np.testing.assert_array_equal(tape.gradient(total, v).numpy(), [2.0, 4.0])
+
+
 def test_variable_from_callable_and_numpy_copy():
     v = tf.Variable(lambda: np.ones(3, np.float32))
     copy = v.numpy()

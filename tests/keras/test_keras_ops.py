@@ -169,7 +169,9 @@ CASES = [
     ("sort", (F32,), {}),
     ("argsort", (F32,), {"axis": 0}),
     ("one_hot", (LABELS, 4), {}),
+    ("one_hot", (LABELS.astype(np.float32), 4), {}),  # keras.io's training guide one-hots float32 labels
     ("multi_hot", (np.array([[0, 2], [1, 1]]), 3), {}),
+    ("multi_hot", (np.array([[0.0, 2.0], [1.0, 1.0]]), 3), {}),
     ("softmax", (F32,), {}),
     ("softmax", (F32,), {"axis": 0}),
     ("log_softmax", (F32,), {}),

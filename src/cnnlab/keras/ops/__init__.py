@@ -930,12 +930,14 @@ def unique(  # noqa: A002 - NumPy's argument names
 
 
 def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
-    return array_ops.one_hot(_tensor(x), num_classes, axis=axis, dtype=dtype or _FLOATX)
+    """One-hot vectors of the class indices ``x``; float indices are cut to integers first, as
+    Keras's ``convert_to_tensor(x, dtype="int64")`` does (``tf.one_hot`` itself refuses them)."""
+    return array_ops.one_hot(cast(x, "int64"), num_classes, axis=axis, dtype=dtype or _FLOATX)
 
 
 def multi_hot(inputs, num_classes, axis=-1, dtype=None, sparse=False):
     """1 at every class listed in each row of ``inputs`` (the rows' one-hot vectors, OR-ed)."""
-    encoded = array_ops.one_hot(_tensor(inputs), num_classes, axis=-1, dtype=dtype or _FLOATX)
+    encoded = array_ops.one_hot(cast(inputs, "int64"), num_classes, axis=-1, dtype=dtype or _FLOATX)
     hot = reduction_ops.reduce_max(encoded, axis=-2) if encoded.ndim > 1 else encoded
     return hot if axis == -1 else moveaxis(hot, -1, axis)
 
