@@ -59,7 +59,7 @@ def test_train_prints_progress_and_the_test_accuracy(cli, tmp_path):
     assert status == 0, err
     lines = out.splitlines()
     assert lines[0].startswith("training seed on 24 images, validating on 6: 1 epochs, batch 32, adam lr 0.001")
-    assert lines[1].startswith("epoch 1/1  loss ")
+    assert lines[1].startswith("epoch 1/1  accuracy ")  # the History in Keras 3's order
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert f"test accuracy: {metrics['test_accuracy']:.4f}" in out
 
@@ -87,7 +87,7 @@ def test_a_diverging_run_stops_with_one_line(cli, tmp_path):
         err.strip()
         == "cnnlab train: error: training stopped in epoch 1: the loss became NaN or infinite; try a smaller --lr"
     )
-    assert "epoch 1/3  loss " in out and "epoch 2/3" not in out
+    assert "epoch 1/3  accuracy " in out and "epoch 2/3" not in out
     assert not (tmp_path / "r" / "checkpoint").exists()
 
 

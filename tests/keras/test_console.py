@@ -169,6 +169,15 @@ def test_progbar_logger_prints_as_keras_own(capsys, clocks):
     assert shape_of(ours) == shape_of(theirs)
 
 
+def test_a_progbar_logger_given_to_predict_on_a_dataset_prints_the_only_bar(capsys, clocks):
+    x, _ = data()
+    model = build(keras)
+    model.predict(
+        tf.data.Dataset.from_tensor_slices(x).batch(32), verbose=2, callbacks=[keras.callbacks.ProgbarLogger()]
+    )
+    assert re.fullmatch(r"3/3 - \d+s - \d+(us|ms)/step\n", capsys.readouterr().out)
+
+
 def test_without_posix_and_a_terminal_each_redraw_starts_a_line(capsys, clocks, monkeypatch):
     monkeypatch.delitem(sys.modules, "posix")  # as on Windows with stdout sent to a file
     x, y = data()

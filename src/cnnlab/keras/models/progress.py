@@ -25,6 +25,7 @@ the logs the callbacks saw (sorted by name, then what callbacks such as
 
 import math
 import os
+import re
 import sys
 import time
 
@@ -33,6 +34,7 @@ import numpy as np
 _INTERVAL_SECONDS = 0.05  # Keras's Progbar(interval=0.05): the most a bar is redrawn
 _BAR_WIDTH = 20
 _BOLD, _GREEN, _WHITE, _RESET = "\x1b[1m", "\x1b[32m", "\x1b[37m", "\x1b[0m"
+_ESCAPE_CODE = re.compile("\x1b\\[[0-9;]*m")
 
 
 def resolve_verbose(verbose, op):
@@ -187,17 +189,15 @@ class Progress:
             if done > 0:
                 bar += f"{_GREEN}{'━' * done}{_RESET}"
             bar += f"{_WHITE}{'━' * (_BAR_WIDTH - done)}{_RESET}"
-            escapes = 8 + (9 if done > 0 else 0) + 9
         else:
             bar = f"{step:7d}/Unknown"
-            escapes = 0
         step_time = self._step_time(step, now)
         if steps and not final:
             clock = _format_eta(step_time * (steps - step))
         else:
             clock = f"{now - self._start:.0f}s"
         info = f" {_BOLD}{clock}{_RESET}" + format_step_time(step_time) + format_logs(logs)
-        width = len(bar) + len(info) - escapes - 8
+        width = len(_ESCAPE_CODE.sub("", bar + info))  # what the terminal shows, to blank it at the next redraw
         line = "\b" * self._previous_width + "\r" if _dynamic_display() else "\n"
         line += bar + info + " " * max(self._previous_width - width, 0)
         if final:

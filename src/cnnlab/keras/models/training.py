@@ -360,7 +360,7 @@ def _predict_dataset(model, dataset, verbose, callbacks):
     batches = data.DatasetBatches(model, dataset, "predict", labelled=False)
     callback_list = callbacks_module.CallbackList(callbacks, model, {"verbose": verbose, "steps": batches.steps})
     callback_list.on_predict_begin({})
-    progress = Progress(verbose, batches.steps)
+    progress = Progress(_builtin_verbose(verbose, callbacks), batches.steps)
     parts, outputs = [], None
     for step, (x_batch, _) in enumerate(batches.epoch()):
         callback_list.on_predict_batch_begin(step, {})
