@@ -89,6 +89,7 @@ def cnnlab_model(tf, deep):
 def run_cnnlab(config, epochs=1):
     import cnnlab as tf
 
+    tf.runtime.configure()  # as the cnnlab command runs: threads, BLAS and malloc set for training
     tf.random.set_seed(0)
     x_train, y_train, x_test, _ = load_data()
     y_onehot = tf.keras.utils.to_categorical(y_train, 10)

@@ -67,9 +67,7 @@ def worker(config, train, test):
     """Run ``config`` as the benchmark does, on the generated data; return its hashes."""
     import cnnlab as tf
 
-    configure = getattr(getattr(tf, "runtime", None), "configure", None)
-    if configure is not None:  # as the benchmark runs it (absent before the runtime package existed)
-        configure()
+    tf.runtime.configure()  # as the benchmark runs it
     tf.random.set_seed(0)
     (x_train, y_train), (x_test, y_test) = generated_data(train, test)
     x_train = (x_train[:, :, :, None] / np.float32(255)).astype(np.float32)

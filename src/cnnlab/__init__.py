@@ -39,7 +39,6 @@ from .dtypes import (
     bool_ as bool,  # noqa: A001 - TF's name
 )
 from .function import TensorSpec, executing_eagerly, function
-from .kernels.memory import keep_freed_memory as _keep_freed_memory
 from .module import Module
 from .ops.array_ops import (
     broadcast_to,
@@ -171,10 +170,6 @@ from .version import VERSION as __version__
 # ``x[:, tf.newaxis]`` adds an axis, as NumPy's ``np.newaxis`` does.
 newaxis = None
 
-# Training steps allocate and free the same big arrays over and over: let the C
-# allocator keep them instead of faulting fresh pages in every step (kernels/memory.py).
-_keep_freed_memory()
-
 # Submodules that pull in more code load on first use (``tf.keras``, ``tf.signal``, ...).
 # As in TF 2, ``tf.optimizers`` / ``tf.initializers`` / ``tf.losses`` are the Keras ones.
 _LAZY_MODULES = {
@@ -185,11 +180,12 @@ _LAZY_MODULES = {
     "signal": ".signal",
     "testing": ".testing",
     "datasets": ".datasets",
+    "config": ".config",
+    "runtime": ".runtime",
     "keras": ".keras",
     "optimizers": ".keras.optimizers",
     "initializers": ".keras.initializers",
     "losses": ".keras.losses",
-    "config": ".config",
     "version": ".version",
     "data": ".data",
     "image": ".image",

@@ -21,8 +21,8 @@ from . import nest
 from .tensor import Tensor, Variable
 
 # The tapes inside whose ``with`` block we are, innermost last.  Together with the
-# RNG and the counter that numbers tensors (``Tensor._key``), this is the only global
-# mutable state in cnnlab.
+# RNG, the counter that numbers tensors (``Tensor._key``) and the runtime's settings
+# (``cnnlab.runtime.state``), this is the only global mutable state in cnnlab.
 _active_tapes = []
 
 

@@ -1,19 +1,27 @@
-"""``tf.config``: the devices a program may ask about, and TF's switches that cnnlab accepts.
+"""``tf.config``: the devices a program may ask about, TF's switches that cnnlab accepts, and threads.
 
 cnnlab runs on the CPU only, so the device lists hold one CPU; programs that look
 for GPUs find none and go on, as they do under TF on a machine without one.
+``tf.config.threading`` sets how many threads cnnlab's kernels use (``cnnlab.runtime``
+has the default and the environment variable ``CNNLAB_NUM_THREADS``).
 
 Example:
     >>> cnnlab.config.list_physical_devices()
     [PhysicalDevice(name='/physical_device:CPU:0', device_type='CPU')]
     >>> cnnlab.config.list_physical_devices("GPU")
     []
+    >>> cnnlab.config.threading.set_intra_op_parallelism_threads(2)
+    >>> cnnlab.config.threading.get_intra_op_parallelism_threads()
+    2
+    >>> cnnlab.config.threading.set_intra_op_parallelism_threads(0)  # back to the default
 """
 
 import collections
 import contextlib
 import re
 import types
+
+from . import runtime
 
 PhysicalDevice = collections.namedtuple("PhysicalDevice", ["name", "device_type"])
 LogicalDevice = collections.namedtuple("LogicalDevice", ["name", "device_type"])
@@ -152,3 +160,34 @@ def device(device_name):
     """
     _check_device_name(device_name)
     yield
+
+
+def get_intra_op_parallelism_threads():
+    """The thread count set for cnnlab's kernels; 0 when none was set (the default rule applies)."""
+    return runtime.requested_threads()
+
+
+def set_intra_op_parallelism_threads(num_threads):
+    """Use ``num_threads`` threads inside each op (cnnlab's kernels); 0: the default rule.
+
+    Unlike TF, it may be called at any time: the next op uses the new count.
+    """
+    runtime.set_num_threads(num_threads)
+
+
+def get_inter_op_parallelism_threads():
+    """The inter-op thread count set (0 if none); cnnlab runs one op at a time."""
+    return runtime.inter_op_threads()
+
+
+def set_inter_op_parallelism_threads(num_threads):
+    """Accepted for TF compatibility and remembered; cnnlab runs one op at a time, so it changes nothing."""
+    runtime.set_inter_op_threads(num_threads)
+
+
+threading = types.SimpleNamespace(
+    get_intra_op_parallelism_threads=get_intra_op_parallelism_threads,
+    set_intra_op_parallelism_threads=set_intra_op_parallelism_threads,
+    get_inter_op_parallelism_threads=get_inter_op_parallelism_threads,
+    set_inter_op_parallelism_threads=set_inter_op_parallelism_threads,
+)

@@ -15,7 +15,9 @@ from cnnlab.kernels import padding as padding_helpers
 from cnnlab.kernels import pool as pool_kernels
 from cnnlab.kernels import relu as relu_kernels
 from cnnlab.kernels.padding import geometry_2d
-from cnnlab.kernels.workspace import Workspace
+from cnnlab.runtime import tuning
+from cnnlab.runtime.memory import Workspace
+from cnnlab.runtime.state import STATE
 from cnnlab.ops import fused_ops
 from cnnlab.testing import check_gradients
 from fused_checks import gradients
@@ -105,15 +107,15 @@ def test_conv_filter_and_bias_gradients_come_from_one_product_with_the_columns()
 
 
 def blas_keeps_row_groups():
-    """Whether this machine's BLAS gives a product cut into chunks of ``blas.ROW_GROUP`` rows the
+    """Whether this machine's BLAS gives a product cut into chunks of ``tuning.ROW_GROUP`` rows the
     bits of one product (true of the OpenBLAS kernels the group was measured on)."""
     from cnnlab.kernels import blas
 
-    a, b = rng.standard_normal((10 * blas.ROW_GROUP, 50)).astype(np.float32), rng.standard_normal((50, 7)).astype(np.float32)
+    a, b = rng.standard_normal((10 * tuning.ROW_GROUP, 50)).astype(np.float32), rng.standard_normal((50, 7)).astype(np.float32)
     whole = np.matmul(a, b)
     return all(
-        np.array_equal(np.matmul(a[i : i + blas.ROW_GROUP], b), whole[i : i + blas.ROW_GROUP])
-        for i in range(0, len(a), blas.ROW_GROUP)
+        np.array_equal(np.matmul(a[i : i + tuning.ROW_GROUP], b), whole[i : i + tuning.ROW_GROUP])
+        for i in range(0, len(a), tuning.ROW_GROUP)
     )
 
 
@@ -130,13 +132,14 @@ def blas_keeps_row_groups():
 def test_im2col_and_product_by_chunks_give_the_one_products_values(x_shape, filter_shape, padding, by_pool_quarter, cores, monkeypatch):
     """conv2d_with_columns fills im2col's rows chunk by chunk, each chunk's product right after:
     the same columns, and the same output as the one product (bit for bit where the BLAS
-    computes rows in groups of blas.ROW_GROUP, as the OpenBLAS measured does)."""
-    from cnnlab.kernels import blas, threads
+    computes rows in groups of tuning.ROW_GROUP, as the OpenBLAS measured does)."""
+    from cnnlab.kernels import blas
+    from cnnlab.runtime import threads
 
-    monkeypatch.setattr(threads, "CORES", cores)
-    monkeypatch.setattr(threads, "MIN_ELEMENTS", 0)
-    monkeypatch.setattr(blas, "_SPLIT_MULTIPLY_ADDS", 0)  # split these small products as a big one is split
-    monkeypatch.setattr(conv_kernels, "_CHUNK_ROWS", 100)  # many chunks
+    monkeypatch.setattr(STATE, "resolved_threads", cores)
+    monkeypatch.setattr(tuning, "MIN_ELEMENTS", 0)
+    monkeypatch.setattr(tuning, "SPLIT_MULTIPLY_ADDS", 0)  # split these small products as a big one is split
+    monkeypatch.setattr(tuning, "CHUNK_ROWS", 100)  # many chunks
     x = rng.standard_normal(x_shape).astype(np.float32)
     w, b = rng.standard_normal(filter_shape).astype(np.float32), rng.standard_normal(filter_shape[3]).astype(np.float32)
     geometry = geometry_2d(x_shape[1:3], filter_shape[:2], (1, 1), (1, 1), padding)
@@ -155,12 +158,13 @@ def test_im2col_and_product_by_chunks_give_the_one_products_values(x_shape, filt
 
 @pytest.mark.parametrize("x_shape, strides, padding", [((12, 10, 10, 6), 1, "VALID"), ((10, 9, 9, 4), 2, "SAME")])
 def test_input_gradient_by_col2im_in_chunks_is_col2im_of_the_one_product(x_shape, strides, padding, monkeypatch):
-    from cnnlab.kernels import blas, threads
+    from cnnlab.kernels import blas
+    from cnnlab.runtime import threads
 
-    monkeypatch.setattr(threads, "CORES", 2)
-    monkeypatch.setattr(threads, "MIN_ELEMENTS", 0)
-    monkeypatch.setattr(blas, "_SPLIT_MULTIPLY_ADDS", 0)
-    monkeypatch.setattr(conv_kernels, "_CHUNK_ROWS", 50)
+    monkeypatch.setattr(STATE, "resolved_threads", 2)
+    monkeypatch.setattr(tuning, "MIN_ELEMENTS", 0)
+    monkeypatch.setattr(tuning, "SPLIT_MULTIPLY_ADDS", 0)
+    monkeypatch.setattr(tuning, "CHUNK_ROWS", 50)
     w = rng.standard_normal((3, 3, x_shape[3], 5)).astype(np.float32)
     geometry = geometry_2d(x_shape[1:3], (3, 3), (strides, strides), (1, 1), padding)
     dy = rng.standard_normal((x_shape[0], *geometry.out_shape, 5)).astype(np.float32)
@@ -173,9 +177,10 @@ def test_input_gradient_by_col2im_in_chunks_is_col2im_of_the_one_product(x_shape
 
 
 def test_products_by_row_parts_follow_matmul(monkeypatch):
-    from cnnlab.kernels import blas, threads
+    from cnnlab.kernels import blas
+    from cnnlab.runtime import threads
 
-    monkeypatch.setattr(threads, "CORES", 2)
+    monkeypatch.setattr(STATE, "resolved_threads", 2)
     assert blas.row_part_bounds(1000, 500, 100) == [0, 500, 1000]  # split like matmul: one part per core
     assert blas.row_part_bounds(10, 5, 3) == [0, 10]  # too small to split
     parts = []
@@ -295,11 +300,11 @@ def test_the_input_gradient_goes_by_col2im_when_a_quarter_of_the_correlation_wou
 
 
 def test_col2im_splits_a_big_batch_over_the_cores_with_the_same_sums():
-    from cnnlab.kernels import threads
+    from cnnlab.runtime import threads
 
     geometry = geometry_2d((10, 10), (3, 3), padding="VALID")
     field_grads = rng.standard_normal((64, 8, 8, 3, 3, 16)).astype(np.float32)
-    assert field_grads.size >= threads.MIN_ELEMENTS  # big enough to split
+    assert field_grads.size >= tuning.MIN_ELEMENTS  # big enough to split
     got = conv_kernels.col2im(field_grads, (64, 10, 10, 16), geometry)
     one_by_one = [conv_kernels.col2im(field_grads[i : i + 1], (1, 10, 10, 16), geometry)[0] for i in range(64)]
     np.testing.assert_array_equal(got, np.stack(one_by_one))
@@ -422,11 +427,12 @@ def test_a_layer_output_kept_by_the_caller_is_never_overwritten():
 
 @pytest.mark.parametrize("shapes", [((1000, 500), (500, 100)), ((100, 500), (500, 1000))])
 def test_large_products_split_over_two_threads_match_numpy(shapes, monkeypatch):
-    from cnnlab.kernels import blas, threads
+    from cnnlab.kernels import blas
+    from cnnlab.runtime import threads
 
-    monkeypatch.setattr(threads, "CORES", 2)  # split even where this machine has one core
+    monkeypatch.setattr(STATE, "resolved_threads", 2)  # split even where this machine has one core
     a, b = (rng.standard_normal(shape).astype(np.float32) for shape in shapes)
-    assert a.shape[0] * a.shape[1] * b.shape[1] >= blas._SPLIT_MULTIPLY_ADDS
+    assert a.shape[0] * a.shape[1] * b.shape[1] >= tuning.SPLIT_MULTIPLY_ADDS
     np.testing.assert_allclose(blas.matmul(a, b), a @ b, rtol=1e-4, atol=1e-3)
     out = np.empty((a.shape[0], b.shape[1]), np.float32)
     assert blas.matmul(np.asfortranarray(a), b, out=out) is out
@@ -442,9 +448,10 @@ def test_large_products_split_over_two_threads_match_numpy(shapes, monkeypatch):
     ],
 )
 def test_products_are_split_only_along_a_wide_side_of_the_result(shapes, split, monkeypatch):
-    from cnnlab.kernels import blas, threads
+    from cnnlab.kernels import blas
+    from cnnlab.runtime import threads
 
-    monkeypatch.setattr(threads, "CORES", 2)
+    monkeypatch.setattr(STATE, "resolved_threads", 2)
     calls = []
     parallel_parts = threads.parallel_parts
 
@@ -454,7 +461,7 @@ def test_products_are_split_only_along_a_wide_side_of_the_result(shapes, split, 
 
     monkeypatch.setattr(threads, "parallel_parts", counted)
     a, b = (rng.standard_normal(shape).astype(np.float32) for shape in shapes)
-    assert a.shape[0] * a.shape[1] * b.shape[1] >= blas._SPLIT_MULTIPLY_ADDS
+    assert a.shape[0] * a.shape[1] * b.shape[1] >= tuning.SPLIT_MULTIPLY_ADDS
     np.testing.assert_allclose(blas.matmul(a, b), a @ b, rtol=1e-4, atol=1e-2)
     assert bool(calls) == split
 
@@ -462,10 +469,11 @@ def test_products_are_split_only_along_a_wide_side_of_the_result(shapes, split, 
 @pytest.mark.parametrize("cores", [1, 2])
 @pytest.mark.parametrize("shared", [5, 2 * 1024, 3 * 1024 + 17])  # one piece; whole pieces; pieces and a rest
 def test_products_in_pieces_of_the_shared_axis_sum_to_the_product(shared, cores, monkeypatch):
-    from cnnlab.kernels import blas, threads
+    from cnnlab.kernels import blas
+    from cnnlab.runtime import threads
 
-    monkeypatch.setattr(threads, "CORES", cores)
-    monkeypatch.setattr(threads, "MIN_ELEMENTS", 0)  # share the pieces out even for this small product
+    monkeypatch.setattr(STATE, "resolved_threads", cores)
+    monkeypatch.setattr(tuning, "MIN_ELEMENTS", 0)  # share the pieces out even for this small product
     # Small integers: every partial sum is exact in float32, whatever the order of the sums.
     a = rng.integers(-3, 4, size=(9, shared)).astype(np.float32)
     b = rng.integers(-3, 4, size=(shared, 10)).astype(np.float32)
@@ -488,7 +496,7 @@ def test_conv2d_filter_gradient_of_a_big_batch_sums_pieces_of_positions():
     with tf.GradientTape() as tape:
         y = tf.nn.conv2d(x, w, 1, "SAME")
     dw = tape.gradient(y, w, output_gradients=dy).numpy()
-    assert 6 * 27 * 27 >= 4 * blas._PIECE
+    assert 6 * 27 * 27 >= 4 * tuning.PIECE
     padded = np.pad(x.astype(np.float64), ((0, 0), (1, 1), (1, 1), (0, 0)))
     expected = np.zeros((3, 3, 1, 6))
     for i in range(3):
@@ -499,48 +507,66 @@ def test_conv2d_filter_gradient_of_a_big_batch_sums_pieces_of_positions():
     np.testing.assert_array_equal(from_op, dw)  # the op computes it the same way
 
 
-def test_blas_matmul_is_numpy_matmul_and_puts_the_thread_count_back():
-    from cnnlab.kernels import blas
+def _openblas_threads():
+    """OpenBLAS's thread count as threadpoolctl reads it (None: no OpenBLAS loaded)."""
+    import threadpoolctl
 
+    counts = [lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["internal_api"] == "openblas"]
+    return counts[0] if counts else None
+
+
+def test_blas_matmul_is_numpy_matmul_and_puts_the_thread_count_back(monkeypatch):
+    from cnnlab.kernels import blas
+    from cnnlab.runtime import blas as blas_threads
+
+    monkeypatch.setattr(STATE, "blas_single_threaded", False)  # as in a process that did not call configure()
     a, b = rng.standard_normal((6, 4)).astype(np.float32), rng.standard_normal((4, 3)).astype(np.float32)
     out = np.empty((6, 3), np.float32)
     assert blas.matmul(a, b, out=out) is out
     np.testing.assert_array_equal(out, np.matmul(a, b))
     np.testing.assert_array_equal(blas.matmul(a.T.copy().T, b), np.matmul(a, b))  # Fortran-ordered operand
-    if blas._set_threads is None:
+    if not STATE.blas_setter:
         pytest.skip("NumPy's BLAS here is not an OpenBLAS with openblas_set_num_threads_local")
-    original = blas._set_threads(2)
-    blas.matmul(a, b)
-    assert blas._set_threads(original) == 2  # the count set before the call is back
+    assert STATE.blas_setter._flags_ & __import__("ctypes")._FUNCFLAG_PYTHONAPI  # keeps the GIL
+    original = STATE.blas_setter(3)
+    try:
+        blas.matmul(a, b)
+        assert _openblas_threads() == 3  # the count set before the call is back
+        blas_threads.begin_product()
+        assert _openblas_threads() == 1
+        blas_threads.end_product()
+    finally:
+        STATE.blas_setter(original)
 
 
 def test_openblas_runs_cnnlab_products_on_one_thread_and_gets_its_count_back(monkeypatch):
     """OpenBLAS's thread count is the whole process's: it is 1 while any of cnnlab's products
-    runs, on any thread, and the count found before is back once the last one ends.  The
-    switch keeps the GIL (a ctypes.PyDLL function: a CDLL one would hand the GIL to another
-    thread, and wait for it back, twice per product)."""
-    import ctypes
+    runs, on any thread, and the count found before is back once the last one ends."""
+    from cnnlab.kernels import blas
+    from cnnlab.runtime import threads
 
-    from cnnlab.kernels import blas, threads
-
-    if blas._set_threads is None:
+    monkeypatch.setattr(STATE, "blas_single_threaded", False)
+    blas.matmul(np.ones((2, 2)), np.ones((2, 2)))  # finds the switch
+    if not STATE.blas_setter:
         pytest.skip("NumPy's BLAS here is not an OpenBLAS with openblas_set_num_threads_local")
-    assert blas._set_threads._flags_ & ctypes._FUNCFLAG_PYTHONAPI
     counts = []
     numpy_matmul = np.matmul
 
     def matmul(a, b, out=None):
-        counts.append(blas._set_threads(1))  # the count during the product (left as it was: 1)
+        counts.append(STATE.blas_setter(1))  # the count during the product (left as it was: 1)
         return numpy_matmul(a, b, out=out)
 
     monkeypatch.setattr(blas.np, "matmul", matmul)
-    monkeypatch.setattr(threads, "CORES", 2)
-    monkeypatch.setattr(threads, "MIN_ELEMENTS", 0)
+    monkeypatch.setattr(STATE, "resolved_threads", 2)
+    monkeypatch.setattr(tuning, "MIN_ELEMENTS", 0)
     a, b = rng.standard_normal((8, 5)).astype(np.float32), rng.standard_normal((5, 3)).astype(np.float32)
     out = np.empty((400, 8, 3), np.float32)
-    previous = blas._set_threads(2)
-    threads.parallel_parts(lambda part: [blas.matmul(a, b, out=out[i]) for i in range(part.start, part.stop)], 400, 400)
-    assert blas._set_threads(previous) == 2  # back to the count found before
+    previous = STATE.blas_setter(2)
+    try:
+        threads.parallel_parts(lambda part: [blas.matmul(a, b, out=out[i]) for i in range(part.start, part.stop)], 400, 400)
+        assert _openblas_threads() == 2  # back to the count found before
+    finally:
+        STATE.blas_setter(previous)
     assert counts == [1] * 400
     np.testing.assert_array_equal(out, np.broadcast_to(numpy_matmul(a, b), out.shape))
 
@@ -646,28 +672,28 @@ def test_per_channel_broadcast_by_rows_equals_numpy(array_shape, vector_shape, n
 
 
 def test_parallel_parts_covers_the_axis_once_and_raises_what_a_part_raises(monkeypatch):
-    from cnnlab.kernels import threads
+    from cnnlab.runtime import threads
 
-    monkeypatch.setattr(threads, "CORES", 3)
+    monkeypatch.setattr(STATE, "resolved_threads", 3)
     seen = []
-    threads.parallel_parts(seen.append, 10, elements=threads.MIN_ELEMENTS)
+    threads.parallel_parts(seen.append, 10, elements=tuning.MIN_ELEMENTS)
     assert sorted((part.start, part.stop) for part in seen) == [(0, 3), (3, 6), (6, 10)]
     small = []
-    threads.parallel_parts(small.append, 10, elements=threads.MIN_ELEMENTS - 1)  # too little work to split
+    threads.parallel_parts(small.append, 10, elements=tuning.MIN_ELEMENTS - 1)  # too little work to split
     assert small == [slice(0, 10)]
 
     def nested(part):  # a part asking for parts again runs them in one piece, inside its thread
         inner = []
-        threads.parallel_parts(inner.append, part.stop - part.start, elements=threads.MIN_ELEMENTS)
+        threads.parallel_parts(inner.append, part.stop - part.start, elements=tuning.MIN_ELEMENTS)
         seen.append(len(inner))
 
     seen.clear()
-    threads.parallel_parts(nested, 30, elements=threads.MIN_ELEMENTS)
+    threads.parallel_parts(nested, 30, elements=tuning.MIN_ELEMENTS)
     assert seen == [1, 1, 1]  # the calling thread's own part too: the workers are busy with theirs
-    threads.parallel_parts(nested, 30, elements=threads.MIN_ELEMENTS)  # and the next call splits again
+    threads.parallel_parts(nested, 30, elements=tuning.MIN_ELEMENTS)  # and the next call splits again
     assert seen == [1, 1, 1, 1, 1, 1]
     inner = []
-    threads.parallel_parts(inner.append, 30, elements=threads.MIN_ELEMENTS)
+    threads.parallel_parts(inner.append, 30, elements=tuning.MIN_ELEMENTS)
     assert len(inner) == 3
 
     def fails(part):
@@ -675,19 +701,19 @@ def test_parallel_parts_covers_the_axis_once_and_raises_what_a_part_raises(monke
             raise ValueError(f"part {part.start} failed")
 
     with pytest.raises(ValueError, match="part [1-9] failed"):
-        threads.parallel_parts(fails, 10, elements=threads.MIN_ELEMENTS)
+        threads.parallel_parts(fails, 10, elements=tuning.MIN_ELEMENTS)
 
 
 def test_parallel_parts_from_two_threads_at_once_and_no_reference_kept(monkeypatch):
     import threading
     import weakref
 
-    from cnnlab.kernels import threads
+    from cnnlab.runtime import threads
 
-    monkeypatch.setattr(threads, "CORES", 2)
-    with threads._workers_lock:  # another thread has the workers: the work runs here, in one piece
+    monkeypatch.setattr(STATE, "resolved_threads", 2)
+    with STATE.workers_lock:  # another thread has the workers: the work runs here, in one piece
         alone = []
-        threads.parallel_parts(alone.append, 10, elements=threads.MIN_ELEMENTS)
+        threads.parallel_parts(alone.append, 10, elements=tuning.MIN_ELEMENTS)
         assert alone == [slice(0, 10)]
         threads.parallel_items(alone.append, 3)
         assert alone[1:] == [0, 1, 2]
@@ -699,7 +725,7 @@ def test_parallel_parts_from_two_threads_at_once_and_no_reference_kept(monkeypat
             for step in range(200):
                 values = np.arange(1000, dtype=np.float64) + step
                 out = np.empty_like(values)
-                threads.parallel_parts(lambda part: np.multiply(values[part], 2, out=out[part]), len(values), threads.MIN_ELEMENTS)
+                threads.parallel_parts(lambda part: np.multiply(values[part], 2, out=out[part]), len(values), tuning.MIN_ELEMENTS)
                 np.testing.assert_array_equal(out, 2 * values)
             results[name] = True
         except BaseException as error:  # reported below, on the test's thread
@@ -716,7 +742,7 @@ def test_parallel_parts_from_two_threads_at_once_and_no_reference_kept(monkeypat
         pass
 
     held = Held()
-    threads.parallel_parts(lambda part, held=held: None, 10, elements=threads.MIN_ELEMENTS)
+    threads.parallel_parts(lambda part, held=held: None, 10, elements=tuning.MIN_ELEMENTS)
     gone = weakref.ref(held)
     del held
     assert gone() is None  # no worker keeps the task (and the arrays it refers to) after the call
@@ -725,9 +751,9 @@ def test_parallel_parts_from_two_threads_at_once_and_no_reference_kept(monkeypat
 def test_parallel_items_runs_each_index_once_and_stops_after_a_failure(monkeypatch):
     import threading
 
-    from cnnlab.kernels import threads
+    from cnnlab.runtime import threads
 
-    monkeypatch.setattr(threads, "CORES", 2)
+    monkeypatch.setattr(STATE, "resolved_threads", 2)
     for n in (0, 1, 2, 57):
         seen, where, reports = [], set(), []
 
@@ -736,7 +762,7 @@ def test_parallel_items_runs_each_index_once_and_stops_after_a_failure(monkeypat
             where.add(threading.get_ident())
             time.sleep(0.0005)  # long enough for the worker to take items too
             inner = []  # with two items or more, every core has one: parts run in one piece
-            threads.parallel_parts(inner.append, 8, elements=threads.MIN_ELEMENTS)
+            threads.parallel_parts(inner.append, 8, elements=tuning.MIN_ELEMENTS)
             assert len(inner) == (1 if n >= 2 else 2)
 
         threads.parallel_items(task, n, lambda done: reports.append((done, threading.get_ident())))
@@ -751,7 +777,7 @@ def test_parallel_items_runs_each_index_once_and_stops_after_a_failure(monkeypat
         threads.parallel_items(order.append, 5)
         assert order == [0, 1, 2, 3, 4]
 
-    threads.parallel_parts(nested, 2, elements=threads.MIN_ELEMENTS)
+    threads.parallel_parts(nested, 2, elements=tuning.MIN_ELEMENTS)
 
     started = []
 
@@ -765,7 +791,7 @@ def test_parallel_items_runs_each_index_once_and_stops_after_a_failure(monkeypat
         threads.parallel_items(fails, 1000)
     assert len(started) < 20  # no new items after the failure
 
-    monkeypatch.setattr(threads, "CORES", 1)
+    monkeypatch.setattr(STATE, "resolved_threads", 1)
     order = []
     threads.parallel_items(order.append, 4, lambda done: order.append(-done))
     assert order == [0, -1, 1, -2, 2, -3, 3, -4]
@@ -774,7 +800,7 @@ def test_parallel_items_runs_each_index_once_and_stops_after_a_failure(monkeypat
 def test_the_allocator_keeps_freed_memory_on_linux_with_glibc():
     import platform
 
-    from cnnlab.kernels.memory import keep_freed_memory
+    from cnnlab.runtime.memory import keep_freed_memory
 
     if not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"):
         pytest.skip("mallopt is glibc's")
@@ -784,10 +810,10 @@ def test_the_allocator_keeps_freed_memory_on_linux_with_glibc():
 def test_parallel_parts_run_under_the_callers_numpy_error_state(monkeypatch):
     import warnings
 
-    from cnnlab.kernels import threads
+    from cnnlab.runtime import threads
 
-    monkeypatch.setattr(threads, "CORES", 2)
-    big = np.full(2 * threads.MIN_ELEMENTS, 3e38, np.float32)
+    monkeypatch.setattr(STATE, "resolved_threads", 2)
+    big = np.full(2 * tuning.MIN_ELEMENTS, 3e38, np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a warning from any part would fail here
         with np.errstate(over="ignore"):
@@ -800,7 +826,7 @@ def test_parallel_parts_run_under_the_callers_numpy_error_state(monkeypatch):
 
 
 # Under a row, whole rows only, rows and a rest, and rows enough to be split over the cores.
-@pytest.mark.parametrize("size", [1, 7, relu_kernels.ROW, relu_kernels.ROW + 3, 20 * relu_kernels.ROW + 11])
+@pytest.mark.parametrize("size", [1, 7, tuning.RELU_ROW, tuning.RELU_ROW + 3, 20 * tuning.RELU_ROW + 11])
 def test_relu_kernel_in_rows_matches_the_definition_nan_included(size):
     x = rng.standard_normal(size).astype(np.float32)
     x[:: max(size // 5, 1)] = np.nan

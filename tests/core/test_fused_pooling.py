@@ -10,7 +10,7 @@ import cnnlab as tf
 from cnnlab.kernels import conv as conv_kernels
 from cnnlab.kernels import pool as pool_kernels
 from cnnlab.kernels.padding import geometry_2d
-from cnnlab.kernels.workspace import Workspace
+from cnnlab.runtime.memory import Workspace
 from cnnlab.ops import fused_ops
 from cnnlab.testing import check_gradients
 from fused_checks import gradients

@@ -231,7 +231,7 @@ def test_sync_batch_norm_op_in_one_process_matches_batch_normalization(channel_a
 
 
 def _workspace():
-    from cnnlab.kernels.workspace import Workspace
+    from cnnlab.runtime.memory import Workspace
 
     return Workspace()
 

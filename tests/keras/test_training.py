@@ -251,10 +251,13 @@ def side_by_side_spy(monkeypatch):
     """Runs predict's batches side by side however quick they are, on two cores; returns the
     list that gets one entry per ``parallel_items`` call."""
     from cnnlab.keras.models import training
-    from cnnlab.kernels import threads
+    from cnnlab.runtime import threads
 
-    monkeypatch.setattr(training, "_SIDE_BY_SIDE_MIN_SECONDS", 0.0)
-    monkeypatch.setattr(threads, "CORES", 2)
+    from cnnlab.runtime import tuning
+    from cnnlab.runtime.state import STATE
+
+    monkeypatch.setattr(training, "SIDE_BY_SIDE_MIN_SECONDS", 0.0)
+    monkeypatch.setattr(STATE, "resolved_threads", 2)
     calls, parallel_items = [], threads.parallel_items
 
     def spy(task, n, after_own_item=None):
@@ -285,7 +288,7 @@ def test_predict_runs_batches_side_by_side_with_the_same_values(monkeypatch, cap
         model.predict(x, batch_size=7, verbose=0)  # a recording tape sees the ops in order
     assert calls == [41, 41]
 
-    monkeypatch.setattr(training, "_SIDE_BY_SIDE_MIN_SECONDS", 1e9)  # batches too quick to repay a hand-off
+    monkeypatch.setattr(training, "SIDE_BY_SIDE_MIN_SECONDS", 1e9)  # batches too quick to repay a hand-off
     model.predict(x, batch_size=7, verbose=0)
     assert calls == [41, 41]
 

@@ -63,6 +63,9 @@ def main(argv=None):
     """Run the ``cnnlab`` command with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    from .. import runtime
+
+    runtime.configure()  # threads, BLAS and malloc set for training (the command owns its process)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = functools.partial(_show_warning, args.command)

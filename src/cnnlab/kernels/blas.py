@@ -22,50 +22,11 @@ With another BLAS (MKL, Accelerate) or an older OpenBLAS it is not found, and
 products run as NumPy runs them.
 """
 
-import ctypes
-import glob
-import os
-import threading
-
 import numpy as np
 
-from . import threads
-
-
-def _find_thread_setter():
-    """``openblas_set_num_threads_local`` of the OpenBLAS NumPy loaded, or None."""
-    numpy_dir = os.path.dirname(np.__file__)
-    # Where NumPy's wheels put their bundled libraries (Linux and Windows, then macOS).
-    patterns = [
-        os.path.join(numpy_dir, os.pardir, "numpy.libs", "*openblas*"),
-        os.path.join(numpy_dir, ".dylibs", "*openblas*"),
-    ]
-    for path in sorted(p for pattern in patterns for p in glob.glob(pattern)):
-        try:
-            # Already loaded by NumPy: this only looks it up.  A ``PyDLL``'s functions keep
-            # the GIL: a CDLL's would hand it over, and wait to get it back, twice per
-            # product, while another thread runs Python (predict's two batches at a time).
-            library = ctypes.PyDLL(path)
-        except OSError:
-            continue
-        setter = getattr(library, "openblas_set_num_threads_local", None)
-        if setter is not None:
-            setter.argtypes = [ctypes.c_int]
-            setter.restype = ctypes.c_int  # the previous count
-            return setter
-    return None
-
-
-_set_threads = _find_thread_setter()
-
-# A product of at least this many multiply-adds (about 0.2 ms on one core) is split over
-# the cores; handing a part to a pool thread costs about 50 microseconds (see threads).
-_SPLIT_MULTIPLY_ADDS = 8_000_000
-# ... and only along an output side of at least this many rows or columns.  A long, thin
-# product, such as a conv's filter gradient (10 x 100,352) @ (100,352 x 10), ran 1.4-2.5x
-# slower in two halves of 5 columns than on one thread (``matmul_in_pieces`` shares such a
-# product over the cores by pieces of the shared axis instead).
-SPLIT_MIN_OUTPUT = 128
+from ..runtime import blas as blas_threads
+from ..runtime import threads
+from ..runtime import tuning
 
 
 def matmul(a, b, out=None):
@@ -83,7 +44,7 @@ def matmul(a, b, out=None):
 
 def _splits(m, k, n):
     """Whether ``matmul`` splits an (m, k) @ (k, n) product over the cores."""
-    return threads.CORES > 1 and m * k * n >= _SPLIT_MULTIPLY_ADDS and max(m, n) >= SPLIT_MIN_OUTPUT
+    return threads.count() > 1 and m * k * n >= tuning.SPLIT_MULTIPLY_ADDS and max(m, n) >= tuning.SPLIT_MIN_OUTPUT
 
 
 def by_row_parts(task, m, k, n):
@@ -109,16 +70,7 @@ def row_part_bounds(m, k, n):
     also run in one piece: see ``threads.parallel_parts``.)"""
     if not _splits(m, k, n) or m < n:
         return [0, m]
-    return [part.start for part in threads.split(m, min(threads.CORES, m))] + [m]
-
-
-# OpenBLAS computes a product's rows in groups of this many: the register tile of the
-# kernels NumPy's OpenBLAS runs on the x86-64 machines measured (Haswell's and Zen's).  Cut
-# into chunks of whole groups (counted from the row a call starts at), a product gives
-# every row the bits that one call over all of them gives; with other chunk sizes some rows
-# come out rounded differently (measured: chunks of 12, 24, 36, 48 or 96 rows equal one
-# product, of 4, 6, 8, 16 or 32 rows do not).
-ROW_GROUP = 12
+    return [part.start for part in threads.split(m, min(threads.count(), m))] + [m]
 
 
 def matmul_rows(a, b, out):
@@ -127,17 +79,12 @@ def matmul_rows(a, b, out):
     return _matmul_one_thread(a, b, out)
 
 
-# A product with a small result and a long shared axis, such as a conv's filter gradient,
-# (9, 100,352) @ (100,352, 10), is cut along that axis into pieces of this many steps.
-_PIECE = 1024
-
-
 def matmul_in_pieces(a, b):
     """``a @ b`` for 2-D ``a`` and ``b`` with a small result and a long shared axis, on every core.
 
     As one OpenBLAS call, such a product runs on one thread at a few GFLOP/s (OpenBLAS
     copies both long operands into its packing buffers, and two halves run no faster
-    side by side).  Cut along the shared axis into pieces of ``_PIECE`` steps, it is a
+    side by side).  Cut along the shared axis into pieces of ``PIECE`` steps, it is a
     batch of small products, which OpenBLAS computes without packing and the cores
     share; their (small) results are then summed, in a fixed order.  Measured for the
     (9, 100,352) @ (100,352, 10) filter gradient of a 128-image batch's first conv:
@@ -145,12 +92,12 @@ def matmul_in_pieces(a, b):
     product's, so the result rounds differently (by a few units in the last place).
     """
     (m, k), n = a.shape, b.shape[1]
-    pieces = k // _PIECE
+    pieces = k // tuning.PIECE
     if pieces < 2:
         return _matmul_one_thread(a, b)
-    whole = pieces * _PIECE
-    a_pieces = a[:, :whole].reshape(m, pieces, _PIECE).transpose(1, 0, 2)
-    b_pieces = b[:whole].reshape(pieces, _PIECE, n)
+    whole = pieces * tuning.PIECE
+    a_pieces = a[:, :whole].reshape(m, pieces, tuning.PIECE).transpose(1, 0, 2)
+    b_pieces = b[:whole].reshape(pieces, tuning.PIECE, n)
     products = np.empty((pieces, m, n), np.result_type(a, b))
     threads.parallel_parts(
         lambda part: _matmul_one_thread(a_pieces[part], b_pieces[part], products[part]), pieces, m * k * n
@@ -161,29 +108,13 @@ def matmul_in_pieces(a, b):
     return total
 
 
-# The count OpenBLAS had before cnnlab's products in flight, and how many are in flight.
-_saved_count = None
-_in_flight = 0
-_in_flight_lock = threading.Lock()
-
-
 def _matmul_one_thread(a, b, out=None):
-    """``np.matmul`` on one OpenBLAS thread.  OpenBLAS's count is process-wide: the first of
-    cnnlab's products to start (on any thread) sets it to 1, the last to end puts it back."""
-    global _saved_count, _in_flight
-    if _set_threads is None:
-        return np.matmul(a, b, out=out)
-    with _in_flight_lock:
-        if _in_flight == 0:
-            _saved_count = _set_threads(1)
-        _in_flight += 1
+    """``np.matmul`` on one BLAS thread (see ``runtime.blas``)."""
+    blas_threads.begin_product()
     try:
         return np.matmul(a, b, out=out)
     finally:
-        with _in_flight_lock:
-            _in_flight -= 1
-            if _in_flight == 0:
-                _set_threads(_saved_count)
+        blas_threads.end_product()
 
 
 def _matmul_in_parts(a, b, out, multiply_adds):

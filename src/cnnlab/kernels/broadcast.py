@@ -13,10 +13,8 @@ the row, the less NumPy's loop restarts: on one thread, adding a bias to a
 
 import numpy as np
 
-from . import threads
-
-# The most values in a row of ``channel_rows``: 128 KiB of float32.
-ROW_VALUES = 1 << 15
+from ..runtime import threads
+from ..runtime.tuning import BROADCAST_ROW_VALUES as ROW_VALUES
 
 
 def apply(numpy_fn, a, b):

@@ -9,7 +9,7 @@ the best size.  (Kernels with one pass per array, such as the pool's backward
 pass or a convolution's products, gained nothing from chunks, and take none.)
 """
 
-CHUNK_BYTES = 1 << 20
+from ..runtime.tuning import CACHE_CHUNK_BYTES as CHUNK_BYTES
 
 
 def batch_chunks(array, chunk_bytes=CHUNK_BYTES):

@@ -29,12 +29,9 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from . import blas, padding, relu as relu_kernels, threads
-
-# With this few input channels (grayscale or RGB images), im2col is built one tap at a
-# time into a (KH*KW*C, N*OH*OW) array, each tap a copy of whole image rows; with more,
-# NumPy copies the strided window view faster, whole channel vectors at a time.
-_TAP_MAJOR_MAX_CHANNELS = 3
+from ..runtime import threads
+from ..runtime import tuning
+from . import blas, padding, relu as relu_kernels
 
 
 def padded_shape(input_shape, geometry):
@@ -149,7 +146,7 @@ def im2col(x, geometry, ones_column=False, empty=np.empty, by_pool_quarter=False
     fields = windows(pad_spatial(x, geometry, empty=empty), geometry, by_pool_quarter)
     lead = (slice(None),) * (fields.ndim - 6)  # the (2, 2) quarter axes, if any, come before the images
     position_shape = fields.shape[:-3]
-    if c <= _TAP_MAJOR_MAX_CHANNELS:
+    if c <= tuning.TAP_MAJOR_MAX_CHANNELS:
         rows = empty((size + ones_column, positions), x.dtype)
         taps = rows[:size].reshape(kh, kw, c, *position_shape)
         # The fields with their tap and channel axes first: one copy writes every tap's row.
@@ -212,7 +209,7 @@ def conv2d_with_columns(x, filters, geometry, bias=None, empty=np.empty, by_pool
     (oh, ow), n = geometry.out_shape, x.shape[0]
     out_shape = (2, 2, n, oh // 2, ow // 2) if by_pool_quarter else (n, oh, ow)
     out = empty((*out_shape, out_channels), x.dtype)
-    if x.shape[3] > _TAP_MAJOR_MAX_CHANNELS and n:
+    if x.shape[3] > tuning.TAP_MAJOR_MAX_CHANNELS and n:
         done, cols = _im2col_and_product_by_chunks(x, geometry, weights, out, empty, by_pool_quarter, keep_columns)
         if done:
             return out, cols
@@ -220,10 +217,6 @@ def conv2d_with_columns(x, filters, geometry, bias=None, empty=np.empty, by_pool
     blas.matmul(cols, weights, out=out.reshape(-1, out_channels))
     return out, cols
 
-
-# Chunks of about this many rows: a chunk of im2col's rows (2-3 MB for 3x3 windows of 32
-# channels) is still in cache when its product reads it.
-_CHUNK_ROWS = 2048
 
 
 def _chunks_fit(part_bounds, per_image):
@@ -234,9 +227,9 @@ def _chunks_fit(part_bounds, per_image):
 
 
 def _chunk_rows(per_image):
-    """Rows per chunk: whole images and whole ``blas.ROW_GROUP``s, about ``_CHUNK_ROWS`` of them."""
-    group = blas.ROW_GROUP // math.gcd(per_image, blas.ROW_GROUP) * per_image
-    return group * max(1, _CHUNK_ROWS // group)
+    """Rows per chunk: whole images and whole ``ROW_GROUP``s, about ``CHUNK_ROWS`` of them."""
+    group = tuning.ROW_GROUP // math.gcd(per_image, tuning.ROW_GROUP) * per_image
+    return group * max(1, tuning.CHUNK_ROWS // group)
 
 
 def _im2col_and_product_by_chunks(x, geometry, weights, out, empty, by_pool_quarter, keep_columns):
@@ -246,7 +239,7 @@ def _im2col_and_product_by_chunks(x, geometry, weights, out, empty, by_pool_quar
     Written in one go, a big batch's im2col matrix (36,864 x 288 values, 42 MB, for 64
     images of 26x26x32) is out of cache by the time the product reads it back.  The
     product's rows are cut where ``blas.matmul`` would cut them (one part per core), and
-    each part into chunks of whole ``blas.ROW_GROUP``s, so that every output has the bits
+    each part into chunks of whole ``ROW_GROUP``s, so that every output has the bits
     of the one product it replaces.  Measured on the 2-core VM for that batch: 12.4-13.6 ms
     against 15.4-15.8; the deeper CNN's training step 10% faster.  Without ``keep_columns``
     each part writes its chunks into one chunk-sized array instead of the whole matrix.
@@ -303,7 +296,7 @@ def pools_by_windows(x, geometry):
     """
     (oh, ow), channels = geometry.out_shape, x.shape[3]
     return (
-        0 < channels <= _TAP_MAJOR_MAX_CHANNELS
+        0 < channels <= tuning.TAP_MAJOR_MAX_CHANNELS
         and geometry.strides == geometry.dilations == (1, 1)
         and oh > 0 and ow > 0 and oh % 2 == 0 and ow % 2 == 0
         and bool(np.isfinite(x).all())
@@ -411,7 +404,7 @@ def filter_grads_from_columns(cols, out_backprop, filter_shape, in_pieces=False)
     """
     size = math.prod(filter_shape[:3])
     dy = out_backprop.reshape(-1, filter_shape[3])
-    if in_pieces and max(cols.shape[1], dy.shape[1]) < blas.SPLIT_MIN_OUTPUT:
+    if in_pieces and max(cols.shape[1], dy.shape[1]) < tuning.SPLIT_MIN_OUTPUT:
         grads = blas.matmul_in_pieces(cols.T, dy)
     # The product is about 1.5x faster with the big matrix in its stored (C-contiguous) order.
     elif cols.flags.c_contiguous:

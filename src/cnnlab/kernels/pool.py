@@ -21,7 +21,7 @@ fill.  They are tested against the general kernels
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from . import threads
+from ..runtime import threads
 from .chunks import batch_chunks
 from .conv import crop_spatial, pad_spatial, padded_shape, pixels, tap_slices
 

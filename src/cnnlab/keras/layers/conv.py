@@ -3,7 +3,7 @@
 import numbers
 
 from ...kernels.padding import window_geometry
-from ...kernels.workspace import Workspace
+from ...runtime.memory import Workspace
 from ...ops import fused_ops
 from .. import activations, initializers
 from .base import InputSpec, Layer

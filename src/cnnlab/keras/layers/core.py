@@ -4,7 +4,7 @@ import math
 import numbers
 
 from ... import nn
-from ...kernels.workspace import Workspace
+from ...runtime.memory import Workspace
 from ...ops import array_ops, fused_ops
 from .. import activations, initializers
 from .base import InputSpec, KerasTensor, Layer, standardize_shape

@@ -5,8 +5,8 @@ import numbers
 import numpy as np
 
 from ... import nn
-from ...kernels.workspace import Workspace
 from ...ops import array_ops, collective_ops, fused_ops
+from ...runtime.memory import Workspace
 from .. import initializers
 from .base import InputSpec, Layer
 

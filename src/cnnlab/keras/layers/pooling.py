@@ -1,7 +1,7 @@
 """Pooling layers: MaxPooling2D, AveragePooling2D and their global versions (NHWC)."""
 
 from ... import nn
-from ...kernels.workspace import Workspace
+from ...runtime.memory import Workspace
 from ...ops import pool_ops, reduction_ops
 from .base import InputSpec, Layer
 from .conv import normalize_padding, normalize_tuple, spatial_output_shape

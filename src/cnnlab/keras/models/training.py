@@ -18,7 +18,8 @@ import numpy as np
 
 from ... import random as cnnlab_random
 from ...autodiff import GradientTape, is_recording
-from ...kernels import threads
+from ...runtime import threads
+from ...runtime.tuning import SIDE_BY_SIDE_MIN_SECONDS
 from ...tensor import Tensor
 from .. import callbacks as callbacks_module
 from . import data
@@ -342,7 +343,7 @@ def predict(model, x, batch_size, verbose, callbacks, one_batch=False):
         started = time.perf_counter()
         run_batch(1)
         report(2)
-        if time.perf_counter() - started < _SIDE_BY_SIDE_MIN_SECONDS:
+        if time.perf_counter() - started < SIDE_BY_SIDE_MIN_SECONDS:
             first = 2
         else:
             threads.parallel_items(lambda i: run_batch(2 + i), steps - 2, lambda done: report(2 + done))
@@ -378,12 +379,6 @@ def _predict_dataset(model, dataset, verbose, callbacks):
     results = [np.concatenate(columns) for columns in zip(*parts)]
     return results if isinstance(outputs, (list, tuple)) else results[0]
 
-
-# Batches quicker than this run one by one: two threads would spend more time handing the
-# GIL to one another than they save.  On the 2-core VM measured, predict with a Dense(10)
-# on 784 pixels (0.1 ms a batch of 32) ran 1.14x slower side by side, with Dense(100)
-# (0.27 ms) as fast, and the classic CNN (0.8-1.4 ms) 0.66-0.96x the time.
-_SIDE_BY_SIDE_MIN_SECONDS = 0.25e-3
 
 
 def _batches_side_by_side(model):

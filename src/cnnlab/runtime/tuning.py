@@ -1,0 +1,69 @@
+"""Every tuning constant of cnnlab's kernels and runtime, with the reason for its value.
+
+They decide when work is worth splitting over threads, how big a chunk of work is, and
+which strategy a kernel dispatcher picks.  None changes a result's meaning; some
+change its rounding (noted), which the benchmark models' hashes (bench/hashes.py) show.
+"""
+
+# ---- threads (runtime.threads) ----------------------------------------------------------------
+
+# Below this many array elements touched, handing part of the work to a worker thread
+# costs more than it saves: waking a waiting worker costs about as long as a pass over
+# ~100,000 elements.
+MIN_ELEMENTS = 1 << 18
+
+# predict() runs two batches side by side (one per thread) only when a batch takes at least
+# this long: below it, the threads spend more time handing the interpreter lock to each
+# other than they save.
+SIDE_BY_SIDE_MIN_SECONDS = 0.25e-3
+
+# ---- matrix products (kernels.matmul) --------------------------------------------------------
+
+# A product of at least this many multiply-adds is split over the threads (one part each)...
+SPLIT_MULTIPLY_ADDS = 8_000_000
+# ... along an output side of at least this many rows or columns: a long, thin product
+# (a conv's filter gradient, (10 x 100,352) @ (100,352 x 10)) runs slower in halves of 5
+# columns than on one thread.
+SPLIT_MIN_OUTPUT = 128
+# OpenBLAS computes a product's rows in groups of this many (the register tile of its
+# Haswell and Zen sgemm kernels).  Cut into chunks of whole groups, counted from the row a
+# call starts at, a product gives every row the bits one call over all rows gives.
+ROW_GROUP = 12
+# A product with a small result and a long shared axis (a conv's filter gradient) is cut
+# along that axis into pieces of this many steps, shared over the threads, then summed.
+# (This sums in another order than one product: it rounds differently.)
+PIECE = 1024
+
+# ---- convolutions (kernels.conv) ---------------------------------------------------------------
+
+# With at most this many input channels (grayscale, RGB), im2col is built one kernel tap at
+# a time (whole image rows per copy); with more, whole pixels' channel vectors are copied.
+TAP_MAJOR_MAX_CHANNELS = 3
+# im2col rows are built and multiplied a chunk of about this many rows at a time, so that a
+# chunk's rows are still in cache when the product reads them.
+CHUNK_ROWS = 2048
+# Whatever the input, a convolution's temporary arrays (im2col rows, window gradients) stay
+# under about this many bytes: beyond it the work is done a chunk of images, or of rows, at
+# a time.
+WORKING_MEMORY_BYTES = 256 << 20
+# The input gradient of a stride-1 conv is a correlation of the output gradient over its
+# padded copy unless more than this fraction of that correlation's products would be with
+# padding zeros (a 'valid' conv on a small image); then each window's share is added back.
+CORRELATION_MAX_ZERO_FRACTION = 0.25
+
+# ---- element-wise kernels -------------------------------------------------------------------
+
+# The ReLU compares rows of this many values with one cached row of zeros (64 KiB of float32,
+# inside a core's L2 cache).
+RELU_ROW = 1 << 14
+# A per-channel vector is applied to rows of at most this many values (128 KiB of float32).
+BROADCAST_ROW_VALUES = 1 << 15
+# Kernels that make several passes over an array take it about this many bytes at a time
+# (the 2x2 max pool): more stays in cache between passes.
+CACHE_CHUNK_BYTES = 1 << 20
+
+# ---- memory (runtime.memory) ------------------------------------------------------------------
+
+# Distinct (shape, dtype) pairs a Workspace keeps; older ones are dropped.  An op uses a
+# few per batch size, and sees a few batch sizes (training, a last partial batch, evaluation).
+WORKSPACE_MAX_KINDS = 16
