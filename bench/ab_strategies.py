@@ -1,0 +1,168 @@
+"""In-process A/B of the kernel strategies on the layout before the conv dispatchers: does
+removing a strategy slow a benchmark configuration's unit of work (a training step of
+classic-sgd128 / classic-adam32 / deep-adam64 or the GradientTape loop, or a predict of
+3,200 images)?  Pairs of one unit each, with and without the strategy in alternating
+order, on one model; prints the medians, the ratio of medians and the median of the
+pairs' ratios (removed / kept) with its interquartile range.  For a noisy, shared
+machine: many short pairs rather than a few long runs.
+
+Usage (on this commit; the data are bench/hashes.py's generated images):
+    .venv/bin/python bench/ab_strategies.py                      # every candidate
+    .venv/bin/python bench/ab_strategies.py relu_rows --rounds 30
+"""
+import argparse, contextlib, os, statistics, sys, time
+import numpy as np
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_train, hashes
+import cnnlab as tf
+from cnnlab.keras.models import training
+from cnnlab.kernels import conv as conv_kernels, pool as pool_kernels, relu as relu_kernels, broadcast, blas
+from cnnlab.runtime import memory as mem
+from cnnlab.runtime import tuning
+
+if hasattr(tf, "runtime"):
+    tf.runtime.configure()
+
+(x_train, y_train), (x_test, y_test) = hashes.generated_data(6400, 3200)
+x_train = (x_train[..., None] / np.float32(255)).astype(np.float32)
+x_test = (x_test[..., None] / np.float32(255)).astype(np.float32)
+y_hot = tf.keras.utils.to_categorical(y_train, 10)
+
+def keras_steps(config):
+    tf.random.set_seed(0)
+    model = bench_train.cnnlab_model(tf, deep=config == "deep")
+    batch = {"sgd128": 128, "adam32": 32, "deep": 64}[config]
+    opt = tf.keras.optimizers.SGD(0.01) if config == "sgd128" else tf.keras.optimizers.Adam(1e-3)
+    model.compile(optimizer=opt, loss="categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x_train[:batch*2], y_hot[:batch*2], batch_size=batch, epochs=1, verbose=0)
+    variables = model.trainable_weights
+    state = {"i": 0}
+    def run(k):
+        for _ in range(k):
+            i = state["i"] = (state["i"] + 1) % (len(x_train) // batch)
+            training._train_step(model, x_train[i*batch:(i+1)*batch], y_hot[i*batch:(i+1)*batch], variables)
+    return run
+
+def predict_run():
+    tf.random.set_seed(0)
+    model = bench_train.cnnlab_model(tf, deep=False)
+    model.predict(x_test[:64], batch_size=32, verbose=0)
+    def run(k):
+        for _ in range(k):
+            model.predict(x_test, batch_size=32, verbose=0)
+    return run
+
+def tape_run():
+    init = tf.keras.initializers.GlorotUniform()
+    w1, b1 = tf.Variable(init((3, 3, 1, 10))), tf.Variable(tf.zeros(10))
+    w2, b2 = tf.Variable(init((1960, 100))), tf.Variable(tf.zeros(100))
+    w3, b3 = tf.Variable(init((100, 10))), tf.Variable(tf.zeros(10))
+    variables = [w1, b1, w2, b2, w3, b3]
+    optimizer = tf.keras.optimizers.SGD(0.01)
+    state = {"i": 0}
+    def run(k):
+        for _ in range(k):
+            i = state["i"] = (state["i"] + 1) % 50
+            x, y = x_train[i*128:(i+1)*128], y_train[i*128:(i+1)*128]
+            with tf.GradientTape() as tape:
+                h = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(x, w1, strides=1, padding="SAME"), b1))
+                h = tf.nn.max_pool2d(h, ksize=2, strides=2, padding="VALID")
+                h = tf.nn.relu(tf.matmul(tf.reshape(h, (-1, 1960)), w2) + b2)
+                logits = tf.matmul(h, w3) + b3
+                loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    return run
+
+RUNNERS = {"sgd128": lambda: keras_steps("sgd128"), "adam32": lambda: keras_steps("adam32"),
+           "deep": lambda: keras_steps("deep"), "predict": predict_run, "tape": tape_run}
+STEPS = {"sgd128": 10, "adam32": 30, "deep": 6, "predict": 1, "tape": 10}
+
+@contextlib.contextmanager
+def patched(pairs):
+    saved = [(obj, name, getattr(obj, name)) for obj, name, _ in pairs]
+    for obj, name, value in pairs:
+        setattr(obj, name, value)
+    try:
+        yield
+    finally:
+        for obj, name, value in saved:
+            setattr(obj, name, value)
+
+def plain_relu(x, out):
+    return np.maximum(x, 0, out=out)
+
+from cnnlab.kernels import padding as padding_module
+
+_chunks_fit = conv_kernels._chunks_fit
+
+
+def chunks_fit_but_not_for_col2im(bounds, per_image):
+    if sys._getframe(1).f_code.co_name == "backprop_input_by_col2im":
+        return False
+    return _chunks_fit(bounds, per_image)
+
+
+def filter_grads_one_orientation(cols, out_backprop, filter_shape, in_pieces=False):
+    import math
+    size = math.prod(filter_shape[:3])
+    dy = out_backprop.reshape(-1, filter_shape[3])
+    if in_pieces and max(cols.shape[1], dy.shape[1]) < 128:
+        grads = blas.matmul_in_pieces(cols.T, dy)
+    else:
+        grads = blas.matmul(cols.T, dy)
+    bias_grad = grads[size] if cols.shape[1] > size else None
+    return grads[:size].reshape(filter_shape), bias_grad
+
+
+CANDIDATES = {
+    "correlation": (["deep"], [(padding_module, "full_correlation_geometry", lambda g: None)]),
+    "col2im_chunks": (["deep"], [(conv_kernels, "_chunks_fit", chunks_fit_but_not_for_col2im)]),
+    "filter_orientation": (["deep"], [(conv_kernels, "filter_grads_from_columns", filter_grads_one_orientation)]),
+    # name: (configs affected, patches that REMOVE the strategy)
+    "workspace": (["sgd128", "adam32", "deep", "predict"], [(mem.Workspace, "empty", lambda self, shape, dtype: np.empty(shape, dtype))]),
+    "relu_rows": (["sgd128", "adam32", "deep", "tape"], [(relu_kernels, "relu", plain_relu)]),
+    "broadcast_rows": (["tape"], [(broadcast, "apply", lambda fn, a, b: fn(a, b))]),
+    "pool_cache_chunks": (["tape"], [(pool_kernels, "batch_chunks", lambda a: [slice(0, len(a))])]),
+    "pool_2x2": (["tape"], [(pool_kernels, "tiles_in_2x2", lambda shape, geometry: False)]),
+    "pool_windows": (["predict"], [(conv_kernels, "pools_by_windows", lambda x, g: False)]),
+    "conv_pool_fusion": (["sgd128", "adam32", "deep", "predict"], [(tf.keras.layers.Conv2D, "pools_in_one_op", lambda self, layer: False)]),
+    "forward_chunks": (["deep"], [(conv_kernels, "_im2col_and_product_by_chunks", lambda *a: (False, None))]),
+    "filter_pieces": (["tape"], [(blas, "matmul_in_pieces", lambda a, b: blas._matmul_one_thread(a, b))]),
+    "tap_major": (["sgd128", "adam32", "tape", "deep"], [(tuning, "TAP_MAJOR_MAX_CHANNELS", 0), (conv_kernels, "_im2col_and_product_by_chunks", lambda *a: (False, None))]),
+}
+
+def ab(candidate, configs, rounds):
+    """Pairs of one unit each (a step, or a predict), A and B in alternating order; medians."""
+    affected, patches = CANDIDATES[candidate]
+    for config in configs or affected:
+        if config not in affected:
+            continue
+        run = RUNNERS[config]()
+        for _ in range(3):
+            run(1)
+            with patched(patches):
+                run(1)
+        pairs = rounds * PAIRS_PER_ROUND[config]
+        ratios, kept, removed = [], [], []
+        for r in range(pairs):
+            order = (False, True) if r % 2 == 0 else (True, False)
+            times = {}
+            for remove in order:
+                with patched(patches) if remove else contextlib.nullcontext():
+                    t = time.perf_counter(); run(1); times[remove] = time.perf_counter() - t
+            kept.append(times[False]); removed.append(times[True]); ratios.append(times[True] / times[False])
+        lo, hi = np.percentile(ratios, [25, 75])
+        print(f"{candidate:18} {config:8} kept {statistics.median(kept)*1e3:8.3f} ms  removed {statistics.median(removed)*1e3:8.3f} ms  "
+              f"ratio of medians {statistics.median(removed)/statistics.median(kept):.3f}  median ratio {statistics.median(ratios):.3f} (IQR {lo:.3f}-{hi:.3f}, {pairs} pairs)", flush=True)
+
+PAIRS_PER_ROUND = {"sgd128": 20, "adam32": 40, "deep": 4, "predict": 1, "tape": 20}
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    p.add_argument("candidates", nargs="*", default=list(CANDIDATES))
+    p.add_argument("--configs", nargs="*")
+    p.add_argument("--rounds", type=int, default=10)
+    a = p.parse_args()
+    for c in a.candidates:
+        ab(c, a.configs, a.rounds)
