@@ -1,7 +1,7 @@
 """The fast paths against the general ones they replace: the 2x2 max-pool kernel against
 the tap-by-tap kernel (ties included), im2col's two layouts against the window view, the
 fused Conv2D / Dense ops against the tf.nn ops they fuse (values, gradients of first and
-second order, finite differences), and the Workspace that recycles their arrays."""
+second order, finite differences), and the buffer pool that recycles their arrays."""
 
 import sys
 import time
@@ -16,7 +16,7 @@ from cnnlab.kernels import pool as pool_kernels
 from cnnlab.kernels import relu as relu_kernels
 from cnnlab.kernels.padding import geometry_2d
 from cnnlab.runtime import tuning
-from cnnlab.runtime.memory import Workspace
+from cnnlab.runtime.memory import BufferPool
 from cnnlab.runtime.state import STATE
 from cnnlab.ops import fused_ops
 from cnnlab.testing import check_gradients
@@ -97,19 +97,18 @@ def test_conv_filter_and_bias_gradients_come_from_one_product_with_the_columns()
     x = rng.standard_normal((3, 6, 6, 2))
     w, b = rng.standard_normal((3, 3, 2, 4)), rng.standard_normal(4)
     geometry = geometry_2d((6, 6), (3, 3), (1, 1), (1, 1), "SAME")
-    out, cols = conv_kernels.conv2d_with_columns(x, w, geometry, bias=b)
-    np.testing.assert_allclose(out, conv_kernels.conv2d_with_columns(x, w, geometry)[0] + b, rtol=1e-12)
-    dy = rng.standard_normal(out.shape)
-    dw, db = conv_kernels.filter_grads_from_columns(cols, dy, w.shape)
-    np.testing.assert_allclose(dw, conv_kernels.conv2d_backprop_filter(x, dy, w.shape, geometry), rtol=1e-12)
+    forward = conv_kernels.conv2d(x, w, geometry, b, keep_columns=True)
+    np.testing.assert_allclose(forward.out, conv_kernels.conv2d(x, w, geometry).out + b, rtol=1e-12)
+    dy = rng.standard_normal(forward.out.shape)
+    dw, db = conv_kernels.conv2d_backprop_filter(x, dy, w.shape, geometry, columns=forward.columns, with_bias=True)
+    np.testing.assert_allclose(dw, conv_kernels.conv2d_backprop_filter(x, dy, w.shape, geometry)[0], rtol=1e-12)
     np.testing.assert_allclose(db, dy.sum(axis=(0, 1, 2)), rtol=1e-12)
-    assert conv_kernels.filter_grads_from_columns(conv_kernels.im2col(x, geometry), dy, w.shape)[1] is None
+    assert conv_kernels.conv2d_backprop_filter(x, dy, w.shape, geometry)[1] is None
 
 
 def blas_keeps_row_groups():
     """Whether this machine's BLAS gives a product cut into chunks of ``tuning.ROW_GROUP`` rows the
     bits of one product (true of the OpenBLAS kernels the group was measured on)."""
-    from cnnlab.kernels import blas
 
     a, b = rng.standard_normal((10 * tuning.ROW_GROUP, 50)).astype(np.float32), rng.standard_normal((50, 7)).astype(np.float32)
     whole = np.matmul(a, b)
@@ -121,21 +120,16 @@ def blas_keeps_row_groups():
 
 @pytest.mark.parametrize("cores", [1, 2])
 @pytest.mark.parametrize(
-    "x_shape, filter_shape, padding, by_pool_quarter",
+    "x_shape, filter_shape, padding, quarters",
     [
         ((12, 10, 10, 8), (3, 3, 8, 6), "VALID", False),  # 64 rows an image: chunks of 3 images
         ((11, 12, 12, 5), (3, 3, 5, 4), "SAME", True),  # by pooling quarter: chunks span quarters
-        ((9, 7, 7, 4), (2, 2, 4, 3), "VALID", False),  # an odd batch: halves cut images, one product
-        ((4, 6, 6, 4), (3, 3, 4, 200), "SAME", False),  # more filters than rows: columns split, one product
     ],
 )
-def test_im2col_and_product_by_chunks_give_the_one_products_values(x_shape, filter_shape, padding, by_pool_quarter, cores, monkeypatch):
-    """conv2d_with_columns fills im2col's rows chunk by chunk, each chunk's product right after:
-    the same columns, and the same output as the one product (bit for bit where the BLAS
-    computes rows in groups of tuning.ROW_GROUP, as the OpenBLAS measured does)."""
-    from cnnlab.kernels import blas
-    from cnnlab.runtime import threads
-
+def test_im2col_and_product_by_chunks_give_the_whole_products_values(x_shape, filter_shape, padding, quarters, cores, monkeypatch):
+    """The by_chunks strategy fills im2col's rows chunk by chunk, each chunk's product right
+    after: the same columns, and the same output as the whole strategy's one product (bit for
+    bit where the BLAS computes rows in groups of tuning.ROW_GROUP, as the OpenBLAS measured does)."""
     monkeypatch.setattr(STATE, "resolved_threads", cores)
     monkeypatch.setattr(tuning, "MIN_ELEMENTS", 0)
     monkeypatch.setattr(tuning, "SPLIT_MULTIPLY_ADDS", 0)  # split these small products as a big one is split
@@ -143,51 +137,53 @@ def test_im2col_and_product_by_chunks_give_the_one_products_values(x_shape, filt
     x = rng.standard_normal(x_shape).astype(np.float32)
     w, b = rng.standard_normal(filter_shape).astype(np.float32), rng.standard_normal(filter_shape[3]).astype(np.float32)
     geometry = geometry_2d(x_shape[1:3], filter_shape[:2], (1, 1), (1, 1), padding)
-    out, cols = conv_kernels.conv2d_with_columns(x, w, geometry, b, by_pool_quarter=by_pool_quarter)
-    expected_cols = conv_kernels.im2col(x, geometry, ones_column=True, by_pool_quarter=by_pool_quarter)
-    np.testing.assert_array_equal(cols, expected_cols)
     weights = np.concatenate([w.reshape(-1, filter_shape[3]), b[None]])
-    expected = blas.matmul(expected_cols, weights).reshape(out.shape)
+    assert conv_kernels._by_chunks_fits(x, geometry, weights, quarters) == (cores > 1)  # one thread: whole
+    (oh, ow), n, o = geometry.out_shape, x_shape[0], filter_shape[3]
+    shape = (2, 2, n, oh // 2, ow // 2, o) if quarters else (n, oh, ow, o)
+    out, whole = np.empty(shape, np.float32), np.empty(shape, np.float32)
+    cols = conv_kernels._by_chunks(x, geometry, weights, out, quarters, True, np.empty)
+    expected_cols = conv_kernels._whole(x, geometry, weights, whole, quarters, np.empty)
+    np.testing.assert_array_equal(cols, expected_cols)
     if blas_keeps_row_groups():
-        np.testing.assert_array_equal(out, expected)
-    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+        np.testing.assert_array_equal(out, whole)
+    np.testing.assert_allclose(out, whole, rtol=1e-5, atol=1e-5)
     # Without the columns (the input gradient's correlation): each chunk in one small array, the same output.
-    alone, no_cols = conv_kernels.conv2d_with_columns(x, w, geometry, b, by_pool_quarter=by_pool_quarter, keep_columns=False)
+    alone = np.empty(shape, np.float32)
+    assert conv_kernels._by_chunks(x, geometry, weights, alone, quarters, False, np.empty) is None
     np.testing.assert_array_equal(alone, out)
 
 
-@pytest.mark.parametrize("x_shape, strides, padding", [((12, 10, 10, 6), 1, "VALID"), ((10, 9, 9, 4), 2, "SAME")])
-def test_input_gradient_by_col2im_in_chunks_is_col2im_of_the_one_product(x_shape, strides, padding, monkeypatch):
-    from cnnlab.kernels import blas
-    from cnnlab.runtime import threads
-
+@pytest.mark.parametrize(
+    "x_shape, filter_shape, padding",
+    [
+        ((9, 7, 7, 4), (2, 2, 4, 3), "VALID"),  # an odd batch: the halves cut images
+        ((4, 6, 6, 4), (3, 3, 4, 200), "SAME"),  # more filters than rows: columns split
+    ],
+)
+def test_products_not_split_at_whole_images_take_the_whole_strategy(x_shape, filter_shape, padding, monkeypatch):
     monkeypatch.setattr(STATE, "resolved_threads", 2)
     monkeypatch.setattr(tuning, "MIN_ELEMENTS", 0)
     monkeypatch.setattr(tuning, "SPLIT_MULTIPLY_ADDS", 0)
-    monkeypatch.setattr(tuning, "CHUNK_ROWS", 50)
-    w = rng.standard_normal((3, 3, x_shape[3], 5)).astype(np.float32)
-    geometry = geometry_2d(x_shape[1:3], (3, 3), (strides, strides), (1, 1), padding)
-    dy = rng.standard_normal((x_shape[0], *geometry.out_shape, 5)).astype(np.float32)
-    got = conv_kernels.backprop_input_by_col2im(dy, w, x_shape, geometry)
-    shares = blas.matmul(dy.reshape(-1, 5), w.reshape(-1, 5).T).reshape(*dy.shape[:3], 3, 3, x_shape[3])
-    expected = conv_kernels.col2im(shares, x_shape, geometry)
-    if blas_keeps_row_groups():
-        np.testing.assert_array_equal(got, expected)
-    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    x, w = rng.standard_normal(x_shape).astype(np.float32), rng.standard_normal(filter_shape).astype(np.float32)
+    geometry = geometry_2d(x_shape[1:3], filter_shape[:2], (1, 1), (1, 1), padding)
+    assert not conv_kernels._by_chunks_fits(x, geometry, w.reshape(-1, filter_shape[3]), False)
+    forward = conv_kernels.conv2d(x, w, geometry, keep_columns=True)
+    np.testing.assert_array_equal(forward.columns, conv_kernels.im2col(x, geometry))
+    np.testing.assert_allclose(forward.out, tf.nn.conv2d(x, w, 1, padding).numpy(), rtol=1e-5, atol=1e-5)
 
 
 def test_products_by_row_parts_follow_matmul(monkeypatch):
-    from cnnlab.kernels import blas
-    from cnnlab.runtime import threads
+    from cnnlab.kernels import matmul as products
 
     monkeypatch.setattr(STATE, "resolved_threads", 2)
-    assert blas.row_part_bounds(1000, 500, 100) == [0, 500, 1000]  # split like matmul: one part per core
-    assert blas.row_part_bounds(10, 5, 3) == [0, 10]  # too small to split
+    assert products.row_part_bounds(1000, 500, 100) == [0, 500, 1000]  # split like matmul: one part per core
+    assert products.row_part_bounds(10, 5, 3) == [0, 10]  # too small to split
     parts = []
-    assert blas.by_row_parts(lambda rows: parts.append(rows), 1000, 500, 100)
+    assert products.by_row_parts(lambda rows: parts.append(rows), 1000, 500, 100)
     assert sorted((p.start, p.stop) for p in parts) == [(0, 500), (500, 1000)]
-    assert not blas.by_row_parts(lambda rows: parts.append(rows), 100, 500, 1000)  # matmul splits columns here
-    assert blas.row_part_bounds(100, 500, 1000) == [0, 100]  # ... so no row parts to chunk
+    assert not products.by_row_parts(lambda rows: parts.append(rows), 100, 500, 1000)  # matmul splits columns here
+    assert products.row_part_bounds(100, 500, 1000) == [0, 100]  # ... so no row parts to chunk
 
 
 # ---- the fused ops ----------------------------------------------------------------------------
@@ -201,7 +197,7 @@ def unfused_conv(x, w, b, strides, padding, relu):
 
 
 def fused_conv(x, w, b, strides, padding, relu):
-    return fused_ops.conv2d_bias_relu(x, w, b, strides, padding, (1, 1), relu, Workspace())
+    return fused_ops.conv2d_bias_relu(x, w, b, strides, padding, (1, 1), relu)
 
 
 def unfused_dense(x, w, b, relu):
@@ -212,7 +208,7 @@ def unfused_dense(x, w, b, relu):
 
 
 def fused_dense(x, w, b, relu):
-    return fused_ops.dense_bias_relu(x, w, b, relu, Workspace())
+    return fused_ops.dense_bias_relu(x, w, b, relu)
 
 
 CONV_CASES = [  # (input shape, filter shape, strides, padding, bias, relu)
@@ -300,7 +296,6 @@ def test_the_input_gradient_goes_by_col2im_when_a_quarter_of_the_correlation_wou
 
 
 def test_col2im_splits_a_big_batch_over_the_cores_with_the_same_sums():
-    from cnnlab.runtime import threads
 
     geometry = geometry_2d((10, 10), (3, 3), padding="VALID")
     field_grads = rng.standard_normal((64, 8, 8, 3, 3, 16)).astype(np.float32)
@@ -331,7 +326,7 @@ def test_fused_batch_norm_matches_the_tf_nn_ops(shape, scale, center):
 
     def fused(*args):
         x, gamma, beta = split(args)
-        return fused_ops.batch_norm_training(x, gamma, beta, 1e-3, Workspace())[0]
+        return fused_ops.batch_norm_training(x, gamma, beta, 1e-3)[0]
 
     def unfused(*args):
         x, gamma, beta = split(args)
@@ -393,11 +388,11 @@ def test_keras_layers_run_the_fused_ops_and_keep_tf_semantics():
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
-# ---- Workspace ------------------------------------------------------------------------------------
+# ---- the buffer pool -------------------------------------------------------------------------------
 
 
-def test_workspace_reuses_an_array_only_once_nothing_else_holds_it():
-    workspace = Workspace()
+def test_the_buffer_pool_reuses_an_array_only_once_nothing_else_holds_it():
+    workspace = BufferPool()
     first = workspace.empty((3, 4), np.float32)
     assert workspace.empty((3, 4), np.float32) is not first  # `first` is still held here
     view = first.reshape(4, 3)
@@ -427,15 +422,14 @@ def test_a_layer_output_kept_by_the_caller_is_never_overwritten():
 
 @pytest.mark.parametrize("shapes", [((1000, 500), (500, 100)), ((100, 500), (500, 1000))])
 def test_large_products_split_over_two_threads_match_numpy(shapes, monkeypatch):
-    from cnnlab.kernels import blas
-    from cnnlab.runtime import threads
+    from cnnlab.kernels import matmul as products
 
     monkeypatch.setattr(STATE, "resolved_threads", 2)  # split even where this machine has one core
     a, b = (rng.standard_normal(shape).astype(np.float32) for shape in shapes)
     assert a.shape[0] * a.shape[1] * b.shape[1] >= tuning.SPLIT_MULTIPLY_ADDS
-    np.testing.assert_allclose(blas.matmul(a, b), a @ b, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(products.matmul(a, b), a @ b, rtol=1e-4, atol=1e-3)
     out = np.empty((a.shape[0], b.shape[1]), np.float32)
-    assert blas.matmul(np.asfortranarray(a), b, out=out) is out
+    assert products.matmul(np.asfortranarray(a), b, out=out) is out
     np.testing.assert_allclose(out, a @ b, rtol=1e-4, atol=1e-3)
 
 
@@ -448,7 +442,7 @@ def test_large_products_split_over_two_threads_match_numpy(shapes, monkeypatch):
     ],
 )
 def test_products_are_split_only_along_a_wide_side_of_the_result(shapes, split, monkeypatch):
-    from cnnlab.kernels import blas
+    from cnnlab.kernels import matmul as products
     from cnnlab.runtime import threads
 
     monkeypatch.setattr(STATE, "resolved_threads", 2)
@@ -462,33 +456,31 @@ def test_products_are_split_only_along_a_wide_side_of_the_result(shapes, split, 
     monkeypatch.setattr(threads, "parallel_parts", counted)
     a, b = (rng.standard_normal(shape).astype(np.float32) for shape in shapes)
     assert a.shape[0] * a.shape[1] * b.shape[1] >= tuning.SPLIT_MULTIPLY_ADDS
-    np.testing.assert_allclose(blas.matmul(a, b), a @ b, rtol=1e-4, atol=1e-2)
+    np.testing.assert_allclose(products.matmul(a, b), a @ b, rtol=1e-4, atol=1e-2)
     assert bool(calls) == split
 
 
 @pytest.mark.parametrize("cores", [1, 2])
 @pytest.mark.parametrize("shared", [5, 2 * 1024, 3 * 1024 + 17])  # one piece; whole pieces; pieces and a rest
 def test_products_in_pieces_of_the_shared_axis_sum_to_the_product(shared, cores, monkeypatch):
-    from cnnlab.kernels import blas
-    from cnnlab.runtime import threads
+    from cnnlab.kernels import matmul as products
 
     monkeypatch.setattr(STATE, "resolved_threads", cores)
     monkeypatch.setattr(tuning, "MIN_ELEMENTS", 0)  # share the pieces out even for this small product
     # Small integers: every partial sum is exact in float32, whatever the order of the sums.
     a = rng.integers(-3, 4, size=(9, shared)).astype(np.float32)
     b = rng.integers(-3, 4, size=(shared, 10)).astype(np.float32)
-    np.testing.assert_array_equal(blas.matmul_in_pieces(a, b), (a.astype(np.int64) @ b.astype(np.int64)).astype(np.float32))
+    np.testing.assert_array_equal(products.matmul_in_pieces(a, b), (a.astype(np.int64) @ b.astype(np.int64)).astype(np.float32))
     a, b = rng.standard_normal((9, shared)).astype(np.float32), rng.standard_normal((shared, 10)).astype(np.float32)
     exact = a.astype(np.float64) @ b
-    pieces = blas.matmul_in_pieces(np.asfortranarray(a), b)  # a transposed view, as a conv's columns are
+    pieces = products.matmul_in_pieces(np.asfortranarray(a), b)  # a transposed view, as a conv's columns are
     assert pieces.dtype == np.float32
     np.testing.assert_allclose(pieces, exact, rtol=0, atol=1e-6 * np.abs(a).sum(axis=1).max() * np.abs(b).max())
 
 
 def test_conv2d_filter_gradient_of_a_big_batch_sums_pieces_of_positions():
     """tf.nn.conv2d's filter gradient for 1 channel in, 6 out over 4,000+ positions: the product in
-    pieces (blas.matmul_in_pieces), equal to the float64 definition up to float32 rounding."""
-    from cnnlab.kernels import blas
+    pieces (products.matmul_in_pieces), equal to the float64 definition up to float32 rounding."""
 
     x = rng.standard_normal((6, 27, 27, 1)).astype(np.float32)
     w = tf.Variable(rng.standard_normal((3, 3, 1, 6)).astype(np.float32))
@@ -516,21 +508,21 @@ def _openblas_threads():
 
 
 def test_blas_matmul_is_numpy_matmul_and_puts_the_thread_count_back(monkeypatch):
-    from cnnlab.kernels import blas
+    from cnnlab.kernels import matmul as products
     from cnnlab.runtime import blas as blas_threads
 
     monkeypatch.setattr(STATE, "blas_single_threaded", False)  # as in a process that did not call configure()
     a, b = rng.standard_normal((6, 4)).astype(np.float32), rng.standard_normal((4, 3)).astype(np.float32)
     out = np.empty((6, 3), np.float32)
-    assert blas.matmul(a, b, out=out) is out
+    assert products.matmul(a, b, out=out) is out
     np.testing.assert_array_equal(out, np.matmul(a, b))
-    np.testing.assert_array_equal(blas.matmul(a.T.copy().T, b), np.matmul(a, b))  # Fortran-ordered operand
+    np.testing.assert_array_equal(products.matmul(a.T.copy().T, b), np.matmul(a, b))  # Fortran-ordered operand
     if not STATE.blas_setter:
         pytest.skip("NumPy's BLAS here is not an OpenBLAS with openblas_set_num_threads_local")
     assert STATE.blas_setter._flags_ & __import__("ctypes")._FUNCFLAG_PYTHONAPI  # keeps the GIL
     original = STATE.blas_setter(3)
     try:
-        blas.matmul(a, b)
+        products.matmul(a, b)
         assert _openblas_threads() == 3  # the count set before the call is back
         blas_threads.begin_product()
         assert _openblas_threads() == 1
@@ -542,11 +534,11 @@ def test_blas_matmul_is_numpy_matmul_and_puts_the_thread_count_back(monkeypatch)
 def test_openblas_runs_cnnlab_products_on_one_thread_and_gets_its_count_back(monkeypatch):
     """OpenBLAS's thread count is the whole process's: it is 1 while any of cnnlab's products
     runs, on any thread, and the count found before is back once the last one ends."""
-    from cnnlab.kernels import blas
+    from cnnlab.kernels import matmul as products
     from cnnlab.runtime import threads
 
     monkeypatch.setattr(STATE, "blas_single_threaded", False)
-    blas.matmul(np.ones((2, 2)), np.ones((2, 2)))  # finds the switch
+    products.matmul(np.ones((2, 2)), np.ones((2, 2)))  # finds the switch
     if not STATE.blas_setter:
         pytest.skip("NumPy's BLAS here is not an OpenBLAS with openblas_set_num_threads_local")
     counts = []
@@ -556,14 +548,14 @@ def test_openblas_runs_cnnlab_products_on_one_thread_and_gets_its_count_back(mon
         counts.append(STATE.blas_setter(1))  # the count during the product (left as it was: 1)
         return numpy_matmul(a, b, out=out)
 
-    monkeypatch.setattr(blas.np, "matmul", matmul)
+    monkeypatch.setattr(products.np, "matmul", matmul)
     monkeypatch.setattr(STATE, "resolved_threads", 2)
     monkeypatch.setattr(tuning, "MIN_ELEMENTS", 0)
     a, b = rng.standard_normal((8, 5)).astype(np.float32), rng.standard_normal((5, 3)).astype(np.float32)
     out = np.empty((400, 8, 3), np.float32)
     previous = STATE.blas_setter(2)
     try:
-        threads.parallel_parts(lambda part: [blas.matmul(a, b, out=out[i]) for i in range(part.start, part.stop)], 400, 400)
+        threads.parallel_parts(lambda part: [products.matmul(a, b, out=out[i]) for i in range(part.start, part.stop)], 400, 400)
         assert _openblas_threads() == 2  # back to the count found before
     finally:
         STATE.blas_setter(previous)
@@ -826,7 +818,7 @@ def test_parallel_parts_run_under_the_callers_numpy_error_state(monkeypatch):
 
 
 # Under a row, whole rows only, rows and a rest, and rows enough to be split over the cores.
-@pytest.mark.parametrize("size", [1, 7, tuning.RELU_ROW, tuning.RELU_ROW + 3, 20 * tuning.RELU_ROW + 11])
+@pytest.mark.parametrize("size", [1, 7, 1 << 14, (1 << 14) + 3, 20 * (1 << 14) + 11])
 def test_relu_kernel_in_rows_matches_the_definition_nan_included(size):
     x = rng.standard_normal(size).astype(np.float32)
     x[:: max(size // 5, 1)] = np.nan

@@ -10,7 +10,6 @@ import cnnlab as tf
 from cnnlab.kernels import conv as conv_kernels
 from cnnlab.kernels import pool as pool_kernels
 from cnnlab.kernels.padding import geometry_2d
-from cnnlab.runtime.memory import Workspace
 from cnnlab.ops import fused_ops
 from cnnlab.testing import check_gradients
 from fused_checks import gradients
@@ -94,8 +93,8 @@ def test_pooling_by_windows_matches_the_definition(x_shape, kernel, padding, use
     w = rng.standard_normal((*kernel, x_shape[3], 10)).astype(np.float32)
     b = rng.standard_normal(10).astype(np.float32) if use_bias else None
     geometry = geometry_2d(x_shape[1:3], kernel, (1, 1), (1, 1), padding)
-    assert conv_kernels.pools_by_windows(x, geometry)
-    got = conv_kernels.conv2d_max_pool_by_windows(x, w, geometry, b, relu, Workspace().empty)
+    assert conv_kernels._pools_by_windows(x, geometry)
+    got = conv_kernels._conv_max_pool_by_windows(x, w, geometry, b, relu)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, pooled_conv_from_the_definition(x, w, b, padding, relu), rtol=1e-5, atol=1e-5)
 
@@ -126,7 +125,7 @@ def test_pooling_by_windows_is_only_for_few_channels_stride_1_and_even_outputs(
     x_shape, kernel, strides, dilations, padding
 ):
     geometry = geometry_2d(x_shape[1:3], kernel, (strides,) * 2, (dilations,) * 2, padding)
-    assert not conv_kernels.pools_by_windows(np.zeros(x_shape, np.float32), geometry)
+    assert not conv_kernels._pools_by_windows(np.zeros(x_shape, np.float32), geometry)
 
 
 @pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
@@ -135,8 +134,8 @@ def test_an_input_that_is_not_finite_takes_the_exact_path(bad):
     x = np.ones((1, 6, 6, 1), np.float32)
     x[0, 2, 3, 0] = bad
     geometry = geometry_2d((6, 6), (3, 3), (1, 1), (1, 1), "SAME")
-    assert conv_kernels.pools_by_windows(np.ones_like(x), geometry)
-    assert not conv_kernels.pools_by_windows(x, geometry)
+    assert conv_kernels._pools_by_windows(np.ones_like(x), geometry)
+    assert not conv_kernels._pools_by_windows(x, geometry)
     w, b = np.ones((3, 3, 1, 2), np.float32), np.zeros(2, np.float32)
     got = fused(1, "SAME", False)(tf.constant(x), tf.constant(w), tf.constant(b)).numpy()
     np.testing.assert_array_equal(got, unfused(1, "SAME", False)(x, w, b).numpy())
@@ -147,8 +146,8 @@ def test_inference_pools_by_windows_and_training_keeps_the_exact_path(monkeypatc
     x = rng.standard_normal((4, 12, 12, 1)).astype(np.float32)
     w, b = (tf.Variable(rng.standard_normal(shape).astype(np.float32)) for shape in ((3, 3, 1, 5), (5,)))
     calls = []
-    by_windows = conv_kernels.conv2d_max_pool_by_windows
-    monkeypatch.setattr(conv_kernels, "conv2d_max_pool_by_windows", lambda *args: calls.append(1) or by_windows(*args))
+    by_windows = conv_kernels._conv_max_pool_by_windows
+    monkeypatch.setattr(conv_kernels, "_conv_max_pool_by_windows", lambda *args: calls.append(1) or by_windows(*args))
     inference = fused(1, "SAME", True)(tf.constant(x), w, b)
     assert calls == [1]
     with tf.GradientTape() as tape:
@@ -162,7 +161,7 @@ def test_inference_pools_by_windows_and_training_keeps_the_exact_path(monkeypatc
 
 def fused(strides, padding, relu):
     def fn(x, w, b=None):
-        return fused_ops.conv2d_bias_relu_max_pool(x, w, b, strides, padding, (1, 1), relu, Workspace())
+        return fused_ops.conv2d_bias_relu(x, w, b, strides, padding, (1, 1), relu, max_pool=True)
 
     return fn
 
@@ -229,13 +228,18 @@ def test_sequential_runs_conv_then_pool_as_one_op_with_the_same_values_and_gradi
     model = tf.keras.Sequential([layers.Input((11, 11, 2)), *body(), layers.Flatten(), layers.Dense(3)])
     x = rng.standard_normal((3, 11, 11, 2)).astype(np.float32)
     calls = []
-    fused_op = fused_ops.conv2d_bias_relu_max_pool
-    monkeypatch.setattr(fused_ops, "conv2d_bias_relu_max_pool", lambda *args: calls.append(1) or fused_op(*args))
+    fused_op = fused_ops.conv2d_bias_relu
+
+    def spy(*args, max_pool=False):
+        calls.append(max_pool)
+        return fused_op(*args, max_pool=max_pool)
+
+    monkeypatch.setattr(fused_ops, "conv2d_bias_relu", spy)
     with tf.GradientTape() as tape:
         got = model(x, training=True)
         loss = tf.reduce_sum(got * got)
     got_grads = tape.gradient(loss, model.trainable_variables)
-    assert calls == [1]
+    assert calls.count(True) == 1  # the conv and its pool as one op
     with tf.GradientTape() as tape:
         expected = run_layer_by_layer(model, x)
         loss = tf.reduce_sum(expected * expected)
@@ -257,6 +261,12 @@ def test_sequential_runs_conv_then_pool_as_one_op_with_the_same_values_and_gradi
 )
 def test_other_activations_and_pools_run_as_separate_layers(conv, pool, monkeypatch):
     model = tf.keras.Sequential([layers.Input((10, 10, 1)), conv(), pool()])
-    monkeypatch.setattr(fused_ops, "conv2d_bias_relu_max_pool", None)  # would fail if called
+    fused_op = fused_ops.conv2d_bias_relu
+
+    def refuse_pool(*args, max_pool=False):
+        assert not max_pool
+        return fused_op(*args)
+
+    monkeypatch.setattr(fused_ops, "conv2d_bias_relu", refuse_pool)
     x = rng.standard_normal((2, 10, 10, 1)).astype(np.float32)
     np.testing.assert_allclose(model(x).numpy(), run_layer_by_layer(model, x).numpy(), rtol=1e-6)

@@ -192,9 +192,7 @@ def test_sync_batch_norm_op_in_one_process_matches_batch_normalization(channel_a
     x_last = Tensor(np.ascontiguousarray(last))
     with GradientTape() as tape:
         tape.watch([x_last, gamma, beta])
-        expected, expected_mean, expected_variance = fused_ops.batch_norm_training(
-            x_last, gamma, beta, 1e-3, _workspace()
-        )
+        expected, expected_mean, expected_variance = fused_ops.batch_norm_training(x_last, gamma, beta, 1e-3)
     expected_grads = tape.gradient(
         expected,
         [x_last, gamma, beta],
@@ -228,12 +226,6 @@ def test_sync_batch_norm_op_in_one_process_matches_batch_normalization(channel_a
             shifted.append(float((inner.gradient(out, x, output_gradients=Tensor(dy)).numpy() ** 2).sum()))
         numeric.append((shifted[0] - shifted[1]) / (2 * step))
     np.testing.assert_allclose(second, numeric, rtol=1e-5)
-
-
-def _workspace():
-    from cnnlab.runtime.memory import Workspace
-
-    return Workspace()
 
 
 def test_callbacks_check_their_arguments():

@@ -121,7 +121,7 @@ def test_sequential_forward_equals_layer_by_layer():
     for layer in model.layers:
         expected = layer(expected)
     # Equal up to rounding: the model runs Conv2D + MaxPooling2D as one op, which for inference sums
-    # each pooling window's conv outputs in another order (kernels.conv.conv2d_max_pool_by_windows).
+    # each pooling window's conv outputs in another order (kernels.conv._conv_max_pool_by_windows).
     np.testing.assert_allclose(model(x).numpy(), expected.numpy(), rtol=1e-6, atol=1e-7)
     np.testing.assert_array_equal(model.predict(x, verbose=0), model(x).numpy())
     # training=True turns Dropout on inside the model.

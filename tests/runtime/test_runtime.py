@@ -159,8 +159,8 @@ def test_the_thread_count_follows_the_setting_then_the_environment(fresh_thread_
     tf.config.threading.set_inter_op_parallelism_threads(0)
 
 
-def test_kernels_split_their_work_into_as_many_parts_as_threads(fresh_thread_setting):
-    monkeypatch = fresh_thread_setting
+@pytest.mark.usefixtures("fresh_thread_setting")
+def test_kernels_split_their_work_into_as_many_parts_as_threads():
     for count in (1, 2, 3, 5):
         runtime.set_num_threads(count)
         parts = []

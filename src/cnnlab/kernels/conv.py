@@ -1,325 +1,192 @@
-"""conv2d on NumPy arrays: im2col + one GEMM forward, and its two backward passes.
+"""2-D convolution on NumPy arrays: the forward pass and its two gradients, one dispatcher each.
 
-Layouts are TF's: images NHWC, filters HWIO.  The window geometry (padding,
-output size) always comes from ``padding.geometry_2d``.
+Layouts are TF's: images NHWC, filters HWIO; the window geometry comes from
+``padding.geometry_2d``.  Every strategy is im2col and matrix products: each receptive
+field is copied into one row of a matrix (``windows.im2col``), and one product with the
+filters reshaped to (KH*KW*C, O) gives the output.  Each dispatcher below lists its
+strategies; the constants of its rule are in ``runtime.tuning``.
 
-* forward: every receptive field is copied into one row of a
-  ``(N*OH*OW, KH*KW*C)`` matrix (im2col), which one matrix product with the
-  filters reshaped to ``(KH*KW*C, O)`` turns into the output.  A bias rides along
-  in the same product as one more column of ones (and one more filter row);
-* gradient w.r.t. the filters (and the bias): ``cols.T @ dy``, one GEMM; the
-  forward's ``cols`` can be handed back to skip building them again;
-* gradient w.r.t. the input: with stride 1, a correlation of ``dy`` with the
-  kernel turned by 180 degrees (im2col + one GEMM again); with larger strides, or
-  when that correlation would multiply mostly padding on a small image,
-  ``dy @ W.T`` gives each window's share, which col2im adds back onto the image
-  with one strided slice per kernel tap;
-* inference through a conv and a 2x2 max pool on images with few channels
-  (``conv2d_max_pool_by_windows``): one product gives the four conv outputs of
-  every pooling window from its (KH+1, KW+1) input patch.
+Forward, ``conv2d`` (a bias rides along in the product as one more column of ones and
+one more filter row; a ReLU and a 2x2 max pool may follow):
 
-No function here loops over pixels or samples; the only Python loops run over
-the KH*KW kernel taps.  Functions that make big arrays take ``empty``, the
-allocator to get them from (``np.empty``, or a layer's ``Workspace.empty``).
+* ``whole``: the whole im2col matrix, then one product (split over the threads by
+  ``matmul``).  For few input channels the matrix is built one kernel tap at a time.
+* ``by_chunks``: many input channels (more than ``TAP_MAJOR_MAX_CHANNELS``) and a
+  product that ``matmul`` splits at whole images: each thread fills its part of the rows
+  a chunk (``CHUNK_ROWS``) at a time and multiplies each chunk while it is in cache.
+  Chunks of whole ``ROW_GROUP``s give every output the bits of ``whole``'s product.
+* ``in_bands``: the im2col matrix would exceed ``WORKING_MEMORY_BYTES``: one band of
+  output rows of one image at a time, its input rows padded into a small array; the
+  threads take bands.  Bounded working memory, whatever the input.
+
+  With a 2x2 max pool after it:
+
+* ``pool_windows``: inference (no gradient) on few channels, stride 1: one product row
+  per pooling window (``_conv_max_pool_by_windows``).
+* otherwise, with an even output, the conv's rows are computed in the order of the
+  pooling windows' quarters (``whole`` or ``by_chunks``), so that the pool and its
+  gradient are element-wise passes over contiguous blocks (``pool.max_pool_quarters``);
+  else the conv runs, then ``pool.max_pool``.
+
+Input gradient, ``conv2d_backprop_input``:
+
+* ``by_correlation``: stride 1, and at most ``CORRELATION_MAX_ZERO_FRACTION`` of the
+  products would be with padding: ``dy`` correlated with the kernel turned by 180
+  degrees (input and output channels swapped), through the forward's dispatcher.
+* ``by_col2im``: otherwise each window's share ``dy @ W.T``, added back onto the image
+  with one strided slice per kernel tap (``windows.col2im``).
+* ``in_bands``: ``by_col2im``'s shares would exceed ``WORKING_MEMORY_BYTES``: a band of
+  output rows at a time.
+
+Filter gradient, ``conv2d_backprop_filter`` (``cols.T @ dy``, the bias's gradient from
+the ones column):
+
+* ``from_columns``: the forward's im2col matrix (kept by the forward when it fits the
+  working memory), or one built afresh; one product.  With ``in_pieces``, a small
+  gradient over many positions is summed in pieces of the positions on every thread
+  (``matmul.matmul_in_pieces``), which rounds differently from one product.
+* ``in_bands``: the im2col matrix would exceed ``WORKING_MEMORY_BYTES``: the product
+  summed band by band.
 """
 
 import functools
 import math
+from typing import NamedTuple
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
-from ..runtime import threads
-from ..runtime import tuning
-from . import blas, padding, relu as relu_kernels
-
-
-def padded_shape(input_shape, geometry):
-    """The NHWC shape of an input of ``input_shape`` once the geometry's padding is added."""
-    n, h, w, c = input_shape
-    (_, top, bottom), (_, left, right) = geometry.rows, geometry.cols
-    return (n, top + h + bottom, left + w + right, c)
-
-
-def pad_spatial(x, geometry, value=0, empty=np.empty):
-    """``x`` (NHWC) with the geometry's padding added around height and width (``x`` itself if none)."""
-    if not geometry.is_padded:
-        return x
-    _, h, w, _ = x.shape
-    top, left = geometry.rows.pad_before, geometry.cols.pad_before
-    padded = empty(padded_shape(x.shape, geometry), x.dtype)
-
-    # Short runs of border on the left and right of each row are filled one run at a time
-    # (slow); then filling the whole array first is quicker.  Measured: (32, 28, 28, 1)
-    # padded by 1, 28 -> 19 us; (128, 14, 14, 10), 199 -> 124 us; but (64, 28, 28, 32),
-    # 423 -> 830 us.
-    fill_all = max(left, geometry.cols.pad_after) * x.shape[3] < 16
-
-    def pad_part(images):
-        part = padded[images]
-        middle_rows = part[:, top : top + h]
-        if fill_all:
-            part.fill(value)
-        else:
-            for border in (part[:, :top], part[:, top + h :], middle_rows[:, :, :left], middle_rows[:, :, left + w :]):
-                border.fill(value)  # only the border: the inside is written next
-        middle_rows[:, :, left : left + w] = x[images]
-
-    threads.parallel_parts(pad_part, len(x), padded.size)
-    return padded
+from ..runtime import threads, tuning
+from . import matmul as products
+from . import padding, pool
+from . import relu as relu_kernels
+from .windows import (
+    add_windows,
+    col2im,
+    columns_bytes,
+    crop_spatial,
+    im2col,
+    pad_spatial,
+    padded_shape,
+    pixels,
+    tap_slices,
+    windows,
+)
 
 
-def crop_spatial(padded, geometry, input_shape, empty=np.empty):
-    """The inverse of ``pad_spatial``: the (height, width) region of the original input."""
-    if not geometry.is_padded:
-        return padded
-    _, h, w, _ = input_shape
-    top, left = geometry.rows.pad_before, geometry.cols.pad_before
-    cropped = empty(input_shape, padded.dtype)
-    np.copyto(cropped, padded[:, top : top + h, left : left + w, :])
-    return cropped
+class ConvOutput(NamedTuple):
+    """What ``conv2d`` computed.
 
-
-def tap_slices(geometry):
-    """For each kernel tap ``(i, j)``, in row-major order, the (rows, cols) slices of the padded
-    input that the tap sees across all output positions."""
-    (oh, ow), (kh, kw) = geometry.out_shape, geometry.kernel
-    (sh, sw), (dh, dw) = geometry.strides, geometry.dilations
-    for i in range(kh):
-        for j in range(kw):
-            yield slice(i * dh, i * dh + (oh - 1) * sh + 1, sh), slice(j * dw, j * dw + (ow - 1) * sw + 1, sw)
-
-
-def windows(padded, geometry, by_pool_quarter=False):
-    """A read-only view of all receptive fields of a padded NHWC array: shape (N, OH, OW, KH, KW, C).
-
-    With ``by_pool_quarter`` (OH and OW even), the view is (2, 2, N, OH/2, OW/2, KH, KW, C):
-    ``[i, j, n, a, b]`` is the field of output ``(n, 2a + i, 2b + j)``, so ``[i, j]`` holds
-    cell ``(i, j)`` of every 2x2 pooling window over the output (see ``max_pool_quarters``).
+    Attributes:
+        out: the (N, OH, OW, O) output, or (N, OH/2, OW/2, O) after a 2x2 max pool.
+        columns: the im2col matrix, for the filter gradient, when asked for and within the
+            working memory; else None.
+        argmax: the 2x2 pool's argmax (``pool.max_pool``'s), when asked for; else None.
+        quarters: whether the conv's rows (of ``columns``, and of the gradient that
+            ``pool_backward`` gives) are in the order of the pooling windows' quarters.
     """
-    n, _, _, c = padded.shape
-    step_n, step_h, step_w, step_c = padded.strides
-    (sh, sw), (dh, dw) = geometry.strides, geometry.dilations
-    (oh, ow), kernel = geometry.out_shape, geometry.kernel
-    taps = (step_h * dh, step_w * dw, step_c)
-    if by_pool_quarter:
-        shape = (2, 2, n, oh // 2, ow // 2, *kernel, c)
-        strides = (step_h * sh, step_w * sw, step_n, 2 * step_h * sh, 2 * step_w * sw, *taps)
-    else:
-        shape, strides = (n, oh, ow, *kernel, c), (step_n, step_h * sh, step_w * sw, *taps)
-    if padded.flags.c_contiguous:  # the same view as ``as_strided``'s, made in a quarter of its time
-        view = np.ndarray(shape, padded.dtype, buffer=padded, strides=strides)
-        view.flags.writeable = False
-        return view
-    return as_strided(padded, shape=shape, strides=strides, writeable=False)
+
+    out: np.ndarray
+    columns: np.ndarray | None
+    argmax: np.ndarray | None
+    quarters: bool
 
 
-def pixels(array):
-    """``array`` (its last axis contiguous) with each pixel's channels seen as one opaque element.
-
-    A strided selection of pixels is copied by NumPy with an inner loop over each
-    pixel's channels; with few channels the loop's start-up costs as much as the
-    copying.  Seen as one ``np.void`` element per pixel, the same copy moves whole
-    pixels: twice as fast for 10 channels (a 2x2 pool's output, 114 -> 53 us), and
-    0.7-1.0x the time for im2col's receptive fields of 16-128 channels (measured).
-    """
-    return array.view(np.dtype((np.void, array.shape[-1] * array.itemsize)))[..., 0]
+# ---- forward -------------------------------------------------------------------------------------
 
 
-def im2col(x, geometry, ones_column=False, empty=np.empty, by_pool_quarter=False):
-    """The receptive fields of ``x`` as the rows of an (N*OH*OW, KH*KW*C) matrix.
+def conv2d(x, filters, geometry, bias=None, *, relu=False, max_pool=False, keep_columns=False, argmax=False, empty=np.empty):
+    """The forward dispatcher: ``relu(conv2d(x, filters) + bias)``, then a 2x2 max pool (stride 2, 'VALID').
 
     Args:
-        x: NHWC array.
+        x: NHWC input; filters: HWIO; bias: (O,) or None.
         geometry: the conv's ``Geometry2D``.
-        ones_column: append a column of ones (the bias's input in ``conv2d``).
-        by_pool_quarter: order the rows as ``windows(..., by_pool_quarter=True)`` does
-            (OH and OW even), so that a product with the filters comes out as the four
-            quarters of 2x2 pooling windows, each a contiguous block.
-
-    The matrix is C-ordered, or for inputs with few channels the transpose of a
-    C-ordered (KH*KW*C, N*OH*OW) array; matrix products take either as it is.
-    """
-    n, _, _, c = x.shape
-    (oh, ow), (kh, kw) = geometry.out_shape, geometry.kernel
-    positions, size = n * oh * ow, kh * kw * c
-    fields = windows(pad_spatial(x, geometry, empty=empty), geometry, by_pool_quarter)
-    lead = (slice(None),) * (fields.ndim - 6)  # the (2, 2) quarter axes, if any, come before the images
-    position_shape = fields.shape[:-3]
-    if c <= tuning.TAP_MAJOR_MAX_CHANNELS:
-        rows = empty((size + ones_column, positions), x.dtype)
-        taps = rows[:size].reshape(kh, kw, c, *position_shape)
-        # The fields with their tap and channel axes first: one copy writes every tap's row.
-        by_tap = fields.transpose(-3, -2, -1, *range(fields.ndim - 3))
-        at_images = (slice(None),) * (3 + len(lead))  # then the images axis
-        threads.parallel_parts(
-            lambda images: np.copyto(taps[(*at_images, images)], by_tap[(*at_images, images)]), n, rows.size
-        )
-        if ones_column:
-            rows[size] = 1
-        return rows.T
-    cols = empty((positions, size + ones_column), x.dtype)
-    # The first ``size`` columns seen as the fields' shape: a view, since only the
-    # contiguous last axis is split.
-    fields_in_cols = cols.reshape(*position_shape, size + ones_column)[..., :size].reshape(fields.shape)
-    fields, fields_in_cols = pixels(fields), pixels(fields_in_cols)
-    threads.parallel_parts(
-        lambda images: np.copyto(fields_in_cols[(*lead, images)], fields[(*lead, images)]), n, cols.size
-    )
-    if ones_column:
-        cols[:, size] = 1
-    return cols
-
-
-def col2im(field_grads, input_shape, geometry, empty=np.empty):
-    """Sum per-window gradients (N, OH, OW, KH, KW, C) back onto an input of ``input_shape``.
-
-    The adjoint of ``windows``: each input pixel receives the sum over the windows that saw it.
-    """
-    padded = empty(padded_shape(input_shape, geometry), field_grads.dtype)
-    kw, taps = geometry.kernel[1], list(tap_slices(geometry))
-    threads.parallel_parts(
-        lambda images: _add_windows(padded[images], field_grads[images], taps, kw), input_shape[0], field_grads.size
-    )
-    return crop_spatial(padded, geometry, input_shape, empty)
-
-
-def _add_windows(padded, field_grads, taps, kw):
-    """``padded`` (images of a padded input) set to the sum of ``field_grads`` (those images' windows), tap by tap."""
-    padded.fill(0)
-    for tap, (rows, cols) in enumerate(taps):
-        padded[:, rows, cols, :] += field_grads[:, :, :, tap // kw, tap % kw, :]
-
-
-def conv2d_with_columns(x, filters, geometry, bias=None, empty=np.empty, by_pool_quarter=False, keep_columns=True):
-    """Cross-correlate NHWC ``x`` with HWIO ``filters`` (plus ``bias`` per output channel, if given).
+        relu: apply a ReLU to the result (after the pool: they commute).
+        max_pool: follow with a 2x2 max pool of stride 2 ('VALID').
+        keep_columns: return the im2col matrix for the filter gradient (when it fits
+            ``tuning.WORKING_MEMORY_BYTES``).
+        argmax: return the pool's argmax, for its gradient.
+        empty: the allocator of the big arrays.
 
     Returns:
-        ``(out, cols)``: the (N, OH, OW, O) output and the im2col matrix, from which
-        ``filter_grads_from_columns`` takes the gradients (with the ones column when
-        ``bias`` is given).  With ``by_pool_quarter`` (OH and OW even) the output is
-        (2, 2, N, OH/2, OW/2, O), the quarters of 2x2 pooling windows (see ``windows``).
-        Without ``keep_columns``, ``cols`` may be None: for many channels the rows are
-        then built a chunk at a time, in a small array that stays in cache.
+        A ``ConvOutput``.
     """
-    out_channels = filters.shape[3]
+    (oh, ow), n, out_channels = geometry.out_shape, x.shape[0], filters.shape[3]
+    if max_pool and not (keep_columns or argmax) and _pools_by_windows(x, geometry):
+        return ConvOutput(_conv_max_pool_by_windows(x, filters, geometry, bias, relu, empty), None, None, False)
+    fits = columns_bytes(x.shape, geometry, x.itemsize, bias is not None) <= tuning.WORKING_MEMORY_BYTES
+    quarters = max_pool and fits and oh % 2 == 0 and ow % 2 == 0 and oh > 0 and ow > 0
     weights = filters.reshape(-1, out_channels)
     if bias is not None:
         weights = np.concatenate([weights, bias.reshape(1, out_channels)])
-    (oh, ow), n = geometry.out_shape, x.shape[0]
-    out_shape = (2, 2, n, oh // 2, ow // 2) if by_pool_quarter else (n, oh, ow)
-    out = empty((*out_shape, out_channels), x.dtype)
-    if x.shape[3] > tuning.TAP_MAJOR_MAX_CHANNELS and n:
-        done, cols = _im2col_and_product_by_chunks(x, geometry, weights, out, empty, by_pool_quarter, keep_columns)
-        if done:
-            return out, cols
-    cols = im2col(x, geometry, ones_column=bias is not None, empty=empty, by_pool_quarter=by_pool_quarter)
-    blas.matmul(cols, weights, out=out.reshape(-1, out_channels))
-    return out, cols
+    out = empty(((2, 2, n, oh // 2, ow // 2) if quarters else (n, oh, ow)) + (out_channels,), x.dtype)
+    if not fits:
+        columns = _in_bands(x, weights, geometry, out)
+    elif x.shape[3] > tuning.TAP_MAJOR_MAX_CHANNELS and n and _by_chunks_fits(x, geometry, weights, quarters):
+        columns = _by_chunks(x, geometry, weights, out, quarters, keep_columns, empty)
+    else:
+        columns = _whole(x, geometry, weights, out, quarters, empty)
+    if not keep_columns:
+        columns = None
+    pool_argmax = None
+    if quarters:
+        out, pool_argmax = pool.max_pool_quarters(out, argmax, empty)
+    elif max_pool:
+        pool_geometry = padding.geometry_2d((oh, ow), (2, 2), (2, 2), (1, 1), "VALID", "max_pool2d")
+        out, pool_argmax = pool.max_pool(out, pool_geometry, argmax, empty)
+    if relu:
+        relu_kernels.relu(out, out=out)
+    return ConvOutput(out, columns, pool_argmax, quarters)
 
 
-
-def _chunks_fit(part_bounds, per_image):
-    """Whether a product is split over the cores by rows (a small one runs as before: its copies
-    split over the cores, its product on one) at whole images (of ``per_image`` rows), so that
-    each part's rows can be taken chunk by chunk."""
-    return len(part_bounds) > 2 and per_image > 0 and all(bound % per_image == 0 for bound in part_bounds)
-
-
-def _chunk_rows(per_image):
-    """Rows per chunk: whole images and whole ``ROW_GROUP``s, about ``CHUNK_ROWS`` of them."""
-    group = tuning.ROW_GROUP // math.gcd(per_image, tuning.ROW_GROUP) * per_image
-    return group * max(1, tuning.CHUNK_ROWS // group)
+def pool_backward(d_pooled, forward, conv_shape, empty=np.empty):
+    """The gradient with respect to the conv's output of a ``conv2d(..., max_pool=True)`` output,
+    in the conv's row order (quarters or NHWC, as ``forward.quarters`` says)."""
+    if forward.quarters:
+        return pool.max_pool_quarters_backward(d_pooled, forward.argmax, empty)
+    pool_geometry = padding.geometry_2d(conv_shape[1:3], (2, 2), (2, 2), (1, 1), "VALID", "max_pool2d")
+    return pool.max_pool_backward(d_pooled, forward.argmax, tuple(conv_shape), pool_geometry, empty)
 
 
-def _im2col_and_product_by_chunks(x, geometry, weights, out, empty, by_pool_quarter, keep_columns):
-    """``conv2d_with_columns`` for inputs with many channels: each core fills its part of the
-    im2col rows chunk by chunk, each chunk's product taken while its rows are still in cache.
-
-    Written in one go, a big batch's im2col matrix (36,864 x 288 values, 42 MB, for 64
-    images of 26x26x32) is out of cache by the time the product reads it back.  The
-    product's rows are cut where ``blas.matmul`` would cut them (one part per core), and
-    each part into chunks of whole ``ROW_GROUP``s, so that every output has the bits
-    of the one product it replaces.  Measured on the 2-core VM for that batch: 12.4-13.6 ms
-    against 15.4-15.8; the deeper CNN's training step 10% faster.  Without ``keep_columns``
-    each part writes its chunks into one chunk-sized array instead of the whole matrix.
-
-    Returns:
-        ``(done, cols)``: whether it computed ``out`` (not where the parts cannot be cut at
-        whole images), and the im2col matrix (None without ``keep_columns``).
-    """
-    n, _, _, c = x.shape
-    kh, kw = geometry.kernel
-    size, out_channels = kh * kw * c, weights.shape[1]
-    rows, width = out.size // out_channels, weights.shape[0]
-    per_image = rows // n // (4 if by_pool_quarter else 1)  # rows of one image in one block
-    if not _chunks_fit(blas.row_part_bounds(rows, width, out_channels), per_image):
-        return False, None
-    chunk = _chunk_rows(per_image)
-    fields = pixels(windows(pad_spatial(x, geometry, empty=empty), geometry, by_pool_quarter))
-    blocks = list(np.ndindex(fields.shape[:-5]))  # the four quarters (i, j), or one block: () -- each holds every image
-    block_rows = n * per_image
-    flat_out = out.reshape(rows, out_channels)
-    cols = empty((rows, width), x.dtype) if keep_columns else None
-
-    def fill(first, last, into):
-        """Copy the fields of rows [first, last) (whole images, of one block or more) into ``into``."""
-        into_fields = pixels(into[:, :size].reshape(last - first, kh, kw, c))
-        at = 0
-        for block in range(first // block_rows, -(-last // block_rows)):
-            start = max(first, block * block_rows) - block * block_rows
-            stop = min(last, (block + 1) * block_rows) - block * block_rows
-            block_fields = fields[(*blocks[block], slice(start // per_image, stop // per_image))]
-            np.copyto(into_fields[at : at + stop - start].reshape(block_fields.shape), block_fields)
-            at += stop - start
-        if width > size:
-            into[:, size] = 1  # the bias's column of ones
-
-    def part(part_rows):
-        chunk_cols = None if keep_columns else empty((min(chunk, part_rows.stop - part_rows.start), width), x.dtype)
-        for first in range(part_rows.start, part_rows.stop, chunk):
-            last = min(first + chunk, part_rows.stop)
-            into = cols[first:last] if keep_columns else chunk_cols[: last - first]
-            fill(first, last, into)
-            blas.matmul_rows(into, weights, flat_out[first:last])
-
-    blas.by_row_parts(part, rows, width, out_channels)  # rows, as row_part_bounds said
-    return True, cols
+def nhwc(d_conv, forward, empty=np.empty):
+    """A conv-output gradient in the conv's row order (see ``pool_backward``) as NHWC."""
+    return pool.quarters_to_nhwc(d_conv, empty) if forward.quarters else d_conv
 
 
-def pools_by_windows(x, geometry):
-    """Whether ``conv2d_max_pool_by_windows`` computes the conv then 2x2 max pool of ``x`` (NHWC)
-    with ``geometry``: stride 1, no dilation, few channels, an even output, finite inputs.
+def _pools_by_windows(x, geometry):
+    """Whether ``_conv_max_pool_by_windows`` computes the conv then 2x2 max pool of ``x`` (NHWC)
+    with ``geometry``: stride 1, no dilation, few channels, an even output, finite inputs,
+    and patches within the working memory.
 
     It sums over whole (KH+1, KW+1) patches, the kernel's zeros included, and ``0 * inf``
     is NaN: an infinite input takes the exact path instead.
     """
-    (oh, ow), channels = geometry.out_shape, x.shape[3]
+    (oh, ow), (kh, kw), (n, _, _, channels) = geometry.out_shape, geometry.kernel, x.shape
+    patches_bytes = n * oh * ow // 4 * (kh + 1) * (kw + 1) * channels * x.itemsize
     return (
         0 < channels <= tuning.TAP_MAJOR_MAX_CHANNELS
         and geometry.strides == geometry.dilations == (1, 1)
         and oh > 0 and ow > 0 and oh % 2 == 0 and ow % 2 == 0
+        and patches_bytes <= tuning.WORKING_MEMORY_BYTES
         and bool(np.isfinite(x).all())
     )  # fmt: skip
 
 
-def conv2d_max_pool_by_windows(x, filters, geometry, bias=None, relu=False, empty=np.empty):
-    """``max_pool(conv2d(x, filters) + bias, 2, 2, 'VALID')``, ReLU'd when ``relu``: one product row per pooling window.
+def _conv_max_pool_by_windows(x, filters, geometry, bias=None, relu=False, empty=np.empty):
+    """The ``pool_windows`` strategy: ``max_pool(conv2d(x, filters) + bias, 2, 2, 'VALID')``,
+    ReLU'd when ``relu``, with one product row per pooling window.
 
-    For inference (no gradient) when ``pools_by_windows`` says so.  The four conv outputs
-    of a 2x2 pooling window see one (KH+1, KW+1, C) patch of the padded input, so one
-    product of all the patches with the filters placed at the four cells' offsets (zeros
-    elsewhere) gives the window's four cells at once.  For a 1-channel 3x3 conv that is
-    16 values copied per window instead of im2col's 4 x 9, and a (4*O, 16) @ (16, windows)
-    product instead of a thin (positions, 9) @ (9, O) one that BLAS runs slowly.  The cells
-    come out channel-first, so the pool is three element-wise maxima over contiguous
-    blocks; the bias is added after the pool (the max commutes with adding a constant, in
-    floating point too, rounding being monotonic), then the ReLU, and the pooled values
-    are turned back to NHWC.  Batches big enough are split over the cores.  Measured on a
-    batch of 32 28x28 images and 10 filters: 0.37-0.5 ms against 0.56-0.83 ms for the
-    quarters path (im2col, product, pool), and ``predict`` on 10,000 images 11% faster.
+    The four conv outputs of a 2x2 pooling window see one (KH+1, KW+1, C) patch of the
+    padded input, so one product of all the patches with the filters placed at the four
+    cells' offsets (zeros elsewhere) gives the window's four cells at once.  For a
+    1-channel 3x3 conv that is 16 values copied per window instead of im2col's 4 x 9, and
+    a (4*O, 16) @ (16, windows) product instead of a thin (positions, 9) @ (9, O) one
+    that BLAS runs slowly.  The cells come out channel-first, so the pool is three
+    element-wise maxima over contiguous blocks; the bias is added after the pool (the max
+    commutes with adding a constant, in floating point too, rounding being monotonic),
+    then the ReLU, and the pooled values are turned back to NHWC.  Batches big enough are
+    split over the threads.
 
-    Returns the (N, OH/2, OW/2, O) pooled output, equal to the exact path's up to rounding.
+    Returns the (N, OH/2, OW/2, O) pooled output, equal to the other strategies' up to rounding.
     """
     n, (oh, ow), out_channels = x.shape[0], geometry.out_shape, filters.shape[3]
     out = empty((n, oh // 2, ow // 2, out_channels), x.dtype)
@@ -358,11 +225,11 @@ def _window_cell_places(filter_shape):
 
 
 def _pool_windows(x, cells, bias, relu, geometry, out, empty):
-    """``conv2d_max_pool_by_windows`` for the images ``x``, written into ``out``."""
+    """``_conv_max_pool_by_windows`` for the images ``x``, written into ``out``."""
     out_channels, positions = out.shape[3], out.size // out.shape[3]
     # The patches are im2col's fields for a (KH+1, KW+1) kernel with stride 2, tap-major.
     patches = im2col(x, _window_patches(geometry, x.shape[1:3]), empty=empty).T
-    by_cell = blas.matmul(cells, patches, out=empty((4 * out_channels, positions), x.dtype))
+    by_cell = products.matmul(cells, patches, out=empty((4 * out_channels, positions), x.dtype))
     # The maximum of the four cells, in three element-wise passes: ``np.maximum.reduce`` over
     # the cells' axis gives the same values but took 3.7x as long (111 vs 30 us for a batch of 32).
     top_left, top_right, bottom_left, bottom_right = by_cell.reshape(4, out_channels, positions)
@@ -386,87 +253,241 @@ def _window_patches(geometry, input_hw):
     return padding.geometry_2d(input_hw, (kh + 1, kw + 1), (2, 2), (1, 1), pads)
 
 
-def conv2d_backprop_filter(x, out_backprop, filter_shape, geometry):
-    """The gradient of ``conv2d(x, filters)`` with respect to ``filters``, given ``out_backprop`` = dL/dy."""
-    return filter_grads_from_columns(im2col(x, geometry), out_backprop, filter_shape, in_pieces=True)[0]
+def _whole(x, geometry, weights, out, quarters, empty):
+    """The ``whole`` strategy: one im2col matrix, one product into ``out``; returns the matrix."""
+    ones_column = weights.shape[0] > math.prod(geometry.kernel) * x.shape[3]
+    columns = im2col(x, geometry, ones_column=ones_column, empty=empty, by_pool_quarter=quarters)
+    products.matmul(columns, weights, out=out.reshape(-1, weights.shape[1]))
+    return columns
 
 
-def filter_grads_from_columns(cols, out_backprop, filter_shape, in_pieces=False):
-    """``(filter_grad, bias_grad)`` from the forward's im2col matrix ``cols``, with one product.
+def _rows_per_image(out, n, quarters):
+    """The rows of one image in one block of the product (a quarter's, with ``quarters``)."""
+    return out.size // out.shape[-1] // n // (4 if quarters else 1)
 
-    ``bias_grad`` (the sum of ``out_backprop`` over positions) comes from the ones
-    column, and is None when ``cols`` has none.  With ``in_pieces``, a small gradient
-    (fewer than 128 rows and columns: few input and output channels) is summed over
-    pieces of the positions on every core (``blas.matmul_in_pieces``), which rounds
-    differently from one product.  ``tf.nn.conv2d``'s gradient takes it; the Keras layers'
-    fused ops keep the one product, so that they train to the same values, bit for bit,
-    as when the README's accuracy figures were measured.
+
+def _by_chunks_fits(x, geometry, weights, quarters):
+    """Whether ``matmul`` would split the product's rows at whole images (the ``by_chunks`` strategy's
+    condition); a small product, which ``matmul`` runs in one piece, takes ``whole``."""
+    (oh, ow), n = geometry.out_shape, x.shape[0]
+    rows = n * oh * ow
+    per_image = rows // n // (4 if quarters else 1)
+    bounds = products.row_part_bounds(rows, weights.shape[0], weights.shape[1])
+    return len(bounds) > 2 and per_image > 0 and all(bound % per_image == 0 for bound in bounds)
+
+
+def _chunk_rows(per_image):
+    """Rows per chunk: whole images and whole ``tuning.ROW_GROUP``s, about ``tuning.CHUNK_ROWS`` of them."""
+    group = tuning.ROW_GROUP // math.gcd(per_image, tuning.ROW_GROUP) * per_image
+    return group * max(1, tuning.CHUNK_ROWS // group)
+
+
+def _by_chunks(x, geometry, weights, out, quarters, keep_columns, empty):
+    """The ``by_chunks`` strategy: each thread fills its part of the im2col rows chunk by chunk,
+    each chunk's product taken while its rows are still in cache.
+
+    Written in one go, a big batch's im2col matrix (42 MB for 64 images of 26x26x32 and a
+    3x3 kernel) is out of cache by the time the product reads it back.  The rows are cut
+    where ``matmul`` would cut them (one part per thread), and each part into chunks of
+    whole ``tuning.ROW_GROUP``s, so that every output has the bits of the one product it
+    replaces.  Without ``keep_columns`` each part writes its chunks into one chunk-sized
+    array instead of the whole matrix.  Returns the im2col matrix (None without ``keep_columns``).
     """
-    size = math.prod(filter_shape[:3])
-    dy = out_backprop.reshape(-1, filter_shape[3])
-    if in_pieces and max(cols.shape[1], dy.shape[1]) < tuning.SPLIT_MIN_OUTPUT:
-        grads = blas.matmul_in_pieces(cols.T, dy)
-    # The product is about 1.5x faster with the big matrix in its stored (C-contiguous) order.
-    elif cols.flags.c_contiguous:
-        grads = blas.matmul(dy.T, cols).T
-    else:
-        grads = blas.matmul(cols.T, dy)
-    bias_grad = grads[size] if cols.shape[1] > size else None
-    return grads[:size].reshape(filter_shape), bias_grad
+    n, _, _, c = x.shape
+    kh, kw = geometry.kernel
+    size, out_channels = kh * kw * c, weights.shape[1]
+    rows, width = out.size // out_channels, weights.shape[0]
+    per_image = _rows_per_image(out, n, quarters)
+    chunk = _chunk_rows(per_image)
+    fields = pixels(windows(pad_spatial(x, geometry, empty=empty), geometry, quarters))
+    blocks = list(np.ndindex(fields.shape[:-5]))  # the four quarters (i, j), or one block: () -- each holds every image
+    block_rows = n * per_image
+    flat_out = out.reshape(rows, out_channels)
+    columns = empty((rows, width), x.dtype) if keep_columns else None
+
+    def fill(first, last, into):
+        """Copy the fields of rows [first, last) (whole images, of one block or more) into ``into``."""
+        into_fields = pixels(into[:, :size].reshape(last - first, kh, kw, c))
+        at = 0
+        for block in range(first // block_rows, -(-last // block_rows)):
+            start = max(first, block * block_rows) - block * block_rows
+            stop = min(last, (block + 1) * block_rows) - block * block_rows
+            block_fields = fields[(*blocks[block], slice(start // per_image, stop // per_image))]
+            np.copyto(into_fields[at : at + stop - start].reshape(block_fields.shape), block_fields)
+            at += stop - start
+        if width > size:
+            into[:, size] = 1  # the bias's column of ones
+
+    def part(part_rows):
+        chunk_columns = None if keep_columns else empty((min(chunk, part_rows.stop - part_rows.start), width), x.dtype)
+        for first in range(part_rows.start, part_rows.stop, chunk):
+            last = min(first + chunk, part_rows.stop)
+            into = columns[first:last] if keep_columns else chunk_columns[: last - first]
+            fill(first, last, into)
+            products.matmul_rows(into, weights, flat_out[first:last])
+
+    products.by_row_parts(part, rows, width, out_channels)  # rows, as _by_chunks_fits checked
+    return columns
+
+
+def _bands(x_shape, geometry, width, itemsize):
+    """``(image, first, last)`` for each band of output rows of the ``in_bands`` strategies: each
+    thread's band keeps its im2col rows and padded input rows within its share of
+    ``tuning.WORKING_MEMORY_BYTES``."""
+    n, _, w, c = x_shape
+    (oh, ow), (sh, _), (kh, _), (dh, _) = geometry.out_shape, geometry.strides, geometry.kernel, geometry.dilations
+    padded_width = geometry.cols.pad_before + w + geometry.cols.pad_after
+    per_row = (ow * width + sh * padded_width * c) * itemsize  # one output row's im2col row and input rows
+    share = tuning.WORKING_MEMORY_BYTES // (2 * threads.count())
+    rows = max(1, (share - (kh - 1) * dh * padded_width * c * itemsize) // per_row)
+    return [(image, first, min(first + rows, oh)) for image in range(n) for first in range(0, oh, rows)]
+
+
+def _band(geometry, first, last):
+    """``(start, stop, band_geometry)``: the rows [start, stop) of the padded input that output rows
+    [first, last) see, and the geometry of the windows over those rows alone (no padding)."""
+    (sh, _), (kh, _), (dh, _) = geometry.strides, geometry.kernel, geometry.dilations
+    band_geometry = padding.Geometry2D(
+        padding.WindowGeometry(last - first, 0, 0),
+        padding.WindowGeometry(geometry.cols.out, 0, 0),
+        geometry.kernel,
+        geometry.strides,
+        geometry.dilations,
+    )
+    return first * sh, (last - 1) * sh + (kh - 1) * dh + 1, band_geometry
+
+
+def _band_input(x, image, start, stop, geometry):
+    """Rows [start, stop) of the padded ``x[image]``, as a (1, rows, padded width, C) array."""
+    _, h, w, c = x.shape
+    top, left, right = geometry.rows.pad_before, geometry.cols.pad_before, geometry.cols.pad_after
+    band = np.zeros((1, stop - start, left + w + right, c), x.dtype)
+    low, high = max(start - top, 0), min(stop - top, h)  # rows of the input
+    if low < high:
+        band[0, low + top - start : high + top - start, left : left + w] = x[image, low:high]
+    return band
+
+
+def _in_bands(x, weights, geometry, out):
+    """The ``in_bands`` strategy: band after band of output rows, each its own im2col and product.
+    Keeps no im2col matrix: returns None."""
+    ones_column = weights.shape[0] > math.prod(geometry.kernel) * x.shape[3]
+    bands = _bands(x.shape, geometry, weights.shape[0], x.itemsize)
+
+    def run(part):
+        for image, first, last in bands[part]:
+            start, stop, band_geometry = _band(geometry, first, last)
+            columns = im2col(_band_input(x, image, start, stop, geometry), band_geometry, ones_column=ones_column)
+            products.matmul_rows(columns, weights, out[image, first:last].reshape(-1, weights.shape[1]))
+
+    threads.parallel_parts(run, len(bands), elements=out.size * weights.shape[0])
+    return None
+
+
+# ---- input gradient ------------------------------------------------------------------------------
 
 
 def conv2d_backprop_input(out_backprop, filters, input_shape, geometry, empty=np.empty):
-    """The gradient of ``conv2d(x, filters)`` with respect to ``x``, given ``out_backprop`` = dL/dy.
+    """The input-gradient dispatcher: dL/dx of ``conv2d(x, filters)`` for ``out_backprop`` = dL/dy.
 
-    With stride 1 it is itself a correlation: of ``dy`` with the kernel turned by 180
-    degrees (input and output channels swapped), so im2col and one GEMM compute it
-    without a scatter (``backprop_input_by_correlation``).  That correlation runs over
-    ``dy`` padded back to the input's size; when a quarter or more of its products would
-    be with the padding's zeros (a 'VALID' conv on a small image: 10x10 -> 8x8 makes 36%
-    of them zeros), and with strides, each window's share (``dy @ W.T``, no zeros) is
-    added back onto the image instead (``backprop_input_by_col2im``).  Measured on a
-    64-image batch: 12x12x32 -> 10x10x64 took 5.1-5.8 ms by col2im against 9.2 ms, and
-    10x10x64 -> 8x8x64 6.0-6.2 against 7.3-7.7; but 26x26x32 -> 24x24x32 (15% zeros)
-    took 35 ms against 17-19 (col2im's adds over 10.6 million values).
+    See the module docstring for the strategies: by correlation where stride 1 leaves few
+    products with padding zeros, else each window's share added back (col2im), in bands
+    beyond the working memory.
     """
     full = padding.full_correlation_geometry(geometry)
     (oh, ow), (h, w) = geometry.out_shape, input_shape[1:3]
-    if full is not None and 4 * oh * ow > 3 * h * w:  # under a quarter of the products with zeros
+    if full is not None and oh * ow >= (1 - tuning.CORRELATION_MAX_ZERO_FRACTION) * h * w:
         return backprop_input_by_correlation(out_backprop, filters, full, empty)
-    return backprop_input_by_col2im(out_backprop, filters, input_shape, geometry, empty)
+    kh, kw, c, _ = filters.shape
+    shares_bytes = out_backprop.size // out_backprop.shape[3] * kh * kw * c * out_backprop.itemsize
+    if shares_bytes <= tuning.WORKING_MEMORY_BYTES:
+        return backprop_input_by_col2im(out_backprop, filters, input_shape, geometry, empty)
+    return _backprop_input_in_bands(out_backprop, filters, input_shape, geometry)
 
 
 def backprop_input_by_correlation(out_backprop, filters, full, empty=np.empty):
-    """``conv2d_backprop_input`` for stride 1: ``dy`` correlated with the turned kernel over
-    ``full``, the geometry from ``padding.full_correlation_geometry``."""
+    """The ``by_correlation`` strategy: ``dy`` correlated with the turned kernel over ``full``, the
+    geometry from ``padding.full_correlation_geometry``."""
     flipped = np.ascontiguousarray(filters[::-1, ::-1].transpose(0, 1, 3, 2))
-    return conv2d_with_columns(out_backprop, flipped, full, empty=empty, keep_columns=False)[0]
+    return conv2d(out_backprop, flipped, full, empty=empty).out
 
 
 def backprop_input_by_col2im(out_backprop, filters, input_shape, geometry, empty=np.empty):
-    """``conv2d_backprop_input`` for any geometry: each window's share ``dy @ W.T``, summed back by col2im.
-
-    Each core takes its part of the product's rows (where ``blas.matmul`` would cut them)
-    chunk by chunk, adding a chunk's shares onto its images while they are in cache, as
-    ``_im2col_and_product_by_chunks`` does for the forward (the same values, bit for bit).
-    """
+    """The ``by_col2im`` strategy: each window's share ``dy @ W.T``, summed back by col2im."""
     kh, kw, c, out_channels = filters.shape
     n, oh, ow, _ = out_backprop.shape
-    rows, width, per_image = n * oh * ow, kh * kw * c, oh * ow
     dy, transposed = out_backprop.reshape(-1, out_channels), filters.reshape(-1, out_channels).T
-    if not _chunks_fit(blas.row_part_bounds(rows, out_channels, width), per_image):
-        field_grads = blas.matmul(dy, transposed, out=empty((rows, width), out_backprop.dtype))
-        return col2im(field_grads.reshape(n, oh, ow, kh, kw, c), input_shape, geometry, empty)
-    padded = empty(padded_shape(input_shape, geometry), out_backprop.dtype)
-    taps, chunk = list(tap_slices(geometry)), _chunk_rows(per_image)
+    field_grads = products.matmul(dy, transposed, out=empty((n * oh * ow, kh * kw * c), out_backprop.dtype))
+    return col2im(field_grads.reshape(n, oh, ow, kh, kw, c), input_shape, geometry, empty)
 
-    def part(part_rows):
-        shares = empty((min(chunk, part_rows.stop - part_rows.start), width), out_backprop.dtype)
-        for first in range(part_rows.start, part_rows.stop, chunk):
-            last = min(first + chunk, part_rows.stop)
-            blas.matmul_rows(dy[first:last], transposed, shares[: last - first])
-            images = slice(first // per_image, last // per_image)
-            _add_windows(padded[images], shares[: last - first].reshape(-1, oh, ow, kh, kw, c), taps, kw)
 
-    blas.by_row_parts(part, rows, out_channels, width)  # rows, as row_part_bounds said
-    return crop_spatial(padded, geometry, input_shape, empty)
+def _backprop_input_in_bands(out_backprop, filters, input_shape, geometry):
+    """The ``in_bands`` strategy: a band of output rows' shares at a time, added onto the padded
+    input's rows that band sees (one band after another: neighbouring bands share rows)."""
+    kh, kw, c, out_channels = filters.shape
+    transposed = filters.reshape(-1, out_channels).T
+    padded = np.zeros(padded_shape(input_shape, geometry), out_backprop.dtype)
+    for image, first, last in _bands(input_shape, geometry, kh * kw * c, out_backprop.itemsize):
+        start, stop, band_geometry = _band(geometry, first, last)
+        dy = np.ascontiguousarray(out_backprop[image, first:last]).reshape(-1, out_channels)
+        shares = products.matmul(dy, transposed).reshape(1, last - first, -1, kh, kw, c)
+        band = np.empty((1, stop - start, *padded.shape[2:]), padded.dtype)
+        add_windows(band, shares, list(tap_slices(band_geometry)), kw)
+        padded[image, start:stop] += band[0]
+    return crop_spatial(padded, geometry, input_shape)
+
+
+# ---- filter gradient -----------------------------------------------------------------------------
+
+
+def conv2d_backprop_filter(x, out_backprop, filter_shape, geometry, *, columns=None, with_bias=False, in_pieces=False):
+    """The filter-gradient dispatcher: ``(dL/dfilters, dL/dbias)`` of ``conv2d(x, filters) (+ bias)``.
+
+    Args:
+        x: the forward's NHWC input (not read when ``columns`` is given).
+        out_backprop: dL/dy, in the row order of ``columns`` (the pool quarters' order when
+            the forward computed its rows in that order).
+        filter_shape: HWIO.
+        geometry: the conv's ``Geometry2D``.
+        columns: the forward's im2col matrix (``ConvOutput.columns``), or None.
+        with_bias: also return the bias's gradient (else None).
+        in_pieces: sum a small gradient over many positions in pieces on every thread
+            (``matmul.matmul_in_pieces``: another rounding than one product).
+
+    Returns:
+        ``(filter_grad, bias_grad)``.
+    """
+    size = math.prod(filter_shape[:3])
+    dy = out_backprop.reshape(-1, filter_shape[3])
+    if columns is None:
+        if columns_bytes(x.shape, geometry, x.itemsize, with_bias) > tuning.WORKING_MEMORY_BYTES:
+            grads = _backprop_filter_in_bands(x, out_backprop, geometry, with_bias)
+            return grads[:size].reshape(filter_shape), grads[size] if with_bias else None
+        columns = im2col(x, geometry, ones_column=with_bias)
+    if in_pieces and max(columns.shape[1], dy.shape[1]) < tuning.SPLIT_MIN_OUTPUT:
+        grads = products.matmul_in_pieces(columns.T, dy)
+    # The product is faster with the big matrix in its stored (C-contiguous) order.
+    elif columns.flags.c_contiguous:
+        grads = products.matmul(dy.T, columns).T
+    else:
+        grads = products.matmul(columns.T, dy)
+    return grads[:size].reshape(filter_shape), grads[size] if columns.shape[1] > size else None
+
+
+def _backprop_filter_in_bands(x, out_backprop, geometry, with_bias):
+    """The ``in_bands`` strategy: each thread sums its bands' products; the threads' sums are added in order."""
+    kh, kw = geometry.kernel
+    width, out_channels = kh * kw * x.shape[3] + with_bias, out_backprop.shape[3]
+    bands = _bands(x.shape, geometry, width, x.itemsize)
+    parts = threads.split(len(bands), min(threads.count(), len(bands)))
+    sums = np.zeros((len(parts), width, out_channels), np.result_type(x, out_backprop))
+
+    def run(index):
+        for image, first, last in bands[parts[index]]:
+            start, stop, band_geometry = _band(geometry, first, last)
+            columns = im2col(_band_input(x, image, start, stop, geometry), band_geometry, ones_column=with_bias)
+            dy = np.ascontiguousarray(out_backprop[image, first:last]).reshape(-1, out_channels)
+            sums[index] += products.matmul(columns.T, dy)
+
+    threads.parallel_items(run, len(parts))
+    return sums.sum(axis=0)

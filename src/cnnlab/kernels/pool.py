@@ -1,37 +1,41 @@
 """Max and average pooling on NumPy arrays (NHWC), forward and backward.
 
-Each function loops over the KH*KW window taps, never over pixels: for a tap,
-the strided slice of the (padded) input it sees at every output position is one
-array operation.  Padding comes from ``padding.geometry_2d``; padded cells are
--inf for max pooling (never chosen) and are not counted by average pooling,
-which divides by the number of real cells in each window, as TF does.
+Padding comes from ``padding.geometry_2d``; padded cells are -inf for max pooling (never
+chosen) and are not counted by average pooling, which divides by the number of real
+cells in each window, as TF does.  Max pooling sends each output's gradient to the first
+maximum of its window in row-major (top-left first) order, as TF's CPU kernel and
+PyTorch do on ties.  A pool's working memory is that of its input and output: no
+strategy needs more.
 
-Max pooling sends each output's gradient to the first maximum of its window in
-row-major (top-left first) order, as TF's CPU kernel and PyTorch do on ties.
+Max pooling's dispatcher, ``max_pool`` (and ``max_pool_backward``, which follows the
+same rule):
 
-The common 2x2 window with stride 2 over an unpadded even-sized input (Keras's
-default ``MaxPooling2D()``) has its own kernels: with few channels, the tap
-slices are short strided runs that NumPy walks slowly, so the forward first
-copies the even and odd columns apart and works on contiguous runs (see
-``_max_pool_2x2``), and the backward writes every input cell once, with no zero
-fill.  They are tested against the general kernels
-(``max_pool_by_taps``, ``max_pool_backward_by_taps``), ties included.
+* ``tiles_2x2``: 2x2 windows with stride 2 tiling an unpadded even-sized input (Keras's
+  default ``MaxPooling2D()``).  With few channels the window taps' slices are short
+  strided runs that NumPy walks slowly: the forward first copies the even and odd
+  columns apart and works on contiguous runs (``_max_pool_2x2``), and the backward
+  writes every input cell once, with no zero fill.  The batch is split over the threads.
+* ``by_taps``: any geometry: for each of the KH*KW window taps, the strided slice of the
+  (padded) input it sees at every output position is one array operation.
+
+A conv whose output is computed in the quarters of its 2x2 pooling windows
+(``conv.conv2d(..., max_pool=True)``) is pooled by ``max_pool_quarters``: element-wise
+passes over four contiguous blocks.
 """
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..runtime import threads
-from .chunks import batch_chunks
-from .conv import crop_spatial, pad_spatial, padded_shape, pixels, tap_slices
+from .windows import crop_spatial, pad_spatial, padded_shape, pixels, tap_slices
 
 
 def max_pool(x, geometry, with_argmax=False, empty=np.empty):
-    """The maximum of each window: ``(out, argmax)``.
+    """The max-pool dispatcher: the maximum of each window, ``(out, argmax)``.
 
     ``argmax`` (only when asked for, else None) holds for every output the index
     ``i * KW + j`` of the window tap ``(i, j)`` where the first maximum sits.
-    ``empty`` is the allocator of the big arrays (``np.empty`` or ``Workspace.empty``).
+    ``empty`` is the allocator of the big arrays.
     """
     if not tiles_in_2x2(x.shape, geometry):
         return max_pool_by_taps(x, geometry, with_argmax)
@@ -39,19 +43,15 @@ def max_pool(x, geometry, with_argmax=False, empty=np.empty):
     n, h, w, c = x.shape
     out = empty((n, h // 2, w // 2, c), x.dtype)
     argmax = empty(out.shape, np.uint8) if with_argmax else None
-
-    def pool_part(part):  # a cache-sized chunk at a time (see kernels.chunks)
-        for chunk in batch_chunks(x[part]):
-            images = slice(part.start + chunk.start, part.start + chunk.stop)
-            _max_pool_2x2(x[images], out[images], None if argmax is None else argmax[images], empty)
-
-    threads.parallel_parts(pool_part, n, x.size)
+    threads.parallel_parts(
+        lambda images: _max_pool_2x2(x[images], out[images], None if argmax is None else argmax[images], empty), n, x.size
+    )
     return out, argmax
 
 
 def tiles_in_2x2(input_shape, geometry):
-    """Whether the windows are 2x2 with stride 2 and tile the whole (unpadded, even-sized) input
-    (of at least one channel: the 2x2 kernels move whole pixels)."""
+    """The dispatchers' rule: whether the windows are 2x2 with stride 2 and tile the whole
+    (unpadded, even-sized) input, of at least one channel (the 2x2 kernels move whole pixels)."""
     _, h, w, c = input_shape
     return geometry.kernel == (2, 2) and geometry.strides == (2, 2) and h % 2 == w % 2 == 0 and not geometry.is_padded and c > 0
 
@@ -64,8 +64,6 @@ def _max_pool_2x2(x, out, argmax, empty):
     contiguous arrays: every pass after that is a plain element-wise one over half the
     input or less, and ``out`` and ``argmax`` are written in place, in NHWC order.  (A
     window's top and bottom rows are then whole rows apart: contiguous runs again.)
-    Measured on a chunk of (32, 28, 28, 10): 253-308 us against 342-356 us for comparing
-    the array with itself shifted by one pixel at every column, odd ones included.
     """
     n, h, w, c = x.shape
     oh, ow = h // 2, w // 2
@@ -106,7 +104,8 @@ def max_pool_by_taps(x, geometry, with_argmax=False):
 
 
 def max_pool_backward(out_backprop, argmax, input_shape, geometry, empty=np.empty):
-    """Route each output's gradient to its window's argmax cell (summing where windows overlap)."""
+    """The max-pool gradient's dispatcher (``max_pool``'s rule): each output's gradient routed to
+    its window's argmax cell, summed where windows overlap."""
     if not tiles_in_2x2(input_shape, geometry):
         return max_pool_backward_by_taps(out_backprop, argmax, input_shape, geometry, empty)
     # Every input cell is in exactly one window: no padding, no zero fill, one write per cell.
@@ -184,7 +183,7 @@ def max_pool_quarters(quarters, with_argmax=False, empty=np.empty):
 
     Args:
         quarters: (2, 2, N, OH, OW, C), cell ``(i, j)`` of every window under ``[i, j]``
-            (``conv.conv2d_with_columns(..., by_pool_quarter=True)``).
+            (``conv.conv2d(..., max_pool=True)`` computes them so).
 
     Returns:
         ``(out, argmax)`` as ``max_pool`` gives them for the assembled (N, 2*OH, 2*OW, C)

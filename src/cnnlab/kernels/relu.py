@@ -1,25 +1,8 @@
-"""The ReLU and its gradient over big arrays: on every core, against zeros that stay in cache.
-
-NumPy's ``np.maximum(x, 0)`` against the scalar runs a scalar loop; against an array
-of zeros it is vectorized, but a whole array of zeros is one more array to stream
-from memory.  One cache-sized row of zeros, broadcast against the array cut into
-rows of that length, gives the vectorized loop without that traffic, in a single
-NumPy call per core.  Measured on the 2-core VM over a conv layer's
-(128, 28, 28, 10) output: 0.8-0.96 ms for ``np.maximum(x, np.zeros_like(x))``
-(not in cache); in cache, on one thread, 0.81 ms against the scalar, 0.30 ms in
-separate blocks of 65,536 values, 0.19-0.22 ms as rows of 16,384 against one row.
-The gradient ``dy * (out > 0)`` took 1.26-1.37 ms on one thread and 0.9 ms on two.
-(Written as two passes, the mask as floats into ``out`` and then the product, it runs
-twice as fast in cache, but in the training loop, where the arrays come from memory,
-it was 15% slower than this one pass.)
-"""
-
-import functools
+"""The ReLU and its gradient over big arrays, split over cnnlab's threads."""
 
 import numpy as np
 
 from ..runtime import threads
-from ..runtime.tuning import RELU_ROW as ROW
 
 
 def relu(x, out):
@@ -28,21 +11,8 @@ def relu(x, out):
     ``out`` is a C-contiguous array of ``x``'s shape and dtype.
     """
     values, results = x.reshape(-1), _flat_view(out)
-    zeros = _zeros(x.dtype)
-    whole = values.size - values.size % ROW  # the values in whole rows; the rest after them
-    if whole:
-        rows, result_rows = values[:whole].reshape(-1, ROW), results[:whole].reshape(-1, ROW)
-        threads.parallel_parts(lambda part: np.maximum(rows[part], zeros, out=result_rows[part]), len(rows), whole)
-    np.maximum(values[whole:], zeros[: values.size - whole], out=results[whole:])
+    threads.parallel_parts(lambda part: np.maximum(values[part], 0, out=results[part]), values.size, values.size)
     return out
-
-
-@functools.lru_cache(maxsize=None)
-def _zeros(dtype):
-    """A read-only row of zeros, made once per dtype."""
-    zeros = np.zeros(ROW, dtype)
-    zeros.flags.writeable = False
-    return zeros
 
 
 def relu_backward(dy, relu_out, out):

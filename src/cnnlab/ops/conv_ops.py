@@ -162,9 +162,8 @@ def conv2d_transpose(input, filters, output_shape, strides, padding="SAME", data
 
 def _conv2d(x, w, geometry):
     need_x, need_w = is_watched(x), is_watched(w)
-    out, cols = conv_kernels.conv2d_with_columns(x._value, w._value, geometry)
-    if not need_w:
-        cols = None  # not needed for any gradient: do not keep it alive
+    forward = conv_kernels.conv2d(x._value, w._value, geometry, keep_columns=need_w)
+    columns = forward.columns  # the im2col matrix, kept for the filter gradient (None beyond the working memory)
 
     def grad(dy):
         dx = _conv2d_backprop_input(x.shape, w, dy, geometry) if need_x else None
@@ -173,9 +172,10 @@ def _conv2d(x, w, geometry):
         if is_recording():  # an outer tape differentiates this gradient: build it from the op
             return dx, _conv2d_backprop_filter(x, w.shape, dy, geometry)
         # The same product from the forward's im2col matrix instead of a new one.
-        return dx, Tensor(conv_kernels.filter_grads_from_columns(cols, dy._value, w.shape, in_pieces=True)[0])
+        dw = conv_kernels.conv2d_backprop_filter(x._value, dy._value, w.shape, geometry, columns=columns, in_pieces=True)[0]
+        return dx, Tensor(dw)
 
-    return record(out, (x, w), grad)
+    return record(forward.out, (x, w), grad)
 
 
 def _conv2d_backprop_input(input_shape, w, dy, geometry):
@@ -197,4 +197,5 @@ def _conv2d_backprop_filter(x, filter_shape, dy, geometry):
         ddy = _conv2d(x, g, geometry) if need_dy else None
         return dx, ddy
 
-    return record(conv_kernels.conv2d_backprop_filter(x._value, dy._value, tuple(filter_shape), geometry), (x, dy), grad)
+    value = conv_kernels.conv2d_backprop_filter(x._value, dy._value, tuple(filter_shape), geometry, in_pieces=True)[0]
+    return record(value, (x, dy), grad)

@@ -1,22 +1,22 @@
-"""The ops behind the Keras Conv2D and Dense layers: linear map, bias and ReLU as ONE recorded op.
+"""The ops Keras models run on: a layer with the one after it as ONE recorded op.
 
-Written with ``tf.nn`` ops, ``relu(conv2d(x, w) + b)`` is three ops with three
-full-size results, a bias gradient summed over every position and an im2col
-matrix built twice (forward, then again for the filter gradient).  Fused:
+Which layers run as which op is the planner's decision (``keras/models/planner.py``); the
+layers themselves call the plain ``tf.nn`` ops.  Written with ``tf.nn`` ops,
+``relu(conv2d(x, w) + b)`` is three ops with three full-size results, a bias gradient
+summed over every position and an im2col matrix built twice (forward, then again for the
+filter gradient).  Fused:
 
-* forward: the bias is one more row of the conv's GEMM (a column of ones in
-  im2col) or is added in place to the dense GEMM's output, and the ReLU is
-  applied in place on that output;
-* backward: the ReLU mask gates ``dy`` once; for the conv, one GEMM with the
-  forward's im2col matrix gives the filter and bias gradients together; the
-  input's gradient is computed only when someone watches the input.
+* forward: the bias is one more row of the conv's product (a column of ones in im2col)
+  or is added in place to the dense product's output, and the ReLU is applied in place
+  on that output (after a 2x2 max pool, when one follows: they commute);
+* backward: the ReLU mask gates ``dy`` once; for the conv, one product with the forward's
+  im2col matrix gives the filter and bias gradients together; the input's gradient is
+  computed only when someone watches the input.
 
-When an outer tape records the backward pass (higher-order gradients), the
-gradient is instead built from the differentiable ops, with the formulas of the
-unfused ops, so it can itself be differentiated.
-
-Big arrays come from the calling layer's ``Workspace`` (see ``kernels.workspace``).
-These ops are private: ``tf.nn`` keeps TF's ops one by one.
+When an outer tape records the backward pass (higher-order gradients), the gradient is
+instead built from the differentiable ops, with the formulas of the unfused ops, so it
+can itself be differentiated.  Big arrays come from the runtime's buffer pool
+(``runtime.memory.empty``), reused step after step.
 """
 
 import functools
@@ -24,106 +24,69 @@ import functools
 import numpy as np
 
 from ..autodiff import GradientTape, is_recording, is_watched, record
-from ..kernels import blas, broadcast
+from ..kernels import broadcast
 from ..kernels import conv as conv_kernels
-from ..kernels import pool as pool_kernels
+from ..kernels import matmul as products
 from ..kernels import relu as relu_kernels
 from ..kernels.padding import geometry_2d
+from ..runtime.memory import empty
 from ..tensor import Tensor, as_tensor, as_tensor_pair
 from . import conv_ops, math_ops, nn_ops, pool_ops
 from .reduction_ops import _sum, reduce_sum
 
 
-def conv2d_bias_relu(x, filters, bias, strides, padding, dilations, relu, workspace):
-    """``relu(conv2d(x, filters) + bias)`` as one op (the ReLU only when ``relu``).
+def conv2d_bias_relu(x, filters, bias, strides, padding, dilations, relu, max_pool=False):
+    """``relu(conv2d(x, filters) + bias)``, then ``max_pool2d(..., 2, 2, 'VALID')`` when ``max_pool``, as one op.
 
     Args:
         x: NHWC input; filters: HWIO; bias: (out_channels,) tensor or None.
         strides, padding, dilations: as ``tf.nn.conv2d``.
         relu: whether to apply a ReLU.
-        workspace: the caller's ``Workspace`` (its arrays are reused step after step).
+        max_pool: whether a 2x2 max pool of stride 2 follows (a Keras ``MaxPooling2D()``).
+            The ReLU then comes after the pool, over a quarter of the values: the max of
+            ReLUs is the ReLU of the max, and the gradient reaches the same cell (a window
+            whose maximum is <= 0 passes no gradient either way).
 
     Shape:
-        as ``tf.nn.conv2d``: (batch, out_height, out_width, out_channels).
+        as ``tf.nn.conv2d``: (batch, out_height, out_width, out_channels), halved (rounded
+        down) by the pool.
     """
     x, w = as_tensor_pair(x, filters, "conv2d", ("input", "filters"))
     geometry = _conv_geometry(tuple(x.shape), tuple(w.shape), x.dtype, strides, padding, dilations)
     inputs = (x, w) if bias is None else (x, w, bias)
-    bias_value = None if bias is None else bias._value
-    out, cols = conv_kernels.conv2d_with_columns(x._value, w._value, geometry, bias_value, workspace.empty)
-    if relu:
-        relu_kernels.relu(out, out=out)
     need_x, need_weights = is_watched(x), any(is_watched(t) for t in inputs[1:])
-    if not need_weights:
-        cols = None  # no filter or bias gradient will be asked for: do not keep the matrix alive
-
-    def grad(dy):
-        if is_recording():
-            dz = _gate(dy, out) if relu else dy
-            return _conv_grads_by_ops(x, w, bias, dz, geometry, need_x, need_weights)
-        dz = _relu_backward(dy._value, out, workspace) if relu else dy._value
-        dx = dw = db = None
-        if need_x:
-            dx = Tensor(conv_kernels.conv2d_backprop_input(dz, w._value, x.shape, geometry, workspace.empty))
-        if need_weights:
-            dw, db = (Tensor(g) for g in conv_kernels.filter_grads_from_columns(cols, dz, w.shape))
-        return (dx, dw) if bias is None else (dx, dw, db)
-
-    return record(out, inputs, grad)
-
-
-def conv2d_bias_relu_max_pool(x, filters, bias, strides, padding, dilations, relu, workspace):
-    """``max_pool2d(relu(conv2d(x, filters) + bias), 2, 2, 'VALID')`` as one op (the ReLU only when ``relu``).
-
-    A Keras ``Conv2D`` followed by ``MaxPooling2D()`` in a Sequential model runs as this op.
-    The conv's output is computed in the four quarters of the 2x2 pooling windows
-    (``by_pool_quarter``), so the pooling and its gradient are element-wise passes over
-    contiguous blocks; and the ReLU comes after the pooling, over a quarter of the
-    values.  They commute: the max of ReLUs is the ReLU of the max, and the gradient
-    reaches the same cell (a window whose maximum is <= 0 passes no gradient either way).
-    When the conv's output has an odd height or width, the two ops run one after the other.
-
-    Args and shape: as ``conv2d_bias_relu``, with the output pooled: (batch, out_height // 2,
-    out_width // 2, out_channels).
-    """
-    x, w = as_tensor_pair(x, filters, "conv2d", ("input", "filters"))
-    geometry = _conv_geometry(tuple(x.shape), tuple(w.shape), x.dtype, strides, padding, dilations)
-    (oh, ow), n = geometry.out_shape, x.shape[0]
-    if oh % 2 or ow % 2:
-        out = conv2d_bias_relu(x, w, bias, strides, padding, dilations, relu, workspace)
-        return pool_ops.max_pool2d_reusing(workspace, out, 2, 2, "VALID")
-    inputs = (x, w) if bias is None else (x, w, bias)
-    need_x, need_weights = is_watched(x), any(is_watched(t) for t in inputs[1:])
-    bias_value = None if bias is None else bias._value
-    if not (need_x or need_weights) and conv_kernels.pools_by_windows(x._value, geometry):
-        # Inference on images with few channels: one product per pooling window, nothing kept.
-        out = conv_kernels.conv2d_max_pool_by_windows(x._value, w._value, geometry, bias_value, relu, workspace.empty)
-        return record(out, inputs, lambda dy: (None,) * len(inputs))
-    quarters, cols = conv_kernels.conv2d_with_columns(
-        x._value, w._value, geometry, bias_value, workspace.empty, by_pool_quarter=True
+    forward = conv_kernels.conv2d(
+        x._value,
+        w._value,
+        geometry,
+        None if bias is None else bias._value,
+        relu=relu,
+        max_pool=max_pool,
+        keep_columns=need_weights,
+        argmax=max_pool and (need_x or need_weights),
+        empty=empty,
     )
-    out, argmax = pool_kernels.max_pool_quarters(quarters, need_x or need_weights, workspace.empty)
-    del quarters  # free for reuse: the gradient needs only the argmax
-    if relu:
-        relu_kernels.relu(out, out=out)
-    if not need_weights:
-        cols = None
-    conv_shape = (n, oh, ow, w.shape[3])
+    out, conv_shape = forward.out, (x.shape[0], *geometry.out_shape, w.shape[3])
 
     def grad(dy):
         if is_recording():
-            dz = _gate(dy, out) if relu else dy
-            pool_geometry = geometry_2d((oh, ow), (2, 2), (2, 2), (1, 1), "VALID")
-            d_conv = pool_ops._max_pool_grad(dz, argmax, conv_shape, pool_geometry)
+            d_conv = _gate(dy, out) if relu else dy
+            if max_pool:
+                pool_geometry = geometry_2d(conv_shape[1:3], (2, 2), (2, 2), (1, 1), "VALID")
+                d_conv = pool_ops._max_pool_grad(d_conv, forward.argmax, conv_shape, pool_geometry)
             return _conv_grads_by_ops(x, w, bias, d_conv, geometry, need_x, need_weights)
-        dz = _relu_backward(dy._value, out, workspace) if relu else dy._value
-        d_quarters = pool_kernels.max_pool_quarters_backward(dz, argmax, workspace.empty)
+        d_conv = _relu_backward(dy._value, out) if relu else dy._value
+        if max_pool:  # in the conv's row order: the quarters of the pooling windows, or NHWC
+            d_conv = conv_kernels.pool_backward(d_conv, forward, conv_shape, empty)
         dx = dw = db = None
-        if need_weights:  # the columns are in quarter order too: the product sums over positions
-            dw, db = (Tensor(g) for g in conv_kernels.filter_grads_from_columns(cols, d_quarters, w.shape))
+        if need_weights:
+            dw, db = conv_kernels.conv2d_backprop_filter(
+                x._value, d_conv, w.shape, geometry, columns=forward.columns, with_bias=bias is not None
+            )
+            dw, db = Tensor(dw), None if db is None else Tensor(db)
         if need_x:
-            d_conv = pool_kernels.quarters_to_nhwc(d_quarters, workspace.empty)
-            dx = Tensor(conv_kernels.conv2d_backprop_input(d_conv, w._value, x.shape, geometry, workspace.empty))
+            d_nhwc = conv_kernels.nhwc(d_conv, forward, empty)
+            dx = Tensor(conv_kernels.conv2d_backprop_input(d_nhwc, w._value, x.shape, geometry, empty))
         return (dx, dw) if bias is None else (dx, dw, db)
 
     return record(out, inputs, grad)
@@ -146,20 +109,19 @@ def _conv_geometry(input_shape, filter_shape, dtype, strides, padding, dilations
     return conv_ops._conv_geometry(input_shape, filter_shape, dtype, strides, padding, "NHWC", dilations, "conv2d")
 
 
-def dense_bias_relu(x, kernel, bias, relu, workspace):
+def dense_bias_relu(x, kernel, bias, relu):
     """``relu(x @ kernel + bias)`` as one op, for a 2-D ``x`` (the ReLU only when ``relu``).
 
     Args:
         x: (batch, in_features); kernel: (in_features, units); bias: (units,) tensor or None.
         relu: whether to apply a ReLU.
-        workspace: the caller's ``Workspace``.
 
     Shape:
         (batch, units).
     """
     x, w = as_tensor_pair(x, kernel, "matmul", ("a", "b"))
     inputs = (x, w) if bias is None else (x, w, bias)
-    out = blas.matmul(x._value, w._value, out=workspace.empty((x._value.shape[0], w._value.shape[1]), x._value.dtype))
+    out = products.matmul(x._value, w._value, out=empty((x._value.shape[0], w._value.shape[1]), x._value.dtype))
     if bias is not None:
         out += bias._value
     if relu:
@@ -174,21 +136,21 @@ def dense_bias_relu(x, kernel, bias, relu, workspace):
                 math_ops.matmul(x, dz, transpose_a=True) if need_weights else None,
                 *(() if bias is None else (reduce_sum(dz, axis=0) if need_weights else None,)),
             )
-        dz = _relu_backward(dy._value, out, workspace) if relu else dy._value
+        dz = _relu_backward(dy._value, out) if relu else dy._value
         dx = dw = db = None
         if need_x:
-            dx = Tensor(blas.matmul(dz, w._value.T, out=workspace.empty(x.shape, dz.dtype)))
+            dx = Tensor(products.matmul(dz, w._value.T, out=empty(x.shape, dz.dtype)))
         if need_weights:
-            dw = Tensor(blas.matmul(x._value.T, dz, out=workspace.empty(w.shape, dz.dtype)))
+            dw = Tensor(products.matmul(x._value.T, dz, out=empty(w.shape, dz.dtype)))
             db = Tensor(dz.sum(axis=0))
         return (dx, dw) if bias is None else (dx, dw, db)
 
     return record(out, inputs, grad)
 
 
-def _relu_backward(dy, relu_out, workspace):
+def _relu_backward(dy, relu_out):
     """``dy`` where the ReLU's output is positive, else 0 (TF's ReLU gradient, 0 at 0)."""
-    return relu_kernels.relu_backward(dy, relu_out, out=workspace.empty(dy.shape, dy.dtype))
+    return relu_kernels.relu_backward(dy, relu_out, out=empty(dy.shape, dy.dtype))
 
 
 def _gate(dy, relu_out):
@@ -196,7 +158,7 @@ def _gate(dy, relu_out):
     return math_ops.multiply(dy, Tensor((relu_out > 0).astype(dy.dtype)))
 
 
-def batch_norm_training(x, gamma, beta, epsilon, workspace):
+def batch_norm_training(x, gamma, beta, epsilon):
     """BatchNormalization's training forward, normalizing each channel (the last axis) over the batch, as one op.
 
     ``out = (x - mean) / sqrt(variance + epsilon) * gamma + beta`` with the biased
@@ -224,8 +186,8 @@ def batch_norm_training(x, gamma, beta, epsilon, workspace):
         return np.tile(vector, tile)
 
     mean = _sum(value, axes, False) / count
-    x_hat = np.subtract(rows, tiled(mean), out=workspace.empty(rows.shape, dtype))  # centred, then normalized
-    squares = np.square(x_hat, out=workspace.empty(rows.shape, dtype))
+    x_hat = np.subtract(rows, tiled(mean), out=empty(rows.shape, dtype))  # centred, then normalized
+    squares = np.square(x_hat, out=empty(rows.shape, dtype))
     variance = _sum(squares.reshape(value.shape), axes, False) / count
     inverse_std = 1 / np.sqrt(variance + dtype.type(epsilon))
     x_hat *= tiled(inverse_std)
@@ -243,7 +205,7 @@ def batch_norm_training(x, gamma, beta, epsilon, workspace):
             return _gradient_through(lambda *args: _batch_norm_by_ops(args, gamma, beta, epsilon), inputs, dy)
         dy_rows = dy._value.reshape(rows.shape)
         d_beta = _sum(dy._value, axes, False)
-        products = np.multiply(dy_rows, x_hat, out=workspace.empty(rows.shape, dtype))
+        products = np.multiply(dy_rows, x_hat, out=empty(rows.shape, dtype))
         d_gamma = _sum(products.reshape(value.shape), axes, False)
         dx = np.multiply(x_hat, tiled(d_gamma / count), out=products)  # in place of the products
         np.subtract(dy_rows, dx, out=dx)

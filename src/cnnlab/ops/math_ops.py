@@ -9,7 +9,8 @@ import numpy as np
 
 from .. import dtypes
 from ..autodiff import is_watched, record
-from ..kernels import blas, broadcast
+from ..kernels import broadcast
+from ..kernels import matmul as products
 from ..tensor import Tensor, Variable, as_tensor, as_tensor_pair
 from . import array_ops, reduction_ops
 from .array_ops import where
@@ -354,7 +355,7 @@ def matmul(a, b, transpose_a=False, transpose_b=False, name=None):
             db = _sum_to_shape(db, b.shape)
         return da, db
 
-    return record(blas.matmul(av, bv), (a, b), grad)
+    return record(products.matmul(av, bv), (a, b), grad)
 
 
 # ---- dtype -----------------------------------------------------------------------------

@@ -12,7 +12,6 @@ ops with simple adjoints:
   (``_avg_pool_grad``), whose gradient is ``avg_pool`` again.
 """
 
-import numpy as np
 
 from ..autodiff import is_watched, record
 from ..kernels import pool as pool_kernels
@@ -57,20 +56,13 @@ def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):  
         >>> cnnlab.nn.max_pool2d(cnnlab.ones([1, 4, 4, 2]), 2, 2, "VALID").shape
         TensorShape([1, 2, 2, 2])
     """
-    return max_pool2d_reusing(None, input, ksize, strides, padding, data_format)
-
-
-def max_pool2d_reusing(workspace, input, ksize, strides, padding, data_format="NHWC"):  # noqa: A002
-    """``max_pool2d`` taking its big arrays (output, argmax, input gradient) from a layer's
-    ``Workspace`` (None: fresh arrays), as Keras's MaxPooling2D does."""
     x = as_tensor(input, "max_pool2d")
     if x._value.dtype.kind not in "iuf":  # integers too, as TF's MaxPool (only floats have a gradient)
         raise TypeError(f"max_pool2d: expected a float or integer tensor for input; received dtype={x.dtype.name}.")
     geometry = _pool_geometry(x, ksize, strides, padding, data_format, "max_pool2d", allow_explicit=True)
-    empty = np.empty if workspace is None else workspace.empty
-    out, argmax = pool_kernels.max_pool(x._value, geometry, with_argmax=is_watched(x), empty=empty)
+    out, argmax = pool_kernels.max_pool(x._value, geometry, with_argmax=is_watched(x))
     input_shape = x.shape  # not x itself: the gradient does not need its values
-    return record(out, (x,), lambda dy: (_max_pool_grad(dy, argmax, input_shape, geometry, empty),))
+    return record(out, (x,), lambda dy: (_max_pool_grad(dy, argmax, input_shape, geometry),))
 
 
 def max_pool(input, ksize, strides, padding, data_format=None, name=None):  # noqa: A002
@@ -79,11 +71,11 @@ def max_pool(input, ksize, strides, padding, data_format=None, name=None):  # no
     return max_pool2d(input, ksize, strides, padding, "NHWC" if data_format is None else data_format)
 
 
-def _max_pool_grad(dy, argmax, input_shape, geometry, empty=np.empty):
+def _max_pool_grad(dy, argmax, input_shape, geometry):
     def grad(g):
         return (_max_pool_gather(g, argmax, geometry),)
 
-    value = pool_kernels.max_pool_backward(dy._value, argmax, tuple(input_shape), geometry, empty)
+    value = pool_kernels.max_pool_backward(dy._value, argmax, tuple(input_shape), geometry)
     return record(value, (dy,), grad)
 
 

@@ -6,20 +6,21 @@ and hands them back to the system when freed, so every step pays one page fault 
 4 KiB again; on virtual machines a fault costs microseconds, and a small CNN's step can
 spend more time faulting than computing.  Two remedies:
 
-* ``Workspace``: an op keeps the big arrays it writes (activations, im2col rows,
-  gradients) and hands them out again once nothing else refers to them;
+* ``empty``: the ops that Keras models run on (``ops.fused_ops``) take the big arrays they
+  write (activations, im2col rows, gradients) from one pool, which hands an array out
+  again once nothing else refers to it;
 * ``keep_freed_memory``: glibc is asked to serve blocks up to 32 MiB from its heap and not
   to trim the heap's top, so that everything else (``tf.nn`` ops, temporaries) reuses freed
   memory too.  The process then keeps the memory of its largest step, as PyTorch's caching
   allocator does.  This changes the whole process: only ``cnnlab.runtime.configure`` calls it.
 
 Example:
-    >>> workspace = Workspace()
-    >>> a = workspace.empty((2, 3), np.float32)
-    >>> workspace.empty((2, 3), np.float32) is a   # `a` is still held here: a new array
+    >>> pool = BufferPool()
+    >>> a = pool.empty((2, 3), np.float32)
+    >>> pool.empty((2, 3), np.float32) is a   # `a` is still held here: a new array
     False
     >>> del a
-    >>> b = workspace.empty((2, 3), np.float32)   # reuses one of the two (uninitialized values)
+    >>> b = pool.empty((2, 3), np.float32)   # reuses one of the two (uninitialized values)
 """
 
 import ctypes
@@ -30,6 +31,7 @@ import threading
 import numpy as np
 
 from . import tuning
+from .state import STATE
 
 # mallopt's parameter numbers (malloc.h).
 _M_TRIM_THRESHOLD = -1
@@ -65,7 +67,16 @@ def _references_when_only_listed():
 _FREE = _references_when_only_listed()
 
 
-class Workspace:
+def empty(shape, dtype):
+    """An uninitialized array like ``np.empty(shape, dtype)`` from the process's pool of big
+    arrays: one that nothing refers to any more, when there is one."""
+    buffers = STATE.buffers
+    if buffers is None:
+        buffers = STATE.buffers = BufferPool()
+    return buffers.empty(shape, dtype)
+
+
+class BufferPool:
     """Arrays by (shape, dtype), each handed out again once no one else refers to it.
 
     An array is handed out again only when the workspace is the last holder of it: no
@@ -76,7 +87,7 @@ class Workspace:
 
     def __init__(self):
         self._arrays = {}  # (shape, dtype) -> [arrays]; the most recently used kinds last
-        self._lock = threading.Lock()  # parts of a kernel on several threads share a workspace
+        self._lock = threading.Lock()  # kernels split over threads, and predict's batches side by side, share it
 
     def empty(self, shape, dtype):
         """An uninitialized array like ``np.empty(shape, dtype)``, reused when one is free."""
@@ -90,7 +101,7 @@ class Workspace:
                     return array
             array = np.empty(key[0], key[1])
             arrays.append(array)
-            if len(self._arrays) > tuning.WORKSPACE_MAX_KINDS:
+            if len(self._arrays) > tuning.BUFFER_POOL_MAX_KINDS:
                 del self._arrays[next(iter(self._arrays))]
             return array
 

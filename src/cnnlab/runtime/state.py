@@ -36,6 +36,8 @@ class RuntimeState:
         self.blas_products_in_flight = 0
         self.blas_saved_count = None
         self.blas_lock = threading.Lock()
+        # The big arrays the ops reuse step after step (``runtime.memory.BufferPool``).
+        self.buffers = None
 
 
 STATE = RuntimeState()

@@ -53,17 +53,12 @@ CORRELATION_MAX_ZERO_FRACTION = 0.25
 
 # ---- element-wise kernels -------------------------------------------------------------------
 
-# The ReLU compares rows of this many values with one cached row of zeros (64 KiB of float32,
-# inside a core's L2 cache).
-RELU_ROW = 1 << 14
 # A per-channel vector is applied to rows of at most this many values (128 KiB of float32).
 BROADCAST_ROW_VALUES = 1 << 15
-# Kernels that make several passes over an array take it about this many bytes at a time
-# (the 2x2 max pool): more stays in cache between passes.
-CACHE_CHUNK_BYTES = 1 << 20
 
 # ---- memory (runtime.memory) ------------------------------------------------------------------
 
-# Distinct (shape, dtype) pairs a Workspace keeps; older ones are dropped.  An op uses a
-# few per batch size, and sees a few batch sizes (training, a last partial batch, evaluation).
-WORKSPACE_MAX_KINDS = 16
+# Distinct (shape, dtype) pairs the buffer pool keeps; the least recently used are dropped.
+# A layer's op uses a few per batch size, and sees a few batch sizes (training, a last
+# partial batch, evaluation).
+BUFFER_POOL_MAX_KINDS = 64

@@ -3,7 +3,6 @@
 import numbers
 
 from ...kernels.padding import window_geometry
-from ...runtime.memory import Workspace
 from ...ops import fused_ops
 from .. import activations, initializers
 from .base import InputSpec, Layer
@@ -111,7 +110,6 @@ class Conv2D(Layer):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.input_spec = InputSpec(ndim=4)
-        self._workspace = Workspace()
 
     def build(self, input_shape):
         channels = input_shape[-1]
@@ -136,8 +134,7 @@ class Conv2D(Layer):
         # ``then_max_pool``: a Sequential model runs this layer and a MaxPooling2D() after it as
         # one op (see ``pools_in_one_op``).
         fuse_relu = self.activation is activations.relu
-        op = fused_ops.conv2d_bias_relu_max_pool if then_max_pool else fused_ops.conv2d_bias_relu
-        out = op(
+        out = fused_ops.conv2d_bias_relu(
             inputs,
             self.kernel,
             self.bias,
@@ -145,7 +142,7 @@ class Conv2D(Layer):
             self.padding.upper(),
             self.dilation_rate,
             fuse_relu,
-            self._workspace,
+            max_pool=then_max_pool,
         )
         return out if fuse_relu else self.activation(out)
 

@@ -4,7 +4,6 @@ import math
 import numbers
 
 from ... import nn
-from ...runtime.memory import Workspace
 from ...ops import array_ops, fused_ops
 from .. import activations, initializers
 from .base import InputSpec, KerasTensor, Layer, standardize_shape
@@ -103,7 +102,6 @@ class Dense(Layer):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.input_spec = InputSpec(min_ndim=2)
-        self._workspace = Workspace()
 
     def build(self, input_shape):
         in_features = input_shape[-1]
@@ -125,11 +123,11 @@ class Dense(Layer):
         # matmul, bias_add and a ReLU as one op (see ops/fused_ops.py); other activations follow it.
         fuse_relu = self.activation is activations.relu
         if inputs.ndim == 2:
-            out = fused_ops.dense_bias_relu(inputs, self.kernel, self.bias, fuse_relu, self._workspace)
+            out = fused_ops.dense_bias_relu(inputs, self.kernel, self.bias, fuse_relu)
         else:  # apply to the last axis of a higher-rank input
             leading = tuple(inputs.shape[:-1])
             flat = array_ops.reshape(inputs, (-1, inputs.shape[-1]))
-            out = fused_ops.dense_bias_relu(flat, self.kernel, self.bias, fuse_relu, self._workspace)
+            out = fused_ops.dense_bias_relu(flat, self.kernel, self.bias, fuse_relu)
             out = array_ops.reshape(out, (*leading, self.units))
         return out if fuse_relu else self.activation(out)
 

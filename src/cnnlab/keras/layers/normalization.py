@@ -6,7 +6,6 @@ import numpy as np
 
 from ... import nn
 from ...ops import array_ops, collective_ops, fused_ops
-from ...runtime.memory import Workspace
 from .. import initializers
 from .base import InputSpec, Layer
 
@@ -78,7 +77,6 @@ class BatchNormalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
-        self._workspace = Workspace()
 
     def build(self, input_shape):
         rank = len(input_shape)
@@ -122,9 +120,7 @@ class BatchNormalization(Layer):
             return out
         if training and self.trainable and self._channel_axis == len(self._reduction_axes):
             # Channels last: the whole training-mode computation as one op (see ops/fused_ops.py).
-            out, mean, variance = fused_ops.batch_norm_training(
-                inputs, self.gamma, self.beta, self.epsilon, self._workspace
-            )
+            out, mean, variance = fused_ops.batch_norm_training(inputs, self.gamma, self.beta, self.epsilon)
             self._update_moving_statistics(mean, variance)
             return out
         if training and self.trainable:

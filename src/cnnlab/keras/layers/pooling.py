@@ -1,8 +1,7 @@
 """Pooling layers: MaxPooling2D, AveragePooling2D and their global versions (NHWC)."""
 
 from ... import nn
-from ...runtime.memory import Workspace
-from ...ops import pool_ops, reduction_ops
+from ...ops import reduction_ops
 from .base import InputSpec, Layer
 from .conv import normalize_padding, normalize_tuple, spatial_output_shape
 from .core import _check_channels_last
@@ -59,12 +58,7 @@ class MaxPooling2D(_Pooling2D):
         TensorShape([1, 14, 14, 10])
     """
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(pool_size, strides, padding, data_format, **kwargs)
-        self._workspace = Workspace()
-
-    def call(self, inputs):
-        return pool_ops.max_pool2d_reusing(self._workspace, inputs, self.pool_size, self.strides, self.padding.upper())
+    _pool = staticmethod(nn.max_pool2d)
 
 
 class AveragePooling2D(_Pooling2D):
