@@ -1,12 +1,11 @@
-"""In-process A/B of the kernel strategies on the layout before the conv dispatchers: does
-removing a strategy slow a benchmark configuration's unit of work (a training step of
-classic-sgd128 / classic-adam32 / deep-adam64 or the GradientTape loop, or a predict of
-3,200 images)?  Pairs of one unit each, with and without the strategy in alternating
+"""In-process A/B of the kernel strategies and the planner's fusions: does removing one slow
+a benchmark configuration's unit of work (a training step of classic-sgd128 /
+classic-adam32 / deep-adam64 or the GradientTape loop, or a predict of 3,200 images)?  Pairs of one unit each, with and without the strategy in alternating
 order, on one model; prints the medians, the ratio of medians and the median of the
 pairs' ratios (removed / kept) with its interquartile range.  For a noisy, shared
 machine: many short pairs rather than a few long runs.
 
-Usage (on this commit; the data are bench/hashes.py's generated images):
+Usage (the data are bench/hashes.py's generated images):
     .venv/bin/python bench/ab_strategies.py                      # every candidate
     .venv/bin/python bench/ab_strategies.py relu_rows --rounds 30
 """
@@ -15,13 +14,17 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_train, hashes
 import cnnlab as tf
-from cnnlab.keras.models import training
-from cnnlab.kernels import conv as conv_kernels, pool as pool_kernels, relu as relu_kernels, broadcast, blas
-from cnnlab.runtime import memory as mem
+from cnnlab.keras.models import planner
+from cnnlab.keras.models.training import start_run
+from cnnlab.kernels import broadcast
+from cnnlab.kernels import conv as conv_kernels
+from cnnlab.kernels import matmul as products
+from cnnlab.kernels import padding as padding_module
+from cnnlab.kernels import pool as pool_kernels
+from cnnlab.ops import fused_ops
 from cnnlab.runtime import tuning
 
-if hasattr(tf, "runtime"):
-    tf.runtime.configure()
+tf.runtime.configure()  # as the benchmark runs
 
 (x_train, y_train), (x_test, y_test) = hashes.generated_data(6400, 3200)
 x_train = (x_train[..., None] / np.float32(255)).astype(np.float32)
@@ -35,12 +38,12 @@ def keras_steps(config):
     opt = tf.keras.optimizers.SGD(0.01) if config == "sgd128" else tf.keras.optimizers.Adam(1e-3)
     model.compile(optimizer=opt, loss="categorical_crossentropy", metrics=["accuracy"])
     model.fit(x_train[:batch*2], y_hot[:batch*2], batch_size=batch, epochs=1, verbose=0)
-    variables = model.trainable_weights
+    start_run(model, (batch, 10), (None, 10))
     state = {"i": 0}
     def run(k):
         for _ in range(k):
             i = state["i"] = (state["i"] + 1) % (len(x_train) // batch)
-            training._train_step(model, x_train[i*batch:(i+1)*batch], y_hot[i*batch:(i+1)*batch], variables)
+            model.train_step((tf.constant(x_train[i*batch:(i+1)*batch]), y_hot[i*batch:(i+1)*batch]))
     return run
 
 def predict_run():
@@ -91,45 +94,26 @@ def patched(pairs):
 def plain_relu(x, out):
     return np.maximum(x, 0, out=out)
 
-from cnnlab.kernels import padding as padding_module
-
-_chunks_fit = conv_kernels._chunks_fit
-
-
-def chunks_fit_but_not_for_col2im(bounds, per_image):
-    if sys._getframe(1).f_code.co_name == "backprop_input_by_col2im":
-        return False
-    return _chunks_fit(bounds, per_image)
-
-
-def filter_grads_one_orientation(cols, out_backprop, filter_shape, in_pieces=False):
-    import math
-    size = math.prod(filter_shape[:3])
-    dy = out_backprop.reshape(-1, filter_shape[3])
-    if in_pieces and max(cols.shape[1], dy.shape[1]) < 128:
-        grads = blas.matmul_in_pieces(cols.T, dy)
-    else:
-        grads = blas.matmul(cols.T, dy)
-    bias_grad = grads[size] if cols.shape[1] > size else None
-    return grads[:size].reshape(filter_shape), bias_grad
+def one_by_one(self, x, training):
+    return planner._one_by_one(self.layers, x, training)
 
 
 CANDIDATES = {
+    # name: (configurations it may change, the patches that REMOVE it)
+    "conv_pool_fusion": (["sgd128", "adam32", "deep", "predict"], [(planner.ConvStep, "_pools", staticmethod(lambda conv, pool: False))]),
+    "conv_fusion": (["sgd128", "adam32", "deep", "predict"], [(planner.ConvStep, "__call__", one_by_one)]),
+    "dense_fusion": (["sgd128", "adam32", "deep", "predict"], [(planner.DenseStep, "__call__", one_by_one)]),
+    "pool_windows": (["predict"], [(conv_kernels, "_pools_by_windows", lambda x, g: False)]),
+    "tap_major": (["sgd128", "adam32", "tape", "deep"], [(tuning, "TAP_MAJOR_MAX_CHANNELS", 0), (conv_kernels, "_by_chunks_fits", lambda *a: False)]),
+    "by_chunks": (["deep"], [(conv_kernels, "_by_chunks_fits", lambda *a: False)]),
     "correlation": (["deep"], [(padding_module, "full_correlation_geometry", lambda g: None)]),
-    "col2im_chunks": (["deep"], [(conv_kernels, "_chunks_fit", chunks_fit_but_not_for_col2im)]),
-    "filter_orientation": (["deep"], [(conv_kernels, "filter_grads_from_columns", filter_grads_one_orientation)]),
-    # name: (configs affected, patches that REMOVE the strategy)
-    "workspace": (["sgd128", "adam32", "deep", "predict"], [(mem.Workspace, "empty", lambda self, shape, dtype: np.empty(shape, dtype))]),
-    "relu_rows": (["sgd128", "adam32", "deep", "tape"], [(relu_kernels, "relu", plain_relu)]),
+    "filter_pieces": (["tape"], [(products, "matmul_in_pieces", lambda a, b: products._matmul_one_thread(a, b))]),
+    "tiles_2x2": (["tape"], [(pool_kernels, "tiles_in_2x2", lambda shape, geometry: False)]),
     "broadcast_rows": (["tape"], [(broadcast, "apply", lambda fn, a, b: fn(a, b))]),
-    "pool_cache_chunks": (["tape"], [(pool_kernels, "batch_chunks", lambda a: [slice(0, len(a))])]),
-    "pool_2x2": (["tape"], [(pool_kernels, "tiles_in_2x2", lambda shape, geometry: False)]),
-    "pool_windows": (["predict"], [(conv_kernels, "pools_by_windows", lambda x, g: False)]),
-    "conv_pool_fusion": (["sgd128", "adam32", "deep", "predict"], [(tf.keras.layers.Conv2D, "pools_in_one_op", lambda self, layer: False)]),
-    "forward_chunks": (["deep"], [(conv_kernels, "_im2col_and_product_by_chunks", lambda *a: (False, None))]),
-    "filter_pieces": (["tape"], [(blas, "matmul_in_pieces", lambda a, b: blas._matmul_one_thread(a, b))]),
-    "tap_major": (["sgd128", "adam32", "tape", "deep"], [(tuning, "TAP_MAJOR_MAX_CHANNELS", 0), (conv_kernels, "_im2col_and_product_by_chunks", lambda *a: (False, None))]),
+    "buffer_pool": (["sgd128", "adam32", "deep", "predict"], [(fused_ops, "empty", lambda shape, dtype: np.empty(shape, dtype))]),
+    "side_by_side": (["predict"], [(tuning, "SIDE_BY_SIDE_MIN_SECONDS", float("inf"))]),
 }
+
 
 def ab(candidate, configs, rounds):
     """Pairs of one unit each (a step, or a predict), A and B in alternating order; medians."""

@@ -250,13 +250,10 @@ def test_predict_is_batched_and_independent_of_batch_size():
 def side_by_side_spy(monkeypatch):
     """Runs predict's batches side by side however quick they are, on two cores; returns the
     list that gets one entry per ``parallel_items`` call."""
-    from cnnlab.keras.models import training
-    from cnnlab.runtime import threads
-
-    from cnnlab.runtime import tuning
+    from cnnlab.runtime import threads, tuning
     from cnnlab.runtime.state import STATE
 
-    monkeypatch.setattr(training, "SIDE_BY_SIDE_MIN_SECONDS", 0.0)
+    monkeypatch.setattr(tuning, "SIDE_BY_SIDE_MIN_SECONDS", 0.0)
     monkeypatch.setattr(STATE, "resolved_threads", 2)
     calls, parallel_items = [], threads.parallel_items
 
@@ -269,7 +266,7 @@ def side_by_side_spy(monkeypatch):
 
 
 def test_predict_runs_batches_side_by_side_with_the_same_values(monkeypatch, capsys):
-    from cnnlab.keras.models import training
+    from cnnlab.runtime import tuning
 
     model = small_cnn()
     x, _ = bars_dataset(300, seed=8)
@@ -288,15 +285,15 @@ def test_predict_runs_batches_side_by_side_with_the_same_values(monkeypatch, cap
         model.predict(x, batch_size=7, verbose=0)  # a recording tape sees the ops in order
     assert calls == [41, 41]
 
-    monkeypatch.setattr(training, "SIDE_BY_SIDE_MIN_SECONDS", 1e9)  # batches too quick to repay a hand-off
+    monkeypatch.setattr(tuning, "SIDE_BY_SIDE_MIN_SECONDS", 1e9)  # batches too quick to repay a hand-off
     model.predict(x, batch_size=7, verbose=0)
     assert calls == [41, 41]
 
 
-def test_predict_runs_later_batches_through_the_layers_calls_with_the_same_values(monkeypatch):
-    """After the first batch, predict calls the layers' ``call`` in the model's order (a Conv2D
-    and its MaxPooling2D as one op, Dropout and BatchNormalization in inference mode), skipping
-    ``Layer.__call__``: every batch gives what calling the model on it gives."""
+def test_predict_runs_batches_through_the_plan_with_the_same_values(monkeypatch):
+    """predict's batches run through predict_step, the model's call and its planner's steps (a
+    Conv2D and its MaxPooling2D as one op, Dropout and BatchNormalization in inference mode):
+    every batch gives what calling the model on it gives."""
     keras.utils.set_random_seed(3)
     model = keras.Sequential(
         [
@@ -311,8 +308,7 @@ def test_predict_runs_later_batches_through_the_layers_calls_with_the_same_value
         ]
     )
     model.layers[2].moving_mean.assign(np.linspace(-0.2, 0.3, 4).astype(np.float32))  # not the identity
-    steps = model._inference_steps()
-    assert len(steps) == 6  # the conv and its pool as one
+    assert len(model._planned().steps) == 6  # the conv and its pool as one
     x = np.random.default_rng(3).standard_normal((40, 12, 12, 1)).astype(np.float32)
     calls = side_by_side_spy(monkeypatch)
     got = model.predict(x, batch_size=6, verbose=0)
@@ -320,8 +316,11 @@ def test_predict_runs_later_batches_through_the_layers_calls_with_the_same_value
     expected = np.concatenate([model(x[i : i + 6], training=False).numpy() for i in range(0, 40, 6)])
     np.testing.assert_array_equal(got, expected)
 
-    model.layers[-1]._dtype = np.dtype(np.float64)  # a layer of another dtype casts its input in __call__
-    assert model._inference_steps() is None
+    mixed = keras.Sequential([Input(shape=(4,)), Dense(3, activation="relu"), Dense(2, dtype="float64")])
+    x = np.random.default_rng(4).standard_normal((20, 4)).astype(np.float32)
+    got = mixed.predict(x, batch_size=6, verbose=0)  # the float64 layer's step casts through __call__
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, np.concatenate([mixed(x[i : i + 6]).numpy() for i in range(0, 20, 6)]))
 
 
 def test_predict_runs_a_model_with_a_layer_of_the_users_one_batch_at_a_time(monkeypatch):

@@ -139,10 +139,17 @@ class Layer:
     # A container whose call() hands ``training`` to every sub-layer itself (Sequential,
     # functional models) needs no call context for them.
     _passes_training_on = False
+    # Whether calling the layer in inference changes no state (weights are only read), so that
+    # predict() may run two batches through it at the same time.  A layer class says so for
+    # itself: a subclass that defines its own call() is taken to keep state unless it sets
+    # this again.
+    _stateless_inference = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls._call_takes_training = "training" in inspect.signature(cls.call).parameters
+        if "_stateless_inference" not in cls.__dict__ and ("call" in cls.__dict__ or "__call__" in cls.__dict__):
+            cls._stateless_inference = False
         if "build" in cls.__dict__:
             cls.build = _marks_built(cls.__dict__["build"])
 

@@ -3,7 +3,7 @@
 import numbers
 
 from ...kernels.padding import window_geometry
-from ...ops import fused_ops
+from ...ops import conv_ops, nn_ops
 from .. import activations, initializers
 from .base import InputSpec, Layer
 from .core import _check_channels_last, _positive_int
@@ -76,6 +76,8 @@ class Conv2D(Layer):
         TensorShape([1, 5, 5, 2])
     """
 
+    _stateless_inference = True
+
     def __init__(
         self,
         filters,
@@ -129,38 +131,13 @@ class Conv2D(Layer):
         )
         self.input_spec = InputSpec(ndim=4, axes={-1: channels})
 
-    def call(self, inputs, then_max_pool=False):
-        # conv2d, bias_add and a ReLU as one op (see ops/fused_ops.py); other activations follow it.
-        # ``then_max_pool``: a Sequential model runs this layer and a MaxPooling2D() after it as
-        # one op (see ``pools_in_one_op``).
-        fuse_relu = self.activation is activations.relu
-        out = fused_ops.conv2d_bias_relu(
-            inputs,
-            self.kernel,
-            self.bias,
-            self.strides,
-            self.padding.upper(),
-            self.dilation_rate,
-            fuse_relu,
-            max_pool=then_max_pool,
+    def call(self, inputs):
+        outputs = conv_ops.conv2d(
+            inputs, self.kernel, strides=self.strides, padding=self.padding.upper(), dilations=self.dilation_rate
         )
-        return out if fuse_relu else self.activation(out)
-
-    def pools_in_one_op(self, layer):
-        """Whether this layer followed by ``layer`` can run as one op: ``layer`` is a built
-        ``MaxPooling2D`` with 2x2 windows and stride 2, and this layer's activation is a ReLU
-        or none (which commute with the max)."""
-        from .pooling import MaxPooling2D  # here: pooling imports this module
-
-        return (
-            type(self) is Conv2D
-            and self.activation in (activations.relu, activations.linear)
-            and type(layer) is MaxPooling2D
-            and layer.built
-            and layer.pool_size == layer.strides == (2, 2)
-            and layer.padding == "valid"
-            and layer._dtype == self._dtype
-        )
+        if self.use_bias:
+            outputs = nn_ops.bias_add(outputs, self.bias)
+        return self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
         height, width = spatial_output_shape(self, input_shape, self.kernel_size, self.strides, self.dilation_rate)

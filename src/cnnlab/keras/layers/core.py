@@ -4,7 +4,7 @@ import math
 import numbers
 
 from ... import nn
-from ...ops import array_ops, fused_ops
+from ...ops import array_ops, math_ops, nn_ops
 from .. import activations, initializers
 from .base import InputSpec, KerasTensor, Layer, standardize_shape
 
@@ -25,6 +25,8 @@ class InputLayer(Layer):
         batch_shape: the full shape, batch axis included (instead of shape / batch_size).
         name: the layer's name.
     """
+
+    _stateless_inference = True
 
     def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None, **kwargs):
         if "input_shape" in kwargs:  # the Keras 2 spelling
@@ -86,6 +88,8 @@ class Dense(Layer):
         TensorShape([2, 3])
     """
 
+    _stateless_inference = True
+
     def __init__(
         self,
         units,
@@ -120,16 +124,14 @@ class Dense(Layer):
         self.input_spec = InputSpec(min_ndim=2, axes={-1: in_features})
 
     def call(self, inputs):
-        # matmul, bias_add and a ReLU as one op (see ops/fused_ops.py); other activations follow it.
-        fuse_relu = self.activation is activations.relu
         if inputs.ndim == 2:
-            out = fused_ops.dense_bias_relu(inputs, self.kernel, self.bias, fuse_relu)
-        else:  # apply to the last axis of a higher-rank input
-            leading = tuple(inputs.shape[:-1])
-            flat = array_ops.reshape(inputs, (-1, inputs.shape[-1]))
-            out = fused_ops.dense_bias_relu(flat, self.kernel, self.bias, fuse_relu)
-            out = array_ops.reshape(out, (*leading, self.units))
-        return out if fuse_relu else self.activation(out)
+            outputs = math_ops.matmul(inputs, self.kernel)
+        else:  # on the last axis of a higher-rank input
+            flat = math_ops.matmul(array_ops.reshape(inputs, (-1, inputs.shape[-1])), self.kernel)
+            outputs = array_ops.reshape(flat, (*inputs.shape[:-1], self.units))
+        if self.use_bias:
+            outputs = nn_ops.bias_add(outputs, self.bias)
+        return self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)
@@ -147,6 +149,8 @@ class Dense(Layer):
 
 class Flatten(Layer):
     """Flattens each sample to one axis: (batch, d1, d2, ...) -> (batch, d1 * d2 * ...)."""
+
+    _stateless_inference = True
 
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
@@ -167,6 +171,8 @@ class Flatten(Layer):
 
 class Reshape(Layer):
     """Reshapes each sample to ``target_shape`` (one entry may be -1): (batch, ...) -> (batch, *target_shape)."""
+
+    _stateless_inference = True
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
@@ -217,6 +223,8 @@ class Reshape(Layer):
 class Activation(Layer):
     """Applies an activation function: ``Activation('relu')``."""
 
+    _stateless_inference = True
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -239,6 +247,8 @@ class ReLU(Layer):
         negative_slope: slope below the threshold (0: plain ReLU).
         threshold: values below it are zeroed (or sloped).
     """
+
+    _stateless_inference = True
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -276,6 +286,8 @@ class Dropout(Layer):
             (``(batch, 1, 1, channels)`` drops whole feature maps); None: the input's shape.
         seed: an integer making this layer's masks reproducible.
     """
+
+    _stateless_inference = True
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)

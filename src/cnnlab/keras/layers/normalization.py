@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 
 from ... import nn
-from ...ops import array_ops, collective_ops, fused_ops
+from ...ops import array_ops, collective_ops
 from .. import initializers
 from .base import InputSpec, Layer
 
@@ -41,6 +41,8 @@ class BatchNormalization(Layer):
         >>> bn(np.random.rand(8, 4, 4, 3), training=True).shape
         TensorShape([8, 4, 4, 3])
     """
+
+    _stateless_inference = True  # in inference: the moving statistics are only read
 
     def __init__(
         self,
@@ -116,11 +118,6 @@ class BatchNormalization(Layer):
             out, mean, variance = collective_ops.sync_batch_norm_training(
                 inputs, self.gamma, self.beta, self.epsilon, self._channel_axis
             )
-            self._update_moving_statistics(mean, variance)
-            return out
-        if training and self.trainable and self._channel_axis == len(self._reduction_axes):
-            # Channels last: the whole training-mode computation as one op (see ops/fused_ops.py).
-            out, mean, variance = fused_ops.batch_norm_training(inputs, self.gamma, self.beta, self.epsilon)
             self._update_moving_statistics(mean, variance)
             return out
         if training and self.trainable:

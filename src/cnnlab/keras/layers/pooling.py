@@ -10,6 +10,8 @@ from .core import _check_channels_last
 class _Pooling2D(Layer):
     """Shared by MaxPooling2D and AveragePooling2D: a window slid over each channel."""
 
+    _stateless_inference = True
+
     _pool = None  # nn.avg_pool2d (MaxPooling2D has its own call)
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
@@ -72,6 +74,7 @@ AvgPool2D = AveragePooling2D
 
 
 class _GlobalPooling2D(Layer):
+    _stateless_inference = True
     _reduce = None
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):

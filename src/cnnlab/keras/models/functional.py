@@ -17,6 +17,7 @@ from ..layers.base import KerasTensor, _unique_name
 from ..layers.core import InputLayer
 from .functional_config import functional_config, functional_from_config
 from .model import Model
+from .planner import Node, Plan
 
 
 class Functional(Model):
@@ -29,6 +30,7 @@ class Functional(Model):
     """
 
     _passes_training_on = True
+    _stateless_inference = True  # as its layers are (predict checks them too)
 
     def __init__(self, inputs, outputs, name=None, trainable=True):
         super().__init__(name=name or "functional", trainable=trainable)
@@ -58,6 +60,8 @@ class Functional(Model):
                 self._layers.append(layer)
         self._build_input_shape = (None, *inputs.shape[1:])
         self.built = True
+        nodes = [Node(layer, (id(source),), id(target)) for layer, source, target in self._nodes]
+        self._plan = Plan(nodes, outputs=[id(output) for output in output_list])
 
     @property
     def layers(self):
@@ -82,10 +86,7 @@ class Functional(Model):
         return shapes if self._multiple_outputs else shapes[0]
 
     def call(self, inputs, training=None):
-        values = {id(self._input_tensor): inputs}
-        for layer, source, target in self._nodes:
-            values[id(target)] = layer(values[id(source)], training=training)
-        outputs = [values[id(o)] for o in self._output_tensors]
+        outputs = self._plan.run({id(self._input_tensor): inputs}, training)
         return outputs if self._multiple_outputs else outputs[0]
 
     def compute_output_shape(self, input_shape):

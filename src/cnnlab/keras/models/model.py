@@ -26,6 +26,7 @@ from ..layers.base import Layer
 from ..layers.core import InputLayer
 from . import summary as summary_module
 from . import training
+from .training import Trainer
 
 # compile() arguments of Keras that change nothing in an eager NumPy engine (TF 2's
 # experimental_run_tf_function=False is what Horovod's scripts pass with DistributedOptimizer).
@@ -38,8 +39,11 @@ _NO_OP_COMPILE_ARGUMENTS = (
 )
 
 
-class Model(Layer):
+class Model(Trainer, Layer):
     """A trainable stack of layers (``tf.keras.Model``); see the module docstring for the three ways to make one.
+
+    ``fit``, ``evaluate`` and ``predict`` run ``train_step``, ``test_step`` and ``predict_step``
+    (``Trainer``) on each batch: override them to change what a step does.
 
     Args:
         name: the model's name (default ``model``, ``sequential``, ...).
@@ -67,11 +71,7 @@ class Model(Layer):
         self._metric_identifiers = []
         #: When True, ``fit`` stops at the first NaN or infinite loss, before its update (see ``fit``).
         self.stop_on_nonfinite_loss = False
-
-    def _inference_steps(self):
-        """Functions to run ``predict``'s later batches through in order, instead of calling the
-        model; None: call it (``Sequential`` has its layers' calls to offer)."""
-        return None
+        self._run_metrics = [training.LossTracker()]  # the loss tracker, then the compiled metrics (per run)
 
     # ---- structure ----------------------------------------------------------------------
     @property

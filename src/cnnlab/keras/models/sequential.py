@@ -1,11 +1,9 @@
 """``keras.Sequential``: a plain stack of layers, each feeding the next."""
 
-import functools
-
 from ..layers.base import KerasTensor, Layer, _unique_name
-from ..layers.conv import Conv2D
 from ..layers.core import InputLayer
 from .model import Model
+from .planner import Node, Plan
 
 
 class Sequential(Model):
@@ -31,10 +29,12 @@ class Sequential(Model):
     """
 
     _passes_training_on = True
+    _stateless_inference = True  # as its layers are (predict checks them too)
 
     def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(trainable=trainable, name=name)
         self._symbolic_output = None  # the KerasTensor at the end of the stack, once the input shape is known
+        self._plan = None  # the planner's plan for the current layers
         if layers is not None:
             if isinstance(layers, (Layer, KerasTensor)):
                 layers = [layers]
@@ -114,49 +114,15 @@ class Sequential(Model):
         self._build_for(tuple(input_shape))
 
     def call(self, inputs, training=None):
-        x = inputs
-        for layer, then_max_pool in self._plan():
-            x = layer(x, training=training, then_max_pool=True) if then_max_pool else layer(x, training=training)
-        return x
+        return self._planned().run({0: inputs}, training)[0]
 
-    def _plan(self):
-        """``(layer, then_max_pool)`` for each op run: a Conv2D followed by MaxPooling2D((2, 2))
-        runs as one op, with the same values (see fused_ops), the pooling layer then skipped."""
-        layers = [layer for layer in self._layers if not isinstance(layer, InputLayer)]
-        plan, index = [], 0
-        while index < len(layers):
-            layer, following = layers[index], layers[index + 1 : index + 2]
-            then_max_pool = bool(following) and isinstance(layer, Conv2D) and layer.pools_in_one_op(following[0])
-            plan.append((layer, then_max_pool))
-            index += 2 if then_max_pool else 1
-        return plan
-
-    def _inference_steps(self):
-        """The layers' ``call`` methods in order, for ``predict`` to run its batches through
-        without ``Layer.__call__``'s per-call work (building, input checks, dtype casts, the
-        training flag), as Keras runs them through a compiled predict function; or None.
-
-        Only for a built model of layers that all call as ``Layer`` does, hold no layers of
-        their own and share the model's dtype, once a first batch has gone through
-        ``__call__`` (the later batches differ from it only in length).  On the 2-core VM
-        the layers' calls were 14% of ``predict``'s time on two threads, where every step
-        of Python also waits its turn for the interpreter lock.
-        """
-        plan = self._plan()
-        if not self.built or any(
-            not layer.built or layer._layers or layer._dtype != self._dtype or type(layer).__call__ is not Layer.__call__
-            for layer, _ in plan
-        ):
-            return None
-        steps = []
-        for layer, then_max_pool in plan:
-            if then_max_pool:
-                steps.append(functools.partial(layer.call, then_max_pool=True))
-            elif layer._call_takes_training:
-                steps.append(functools.partial(layer.call, training=False))
-            else:
-                steps.append(layer.call)
-        return steps
+    def _planned(self):
+        """The planner's plan for the layers as they are now (made again after ``add`` / ``pop``)."""
+        layers = tuple(layer for layer in self._layers if not isinstance(layer, InputLayer))
+        if self._plan is None or self._plan[0] != layers:
+            nodes = [Node(layer, (position,), position + 1) for position, layer in enumerate(layers)]
+            self._plan = (layers, Plan(nodes, outputs=(len(layers),)))
+        return self._plan[1]
 
     def compute_output_shape(self, input_shape):
         shape = tuple(input_shape)

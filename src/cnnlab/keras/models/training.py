@@ -1,27 +1,26 @@
-"""The training loop behind ``Model.fit`` / ``evaluate`` / ``predict`` / ``train_on_batch``.
+"""The loops behind ``Model.fit`` / ``evaluate`` / ``predict``, as Keras's trainer runs them.
 
-One training step is: slice a batch, run the model under one ``GradientTape``,
-compute the mean loss once, take its gradients with respect to the trainable
-weights and let the optimizer apply them.  Everything else a step does is kept
-small on purpose (the small CNNs this exists for take a couple of milliseconds
-per step): metrics are updated in NumPy from the predictions already computed,
-the running logs are only assembled when the progress bar redraws or a callback
-asks for per-batch logs, and the opt-in NaN guard is one ``math.isfinite``.
+``fit`` is a loop around ``model.train_step(data)``, ``evaluate`` around
+``model.test_step(data)`` and ``predict`` around ``model.predict_step(data)``: a model
+that overrides a step is trained, evaluated or used through it.  Around the steps the
+loops check and batch the data, call the callbacks, draw the progress bar and collect
+the logs each step returns.  The default steps (``Model``) are the fast path: one
+``GradientTape``, the model run through its planner, metrics updated in NumPy from the
+predictions already computed.
 """
 
 import math
 import numbers
-import time
 import warnings
 
 import numpy as np
 
 from ... import random as cnnlab_random
 from ...autodiff import GradientTape, is_recording
-from ...runtime import threads
-from ...runtime.tuning import SIDE_BY_SIDE_MIN_SECONDS
+from ...ops import parallel_ops
 from ...tensor import Tensor
 from .. import callbacks as callbacks_module
+from .. import metrics as metrics_module
 from . import data
 from .progress import Progress, epoch_title, resolve_verbose
 
@@ -48,14 +47,12 @@ def metric_names(model):
 
 def _resolve_metrics(model, y_shape, output_shape):
     """Fresh metric objects for one run; 'accuracy' / 'acc' chosen from the loss and shapes as Keras does."""
-    from .. import metrics
-
     resolved = []
     for identifier in model._metric_identifiers:
         if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
-            resolved.append(metrics.resolve_accuracy(identifier, model._loss_fn, y_shape, output_shape))
+            resolved.append(metrics_module.resolve_accuracy(identifier, model._loss_fn, y_shape, output_shape))
         else:
-            metric = metrics.get(identifier)
+            metric = metrics_module.get(identifier)
             metric.reset_state()
             resolved.append(metric)
     return resolved
@@ -71,11 +68,112 @@ def _output_shape(model, x, op):
     return (None, *output.shape[1:])
 
 
-def _logs(loss_total, count, metrics):
-    logs = {"loss": loss_total / count if count else float("nan")}
-    for metric in metrics:
-        logs[metric.name] = float(metric.result())
-    return logs
+class LossTracker(metrics_module.Mean):
+    """The running mean of the loss over the batches of a run, each batch weighted by its size
+    (``model.metrics[0]``, History's 'loss').  Plain Python floats: it is updated every step."""
+
+    def __init__(self, name="loss"):
+        super().__init__(name=name)
+
+    def update_state(self, value, sample_weight=1):
+        self.total += value * sample_weight
+        self.count += sample_weight
+
+    def result(self):
+        """The mean so far, a float (NaN before the first batch)."""
+        return self.total / self.count if self.count else float("nan")
+
+
+def start_run(model, y_shape, output_shape):
+    """Fresh metric objects for a run of ``fit`` / ``evaluate`` (the loss tracker first)."""
+    model._run_metrics = [LossTracker(), *_resolve_metrics(model, y_shape, output_shape)]
+
+
+def unpack_x_y_sample_weight(data):
+    """``(x, y, sample_weight)`` from a step's ``data``: a tuple of 1 to 3 items, or ``x`` alone
+    (``keras.utils.unpack_x_y_sample_weight``)."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if not 1 <= len(data) <= 3:
+        raise ValueError(f"A step's data must be x, (x,), (x, y) or (x, y, sample_weight); received a tuple of {len(data)} items.")
+    return (*data, *(None,) * (3 - len(data)))
+
+
+class Trainer:
+    """The steps ``fit``, ``evaluate`` and ``predict`` run, one batch each (Keras's ``Trainer``).
+
+    Override ``train_step(data)`` to change what a training step does: it receives a batch
+    (``(x, y)``), and returns the logs (a dict of metric names to values) that the
+    progress bar, the callbacks and the History show.  ``test_step`` and
+    ``predict_step`` likewise.  The defaults are cnnlab's fast path.
+    """
+
+    def train_step(self, data):
+        """One training step: forward under a ``GradientTape``, loss, gradients, the optimizer's update.
+
+        Returns:
+            The logs so far this epoch: ``{'loss': ..., metric name: ...}`` (``get_metrics_result``).
+        """
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        with GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(x, y, y_pred, sample_weight)
+        loss_value = float(loss._value)
+        self._run_metrics[0].update_state(loss_value, _batch_length(x))
+        if self.stop_on_nonfinite_loss and not math.isfinite(loss_value):
+            return self.get_metrics_result()  # fit stops before the update (the opt-in guard)
+        variables = self.trainable_weights
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def test_step(self, data):
+        """One evaluation step: forward in inference mode, loss and metrics; returns the logs so far."""
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        y_pred = self(x, training=False)
+        loss = self.compute_loss(x, y, y_pred, sample_weight)
+        self._run_metrics[0].update_state(float(loss._value), _batch_length(x))
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def predict_step(self, data):
+        """The model's outputs for one batch, in inference mode."""
+        x, _, _ = unpack_x_y_sample_weight(data)
+        return self(x, training=False)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
+        """The compiled loss of ``y_pred`` against ``y`` (a scalar tensor)."""
+        if sample_weight is None:
+            return self._loss_fn(y, y_pred)
+        return self._loss_fn(y, y_pred, sample_weight)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Update the compiled metrics with one batch; returns ``get_metrics_result()``."""
+        predictions = y_pred._value
+        for metric in self._run_metrics[1:]:
+            if sample_weight is None:
+                metric.update_state(y, predictions)
+            else:
+                metric.update_state(y, predictions, sample_weight)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self):
+        """``{name: value}`` of the loss tracker and the compiled metrics, as floats."""
+        return {metric.name: float(metric.result()) for metric in self._run_metrics}
+
+    @property
+    def metrics(self):
+        """The loss tracker, then the compiled metrics (as resolved for the last run)."""
+        return list(self._run_metrics)
+
+    def reset_metrics(self):
+        """Start every metric over (``fit`` does at each epoch, ``evaluate`` at its start)."""
+        for metric in self._run_metrics:
+            metric.reset_state()
+
+
+def _batch_length(x):
+    return x._value.shape[0] if isinstance(x, Tensor) else len(x)
 
 
 def _prepare_labelled(model, x, y, op):
@@ -129,7 +227,7 @@ def fit(
         raise ValueError("fit: the model has no trainable weights (are all its layers frozen?).")
     # The optimizer's state follows the order of the weights, so a saved state restores exactly.
     model.optimizer.build(variables)
-    metrics = _resolve_metrics(model, y_shape, output_shape)
+    start_run(model, y_shape, output_shape)
     steps = batches.steps
 
     history = callbacks_module.History()
@@ -147,34 +245,26 @@ def fit(
     initial_epoch = getattr(model, "_initial_epoch", None) or initial_epoch
     model._initial_epoch = None
     for epoch in range(initial_epoch, epochs):
-        for metric in metrics:
-            metric.reset_state()
-        loss_total, count = 0.0, 0
+        model.reset_metrics()
         callback_list.on_epoch_begin(epoch, {})
         progress = Progress(builtin_verbose, steps, epoch_title(epoch, epochs))
         for step, (x_batch, y_batch) in enumerate(batches.epoch(generator)):
             if batch_begin_hooks:
                 callback_list.on_train_batch_begin(step, {})
-            loss_value, y_pred = _train_step(model, x_batch, y_batch, variables)
-            loss_total += loss_value * len(x_batch)
-            count += len(x_batch)
-            if not math.isfinite(loss_value) and model.stop_on_nonfinite_loss:
-                _stop_on_nonfinite(model, loss_value, epoch, epochs, step, steps)
+            logs = model.train_step((Tensor(x_batch), y_batch))
+            if model.stop_on_nonfinite_loss and not math.isfinite(logs["loss"]):
+                _stop_on_nonfinite(model, logs["loss"], epoch, epochs, step, steps)
                 break
-            for metric in metrics:
-                metric.update_state(y_batch, y_pred._value)
             if batch_end_hooks:
-                callback_list.on_train_batch_end(step, _logs(loss_total, count, metrics))
+                callback_list.on_train_batch_end(step, logs)
             if progress.due(step + 1):
-                progress.draw(step + 1, _logs(loss_total, count, metrics))
+                progress.draw(step + 1, logs)
             if model.stop_training:
                 break
-        logs = _logs(loss_total, count, metrics)
+        logs = dict(logs)
         steps = progress.steps = batches.steps  # a dataset of unknown length is counted in its first pass
         if validation is not None:
-            val_batches, val_y_shape = validation
-            val_metrics = _resolve_metrics(model, val_y_shape, output_shape)
-            val_logs = _evaluate_batches(model, val_batches, val_metrics)
+            val_logs = _evaluate_batches(model, validation)
             logs.update({f"val_{name}": value for name, value in val_logs.items()})
         # The callbacks' copy: sorted by name as Keras shows logs, with what they added ('learning_rate').
         logs = callback_list.on_epoch_end(epoch, logs)
@@ -203,32 +293,15 @@ def _dataset_batches(model, dataset, op):
 
 
 def _validation_batches(model, validation_data, output_shape, batch_size):
-    """``(batches, label shape)`` of fit's validation data: a dataset, or ``(x_val, y_val)`` arrays."""
+    """The batches of fit's validation data: a dataset, or ``(x_val, y_val)`` arrays."""
     if data.is_dataset(validation_data):
         batches = data.DatasetBatches(model, validation_data, "fit", labelled=True, argument="validation_data")
         x_first, y_first = batches.first()
         data.check_labels(model, y_first, output_shape, "fit", "y_val")
-        return batches, y_first.shape
+        return batches
     x_val, y_val = data.unpack_validation_data(model, validation_data)
     data.check_labels(model, y_val, output_shape, "fit", "y_val")
-    return data.ArrayBatches(x_val, y_val, data.batch_size_argument(batch_size, "fit")), y_val.shape
-
-
-def _train_step(model, x_batch, y_batch, variables):
-    """Forward, loss, gradients, update; returns the loss as a float and the predictions.
-
-    A non-finite loss returns before the update when the guard is on, so the
-    weights stay those of the last good step.
-    """
-    with GradientTape() as tape:
-        y_pred = model(Tensor(x_batch), training=True)
-        loss = model._loss_fn(y_batch, y_pred)
-    loss_value = float(loss._value)
-    if not math.isfinite(loss_value) and model.stop_on_nonfinite_loss:
-        return loss_value, y_pred
-    gradients = tape.gradient(loss, variables)
-    model.optimizer.apply_gradients(zip(gradients, variables))
-    return loss_value, y_pred
+    return data.ArrayBatches(x_val, y_val, data.batch_size_argument(batch_size, "fit"))
 
 
 def _stop_on_nonfinite(model, loss_value, epoch, epochs, step, steps):
@@ -242,22 +315,20 @@ def _stop_on_nonfinite(model, loss_value, epoch, epochs, step, steps):
     )
 
 
-def _evaluate_batches(model, batches, metrics, progress=None, callback_list=None):
-    """Loss and metrics over the batches in inference mode; the loss is the sample-weighted mean of the batch means."""
-    loss_total, count = 0.0, 0
+def _evaluate_batches(model, batches, progress=None, callback_list=None):
+    """Loss and metrics over the batches through ``model.test_step``; the loss is the size-weighted
+    mean of the batch means.  Resets the model's metrics first."""
+    model.reset_metrics()
+    logs = {}
     for step, (x_batch, y_batch) in enumerate(batches.epoch()):
         if callback_list is not None:
             callback_list.on_test_batch_begin(step, {})
-        y_pred = model(Tensor(x_batch), training=False)
-        loss_total += float(model._loss_fn(y_batch, y_pred)._value) * len(x_batch)
-        count += len(x_batch)
-        for metric in metrics:
-            metric.update_state(y_batch, y_pred._value)
+        logs = model.test_step((Tensor(x_batch), y_batch))
         if callback_list is not None:
-            callback_list.on_test_batch_end(step, _logs(loss_total, count, metrics))
+            callback_list.on_test_batch_end(step, logs)
         if progress is not None and progress.due(step + 1):
-            progress.draw(step + 1, _logs(loss_total, count, metrics))
-    return _logs(loss_total, count, metrics)
+            progress.draw(step + 1, logs)
+    return dict(logs)
 
 
 def _results(model, logs, return_dict):
@@ -277,24 +348,26 @@ def evaluate(model, x, y, batch_size, verbose, callbacks, return_dict):
     else:
         x, y, output_shape = _prepare_labelled(model, x, y, "evaluate")
         batches, y_shape = data.ArrayBatches(x, y, batch_size), y.shape
-    metrics = _resolve_metrics(model, y_shape, output_shape)
+    start_run(model, y_shape, output_shape)
     callback_list = callbacks_module.CallbackList(callbacks, model, {"verbose": verbose, "steps": batches.steps})
     callback_list.on_test_begin({})
     progress = Progress(_builtin_verbose(verbose, callbacks), batches.steps)
-    logs = _evaluate_batches(model, batches, metrics, progress, callback_list if callbacks else None)
+    logs = _evaluate_batches(model, batches, progress, callback_list if callbacks else None)
     progress.steps = batches.steps
     progress.finish(callback_list.on_test_end(logs))
     return _results(model, logs, return_dict)
 
 
 def predict(model, x, batch_size, verbose, callbacks, one_batch=False):
-    """Outputs for ``x`` in batches, written into one preallocated array (no giant activation, no concatenation).
+    """Outputs for ``x`` through ``model.predict_step``, batch by batch, written into one
+    preallocated array (no giant activation, no concatenation).
 
-    Without callbacks, and for a model made of cnnlab's own layers, the batches after
-    the second run two (one per core) at a time, each batch through the whole model on
-    one thread (see ``_batches_side_by_side``), when the second batch took long enough to
-    repay it.  A batch then runs its kernels in one piece; run alone, a big batch's
-    products are split over the cores, which can round them differently.
+    When nothing can tell the order of the batches apart (no callbacks, no recording tape,
+    the default ``predict_step``, and every layer declaring its inference free of state
+    changes), the batches after the first run side by side, one per thread
+    (``ops.parallel_ops.map_side_by_side``), once one has taken long enough to repay it.
+    A batch then runs its kernels on its thread alone; run alone, a big batch's products
+    are split over the threads, which can round them differently.
     """
     op = "predict_on_batch" if one_batch else "predict"
     verbose = resolve_verbose(verbose, op)
@@ -307,19 +380,13 @@ def predict(model, x, batch_size, verbose, callbacks, one_batch=False):
     callback_list.on_predict_begin({})
     progress = Progress(_builtin_verbose(verbose, callbacks), steps)
     results = None
-    layer_steps = None  # after the first batch, where the model allows: its layers' calls, in order
 
     def run_batch(step):
         nonlocal results
         start = step * batch_size
         if callbacks:
             callback_list.on_predict_batch_begin(step, {})
-        if layer_steps is None:
-            outputs = model(Tensor(x[start : start + batch_size]), training=False)
-        else:
-            outputs = Tensor(x[start : start + batch_size])
-            for layer_step in layer_steps:
-                outputs = layer_step(outputs)
+        outputs = model.predict_step(Tensor(x[start : start + batch_size]))
         batch_outputs = [o._value for o in outputs] if isinstance(outputs, (list, tuple)) else [outputs._value]
         if results is None:  # the first batch
             results = [np.empty((len(x), *o.shape[1:]), dtype=o.dtype) for o in batch_outputs]
@@ -335,29 +402,20 @@ def predict(model, x, batch_size, verbose, callbacks, one_batch=False):
 
     outputs = run_batch(0)  # alone: it builds the model and gives the output shapes
     report(1)
-    own_layers = _batches_side_by_side(model)
-    if own_layers:
-        layer_steps = model._inference_steps()
-    first = 1  # the first batch not run yet
-    if steps > 2 and not callbacks and own_layers:
-        started = time.perf_counter()
-        run_batch(1)
-        report(2)
-        if time.perf_counter() - started < SIDE_BY_SIDE_MIN_SECONDS:
-            first = 2
-        else:
-            threads.parallel_items(lambda i: run_batch(2 + i), steps - 2, lambda done: report(2 + done))
-            first = steps
-    for step in range(first, steps):
-        run_batch(step)
-        report(step + 1)
+    if steps > 2 and _batches_side_by_side(model, callbacks):
+        parallel_ops.map_side_by_side(lambda i: run_batch(1 + i), steps - 1, lambda done: report(1 + done))
+    else:
+        for step in range(1, steps):
+            run_batch(step)
+            report(step + 1)
     progress.finish({})
     callback_list.on_predict_end({})
     return results if isinstance(outputs, (list, tuple)) else results[0]
 
 
 def _predict_dataset(model, dataset, verbose, callbacks):
-    """``predict`` over a dataset's batches, one after another; the outputs joined at the end."""
+    """``predict`` over a dataset's batches through ``model.predict_step``, one after another; the
+    outputs joined at the end."""
     batches = data.DatasetBatches(model, dataset, "predict", labelled=False)
     callback_list = callbacks_module.CallbackList(callbacks, model, {"verbose": verbose, "steps": batches.steps})
     callback_list.on_predict_begin({})
@@ -365,7 +423,7 @@ def _predict_dataset(model, dataset, verbose, callbacks):
     parts, outputs = [], None
     for step, (x_batch, _) in enumerate(batches.epoch()):
         callback_list.on_predict_batch_begin(step, {})
-        outputs = model(Tensor(x_batch), training=False)
+        outputs = model.predict_step(Tensor(x_batch))
         batch_outputs = [o._value for o in outputs] if isinstance(outputs, (list, tuple)) else [outputs._value]
         parts.append(batch_outputs)
         callback_list.on_predict_batch_end(step, {"outputs": batch_outputs})
@@ -380,43 +438,35 @@ def _predict_dataset(model, dataset, verbose, callbacks):
     return results if isinstance(outputs, (list, tuple)) else results[0]
 
 
-
-def _batches_side_by_side(model):
-    """Whether ``predict`` may run two batches through ``model`` at the same time.
-
-    cnnlab's own models and layers keep no state between inference calls (weights are
-    only read; workspaces hand each thread its own arrays).  A model subclassed by the
-    user, or with a layer of the user's, may (a layer that counts its calls, say), so
-    its batches run one after another, in order; as do batches run while a tape records.
-    """
-    return not is_recording() and all(
-        type(layer).__module__.startswith("cnnlab.") for layer in (model, *model._descendants())
+def _batches_side_by_side(model, callbacks):
+    """Whether ``predict`` may run two batches through ``model`` at the same time: nothing could
+    tell their order apart.  Callbacks see the batches in order, a recording tape the ops; a
+    user's ``predict_step`` or layer may keep state between calls (one that counts its calls,
+    say), unless the layer declares otherwise (``Layer._stateless_inference``)."""
+    return (
+        not callbacks
+        and not is_recording()
+        and type(model).predict_step is Trainer.predict_step
+        and all(layer._stateless_inference for layer in (model, *model._descendants()))
     )
 
 
 def train_on_batch(model, x, y, return_dict):
-    """One step on one batch; the metrics are those of this batch alone (as Keras 2's default)."""
+    """One step on one batch through ``model.train_step``; the metrics are those of this batch alone (as Keras 2's default)."""
     _require_compiled(model, "train_on_batch")
     x = data.input_array(model, x, "train_on_batch")
     y = data.label_array(y, "train_on_batch")
     data.check_lengths(x, y, "train_on_batch")
-    variables = model.trainable_weights
-    model.optimizer.build(variables)
-    loss_value, y_pred = _train_step(model, x, y, variables)
-    metrics = _resolve_metrics(model, y.shape, y_pred.shape)
-    for metric in metrics:
-        metric.update_state(y, y_pred._value)
-    return _results(model, _logs(loss_value, 1, metrics), return_dict)
+    model.optimizer.build(model.trainable_weights)
+    start_run(model, y.shape, _output_shape(model, x, "train_on_batch"))
+    return _results(model, dict(model.train_step((Tensor(x), y))), return_dict)
 
 
 def test_on_batch(model, x, y, return_dict):
+    """The loss and metrics of one batch through ``model.test_step``."""
     _require_compiled(model, "test_on_batch")
     x = data.input_array(model, x, "test_on_batch")
     y = data.label_array(y, "test_on_batch")
     data.check_lengths(x, y, "test_on_batch")
-    y_pred = model(Tensor(x), training=False)
-    loss_value = float(model._loss_fn(y, y_pred)._value)
-    metrics = _resolve_metrics(model, y.shape, y_pred.shape)
-    for metric in metrics:
-        metric.update_state(y, y_pred._value)
-    return _results(model, _logs(loss_value, 1, metrics), return_dict)
+    start_run(model, y.shape, _output_shape(model, x, "test_on_batch"))
+    return _results(model, dict(model.test_step((Tensor(x), y))), return_dict)

@@ -1,0 +1,221 @@
+"""The planner: how a model's layers run, and the one place that decides which run as one op.
+
+Sequential and functional models describe their layers as a graph of nodes
+``(layer, input keys, output key)`` in an order where every input is made before it
+is read, and ``Plan`` runs it.  Each layer is called as Keras calls it
+(``Layer.__call__``: build, input checks, casts, the ``training`` flag) unless a rule
+below runs it, alone or with the layer after it, as one of ``ops.fused_ops``' ops.  The
+layers themselves know nothing of fusion: their ``call`` is the plain composition of
+``tf.nn`` ops, which is also what a fused op computes (up to rounding).
+
+Rules, tried in order at each node:
+
+1. ``conv_pool``: a ``Conv2D`` whose activation is a ReLU or none, read only by a
+   ``MaxPooling2D`` with 2x2 windows, stride 2 and 'valid' padding: conv, bias, ReLU
+   and pool as one op (the ReLU commutes with the max).
+2. ``conv``: a ``Conv2D``: conv, bias and ReLU as one op; another activation after it.
+3. ``dense``: a ``Dense``: product, bias and ReLU as one op; another activation after it.
+4. ``batch_norm``: a ``BatchNormalization`` in training (trainable, channels last): the
+   normalization and its closed-form gradient as one op, the moving statistics updated
+   from the batch's.
+5. Any other layer: ``layer(x, training=training)``.
+
+A rule applies to a layer whose class computes what the rule's op computes: the
+layer's class or a subclass that does not override ``call``.  A fused step checks, each
+time it runs, what may have changed since the plan was made (the layer built, its
+activation, the input's dtype and shape); when the check fails, the layers run one by
+one as the last rule runs them.  A new fusion is one rule here and one op in
+``ops.fused_ops``.
+"""
+
+from ...ops import array_ops, fused_ops
+from ...tensor import Tensor
+from .. import activations
+from ..layers.base import Layer
+from ..layers.conv import Conv2D
+from ..layers.core import Dense
+from ..layers.normalization import BatchNormalization
+from ..layers.pooling import MaxPooling2D
+
+
+class Node:
+    """One layer call of a model's graph: ``layer`` applied to the values under ``inputs`` (keys),
+    its result stored under ``output``."""
+
+    __slots__ = ("layer", "inputs", "output")
+
+    def __init__(self, layer, inputs, output):
+        self.layer, self.inputs, self.output = layer, tuple(inputs), output
+
+
+class Plan:
+    """How to run a graph of ``Node``s: a list of steps, each one layer or a few layers as one op.
+
+    Args:
+        nodes: the graph's nodes, every input made before it is read.
+        outputs: the keys of the values the graph returns.
+    """
+
+    def __init__(self, nodes, outputs):
+        self.outputs = tuple(outputs)
+        readers = {}
+        for node in nodes:
+            for key in node.inputs:
+                readers[key] = readers.get(key, 0) + 1
+        steps, index = [], 0
+        while index < len(nodes):
+            step = _apply_rules(nodes, index, readers, self.outputs)
+            steps.append(step)
+            index += len(step.layers)
+        self.steps = steps
+        # The values no later step reads, dropped after each step (not the outputs).
+        last_read = {}
+        for position, step in enumerate(steps):
+            for key in step.inputs:
+                last_read[key] = position
+        self._drop_after = [[] for _ in steps]
+        for key, position in last_read.items():
+            if key not in self.outputs:
+                self._drop_after[position].append(key)
+
+    def run(self, values, training):
+        """Run the steps on ``values`` (a dict of the graph's input keys to tensors); returns the
+        outputs' values, in order."""
+        for step, drop in zip(self.steps, self._drop_after):
+            values[step.output] = step(*[values[key] for key in step.inputs], training=training)
+            for key in drop:
+                del values[key]
+        return [values[key] for key in self.outputs]
+
+    @property
+    def stateless_inference(self):
+        """Whether every layer declares that its inference changes no state (``Layer._stateless_inference``):
+        then two batches may run through the plan at the same time."""
+        return all(_stateless(layer) for step in self.steps for layer in step.layers)
+
+
+def _stateless(layer):
+    return layer._stateless_inference and all(inner._stateless_inference for inner in layer._descendants())
+
+
+def _computes_as(layer, cls):
+    """Whether ``layer`` computes what ``cls`` does: an instance whose class does not override ``call`` (or ``__call__``)."""
+    kind = type(layer)
+    return isinstance(layer, cls) and kind.call is cls.call and kind.__call__ is Layer.__call__
+
+
+def _apply_rules(nodes, index, readers, outputs):
+    node = nodes[index]
+    layer, following = node.layer, nodes[index + 1] if index + 1 < len(nodes) else None
+    if _computes_as(layer, Conv2D):
+        if (
+            following is not None
+            and _computes_as(following.layer, MaxPooling2D)
+            and following.inputs == (node.output,)
+            and readers.get(node.output) == 1
+            and node.output not in outputs
+        ):
+            return ConvStep(node, following)
+        return ConvStep(node)
+    if _computes_as(layer, Dense):
+        return DenseStep(node)
+    if _computes_as(layer, BatchNormalization):
+        return BatchNormStep(node)
+    return LayerStep(node)
+
+
+class LayerStep:
+    """Rule 5: one layer, called as Keras calls it."""
+
+    def __init__(self, node):
+        self.layers, self.inputs, self.output = (node.layer,), node.inputs, node.output
+
+    def __call__(self, *inputs, training):
+        layer = self.layers[0]
+        return layer(inputs[0] if len(inputs) == 1 else list(inputs), training=training)
+
+
+def _ready(layer, x):
+    """Whether a fused step can run ``layer`` on ``x`` as ``Layer.__call__`` would, without its
+    per-call work: ``x`` a tensor of the layer's dtype (no cast), the layer built, and the
+    input accepted by its spec (a ValueError naming the layer otherwise, as ``__call__`` raises)."""
+    if not isinstance(x, Tensor) or not layer.built or x._value.dtype != layer._dtype:
+        return False
+    if layer.input_spec is not None:
+        layer.input_spec.check(x._value.shape, layer)
+    return True
+
+
+def _one_by_one(layers, x, training):
+    for layer in layers:
+        x = layer(x, training=training)
+    return x
+
+
+class ConvStep:
+    """Rules 1 and 2: a Conv2D (and the 2x2 MaxPooling2D after it) as one op."""
+
+    def __init__(self, node, pool_node=None):
+        self.layers = (node.layer,) if pool_node is None else (node.layer, pool_node.layer)
+        self.inputs = node.inputs
+        self.output = node.output if pool_node is None else pool_node.output
+
+    def __call__(self, x, training):
+        conv = self.layers[0]
+        pool = len(self.layers) == 2
+        if not _ready(conv, x) or (pool and not self._pools(conv, self.layers[1])):
+            return _one_by_one(self.layers, x, training)
+        relu = conv.activation is activations.relu
+        out = fused_ops.conv2d_bias_relu(
+            x, conv.kernel, conv.bias, conv.strides, conv.padding.upper(), conv.dilation_rate, relu, max_pool=pool
+        )
+        return out if relu or conv.activation is activations.linear else conv.activation(out)
+
+    @staticmethod
+    def _pools(conv, pool):
+        """Whether the pool runs inside the conv's op: a ReLU or no activation (which commute with
+        the max), 2x2 windows of stride 2 over the whole ('valid') input, the same dtype."""
+        return (
+            conv.activation in (activations.relu, activations.linear)
+            and pool.built
+            and pool.pool_size == pool.strides == (2, 2)
+            and pool.padding == "valid"
+            and pool._dtype == conv._dtype
+        )
+
+
+class DenseStep:
+    """Rule 3: a Dense layer's product, bias and ReLU as one op."""
+
+    def __init__(self, node):
+        self.layers, self.inputs, self.output = (node.layer,), node.inputs, node.output
+
+    def __call__(self, x, training):
+        dense = self.layers[0]
+        if not _ready(dense, x):
+            return dense(x, training=training)
+        relu = dense.activation is activations.relu
+        if x.ndim == 2:
+            out = fused_ops.dense_bias_relu(x, dense.kernel, dense.bias, relu)
+        else:  # on the last axis of a higher-rank input
+            leading = tuple(x.shape[:-1])
+            flat = fused_ops.dense_bias_relu(array_ops.reshape(x, (-1, x.shape[-1])), dense.kernel, dense.bias, relu)
+            out = array_ops.reshape(flat, (*leading, dense.units))
+        return out if relu or dense.activation is activations.linear else dense.activation(out)
+
+
+class BatchNormStep:
+    """Rule 4: BatchNormalization in training as one op (in inference, the layer's own call)."""
+
+    def __init__(self, node):
+        self.layers, self.inputs, self.output = (node.layer,), node.inputs, node.output
+
+    def __call__(self, x, training):
+        norm = self.layers[0]
+        if training is None:
+            training = norm._inherited_training
+        if not (training and norm.trainable and _ready(norm, x) and norm._channel_axis == x.ndim - 1):
+            return norm(x, training=training)
+        out, mean, variance = fused_ops.batch_norm_training(x, norm.gamma, norm.beta, norm.epsilon)
+        norm._update_moving_statistics(mean, variance)
+        return out
