@@ -15,9 +15,9 @@ Rules, tried in order at each node:
    and pool as one op (the ReLU commutes with the max).
 2. ``conv``: a ``Conv2D``: conv, bias and ReLU as one op; another activation after it.
 3. ``dense``: a ``Dense``: product, bias and ReLU as one op; another activation after it.
-4. ``batch_norm``: a ``BatchNormalization`` in training (trainable, channels last): the
-   normalization and its closed-form gradient as one op, the moving statistics updated
-   from the batch's.
+4. ``batch_norm``: a ``BatchNormalization`` in training (trainable, channels last, not
+   synchronized across an MPI job): the normalization and its closed-form gradient as
+   one op, the moving statistics updated from the batch's.
 5. Any other layer: ``layer(x, training=training)``.
 
 A rule applies to a layer whose class computes what the rule's op computes: the
@@ -28,7 +28,7 @@ one as the last rule runs them.  A new fusion is one rule here and one op in
 ``ops.fused_ops``.
 """
 
-from ...ops import array_ops, fused_ops
+from ...ops import array_ops, collective_ops, fused_ops
 from ...tensor import Tensor
 from .. import activations
 from ..layers.base import Layer
@@ -214,7 +214,8 @@ class BatchNormStep:
         norm = self.layers[0]
         if training is None:
             training = norm._inherited_training
-        if not (training and norm.trainable and _ready(norm, x) and norm._channel_axis == x.ndim - 1):
+        synchronized = norm.synchronized and collective_ops.in_parallel_job()
+        if synchronized or not (training and norm.trainable and _ready(norm, x) and norm._channel_axis == x.ndim - 1):
             return norm(x, training=training)
         out, mean, variance = fused_ops.batch_norm_training(x, norm.gamma, norm.beta, norm.epsilon)
         norm._update_moving_statistics(mean, variance)
