@@ -20,7 +20,7 @@ Example:
 import numpy as np
 
 from . import dtypes
-from .ops.array_ops import _shape_arg
+from .tensor import shape_argument
 from .tensor import Tensor, as_tensor, is_integral_number
 
 # The one source of randomness (with the tape stack and the tensor counter, cnnlab's only global mutable state).
@@ -80,7 +80,7 @@ def uniform(shape, minval=0, maxval=None, dtype=dtypes.float32, seed=None, name=
         >>> cnnlab.random.uniform([2, 3], -1.0, 1.0).shape
         TensorShape([2, 3])
     """
-    shape = _shape_arg(shape, "random.uniform")
+    shape = shape_argument(shape, "random.uniform")
     dtype = dtypes.as_dtype(dtype)
     rng = generator_for(seed, "random.uniform")
     if dtype.kind in "iu":
@@ -99,7 +99,7 @@ def uniform(shape, minval=0, maxval=None, dtype=dtypes.float32, seed=None, name=
 
 def normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
     """Normally distributed values with the given ``mean`` and ``stddev``."""
-    shape = _shape_arg(shape, "random.normal")
+    shape = shape_argument(shape, "random.normal")
     dtype = _float_dtype(dtype, "random.normal")
     rng = generator_for(seed, "random.normal")
     values = _standard_draw(rng.standard_normal, shape, dtype)
@@ -109,7 +109,7 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=No
 
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
     """Normal values, redrawn wherever they fall more than two ``stddev`` from the ``mean``."""
-    shape = _shape_arg(shape, "random.truncated_normal")
+    shape = shape_argument(shape, "random.truncated_normal")
     dtype = _float_dtype(dtype, "random.truncated_normal")
     rng = generator_for(seed, "random.truncated_normal")
     values = _standard_draw(rng.standard_normal, shape, dtype)

@@ -392,3 +392,26 @@ def as_tensor(value, op, dtype=None):
 
 def is_integral_number(value):
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def shape_argument(shape, op, argument="shape", allow_unknown=False):
+    """A shape given as an int, list, tuple, array or tensor, as a tuple of ints.
+
+    Args:
+        shape: the value given for ``argument`` of ``op``.
+        op, argument: the names used in error messages.
+        allow_unknown: accept -1 for a size to be inferred (``reshape``).
+
+    Raises:
+        TypeError: not integers.  ValueError: a negative size.
+    """
+    if type(shape) is tuple and all(type(d) is int for d in shape):
+        dims = shape  # the usual case, such as Flatten's (batch, -1) for every batch: no conversion
+    else:
+        dims = np.asarray(shape._value if isinstance(shape, Tensor) else shape)
+        if dims.ndim > 1 or (dims.size and dims.dtype.kind not in "iu"):
+            raise TypeError(f"{op}: {argument} must be an integer or a list of integers; received {argument}={shape!r}.")
+        dims = tuple(int(d) for d in dims.reshape(-1))
+    if not allow_unknown and any(d < 0 for d in dims):
+        raise ValueError(f"{op}: {argument} must not contain negative sizes; received {argument}={list(dims)}.")
+    return dims

@@ -13,7 +13,7 @@ from cnnlab.cli.common import model_input
 from cnnlab.cli.evaluate import confusion_matrix, per_class_scores
 from cnnlab.cli.models import MODELS, augment
 from cnnlab.datasets import CLASS_NAMES, fashion_mnist
-from cnnlab.images import load_image
+from cnnlab.cli.images import load_image
 
 QUICK = ("--epochs", "2", "--batch-size", "16", "--seed", "3")
 N_TEST = 20  # the fake test set of conftest.py

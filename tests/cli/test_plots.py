@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnlab.plots import plot_activations, plot_confusion_matrix, plot_history, plot_image_grid
+from cnnlab.cli.plots import plot_activations, plot_confusion_matrix, plot_history, plot_image_grid
 
 
 def pixels(path):

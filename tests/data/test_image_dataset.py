@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 import cnnlab as tf
-from cnnlab.images import ImageError, ImageWarning
+from cnnlab.keras.image_utils import ImageError, ImageWarning
 from cnnlab.keras import image_dataset
 
 STEP = 5  # each picture is one flat grey, 10 + STEP * its id, so a decoded batch says which files it holds

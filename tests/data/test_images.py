@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnlab.images import WORKING_SIZE, ImageError, ImageWarning, load_image, to_fashion_mnist
+from cnnlab.cli.images import WORKING_SIZE, ImageError, ImageWarning, load_image, to_fashion_mnist
 
 
 def canvas(width, height, background, garment, box, mode="RGB"):

@@ -20,7 +20,7 @@ import scipy.signal
 import cnnlab as tf
 from cnnlab import signal
 from cnnlab.datasets import CLASS_NAMES
-from cnnlab.images import load_image
+from cnnlab.cli.images import load_image
 
 from .conftest import layer_outputs
 
@@ -332,7 +332,7 @@ def test_a_drawing_is_not_inverted_with_invert_false(client):
     assert status == 200
     from PIL import Image
 
-    from cnnlab.images import to_fashion_mnist
+    from cnnlab.cli.images import to_fashion_mnist
 
     assert answer["pixels"] == to_fashion_mnist(Image.fromarray(drawing), invert=False).tolist()
     assert np.array(answer["pixels"]).max() == 255  # the bar stayed light

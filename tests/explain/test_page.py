@@ -18,7 +18,7 @@ import pytest
 
 import cnnlab as tf
 from cnnlab import signal
-from cnnlab.images import load_image
+from cnnlab.cli.images import load_image
 
 from .conftest import CHROMIUM, _importable, layer_outputs, require
 

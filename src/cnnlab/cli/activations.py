@@ -49,7 +49,7 @@ def activation_curves(x):
 
 
 def run(args):
-    from ..plots import plot_activations
+    from .plots import plot_activations
 
     check_output_file(args.out)
     x = np.linspace(-6.0, 6.0, 601, dtype=np.float32)

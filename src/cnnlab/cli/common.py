@@ -7,7 +7,7 @@ import textwrap
 import numpy as np
 
 from ..datasets import ChecksumError, DatasetFormatError, DatasetNotFoundError, IDXFormatError
-from ..images import ImageError
+from .images import ImageError
 
 MODEL_FILE = "model.keras"
 

@@ -375,7 +375,7 @@ def picture_input(run_data, path, invert="auto"):
     CIFAR-10 or a folder of pictures resize it as training did.  ``shown`` is the
     picture as uint8 (2-D for grayscale) for plots.
     """
-    from ..images import load_image
+    from .images import load_image
     from ..keras.image_utils import decode_picture
 
     if run_data.kind in ("fashion-mnist", "mnist"):

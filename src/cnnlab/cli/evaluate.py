@@ -71,7 +71,7 @@ def format_report(matrix, class_names):
 
 
 def run(args):
-    from ..plots import plot_confusion_matrix
+    from .plots import plot_confusion_matrix
 
     model_path = args.model
     model, run_data = run_data_module.load_run_model(model_path)

@@ -45,7 +45,7 @@ def register(subparsers):
 
 def run(args):
     from .. import keras
-    from ..plots import plot_image_grid
+    from .plots import plot_image_grid
 
     model, run_data = run_data_module.load_run_model(args.model)
     model_dir = args.model if os.path.isdir(args.model) else os.path.dirname(args.model)
@@ -113,7 +113,7 @@ def _input_image(args, run_data):
 
 def _plot_filters(layer, path):
     """One panel per filter.  A filter reading several channels shows the slice with the largest weights."""
-    from ..plots import plot_image_grid
+    from .plots import plot_image_grid
 
     kernel = np.asarray(layer.get_weights()[0])  # (height, width, in_channels, filters)
     in_channels, filters = kernel.shape[2], kernel.shape[3]

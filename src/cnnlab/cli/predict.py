@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 
-from ..images import ImageError
+from .images import ImageError
 from .common import add_parser, positive_int
 from .data import load_run_model, picture_input
 

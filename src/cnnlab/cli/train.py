@@ -860,7 +860,7 @@ def _progress_bar(epoch, epochs, steps):
 
 def _finish(model, settings, data, history, seconds):
     out = settings["out"]
-    from ..plots import plot_history
+    from .plots import plot_history
 
     model.save(os.path.join(out, MODEL_FILE))
     with atomic_write(os.path.join(out, "history.json"), "w") as f:

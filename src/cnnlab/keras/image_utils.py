@@ -1,6 +1,6 @@
 """Pictures as Keras reads them: ``keras.utils.load_img`` / ``img_to_array``, and the decoding of
 ``image_dataset_from_directory`` (``decode_picture``), with Pillow; ``read_picture`` opens a file
-safely for all of them (and for the command's Fashion-MNIST conversion, ``cnnlab.images``).
+safely for all of them (and for the command's Fashion-MNIST conversion, ``cnnlab.cli.images``).
 
 ``decode_picture`` is what a model trained on a folder of pictures was trained on, so
 ``cnnlab predict`` and ``inspect`` read a new picture through it too: the picture

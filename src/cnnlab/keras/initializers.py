@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import dtypes
 from .. import random as cnnlab_random
-from ..ops.array_ops import _shape_arg
+from ..tensor import shape_argument
 from ..tensor import Tensor, is_integral_number
 
 # Keras draws truncated normals within two standard deviations; the truncation
@@ -351,7 +351,7 @@ def _truncated_normal(rng, shape, dtype, mean, stddev):
 
 def _checked_shape(shape, initializer):
     op = type(initializer).__name__
-    shape = _shape_arg(shape, op)
+    shape = shape_argument(shape, op)
     if any(d < 0 for d in shape):
         raise ValueError(f"{op}: shape must not contain negative sizes. Received: shape={shape}")
     return shape

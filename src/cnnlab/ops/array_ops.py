@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autodiff import record
-from ..tensor import Tensor, Variable, as_tensor, as_tensor_pair, is_integral_number
+from ..tensor import Tensor, Variable, as_tensor, as_tensor_pair, is_integral_number, shape_argument
 
 
 def _detached(x, value):
@@ -36,20 +36,6 @@ def stop_gradient(input, name=None):  # noqa: A002
     return Tensor(_detached(x, x._value))
 
 
-def _shape_arg(shape, op, argument="shape", allow_unknown=False):
-    """A shape given as an int, list, tuple, array or tensor, as a tuple of ints."""
-    if type(shape) is tuple and all(type(d) is int for d in shape):
-        dims = shape  # the usual case, such as Flatten's (batch, -1) for every batch: no conversion
-    else:
-        dims = np.asarray(shape._value if isinstance(shape, Tensor) else shape)
-        if dims.ndim > 1 or (dims.size and dims.dtype.kind not in "iu"):
-            raise TypeError(f"{op}: {argument} must be an integer or a list of integers; received {argument}={shape!r}.")
-        dims = tuple(int(d) for d in dims.reshape(-1))
-    if not allow_unknown and any(d < 0 for d in dims):
-        raise ValueError(f"{op}: {argument} must not contain negative sizes; received {argument}={list(dims)}.")
-    return dims
-
-
 def reshape(tensor, shape, name=None):
     """``tensor`` with a new shape of the same number of elements; one dimension may be -1.
 
@@ -58,7 +44,7 @@ def reshape(tensor, shape, name=None):
         TensorShape([2, 3])
     """
     x = as_tensor(tensor, "reshape")
-    shape = _shape_arg(shape, "reshape", allow_unknown=True)
+    shape = shape_argument(shape, "reshape", allow_unknown=True)
     unknown = [i for i, d in enumerate(shape) if d == -1]
     known = math.prod(d for d in shape if d != -1)
     if len(unknown) > 1 or any(d < -1 for d in shape):
@@ -74,7 +60,7 @@ def reshape(tensor, shape, name=None):
 
 def broadcast_to(input, shape, name=None):  # noqa: A002
     x = as_tensor(input, "broadcast_to")
-    shape = _shape_arg(shape, "broadcast_to")
+    shape = shape_argument(shape, "broadcast_to")
     try:
         value = np.broadcast_to(x._value, shape)
     except ValueError:
@@ -352,7 +338,7 @@ def unstack(value, num=None, axis=0, name=None):
 def tile(input, multiples, name=None):  # noqa: A002
     """``input`` repeated ``multiples[i]`` times along each axis ``i``."""
     x = as_tensor(input, "tile")
-    multiples = _shape_arg(multiples, "tile", "multiples")
+    multiples = shape_argument(multiples, "tile", "multiples")
     if len(multiples) != x.ndim:
         raise ValueError(f"tile: multiples must have one entry per axis ({x.ndim}); received multiples={list(multiples)}.")
 
@@ -497,11 +483,11 @@ def repeat(input, repeats, axis=None, name=None):  # noqa: A002 - TF's argument 
 
 
 def zeros(shape, dtype=dtypes.float32, name=None):
-    return Tensor(np.zeros(_shape_arg(shape, "zeros"), dtype=dtypes.as_dtype(dtype)))
+    return Tensor(np.zeros(shape_argument(shape, "zeros"), dtype=dtypes.as_dtype(dtype)))
 
 
 def ones(shape, dtype=dtypes.float32, name=None):
-    return Tensor(np.ones(_shape_arg(shape, "ones"), dtype=dtypes.as_dtype(dtype)))
+    return Tensor(np.ones(shape_argument(shape, "ones"), dtype=dtypes.as_dtype(dtype)))
 
 
 def zeros_like(input, dtype=None, name=None):  # noqa: A002
@@ -519,15 +505,15 @@ def fill(dims, value, name=None):
     scalar = as_tensor(value, "fill")._value
     if scalar.ndim != 0:
         raise ValueError(f"fill: value must be a scalar; received shape={scalar.shape}.")
-    return Tensor(np.full(_shape_arg(dims, "fill", "dims"), scalar))
+    return Tensor(np.full(shape_argument(dims, "fill", "dims"), scalar))
 
 
 def eye(num_rows, num_columns=None, batch_shape=None, dtype=dtypes.float32, name=None):
     """Identity matrices of shape ``batch_shape + (num_rows, num_columns)``."""
-    rows, columns = _shape_arg([num_rows, num_rows if num_columns is None else num_columns], "eye", "num_rows/num_columns")
+    rows, columns = shape_argument([num_rows, num_rows if num_columns is None else num_columns], "eye", "num_rows/num_columns")
     matrix = np.eye(rows, columns, dtype=dtypes.as_dtype(dtype))
     if batch_shape is not None:
-        matrix = np.broadcast_to(matrix, _shape_arg(batch_shape, "eye", "batch_shape") + matrix.shape).copy()
+        matrix = np.broadcast_to(matrix, shape_argument(batch_shape, "eye", "batch_shape") + matrix.shape).copy()
     return Tensor(matrix)
 
 

@@ -11,7 +11,7 @@ from .. import random as cnnlab_random
 from ..autodiff import is_recording, is_watched, record
 from ..kernels import broadcast
 from ..kernels import relu as relu_kernels
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor, as_tensor, shape_argument
 from . import array_ops, math_ops, reduction_ops
 from .math_ops import _float_tensor, sigmoid
 from .reduction_ops import reduce_sum
@@ -328,7 +328,7 @@ def dropout(x, rate, noise_shape=None, seed=None, name=None):
         raise ValueError(f"dropout: rate must be a number in [0, 1); received rate={rate!r}.")
     if rate == 0:
         return x
-    mask_shape = x.shape if noise_shape is None else array_ops._shape_arg(noise_shape, "dropout", "noise_shape")
+    mask_shape = x.shape if noise_shape is None else shape_argument(noise_shape, "dropout", "noise_shape")
     try:
         np.broadcast_shapes(mask_shape, x.shape)
     except ValueError:

@@ -2,7 +2,7 @@
 
 Every picture becomes a uint8 array of the model's picture size (28x28 for the
 Fashion-MNIST models), a light garment on a dark background: uploads and drawings are
-converted as ``cnnlab predict`` converts a file (``cnnlab.images.load_image``: a large
+converted as ``cnnlab predict`` converts a file (``cnnlab.cli.images.load_image``: a large
 JPEG decoded at a reduced scale, then ``to_fashion_mnist``).
 Whatever a client sends is checked before it is decoded or allocated, and a bad one
 ends in ``RequestError`` with a message for the page and a 4xx status.
@@ -79,7 +79,7 @@ def decode_upload(data, invert="auto"):
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    from ...images import WORKING_SIZE, to_fashion_mnist
+    from ..images import WORKING_SIZE, to_fashion_mnist
 
     if not data:
         raise RequestError("the upload is empty: choose a picture file (PNG or JPEG)")
@@ -102,7 +102,7 @@ def decode_upload(data, invert="auto"):
                 f"the picture is {width}x{height} pixels; expected at most {MAX_PICTURE_SIDE} on a side",
                 status=413,
             )
-        # As cnnlab.images.load_image reads a file: a large JPEG is decoded at a reduced scale.
+        # As cnnlab.cli.images.load_image reads a file: a large JPEG is decoded at a reduced scale.
         scale = min(1.0, WORKING_SIZE / max(width, height))
         image.draft(None, (max(1, round(width * scale)), max(1, round(height * scale))))
         try:

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .datasets._files import atomic_write
+from ..datasets._files import atomic_write
 
 FIGURE_DPI = 100
 

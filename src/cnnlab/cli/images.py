@@ -24,7 +24,7 @@ import os
 
 import numpy as np
 
-from .keras.image_utils import ImageError, ImageWarning, read_picture
+from ..keras.image_utils import ImageError, ImageWarning, read_picture
 
 SIZE = 28
 # The longest side a picture is shrunk to before it is trimmed and padded: a garment
