@@ -21,7 +21,7 @@ import numpy as np
 from . import dtypes
 from . import random as cnnlab_random
 from .ops import array_ops, linalg_ops, math_ops, reduction_ops
-from .tensor import Tensor, as_tensor, is_integral_number
+from .tensor import Tensor, as_tensor, is_integral_number, shape_argument
 
 
 class ResizeMethod:
@@ -53,7 +53,7 @@ def _restore(x, single):
 
 
 def _size(size, op):
-    dims = array_ops._shape_arg(size, op, "size")
+    dims = shape_argument(size, op, "size")
     if len(dims) != 2 or min(dims) < 1:
         raise ValueError(
             f"{op}: size must be [new_height, new_width] of positive integers; received size={list(dims)}."

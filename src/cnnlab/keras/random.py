@@ -22,7 +22,7 @@ import numpy as np
 from .. import dtypes
 from .. import random as cnnlab_random
 from ..ops import array_ops
-from ..tensor import Tensor, as_tensor, is_integral_number
+from ..tensor import Tensor, as_tensor, is_integral_number, shape_argument
 from .initializers import _standard_normal, _truncated_normal, _uniform
 
 
@@ -72,7 +72,7 @@ def _float_dtype(dtype, op):
 
 
 def _shape(shape, op):
-    return array_ops._shape_arg(shape, f"keras.random.{op}")
+    return shape_argument(shape, f"keras.random.{op}")
 
 
 def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):

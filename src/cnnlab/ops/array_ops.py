@@ -418,7 +418,7 @@ def split(value, num_or_size_splits, axis=0, num=None, name=None):
             )
         sizes = [length // parts] * parts
     else:
-        sizes = list(_shape_arg(num_or_size_splits, "split", "num_or_size_splits", allow_unknown=True))
+        sizes = list(shape_argument(num_or_size_splits, "split", "num_or_size_splits", allow_unknown=True))
         unknown = [i for i, s in enumerate(sizes) if s == -1]
         known = builtins.sum(s for s in sizes if s != -1)
         bad_sizes = len(unknown) > 1 or builtins.any(s < -1 for s in sizes)

@@ -10,9 +10,9 @@ import math
 import numpy as np
 
 from ..autodiff import record
-from ..tensor import Tensor, as_tensor, is_integral_number
+from ..tensor import Tensor, as_tensor, is_integral_number, shape_argument
 from . import array_ops
-from .array_ops import _shape_arg, getitem
+from .array_ops import getitem
 
 
 def _nd_indices(indices, params_shape, op):
@@ -110,8 +110,8 @@ def slice(input_, begin, size, name=None):  # noqa: A001 - TF's name
                [5, 6]], dtype=int32)
     """
     x = as_tensor(input_, "slice")
-    starts = _shape_arg(begin, "slice", "begin")
-    sizes = _shape_arg(size, "slice", "size", allow_unknown=True)
+    starts = shape_argument(begin, "slice", "begin")
+    sizes = shape_argument(size, "slice", "size", allow_unknown=True)
     if len(starts) != x.ndim or len(sizes) != x.ndim:
         raise ValueError(
             f"slice: begin and size must have one entry per axis ({x.ndim}); "
@@ -148,7 +148,7 @@ def scatter_nd(indices, updates, shape, name=None):
         >>> cnnlab.scatter_nd([[1], [3]], [9, 10], [5]).numpy()
         array([ 0,  9,  0, 10,  0], dtype=int32)
     """
-    shape = _shape_arg(shape, "scatter_nd")
+    shape = shape_argument(shape, "scatter_nd")
     index, u = _scatter_arguments(indices, updates, shape, "scatter_nd")
     out = np.zeros(shape, dtype=u.dtype)
     np.add.at(out, _as_key(index), u._value)

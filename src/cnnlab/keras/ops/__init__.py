@@ -45,7 +45,7 @@ from ...ops import (
     sort_ops,
 )
 from ...ops.conv_ops import conv2d
-from ...tensor import Tensor, _to_array, as_tensor
+from ...tensor import Tensor, _to_array, as_tensor, shape_argument
 from ...tensor import convert_to_tensor as _convert
 from . import image
 
@@ -173,7 +173,7 @@ def empty(shape, dtype=None):
 
 def full(shape, fill_value, dtype=None):
     value = _tensor(fill_value)
-    return Tensor(np.full(array_ops._shape_arg(shape, "full"), value._value, dtype=dtype or value.dtype))
+    return Tensor(np.full(shape_argument(shape, "full"), value._value, dtype=dtype or value.dtype))
 
 
 def zeros_like(x, dtype=None):
