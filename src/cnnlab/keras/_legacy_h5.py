@@ -30,6 +30,7 @@ import numpy as np
 
 from ._hdf5_reading import Dataset, Group
 from ._weights_layout import import_h5py, optimizer_variables
+from . import serialization
 
 KERAS_VERSION = "3.15.1"  # the Keras release whose files cnnlab writes (and loads them in its tests)
 BACKEND = "cnnlab"
@@ -42,7 +43,7 @@ def legacy_weights(layer):
 
 
 def _layers_in_order(model):
-    from .models import Functional
+    Functional = serialization.model_class("Functional")  # noqa: N806 - see model_class
     from .models.functional_config import keras_layer_order
 
     return keras_layer_order(model) if isinstance(model, Functional) else list(model.layers)

@@ -27,6 +27,7 @@ import warnings
 import numpy as np
 
 from ._hdf5_reading import Dataset, Group
+from . import serialization
 
 H5PY_EXTRA = "pip install 'cnnlab[h5py]'"
 
@@ -94,7 +95,7 @@ def entries(model, include_optimizer=True):
 def keras_trainable_variables(layer):
     """The trainable variables of ``layer`` in the order Keras 3 lists them (``trainable_variables``):
     its own, then each sub-layer's, in Keras's layer order (``keras_layer_order`` for a functional model)."""
-    from .models import Functional
+    Functional = serialization.model_class("Functional")  # noqa: N806 - see model_class
     from .models.functional_config import keras_layer_order
 
     if not layer.trainable:
@@ -133,7 +134,7 @@ def optimizer_variables(optimizer, model):
 def _children(owner, base_attributes, include_optimizer):
     """``(attribute, child)`` pairs of ``owner`` that hold layers or optimizers, in Keras's order."""
     from .layers.base import Layer
-    from .models import Functional, Model, Sequential
+    Functional, Model, Sequential = (serialization.model_class(name) for name in ("Functional", "Model", "Sequential"))  # noqa: N806
     from .models.functional_config import keras_layer_order
     from .optimizers import Optimizer
 

@@ -14,6 +14,7 @@ Example:
 from .. import nn
 from ..ops import math_ops
 from ..tensor import as_tensor
+from . import serialization
 
 
 def linear(x):
@@ -130,3 +131,6 @@ def deserialize(name, custom_objects=None):
     if custom_objects and name in custom_objects:
         return custom_objects[name]
     return get(name)
+
+
+serialization.note_builtin_functions("activation", globals())

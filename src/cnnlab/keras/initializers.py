@@ -18,8 +18,8 @@ import numpy as np
 
 from .. import dtypes
 from .. import random as cnnlab_random
-from ..tensor import shape_argument
-from ..tensor import Tensor, is_integral_number
+from ..tensor import Tensor, is_integral_number, shape_argument
+from . import serialization
 
 # Keras draws truncated normals within two standard deviations; the truncation
 # shrinks the standard deviation by this factor, which VarianceScaling undoes.
@@ -465,3 +465,6 @@ def get(identifier):
         f"Could not interpret initializer identifier: {identifier!r}. Expected one of {sorted(_BY_SNAKE_NAME)}, "
         "an Initializer, a serialized initializer dict, or a callable."
     )
+
+
+serialization.note_builtin_namespace(__name__, globals())

@@ -27,6 +27,7 @@ from ..ops.math_ops import abs as tensor_abs
 from ..ops.math_ops import cast, clip_by_value, log, square
 from ..ops.reduction_ops import reduce_mean, reduce_sum
 from ..tensor import Tensor, _to_array
+from . import serialization
 
 EPSILON = 1e-7  # Keras's backend.epsilon()
 
@@ -603,3 +604,9 @@ def get(identifier):
         f"Could not interpret loss identifier: {identifier!r}. Expected one of "
         f"{sorted(set(_FUNCTIONS) | set(_CLASSES) - {'LossFunctionWrapper'})}, a Loss object, or a callable."
     )
+
+
+serialization.note_builtin_functions("loss", globals())
+
+
+serialization.note_builtin_namespace(__name__, globals())

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..tensor import Tensor, Variable, constant
 from . import losses
+from . import serialization
 from .losses import _check_one_hot_targets, _class_ids, _shape_text
 
 
@@ -872,3 +873,9 @@ def deserialize(config, custom_objects=None):
     from .serialization import keras_arguments
 
     return cls.from_config(keras_arguments(cls, dict(config.get("config") or {})))
+
+
+serialization.note_builtin_functions("metric", globals())
+
+
+serialization.note_builtin_namespace(__name__, globals())

@@ -27,6 +27,7 @@ import os
 import numpy as np
 
 from ..datasets._files import atomic_write
+from . import serialization
 
 OPSET = 17
 ONNX_EXTRA = "pip install 'cnnlab[onnx]'"
@@ -72,7 +73,7 @@ def export_onnx(model, filepath, verbose=False):
 def to_onnx(model):
     """The ONNX ``ModelProto`` of ``model`` (see the module docstring)."""
     from .. import __version__
-    from .models import Functional
+    Functional = serialization.model_class("Functional")  # noqa: N806 - see model_class
 
     onnx = import_onnx()
     if not model.built:
@@ -187,7 +188,7 @@ class _Graph:
 def _convert_model(graph, model, inputs):
     """The output values of ``model`` applied to the values ``inputs`` (one per model input)."""
     from .layers.core import InputLayer
-    from .models import Functional, Sequential
+    Functional, Sequential = (serialization.model_class(name) for name in ("Functional", "Sequential"))  # noqa: N806
     from .models.functional_config import graph_of
 
     if isinstance(model, Sequential):
@@ -209,7 +210,7 @@ def _convert_model(graph, model, inputs):
 
 
 def _convert_layer(graph, layer, inputs):
-    from .models import Model
+    Model = serialization.model_class("Model")  # noqa: N806 - see model_class
 
     if isinstance(layer, Model):
         return _convert_model(graph, layer, inputs)[0]

@@ -66,6 +66,7 @@ from .serialization import (  # noqa: F401 - keras.saving's names for the one se
     register_keras_serializable,
     serialize_keras_object,
 )
+from .serialization import deserialize_layer, serialize_layer  # noqa: F401 - keras.saving's names too
 
 # cnnlab's own format before it wrote Keras's (read, no longer written).
 FORMAT = "cnnlab-keras"
@@ -79,35 +80,6 @@ class ModelFileError(ValueError):
 
 
 # ---- layer (de)serialization --------------------------------------------------------------------
-
-
-def serialize_layer(layer):
-    """A layer or model in Keras 3's schema (``serialization.serialize_keras_object``):
-    ``{"module", "class_name", "config", "registered_name", "build_config"}``.
-
-    The build config (as in Keras 3) lets a layer or model whose config does not
-    say its input shape (a subclassed model) be built, so its weights exist to be
-    loaded.  The compile settings are left out: a model file keeps its own.
-    """
-
-    serialized = serialize_keras_object(layer)
-    serialized.pop("compile_config", None)
-    return serialized
-
-
-def deserialize_layer(config, custom_objects=None):
-    """The layer (or model) ``serialize_layer`` described (also cnnlab's older ``{"class_name", "config"}``
-    dicts); ``custom_objects`` maps names of your own classes."""
-
-    if (
-        not isinstance(config, dict)
-        or not isinstance(config.get("class_name"), str)
-        or not isinstance(config.get("config"), dict)
-    ):
-        raise ValueError(
-            f"a layer must be described as {{'class_name': str, 'config': dict}}; found {str(config)[:200]}."
-        )
-    return deserialize_keras_object({k: v for k, v in config.items() if k != "compile_config"}, custom_objects)
 
 
 def _layer_class(config, custom_objects):
@@ -241,8 +213,7 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, user_met
     Raises:
         ImportError: h5py is missing (``pip install 'cnnlab[h5py]'``).
     """
-    from .models import Model
-
+    Model = serialization.model_class("Model")  # noqa: N806 - see model_class
     if not isinstance(model, Model):
         raise TypeError(f"save_model: expected a keras Model; received {type(model).__name__}.")
     if not model.built:
@@ -606,8 +577,7 @@ def _load_legacy_model(h5, custom_objects, compile):
 
 def _rebuilt_model(reader, config, values_in_file, custom_objects):
     """The model ``config`` describes (its compile settings aside), sized first against the weights the file holds."""
-    from .models import Model
-
+    Model = serialization.model_class("Model")  # noqa: N806 - see model_class
     architecture = {key: value for key, value in config.items() if key != "compile_config"}
     _BuildPlan(reader.fail, custom_objects, reader.max_bytes).check(architecture, values_in_file)
     try:
@@ -632,8 +602,7 @@ def _compile_from(reader, model, compile_config, custom_objects):
 
 def _load_cnnlab_model(archive, custom_objects, compile):
     """A model file of cnnlab's older format (metadata.json, config.json, weights.npz)."""
-    from .models import Model
-
+    Model = serialization.model_class("Model")  # noqa: N806 - see model_class
     metadata = archive.read_metadata()
     if metadata["kind"] != "model":
         archive.fail(
@@ -794,7 +763,7 @@ class _BuildPlan:
         except ValueError as error:
             self.fail(f"the architecture in config.json cannot be rebuilt: {str(error).rstrip('.')}")
         name = str(arguments.get("name", config["class_name"]))[:100]
-        from .models import Functional, Model, Sequential
+        Functional, Model, Sequential = (serialization.model_class(name) for name in ("Functional", "Model", "Sequential"))  # noqa: N806
 
         functional = cls is Functional or (cls is Model and "layers" in arguments)  # as Model.from_config
         if cls is Sequential or functional:

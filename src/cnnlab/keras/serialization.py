@@ -21,8 +21,12 @@ never loaded: cnnlab runs no code read from a file.
 ``deserialize``, ``Model.from_config`` and the model files (``config.json``) all
 go through ``serialize_keras_object`` / ``deserialize_keras_object``.
 
-State: the registry of ``register_keras_serializable`` and the stack of open
-``custom_object_scope`` blocks, both filled only by the program's own calls.
+cnnlab's own classes and functions are found by name in the tables their packages fill
+as they are imported (``note_builtin_namespace``, ``note_builtin_functions``), so that
+this module, which every Keras module uses, imports none of them.
+
+State: those tables, filled at import; the registry of ``register_keras_serializable``
+and the stack of open ``custom_object_scope`` blocks, filled only by the program's own calls.
 """
 
 import codecs
@@ -35,6 +39,11 @@ import numpy as np
 
 from ..tensor import Tensor, constant
 
+# The classes each of cnnlab's Keras packages exports, by package and exported name
+# (aliases included), and its activations, loss and metric functions by kind and name;
+# filled as the packages load.
+_builtin_classes = {}
+_builtin_functions = {"activation": {}, "loss": {}, "metric": {}}
 # "package>name" -> class or function, and back: filled by register_keras_serializable.
 _registered_objects = {}
 _registered_names = {}
@@ -53,6 +62,64 @@ _KERAS_MODULES = (
     ("cnnlab.keras.initializers", "keras.initializers"),
     ("cnnlab.keras.activations", "keras.activations"),
 )
+
+
+# The cnnlab packages searched for a class written under a Keras module (None: cnnlab's
+# older files, which name no module), in order.
+_PACKAGES_OF_KERAS_MODULE = {
+    "keras.layers": ("cnnlab.keras.layers",),
+    "keras": ("cnnlab.keras.models", "cnnlab.keras.layers"),
+    "keras.models": ("cnnlab.keras.models",),
+    "keras.src.models.functional": ("cnnlab.keras.models",),
+    "keras.src.models.sequential": ("cnnlab.keras.models",),
+    "keras.src.models.model": ("cnnlab.keras.models",),
+    "keras.optimizers": ("cnnlab.keras.optimizers",),
+    "keras.optimizers.schedules": ("cnnlab.keras.optimizers.schedules",),
+    "keras.losses": ("cnnlab.keras.losses",),
+    "keras.metrics": ("cnnlab.keras.metrics",),
+    "keras.initializers": ("cnnlab.keras.initializers",),
+    None: ("cnnlab.keras.layers", "cnnlab.keras.models"),
+}
+
+
+# ---- cnnlab's own classes and functions ----------------------------------------------------------
+
+
+def note_builtin_namespace(package, namespace):
+    """Make the classes a package exports (its ``namespace``, aliases included) findable by the
+    names they are exported under, when a config names them (called at the end of each package)."""
+    _builtin_classes[package] = {name: value for name, value in namespace.items() if inspect.isclass(value)}
+
+
+def note_builtin_functions(kind, namespace):
+    """Make the public functions of a module's ``namespace`` findable by name: ``kind`` is
+    'activation', 'loss' or 'metric' (searched in that order)."""
+    table = _builtin_functions[kind]
+    for name, value in namespace.items():
+        if not name.startswith("_") and callable(value) and not inspect.isclass(value):
+            table.setdefault(name, value)
+
+
+def builtin_class(class_name, keras_module):
+    """The class of cnnlab's called ``class_name`` under ``keras_module`` (a Keras module name,
+    or None for cnnlab's older files), or None."""
+    if keras_module in _PACKAGES_OF_KERAS_MODULE:
+        packages = _PACKAGES_OF_KERAS_MODULE[keras_module]
+    elif keras_module.startswith("keras.src.backend.") and "optimizers" in keras_module:  # backend-specific optimizers
+        packages = ("cnnlab.keras.optimizers",)
+    else:
+        return None
+    for package in packages:
+        found = _builtin_classes.get(package, {}).get(class_name)
+        if found is not None:
+            return found
+    return None
+
+
+def model_class(name):
+    """cnnlab's ``"Model"``, ``"Sequential"`` or ``"Functional"`` class, for the modules below the
+    models (saving, the file formats, the exporter), which the models use and so cannot import."""
+    return builtin_class(name, "keras.src.models.functional" if name == "Functional" else "keras")
 
 
 # ---- registration and scopes ------------------------------------------------------------------
@@ -199,6 +266,33 @@ def serialize_keras_object(obj):
     return serialized
 
 
+def serialize_layer(layer):
+    """A layer or model in Keras 3's schema (``serialize_keras_object``):
+    ``{"module", "class_name", "config", "registered_name", "build_config"}``.
+
+    The build config (as in Keras 3) lets a layer or model whose config does not
+    say its input shape (a subclassed model) be built, so its weights exist to be
+    loaded.  The compile settings are left out: a model file keeps its own.
+    """
+    serialized = serialize_keras_object(layer)
+    serialized.pop("compile_config", None)
+    return serialized
+
+
+def deserialize_layer(config, custom_objects=None):
+    """The layer (or model) ``serialize_layer`` described (also cnnlab's older ``{"class_name", "config"}``
+    dicts); ``custom_objects`` maps names of your own classes."""
+    if (
+        not isinstance(config, dict)
+        or not isinstance(config.get("class_name"), str)
+        or not isinstance(config.get("config"), dict)
+    ):
+        raise ValueError(
+            f"a layer must be described as {{'class_name': str, 'config': dict}}; found {str(config)[:200]}."
+        )
+    return deserialize_keras_object({k: v for k, v in config.items() if k != "compile_config"}, custom_objects)
+
+
 def serialize_function(fn):
     """A function as Keras writes one: ``{"module": "builtins", "class_name": "function",
     "config": <registered name or name>, "registered_name": "function"}``; a lambda as its bytecode."""
@@ -232,17 +326,15 @@ def _keras_module(cls):
 
 
 def _build_config(obj):
-    from .layers.base import Layer
-
-    if isinstance(obj, Layer) and obj.built and obj._build_input_shape is not None:
+    """A built layer's input shape (layers alone keep ``_build_input_shape``)."""
+    if getattr(obj, "built", False) and getattr(obj, "_build_input_shape", None) is not None:
         return {"input_shape": list(obj._build_input_shape)}
     return None
 
 
 def _compile_config(obj):
-    from .models import Model
-
-    if not isinstance(obj, Model) or not obj.compiled:
+    """A compiled model's compile settings (models alone have ``compiled``)."""
+    if getattr(obj, "compiled", False) is not True:
         return None
     return {
         "optimizer": serialize_keras_object(obj.optimizer),
@@ -354,12 +446,9 @@ def deserialize_function(config, custom_objects=None, what="function", module_ob
 
 
 def _builtin_function(name):
-    from . import activations, losses, metrics
-
-    for module in (activations, losses, metrics):
-        fn = getattr(module, name, None)
-        if callable(fn) and not inspect.isclass(fn):
-            return fn
+    for table in _builtin_functions.values():  # activations, then losses, then metrics
+        if name in table:
+            return table[name]
     return None
 
 
@@ -372,7 +461,7 @@ def _find_class(config, custom_objects, module_objects):
     if found is not None:
         return found
     module = config.get("module")
-    found = _builtin_class(class_name, module)
+    found = builtin_class(class_name, module)
     if found is not None:
         return found
     if isinstance(module, str) and (module == "keras" or module.startswith("keras.")):
@@ -385,40 +474,6 @@ def _find_class(config, custom_objects, module_objects):
         f"custom_objects={{{class_name!r}: {class_name}}}, open a keras.utils.custom_object_scope, or register it "
         "with @keras.saving.register_keras_serializable()."
     )
-
-
-def _builtin_class(class_name, module):
-    """A class cnnlab offers under ``module`` (a Keras module name); without a module
-    (cnnlab's older files), among the layers and models."""
-    from . import initializers, layers, losses, metrics, models, optimizers
-    from .optimizers import schedules
-
-    by_module = {
-        "keras.layers": (layers,),
-        "keras": (models, layers),
-        "keras.models": (models,),
-        "keras.src.models.functional": (models,),
-        "keras.src.models.sequential": (models,),
-        "keras.src.models.model": (models,),
-        "keras.optimizers": (optimizers,),
-        "keras.optimizers.schedules": (schedules,),
-        "keras.losses": (losses,),
-        "keras.metrics": (metrics,),
-        "keras.initializers": (initializers,),
-    }
-    if module is None:
-        namespaces = (layers, models)
-    elif module in by_module:
-        namespaces = by_module[module]
-    elif module.startswith("keras.src.backend.") and "optimizers" in module:  # Keras's backend-specific optimizers
-        namespaces = (optimizers,)
-    else:
-        return None
-    for namespace in namespaces:
-        found = getattr(namespace, class_name, None)
-        if inspect.isclass(found):
-            return found
-    return None
 
 
 # Config keys of Keras for features cnnlab does not have, with the values that mean the feature
@@ -511,17 +566,16 @@ def _constructor_arguments(cls):
 
 
 def _resolved_layer_arguments(cls, arguments, custom_objects):
-    """A layer's activation named in its config, found among custom objects when it is not built in."""
-    from . import activations
-    from .layers.base import Layer
-
-    if inspect.isclass(cls) and issubclass(cls, Layer) and "activation" in arguments:
+    """A layer's activation named in its config, found among custom objects when it is not built in
+    (a built-in name is left for the layer to resolve, as it resolves the names it is given)."""
+    if inspect.isclass(cls) and "activation" in arguments:
         activation = arguments["activation"]
         if isinstance(activation, dict):
             arguments["activation"] = deserialize_function(activation, custom_objects, "activation")
         elif isinstance(activation, str):
             found = get_registered_object(activation, custom_objects)
-            arguments["activation"] = found if found is not None else activations.get(activation)
+            if found is not None:
+                arguments["activation"] = found
     return arguments
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autodiff import is_recording, is_watched, record
 from ..kernels import conv as conv_kernels
-from ..kernels.padding import geometry_2d, normalize_padding
+from ..kernels.padding import geometry_2d, normalize_padding, window_geometry  # noqa: F401 - window_geometry for the layers
 from ..tensor import Tensor, as_tensor_pair, is_integral_number
 
 # ---- TF's argument forms ------------------------------------------------------------------

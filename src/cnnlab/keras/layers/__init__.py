@@ -4,6 +4,7 @@ Example:
     >>> from cnnlab.keras.layers import Conv2D, Dense, Flatten, MaxPooling2D
 """
 
+from .. import serialization
 from .activation_layers import ELU, LeakyReLU, PReLU, Softmax
 from .augmentation import RandomFlip, RandomRotation, RandomTranslation, RandomZoom
 from .base import InputSpec, KerasTensor, Layer
@@ -116,3 +117,6 @@ __all__ = [
     "deserialize",
     "serialize",
 ]
+
+
+serialization.note_builtin_namespace(__name__, globals())

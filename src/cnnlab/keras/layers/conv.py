@@ -2,8 +2,8 @@
 
 import numbers
 
-from ...kernels.padding import window_geometry
 from ...ops import conv_ops, nn_ops
+from ...ops.conv_ops import window_geometry
 from .. import activations, initializers
 from .base import InputSpec, Layer
 from .core import _check_channels_last, _positive_int

@@ -1,5 +1,6 @@
 """``tf.keras.models``: Sequential, Model, and saving / loading whole models."""
 
+from .. import serialization
 from ..saving import load_model, save_model
 from .functional import Functional
 from .model import Model
@@ -33,3 +34,6 @@ def model_from_json(json_string, custom_objects=None):
 
 
 __all__ = ["Functional", "Model", "Sequential", "clone_model", "load_model", "model_from_json", "save_model"]
+
+
+serialization.note_builtin_namespace(__name__, globals())

@@ -28,6 +28,9 @@ the outputs meets them) decides where Keras's weight files keep each layer's
 weights; ``keras_layer_order`` works it out for a cnnlab model.
 """
 
+from ..serialization import deserialize_layer, serialize_layer
+from .. import serialization
+
 # Call arguments Keras records, accepted when None (the default: nothing to do).
 _NEUTRAL_CALL_ARGUMENTS = ("mask", "training")
 
@@ -98,9 +101,7 @@ def keras_layer_order(model):
 
 def functional_config(model):
     """The config of a cnnlab functional model in Keras 3's format (see the module docstring)."""
-    from ..saving import serialize_layer
-    from .functional import Functional
-
+    Functional = serialization.model_class("Functional")  # noqa: N806 - see model_class
     inputs, outputs, nodes = graph_of(model)
     in_model = {id(tensor) for tensor in inputs} | {id(target) for _, _, target in nodes}
     history = {}  # id(tensor) -> [layer name, node index, 0]
@@ -150,9 +151,7 @@ def functional_from_config(cls, config, custom_objects=None):
     """
     if "nodes" in config:
         return _from_index_lists(cls, config, custom_objects)
-    from ..saving import deserialize_layer
-    from .functional import Functional
-
+    Functional = serialization.model_class("Functional")  # noqa: N806 - see model_class
     layer_configs = config.get("layers")
     if not isinstance(layer_configs, list) or not layer_configs:
         raise ValueError("a functional model's config must list its layers")
@@ -284,8 +283,6 @@ def _structure(layout, tensor, what):
 
 def _from_index_lists(cls, config, custom_objects):
     """cnnlab's format before it wrote Keras's: ``layers`` (the input first), ``nodes`` and ``outputs``."""
-    from ..saving import deserialize_layer
-
     layers = [deserialize_layer(c, custom_objects) for c in config["layers"]]
     if not layers or not _is_input(layers[0]):
         raise ValueError("the first layer of the functional model must be its InputLayer")

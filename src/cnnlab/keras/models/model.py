@@ -21,7 +21,7 @@ or build one from symbolic tensors, ``keras.Model(inputs, outputs)``, or use
 
 import numpy as np
 
-from .. import optimizers
+from .. import optimizers, serialization
 from ..layers.base import Layer
 from ..layers.core import InputLayer
 from . import summary as summary_module
@@ -53,9 +53,7 @@ class Model(Trainer, Layer):
     def __new__(cls, *args, **kwargs):
         # keras.Model(inputs, outputs) makes a functional model, as in Keras.
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
-            from .functional import Functional
-
-            return Layer.__new__(Functional)
+            return Layer.__new__(serialization.model_class("Functional"))
         return Layer.__new__(cls)
 
     def __init__(self, *args, **kwargs):
@@ -319,10 +317,8 @@ class Model(Trainer, Layer):
     def from_config(cls, config, custom_objects=None):
         """The model ``config`` describes: ``keras.Model.from_config(functional.get_config())``
         rebuilds a functional model (as Keras does); a subclass gets ``cls(**config)``."""
-        from .functional import Functional
-
         if cls is Model and "layers" in config:
-            return Functional.from_config(config, custom_objects=custom_objects)
+            return serialization.model_class("Functional").from_config(config, custom_objects=custom_objects)
         return cls(**config)
 
     def to_json(self, **kwargs):
@@ -337,3 +333,4 @@ class Model(Trainer, Layer):
         from ..serialization import serialize_keras_object
 
         return json.dumps(serialize_keras_object(self), **kwargs)
+

@@ -2,6 +2,7 @@
 
 from ..layers.base import KerasTensor, Layer, _unique_name
 from ..layers.core import InputLayer
+from ..serialization import deserialize_layer, serialize_layer
 from .model import Model
 from .planner import Node, Plan
 
@@ -149,8 +150,6 @@ class Sequential(Model):
         return self._symbolic_output.shape
 
     def get_config(self):
-        from ..saving import serialize_layer
-
         return {
             "name": self.name,
             "trainable": self.trainable,
@@ -160,8 +159,6 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from ..saving import deserialize_layer
-
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for layer_config in config.get("layers", []):
             model.add(deserialize_layer(layer_config, custom_objects))

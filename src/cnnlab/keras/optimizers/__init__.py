@@ -4,6 +4,7 @@ opt = cnnlab.keras.optimizers.get("adam")           # by name, with Keras's defa
 opt.apply_gradients(zip(grads, model.trainable_variables))
 """
 
+from .. import serialization
 from . import schedules
 from .adagrad import Adagrad
 from .adam import Adam
@@ -77,3 +78,6 @@ __all__ = [
     "serialize",
     "deserialize",
 ]
+
+
+serialization.note_builtin_namespace(__name__, globals())

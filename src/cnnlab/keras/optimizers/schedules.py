@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from ...tensor import Tensor, constant
+from .. import serialization
 
 
 class LearningRateSchedule:
@@ -210,3 +211,6 @@ def deserialize(config, custom_objects=None):
             "Pass custom schedules in custom_objects."
         )
     return cls.from_config(dict(config.get("config", {})))
+
+
+serialization.note_builtin_namespace(__name__, globals())
