@@ -53,21 +53,11 @@ MPI_ENVIRONMENT = {  # one machine: shared memory between the processes
 # ---- the worker: one run, in a fresh process (or each process of an mpirun) -----------------------
 
 
-def threads_in_use():
-    """How many threads cnnlab's kernels split their work over in this process."""
-    try:
-        from cnnlab.runtime import threads  # the runtime of the redesign (issue 18)
-
-        return threads.count()
-    except ImportError:
-        from cnnlab.kernels import threads
-
-        return threads.CORES
-
-
 def worker(args):
-    from cnnlab import keras, random
+    from cnnlab import keras, random, runtime
     from cnnlab.cli.models import MODELS
+
+    runtime.configure()  # as the cnnlab command runs (threads from CNNLAB_NUM_THREADS)
 
     parallel = args.worker == "mpi"
     if parallel:
@@ -103,7 +93,7 @@ def worker(args):
         model.fit(x, labels[order], batch_size=batch, epochs=1, shuffle=False, verbose=0, callbacks=callbacks)
 
     fit(0, WARMUP_STEPS)
-    result = {"processes": size, "threads": threads_in_use(), "steps": args.steps, "batch": batch}
+    result = {"processes": size, "threads": runtime.num_threads(), "steps": args.steps, "batch": batch}
     if parallel:
         job.world.Barrier()
         before = (job.seconds["allreduce"], job.calls["allreduce"], job.bytes["allreduce"])

@@ -230,8 +230,8 @@ def _pool_windows(x, cells, bias, relu, geometry, out, empty):
     # The patches are im2col's fields for a (KH+1, KW+1) kernel with stride 2, tap-major.
     patches = im2col(x, _window_patches(geometry, x.shape[1:3]), empty=empty).T
     by_cell = products.matmul(cells, patches, out=empty((4 * out_channels, positions), x.dtype))
-    # The maximum of the four cells, in three element-wise passes: ``np.maximum.reduce`` over
-    # the cells' axis gives the same values but took 3.7x as long (111 vs 30 us for a batch of 32).
+    # The maximum of the four cells, in three element-wise passes over contiguous blocks
+    # (``np.maximum.reduce`` over the cells' axis gives the same values, strided and slower).
     top_left, top_right, bottom_left, bottom_right = by_cell.reshape(4, out_channels, positions)
     pooled = empty((out_channels, positions), x.dtype)
     np.maximum(top_left, top_right, out=pooled)

@@ -204,7 +204,7 @@ def max_pool_quarters(quarters, with_argmax=False, empty=np.empty):
         if argmax is None:
             return
         # Ties go to the left of a pair, then to the top row: the first maximum in row-major order.
-        # uint8 arithmetic picks the row's tap (a masked copy, np.copyto(where=), is ~40x slower).
+        # uint8 arithmetic picks the row's tap (a masked copy, np.copyto(where=), is far slower).
         taps, shift = argmax[part], bottom_taps[part]
         np.greater(top_right[part], top_left[part], out=taps.view(np.bool_))  # the top row's tap: 0 or 1
         np.greater(bottom_right[part], bottom_left[part], out=shift.view(np.bool_))

@@ -3,8 +3,7 @@
 A training step allocates and frees the same big arrays every time (activations, im2col
 matrices, gradients).  glibc's malloc serves blocks above 128 KiB with a fresh ``mmap``
 and hands them back to the system when freed, so every step pays one page fault per
-4 KiB again; on virtual machines a fault costs microseconds, and a small CNN's step can
-spend more time faulting than computing.  Two remedies:
+4 KiB again, and a small CNN's step can spend more time faulting pages in than computing.  Two remedies:
 
 * ``empty``: the ops that Keras models run on (``ops.fused_ops``) take the big arrays they
   write (activations, im2col rows, gradients) from one pool, which hands an array out
