@@ -818,7 +818,7 @@ def test_parallel_parts_run_under_the_callers_numpy_error_state(monkeypatch):
 
 
 # Under a row, whole rows only, rows and a rest, and rows enough to be split over the cores.
-@pytest.mark.parametrize("size", [1, 7, 1 << 14, (1 << 14) + 3, 20 * (1 << 14) + 11])
+@pytest.mark.parametrize("size", [1, 7, tuning.RELU_ROW, tuning.RELU_ROW + 3, 20 * tuning.RELU_ROW + 11])
 def test_relu_kernel_in_rows_matches_the_definition_nan_included(size):
     x = rng.standard_normal(size).astype(np.float32)
     x[:: max(size // 5, 1)] = np.nan

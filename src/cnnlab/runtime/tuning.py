@@ -53,6 +53,10 @@ CORRELATION_MAX_ZERO_FRACTION = 0.25
 
 # ---- element-wise kernels -------------------------------------------------------------------
 
+# The ReLU compares rows of this many values with one cached row of zeros (64 KiB of float32,
+# inside a core's L2 cache).
+RELU_ROW = 1 << 14
+
 # A per-channel vector is applied to rows of at most this many values (128 KiB of float32).
 BROADCAST_ROW_VALUES = 1 << 15
 
