@@ -46,6 +46,7 @@ def snapshot():
 
 before = snapshot()
 import cnnlab, cnnlab.keras, cnnlab.nn, cnnlab.signal, cnnlab.runtime, cnnlab.config, cnnlab.cli, cnnlab.datasets
+import cnnlab.data, cnnlab.distributed, cnnlab.image, cnnlab.runtime.mpi
 after = snapshot()
 mmapped_after_import = block_is_mmapped()
 applied = cnnlab.runtime.configure()
