@@ -166,3 +166,23 @@ def test_planner_nodes_drop_values_no_step_reads_again():
     outputs = plan.run(values, training=False)
     assert list(values) == [plan.outputs[0]] and outputs[0].shape == (1, 2)
     assert isinstance(plan, planner.Plan)
+
+
+def test_a_chain_runs_a_layers_own_sublayers_through_the_planners_ops(monkeypatch):
+    conv, norm = Conv2D(3, 3, padding="same", use_bias=False), BatchNormalization()
+    x = rng.standard_normal((4, 6, 6, 2)).astype(np.float32)
+    norm(conv(x), training=False)  # built
+    calls = []
+    for name in ("conv2d_bias_relu", "batch_norm_training"):
+        original = getattr(fused_ops, name)
+        monkeypatch.setattr(fused_ops, name, lambda *a, _name=name, _op=original, **k: calls.append(_name) or _op(*a, **k))
+    branch = planner.chain(conv, norm)
+    got = branch.call(tf.constant(x), training=True)
+    assert calls == ["conv2d_bias_relu", "batch_norm_training"]
+    mean, variance = norm.moving_mean.numpy().copy(), norm.moving_variance.numpy().copy()
+    norm.moving_mean.assign(np.zeros(3, np.float32))
+    norm.moving_variance.assign(np.ones(3, np.float32))
+    expected = norm(conv(x), training=True)  # the layers' own calls: the plain ops
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(norm.moving_mean.numpy(), mean, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(norm.moving_variance.numpy(), variance, rtol=1e-5)

@@ -7,6 +7,7 @@ Saved models name it ``ResidualBlock``; the cnnlab command loads them with it (s
 import math
 
 from .. import keras
+from ..keras.models.planner import chain
 from ..nn import relu
 
 layers = keras.layers
@@ -35,6 +36,7 @@ class ResidualBlock(layers.Layer):
         self.norm2 = layers.BatchNormalization()
         self.projection = None
         self.projection_norm = None
+        self._branches = None  # the chains of conv and normalization, run as the planner's ops
 
     def build(self, input_shape):
         output_shape = self.compute_output_shape(input_shape)
@@ -50,11 +52,12 @@ class ResidualBlock(layers.Layer):
             self.projection_norm.build(output_shape)
 
     def call(self, inputs, training=None):
-        x = relu(self.norm1(self.conv1(inputs), training=training))
-        x = self.norm2(self.conv2(x), training=training)
-        shortcut = inputs
-        if self.projection is not None:
-            shortcut = self.projection_norm(self.projection(inputs), training=training)
+        if self._branches is None:
+            projection = None if self.projection is None else chain(self.projection, self.projection_norm)
+            self._branches = (chain(self.conv1, self.norm1), chain(self.conv2, self.norm2), projection)
+        first, second, projection = self._branches
+        x = second.call(relu(first.call(inputs, training)), training)
+        shortcut = inputs if projection is None else projection.call(inputs, training)
         return relu(x + shortcut)
 
     def compute_output_shape(self, input_shape):

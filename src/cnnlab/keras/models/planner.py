@@ -38,6 +38,19 @@ from ..layers.normalization import BatchNormalization
 from ..layers.pooling import MaxPooling2D
 
 
+def chain(*layers):
+    """The plan of ``layers`` applied one after the other, as a Sequential model of them runs:
+    for a layer of one's own that calls such a chain of cnnlab's layers in its ``call``
+    (``plan.call(x, training)``), so that they run as the planner's ops.
+
+    Example:
+        >>> branch = chain(keras.layers.Conv2D(8, 3, use_bias=False), keras.layers.BatchNormalization())
+        >>> out = branch.call(images, training=True)   # conv, then the fused batch normalization
+    """
+    nodes = [Node(layer, (position,), position + 1) for position, layer in enumerate(layers)]
+    return Plan(nodes, outputs=(len(layers),))
+
+
 class Node:
     """One layer call of a model's graph: ``layer`` applied to the values under ``inputs`` (keys),
     its result stored under ``output``."""
@@ -57,6 +70,7 @@ class Plan:
     """
 
     def __init__(self, nodes, outputs):
+        self.inputs = nodes[0].inputs[0] if nodes else None  # the first node's input key (for ``call``)
         self.outputs = tuple(outputs)
         readers = {}
         for node in nodes:
@@ -86,6 +100,10 @@ class Plan:
             for key in drop:
                 del values[key]
         return [values[key] for key in self.outputs]
+
+    def call(self, x, training=None):
+        """``run`` for a plan of one input and one output: the output's value for ``x``."""
+        return self.run({self.inputs: x}, training)[0]
 
     @property
     def stateless_inference(self):
