@@ -80,8 +80,9 @@ def test_conv_and_its_gradients_in_bands_match_the_unbounded_strategies(x_shape,
     got, peak = traced_peak(values_and_gradients)
     for value, reference in zip(got, expected, strict=True):
         np.testing.assert_allclose(value, reference, rtol=1e-10, atol=1e-10)
-    # The results, a few arrays the input's size (its padded gradient, copies the ops make) and the bands:
-    bound = sum(array.nbytes for array in got) + 4 * x.nbytes + 8 * tuning.WORKING_MEMORY_BYTES
+    # The results, a few arrays the input's size (its padded gradient, copies the ops make), the bands,
+    # and some room for what else runs meanwhile (the traced peak moves by a few KiB from run to run):
+    bound = sum(array.nbytes for array in got) + 4 * x.nbytes + 8 * tuning.WORKING_MEMORY_BYTES + 64 * 1024
     assert peak < bound < columns  # below one im2col matrix
 
 
