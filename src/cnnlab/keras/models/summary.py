@@ -30,6 +30,7 @@ import sys
 
 import numpy as np
 
+from .. import serialization
 from .progress import write
 
 _WORD = re.compile(r"\s*\S+\s*")
@@ -233,9 +234,8 @@ def _table_row(cells, widths, alignments, box, header=False):
 
 # ---- the summary ------------------------------------------------------------------------
 def _is_functional(model):
-    from .functional import Functional
-
-    return isinstance(model, Functional)
+    # through the registry: the functional model imports Model, which imports this module
+    return isinstance(model, serialization.model_class("Functional"))
 
 
 def _chain_like(model):
