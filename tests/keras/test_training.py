@@ -468,3 +468,20 @@ def test_subclassed_model_trains_with_fit():
     assert history.history["accuracy"][-1] > 0.9
     with pytest.raises(ValueError, match=r"expects x of shape \(None, 2\)"):
         model.predict(np.ones((3, 5), np.float32))
+
+
+def test_predict_gives_the_same_values_whichever_way_its_batches_run(monkeypatch):
+    """Whether predict shares its batches out depends on a clock; the values must not: a product
+    big enough to be split over the cores rounds differently from one taken in one piece."""
+    from cnnlab.runtime import tuning
+    from cnnlab.runtime.state import STATE
+
+    monkeypatch.setattr(STATE, "resolved_threads", 2)
+    keras.utils.set_random_seed(4)
+    model = keras.Sequential([Input(shape=(784,)), keras.layers.Dense(512, activation="relu"), keras.layers.Dense(10)])
+    x = np.random.default_rng(4).random((320, 784), dtype=np.float32)
+    monkeypatch.setattr(tuning, "SIDE_BY_SIDE_MIN_SECONDS", 0.0)
+    side_by_side = model.predict(x, verbose=0)
+    monkeypatch.setattr(tuning, "SIDE_BY_SIDE_MIN_SECONDS", 1e9)
+    one_by_one = model.predict(x, verbose=0)
+    np.testing.assert_array_equal(one_by_one, side_by_side)

@@ -247,7 +247,8 @@ def parallel_items(task, n, after_own_item=None):
 def parallel_items_if_worth_it(task, n, after_own_item=None):
     """``parallel_items(task, n, after_own_item)`` once item 0, run first and alone, has shown that
     items take long enough to repay it (``tuning.SIDE_BY_SIDE_MIN_SECONDS``); else the items
-    run one by one, in order, on the calling thread."""
+    run one by one, in order, on the calling thread.  Either way items 1 to n-1 run their work
+    in one piece, so their values do not depend on the way taken."""
     if n < 1:
         return
     started = time.perf_counter()
@@ -258,10 +259,16 @@ def parallel_items_if_worth_it(task, n, after_own_item=None):
         report = None if after_own_item is None else (lambda done: after_own_item(done + 1))
         parallel_items(lambda i: task(i + 1), n - 1, report)
         return
-    for i in range(1, n):
-        task(i)
-        if after_own_item is not None:
-            after_own_item(i + 1)
+    # One by one, but each in one piece as side by side: which way was taken depends on a
+    # clock, and the items' values (a split product rounds differently) must not.
+    _in_part.active = True
+    try:
+        for i in range(1, n):
+            task(i)
+            if after_own_item is not None:
+                after_own_item(i + 1)
+    finally:
+        _in_part.active = False
 
 
 def _side_by_side(workers, jobs, own_job):
