@@ -29,7 +29,7 @@ import numpy as np
 from ._hdf5_reading import Dataset, Group
 from . import serialization
 
-H5PY_EXTRA = "pip install 'cnnlab[h5py]'"
+H5PY_EXTRA = "pip install h5py (a dependency of cnnlab: reinstall it with pip install cnnlab)"
 
 
 class Entry:

@@ -15,7 +15,7 @@ Keras 3's weights file, ``save_weights("w.h5")`` tf.keras 2's; ``load_weights`` 
 every one of them, a ``.keras`` file too.  Files cnnlab wrote before it wrote Keras's
 formats (a zip of ``metadata.json``, ``config.json`` and ``weights.npz``) still load.
 
-HDF5 is written with h5py (``pip install 'cnnlab[h5py]'``), as Keras writes it, and read
+HDF5 is written with h5py (a dependency, imported only to write), as Keras writes it, and read
 with cnnlab's own reader (``_hdf5_reading``), which checks every structure before
 using it: libhdf5 trusts the metadata it parses, and a model file is exactly the kind
 of file people download.  Reading treats every file as untrusted: nothing is
@@ -211,7 +211,7 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, user_met
             Keras ignores); read it back with ``load_metadata``.
 
     Raises:
-        ImportError: h5py is missing (``pip install 'cnnlab[h5py]'``).
+        ImportError: h5py is missing (``pip install h5py``).
     """
     Model = serialization.model_class("Model")  # noqa: N806 - see model_class
     if not isinstance(model, Model):
