@@ -26,13 +26,13 @@ def _architecture(model):
     input first), ``nodes`` ([layer index, source node index (-1: the input)]), ``outputs``."""
     serialized = serialize_layer(model)
     if isinstance(model, Functional):
-        index_of_node = {id(model._input_tensor): -1}
+        index_of_node = {id(model.inputs[0]): -1}
         nodes = []
-        for position, (layer, source, target) in enumerate(model._nodes):
+        for position, (layer, record) in enumerate(model._nodes):
             nodes.append(
-                [next(i for i, known in enumerate(model._layers) if known is layer), index_of_node[id(source)]]
+                [next(i for i, known in enumerate(model._layers) if known is layer), index_of_node[id(record.inputs)]]
             )
-            index_of_node[id(target)] = position
+            index_of_node[id(record.outputs)] = position
         serialized["config"] = {
             "name": model.name,
             "trainable": model.trainable,

@@ -66,6 +66,20 @@ def is_recording():
     return any(tape._recording for tape in _active_tapes)
 
 
+@contextlib.contextmanager
+def no_recording():
+    """Within the block, no active tape records anything (Keras uses it to run a layer once to
+    learn its output shape, a run that must leave no trace)."""
+    paused = [tape for tape in _active_tapes if tape._recording]
+    for tape in paused:
+        tape._recording = False
+    try:
+        yield
+    finally:
+        for tape in paused:
+            tape._recording = True
+
+
 class UnconnectedGradients:
     NONE = "none"
     ZERO = "zero"

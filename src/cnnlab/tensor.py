@@ -196,13 +196,17 @@ class Variable(Tensor):
         trainable: when True, a ``GradientTape`` watches it automatically.
         name: a label used in ``repr`` and by Keras.
 
+    A Keras layer's weight also carries the ``regularizer`` (its penalty, in the layer's
+    ``losses``) and the ``constraint`` (applied by an optimizer after each update) it
+    was made with; both None otherwise.
+
     Example:
         >>> v = cnnlab.Variable([1.0, 2.0])
         >>> v.assign_add([0.5, 0.5]).numpy()
         array([1.5, 2.5], dtype=float32)
     """
 
-    __slots__ = ("trainable", "name")
+    __slots__ = ("trainable", "name", "regularizer", "constraint")
 
     def __init__(self, initial_value, dtype=None, trainable=True, name=None):
         if callable(initial_value):
@@ -212,6 +216,8 @@ class Variable(Tensor):
         super().__init__(np.array(value, copy=True))
         self.trainable = bool(trainable)
         self.name = "Variable" if name is None else str(name)
+        self.regularizer = None
+        self.constraint = None
 
     def numpy(self):
         return super().numpy().copy()

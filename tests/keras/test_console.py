@@ -278,12 +278,12 @@ def nested(library):
 
 
 def branches(library):
-    """Two heads of the same depth (with branches of different depths, cnnlab lists the layers in
-    another order than Keras: functional models list them by depth from the input)."""
+    """Two heads, one deeper than the other, and a residual join: the layers in Keras's order."""
     inputs = library.Input((8,), name="pixels")
     left = library.layers.Dense(4, name="left")(library.layers.Dense(6, name="left_hidden")(inputs))
-    right = library.layers.Dense(3, name="right")(library.layers.Dense(5, name="right_hidden")(inputs))
-    return library.Model(inputs, [left, right], name="two_heads")
+    right = library.layers.Dense(8, name="right")(inputs)
+    joined = library.layers.Add(name="join")([right, library.layers.Dense(8, name="skip")(right)])
+    return library.Model(inputs, [left, joined], name="two_heads")
 
 
 def chain(library):

@@ -298,11 +298,42 @@ def test_a_layer_of_ones_own_registered_in_both_goes_both_ways(tmp_path):
     assert_same_state(back, theirs, atol=0)
 
 
+def two_input_residual(library):
+    """A functional model of two inputs (an image and a vector) with a residual Add and a Concatenate."""
+    layers = library.layers
+    image, extra = library.Input(shape=(28, 28, 1), name="image"), library.Input(shape=(6,), name="extra")
+    x = layers.Conv2D(4, 3, padding="same", activation="relu")(image)
+    shortcut = layers.Conv2D(4, 1)(image)
+    x = layers.Add(name="residual")([layers.Conv2D(4, 3, padding="same")(x), shortcut])
+    x = layers.Flatten()(layers.MaxPooling2D()(layers.ReLU()(x)))
+    x = layers.Concatenate()([layers.Dense(16, activation="relu")(x), extra])
+    return library.Model([image, extra], layers.Dense(10, activation="softmax")(x), name="two_inputs")
+
+
+EXTRA = RNG.standard_normal((1000, 6)).astype(np.float32)
+
+
+def test_a_two_input_residual_model_goes_both_ways(tmp_path):
+    keras.utils.set_random_seed(6)
+    model = two_input_residual(keras)
+    model.save(tmp_path / "cnnlab.keras")
+    theirs = keras3.models.load_model(tmp_path / "cnnlab.keras")
+    assert [type(layer).__name__ for layer in theirs.layers] == [type(layer).__name__ for layer in model.layers]
+    ours = np.concatenate([model([IMAGES[i : i + 250], EXTRA[i : i + 250]]).numpy() for i in range(0, 1000, 250)])
+    np.testing.assert_allclose(ours, theirs.predict([IMAGES, EXTRA], batch_size=250, verbose=0), rtol=0, atol=1e-5)
+    keras3.utils.set_random_seed(7)
+    other = two_input_residual(keras3)
+    other.save(tmp_path / "keras.keras")
+    back = keras.models.load_model(tmp_path / "keras.keras")
+    assert [layer.name for layer in back.layers] == [layer.name for layer in other.layers]
+    ours = np.concatenate([back([IMAGES[i : i + 250], EXTRA[i : i + 250]]).numpy() for i in range(0, 1000, 250)])
+    np.testing.assert_allclose(ours, other.predict([IMAGES, EXTRA], batch_size=250, verbose=0), rtol=0, atol=1e-5)
+
+
 def test_a_keras_layer_cnnlab_lacks_is_named():
-    a, b = keras3.Input(shape=(8,), name="a"), keras3.Input(shape=(8,), name="b")
-    residual = keras3.layers.Add(name="residual")([keras3.layers.Dense(8)(a), b])
-    text = keras3.Model([a, b], residual).to_json()
-    with pytest.raises(ValueError, match=r"cnnlab does not have 'Add' \(keras.layers.Add\)"):
+    inputs = keras3.Input(shape=(8, 3), name="sequence")
+    text = keras3.Model(inputs, keras3.layers.LSTM(4)(inputs)).to_json()
+    with pytest.raises(ValueError, match=r"cnnlab does not have 'LSTM' \(keras.layers.LSTM\)"):
         keras.models.model_from_json(text)
 
 

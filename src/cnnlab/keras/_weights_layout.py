@@ -172,9 +172,7 @@ def _holds_saveables(container, depth):
 
 
 def _snake_case(name):
-    from .layers.base import to_snake_case
-
-    return to_snake_case(name)
+    return serialization.to_snake_case(name)
 
 
 def _unique(name, used):

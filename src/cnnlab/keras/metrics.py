@@ -144,9 +144,7 @@ class Metric:
     """
 
     def __init__(self, name=None, dtype=None):
-        from .layers.base import to_snake_case
-
-        self.name = name or to_snake_case(type(self).__name__)
+        self.name = name or serialization.to_snake_case(type(self).__name__)
         self.dtype = np.dtype("float32" if dtype is None else dtype)
         self._variables = []
 

@@ -73,8 +73,8 @@ def model_graph(model):
     index = {id(layer): i for i, layer in enumerate(layers)}
     edges = []
     for i, layer in enumerate(layers):
-        for node in layer._inbound_nodes:
-            for source in _flat(node[0]):
+        for record in layer._inbound_nodes:
+            for source in record.input_tensors:
                 producer = source.source[0] if isinstance(source, KerasTensor) and source.source else None
                 if producer is not None and id(producer) in index and (index[id(producer)], i) not in edges:
                     edges.append((index[id(producer)], i))
@@ -83,22 +83,17 @@ def model_graph(model):
     return layers, edges
 
 
-def _flat(value):
-    if isinstance(value, (list, tuple)):
-        return [item for part in value for item in _flat(part)]
-    if isinstance(value, dict):
-        return [item for part in value.values() for item in _flat(part)]
-    return [] if value is None else [value]
-
-
 def _label(layer, show_shapes, show_dtype, show_layer_names, show_activations, show_trainable):
     lines = [f"{layer.name} ({type(layer).__name__})" if show_layer_names else type(layer).__name__]
     if show_shapes:
-        outputs = [node[1] for node in layer._inbound_nodes[:1]]
-        shape = outputs[0].shape if outputs and isinstance(outputs[0], KerasTensor) else "?"
+        outputs = layer._inbound_nodes[0].output_tensors if layer._inbound_nodes else []
         if isinstance(layer, InputLayer):
-            shape = layer.batch_shape
-        lines.append(f"Output shape: {tuple(shape) if shape != '?' else shape}")
+            shape = str(tuple(layer.batch_shape))
+        elif len(outputs) == 1:
+            shape = str(tuple(outputs[0].shape))
+        else:
+            shape = ", ".join(str(tuple(tensor.shape)) for tensor in outputs) or "?"
+        lines.append(f"Output shape: {shape}")
     if show_dtype:
         lines.append(f"dtype: {layer.dtype}")
     activation = getattr(layer, "activation", None)

@@ -12,6 +12,7 @@ Layers exported (opset 17): InputLayer, Dense, Conv1D, Conv2D, Conv2DTranspose,
 DepthwiseConv2D, SeparableConv2D, Max/AveragePooling1D and 2D, the global poolings,
 Flatten, Reshape, Dropout, BatchNormalization, LayerNormalization, Activation, ReLU,
 LeakyReLU, PReLU, ELU, Softmax, UpSampling2D, ZeroPadding2D, Cropping2D, Rescaling,
+the merge layers (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot),
 CenterCrop, Resizing (bilinear), RandomFlip / RandomTranslation / RandomRotation /
 RandomZoom (identities), nested Sequential and functional models, and the residual
 block of ``cnnlab train --model small-resnet``; the activations
@@ -200,8 +201,13 @@ def _convert_model(graph, model, inputs):
     if isinstance(model, Functional):
         model_inputs, outputs, nodes = graph_of(model)
         values = {id(tensor): value for tensor, value in zip(model_inputs, inputs)}
-        for layer, sources, target in nodes:
-            values[id(target)] = _convert_layer(graph, layer, [values[id(source)] for source in sources])
+        for layer, sources, targets in nodes:
+            if len(targets) != 1:
+                raise ValueError(
+                    f"export: layer '{layer.name}' ({type(layer).__name__}) gives several outputs, which cnnlab's "
+                    "exporter does not take."
+                )
+            values[id(targets[0])] = _convert_layer(graph, layer, [values[id(source)] for source in sources])
         return [values[id(tensor)] for tensor in outputs]
     raise ValueError(
         f"export: {type(model).__name__} '{model.name}' is a subclassed model, whose computation is Python code; "
@@ -214,6 +220,13 @@ def _convert_layer(graph, layer, inputs):
 
     if isinstance(layer, Model):
         return _convert_model(graph, layer, inputs)[0]
+    merge = _MERGE_CONVERTERS.get(type(layer).__name__) if type(layer).__module__.startswith("cnnlab.") else None
+    if merge is not None:
+        output = merge(graph, layer, inputs)
+        expected = tuple(layer.compute_output_shape([value.shape for value in inputs]))
+        if output.shape != expected:
+            raise ValueError(f"export: layer '{layer.name}' gives shape {output.shape} in the ONNX graph")  # a bug
+        return output
     converter = _CONVERTERS.get(type(layer).__name__) if type(layer).__module__.startswith("cnnlab.") else None
     if converter is None:
         raise ValueError(
@@ -650,6 +663,81 @@ def _residual_block(graph, layer, value):
     added = graph.op("Add", [x.name, shortcut.name], f"{layer.name}_add")
     return _output(layer, value, graph.op("Relu", [added], layer.name))
 
+
+def _merge_elementwise(op_type):
+    """Add, Subtract, Multiply, Maximum, Minimum: ONNX's element-wise op, which broadcasts as NumPy does
+    (inputs of lower rank first get size-1 axes after the batch axis, as the layer does)."""
+
+    def convert(graph, layer, values):
+        names = _same_rank(graph, layer, values)
+        if op_type in ("Max", "Min"):
+            output = graph.op(op_type, names, layer.name)
+        else:
+            output = names[0]
+            for name in names[1:]:
+                output = graph.op(op_type, [output, name], layer.name)
+        return _Value(output, layer.compute_output_shape([value.shape for value in values]))
+
+    return convert
+
+
+def _same_rank(graph, layer, values):
+    rank = max(len(value.shape) for value in values)
+    names = []
+    for value in values:
+        missing = rank - len(value.shape)
+        if missing:
+            axes = graph.constant(np.arange(1, 1 + missing, dtype=np.int64), f"{layer.name}_axes")
+            names.append(graph.op("Unsqueeze", [value.name, axes], f"{layer.name}_expanded"))
+        else:
+            names.append(value.name)
+    return names
+
+
+def _average(graph, layer, values):
+    total = _merge_elementwise("Add")(graph, layer, values)
+    count = graph.constant(np.array(len(values), dtype=np.float32), f"{layer.name}_count")
+    return _Value(graph.op("Div", [total.name, count], f"{layer.name}_mean"), total.shape)
+
+
+def _concatenate(graph, layer, values):
+    rank = len(values[0].shape)
+    output = graph.op("Concat", [value.name for value in values], layer.name, axis=layer.axis % rank)
+    return _Value(output, layer.compute_output_shape([value.shape for value in values]))
+
+
+def _dot(graph, layer, values):
+    x, y = values
+    axis_x, axis_y = layer._axes_for((len(x.shape), len(y.shape)), [x.shape, y.shape])
+    names = [x.name, y.name]
+    if layer.normalize:
+        names = [
+            graph.op("LpNormalization", [name], f"{layer.name}_normalized", axis=axis, p=2)
+            for name, axis in zip(names, (axis_x, axis_y))
+        ]
+    x_perm = [0, *[a for a in range(1, len(x.shape)) if a != axis_x], axis_x]
+    y_perm = [0, axis_y, *[a for a in range(1, len(y.shape)) if a != axis_y]]
+    size = x.shape[axis_x]
+    left = graph.op("Transpose", [names[0]], f"{layer.name}_left", perm=x_perm)
+    right = graph.op("Transpose", [names[1]], f"{layer.name}_right", perm=y_perm)
+    left = graph.op("Reshape", [left, graph.constant(np.array([0, -1, size], np.int64), "shape")], f"{layer.name}_rows")
+    right = graph.op("Reshape", [right, graph.constant(np.array([0, size, -1], np.int64), "shape")], f"{layer.name}_cols")
+    product = graph.op("MatMul", [left, right], f"{layer.name}_product")
+    shape = layer.compute_output_shape([x.shape, y.shape])
+    target = graph.constant(np.array([0, *shape[1:]], np.int64), "shape")
+    return _Value(graph.op("Reshape", [product, target], layer.name), shape)
+
+
+_MERGE_CONVERTERS = {
+    "Add": _merge_elementwise("Add"),
+    "Subtract": _merge_elementwise("Sub"),
+    "Multiply": _merge_elementwise("Mul"),
+    "Maximum": _merge_elementwise("Max"),
+    "Minimum": _merge_elementwise("Min"),
+    "Average": _average,
+    "Concatenate": _concatenate,
+    "Dot": _dot,
+}
 
 _CONVERTERS = {
     "ResidualBlock": _residual_block,

@@ -116,14 +116,23 @@ def _construct_layer(cls, arguments, custom_objects):
 
 
 def _build_config_shape(config):
-    """The input shape a serialized layer's ``build_config`` gives (None if none); ValueError if not a shape."""
+    """The input shape a serialized layer's ``build_config`` gives: a tuple, a list of tuples for a
+    layer of several inputs (a merge layer), or None; ValueError if it is none of those."""
     build_config = config.get("build_config")
     if not isinstance(build_config, dict) or build_config.get("input_shape") is None:
         return None
     shape = build_config["input_shape"]
-    if not isinstance(shape, list) or not all(_is_size(d) or d is None for d in shape):
-        raise ValueError(f"build_config's input_shape must be a list of sizes (or None); found {str(shape)[:200]}.")
-    return tuple(shape)
+    if _is_shape_list(shape):
+        return tuple(shape)
+    if isinstance(shape, list) and shape and all(_is_shape_list(item) for item in shape):
+        return [tuple(item) for item in shape]
+    raise ValueError(
+        f"build_config's input_shape must be a list of sizes (or None), or a list of such lists; found {str(shape)[:200]}."
+    )
+
+
+def _is_shape_list(value):
+    return isinstance(value, list) and all(_is_size(d) or d is None for d in value)
 
 
 def _is_size(value):
@@ -863,9 +872,16 @@ class _BuildPlan:
             if not (isinstance(history, list) and len(history) >= 3 and history[0] in children):
                 raise ValueError(f"a call refers to a tensor {str(history)[:100]} that no layer makes")
             index = history[1] - offset[history[0]] if _is_index(history[1]) else -1
-            if index < 0:
-                raise ValueError(f"a call refers to node {str(history[1])[:20]} of layer '{history[0][:100]}'")
-            return made[history[0]][index] if index < len(made[history[0]]) else None
+            if index < 0 or not _is_index(history[2]) or history[2] < 0:
+                raise ValueError(f"a call refers to node {str(history[1:3])[:40]} of layer '{history[0][:100]}'")
+            if index >= len(made[history[0]]):
+                return None
+            shape = made[history[0]][index].shape
+            if isinstance(shape, list):  # a call with several outputs
+                if history[2] >= len(shape):
+                    raise ValueError(f"a call refers to output {history[2]} of layer '{history[0][:100]}'")
+                return _Shape(shape[history[2]])
+            return made[history[0]][index]
 
         try:
             progressed = True
@@ -873,12 +889,11 @@ class _BuildPlan:
                 progressed = False
                 for layer_name, nodes in pending.items():
                     while nodes:
-                        found = _call_arguments(nodes[0], layer_name, tensor)
+                        found, _ = _call_arguments(nodes[0], layer_name, tensor)
                         if found is None:
                             break
                         nodes.pop(0)
-                        shape = found.shape if isinstance(found, _Shape) else None  # several inputs: not sized here
-                        made[layer_name].append(_Shape(self.call(children[layer_name], shape)))
+                        made[layer_name].append(_Shape(self.call(children[layer_name], _shapes_of(found))))
                         progressed = True
             if any(pending.values()):
                 raise ValueError("its graph has loops or calls that never get their inputs")
@@ -930,12 +945,17 @@ class _BuildPlan:
                     shape = self.call(child, shape)
             return shape
         try:
-            output = planned.layer.compute_output_shape(tuple(input_shape))
+            output = planned.layer.compute_output_shape(
+                [tuple(shape) for shape in input_shape] if isinstance(input_shape, list) else tuple(input_shape)
+            )
         except (*_REBUILD_ERRORS, NotImplementedError) as error:
             self.fail(f"the architecture in config.json cannot be rebuilt: {str(error).rstrip('.')}")
-        output = _shape_or_fail(list(output), f"the output shape of layer '{planned.name}'", self.fail)
-        self.check_sample(output, planned.layer._dtype.itemsize, f"the output of layer '{planned.name}'")
-        return output
+        what = f"the output shape of layer '{planned.name}'"
+        several = isinstance(output, list) and output and all(isinstance(item, (list, tuple)) for item in output)
+        outputs = [_shape_or_fail(list(item), what, self.fail) for item in (output if several else [output])]
+        for shape in outputs:
+            self.check_sample(shape, planned.layer._dtype.itemsize, f"the output of layer '{planned.name}'")
+        return outputs if several else outputs[0]
 
     def check_sample(self, shape, itemsize, what):
         """Fail if one sample of ``shape`` (batch axis first; unknown sizes count as 1) takes more than max_bytes."""
@@ -951,6 +971,10 @@ class _BuildPlan:
 
         layer = planned.layer
         itemsize = layer._dtype.itemsize
+        if isinstance(input_shape, list):  # several inputs (a merge layer): each sample of each
+            for shape in input_shape:
+                self.check_sample(shape, itemsize, f"an input of layer '{planned.name}'")
+            return
         if input_shape is not None:
             self.check_sample(input_shape, itemsize, f"the input of layer '{planned.name}'")
         if isinstance(layer, Lambda) and input_shape is not None:  # its output shape is found by running it
@@ -983,10 +1007,22 @@ class _BuildPlan:
 
 
 class _Shape:
-    """A tensor's shape in the build plan of a functional model (None: not known)."""
+    """A tensor's shape in the build plan of a functional model (None: not known; a list of shapes
+    for a call with several outputs)."""
 
     def __init__(self, shape):
         self.shape = shape
+
+
+def _shapes_of(found):
+    """What a layer is called on in the build plan: one shape, a list of shapes (None if one is not
+    known), or None for a dict of tensors (not sized here)."""
+    if isinstance(found, _Shape):
+        return found.shape
+    if isinstance(found, list):
+        shapes = [_shapes_of(item) for item in found]
+        return None if any(shape is None or isinstance(shape, list) for shape in shapes) else shapes
+    return None
 
 
 class _PlannedWeight:
@@ -1004,14 +1040,14 @@ def _weight_shapes(layer, input_shape):
 
     shapes = []
 
-    def add_weight(shape=None, initializer=None, dtype=None, trainable=True, name=None):
+    def add_weight(shape=None, initializer=None, dtype=None, trainable=True, name=None, **settings):
         shape = () if shape is None else standardize_shape(shape, "shape", f'Layer "{layer.name}".add_weight')
         shapes.append(shape)
         return _PlannedWeight(shape, name)
 
     layer.add_weight = add_weight  # this copy of the layer is the plan's own, never used for computing
     try:
-        layer.build(tuple(input_shape))
+        layer.build(input_shape if isinstance(input_shape, list) else tuple(input_shape))
     finally:
         del layer.add_weight
     return shapes

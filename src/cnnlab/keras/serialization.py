@@ -33,6 +33,7 @@ import codecs
 import contextlib
 import inspect
 import marshal
+import re
 import types
 
 import numpy as np
@@ -60,6 +61,8 @@ _KERAS_MODULES = (
     ("cnnlab.keras.losses", "keras.losses"),
     ("cnnlab.keras.metrics", "keras.metrics"),
     ("cnnlab.keras.initializers", "keras.initializers"),
+    ("cnnlab.keras.regularizers", "keras.regularizers"),
+    ("cnnlab.keras.constraints", "keras.constraints"),
     ("cnnlab.keras.activations", "keras.activations"),
 )
 
@@ -78,8 +81,17 @@ _PACKAGES_OF_KERAS_MODULE = {
     "keras.losses": ("cnnlab.keras.losses",),
     "keras.metrics": ("cnnlab.keras.metrics",),
     "keras.initializers": ("cnnlab.keras.initializers",),
+    "keras.regularizers": ("cnnlab.keras.regularizers",),
+    "keras.constraints": ("cnnlab.keras.constraints",),
     None: ("cnnlab.keras.layers", "cnnlab.keras.models"),
 }
+
+
+def to_snake_case(name):
+    """Keras's automatic layer names: ``Conv2D`` -> ``conv2d``, ``MaxPooling2D`` -> ``max_pooling2d``."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 # ---- cnnlab's own classes and functions ----------------------------------------------------------
@@ -120,6 +132,28 @@ def model_class(name):
     """cnnlab's ``"Model"``, ``"Sequential"`` or ``"Functional"`` class, for the modules below the
     models (saving, the file formats, the exporter), which the models use and so cannot import."""
     return builtin_class(name, "keras.src.models.functional" if name == "Functional" else "keras")
+
+
+def object_from_identifier(identifier, by_name, kind, expected):
+    """What ``keras.regularizers.get`` and ``keras.constraints.get`` return for ``identifier``: None for
+    None; for a name in ``by_name`` or a class, an instance with default arguments; for a serialized
+    dict, the object it describes; any other callable as it is.
+
+    Raises:
+        ValueError: naming the ``kind`` and what was ``expected``.
+    """
+    if identifier is None:
+        return None
+    found = identifier
+    if isinstance(identifier, dict):
+        found = deserialize_keras_object(identifier, module_objects=by_name)
+    elif isinstance(identifier, str):
+        found = by_name.get(identifier)
+    if inspect.isclass(found):
+        found = found()
+    if not callable(found):
+        raise ValueError(f"Could not interpret {kind} identifier: {identifier!r} (expected {expected}).")
+    return found
 
 
 # ---- registration and scopes ------------------------------------------------------------------

@@ -14,6 +14,24 @@ from .conv_transpose import Conv2DTranspose
 from .core import Activation, Dense, Dropout, Flatten, Input, InputLayer, ReLU, Reshape
 from .depthwise_conv import DepthwiseConv2D, SeparableConv2D
 from .lambda_layer import Lambda
+from .merging import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from .layer_normalization import LayerNormalization
 from .normalization import BatchNormalization
 from .pooling import (
@@ -62,12 +80,15 @@ def deserialize(config, custom_objects=None):
 
 __all__ = [
     "Activation",
+    "Add",
+    "Average",
     "AveragePooling1D",
     "AveragePooling2D",
     "AvgPool1D",
     "AvgPool2D",
     "BatchNormalization",
     "CenterCrop",
+    "Concatenate",
     "Conv1D",
     "Conv2D",
     "Conv2DTranspose",
@@ -77,6 +98,7 @@ __all__ = [
     "Cropping2D",
     "Dense",
     "DepthwiseConv2D",
+    "Dot",
     "Dropout",
     "ELU",
     "Flatten",
@@ -100,6 +122,9 @@ __all__ = [
     "MaxPool2D",
     "MaxPooling1D",
     "MaxPooling2D",
+    "Maximum",
+    "Minimum",
+    "Multiply",
     "PReLU",
     "RandomFlip",
     "RandomRotation",
@@ -112,10 +137,19 @@ __all__ = [
     "SeparableConv2D",
     "SeparableConvolution2D",
     "Softmax",
+    "Subtract",
     "UpSampling2D",
     "ZeroPadding2D",
+    "add",
+    "average",
+    "concatenate",
     "deserialize",
+    "dot",
+    "maximum",
+    "minimum",
+    "multiply",
     "serialize",
+    "subtract",
 ]
 
 

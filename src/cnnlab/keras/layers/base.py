@@ -16,23 +16,19 @@ Example:
     TensorShape([2, 3])
 """
 
+import contextlib
 import functools
 import inspect
 import re
 
 import numpy as np
 
-from ... import dtypes
+from ... import dtypes, nest
 from ...ops.math_ops import cast
 from ...tensor import Tensor, Variable, _to_array
-from .. import initializers
-
-
-def to_snake_case(name):
-    """Keras's automatic layer names: ``Conv2D`` -> ``conv2d``, ``MaxPooling2D`` -> ``max_pooling2d``."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+from .. import constraints, initializers, regularizers
+from ..metrics import Metric
+from ..serialization import to_snake_case
 
 
 def standardize_shape(shape, argument, owner):
@@ -55,14 +51,17 @@ class KerasTensor:
 
     ``keras.Input(shape=(28, 28, 1))`` makes one; calling a layer on one builds the
     layer and returns the symbolic output, from which ``keras.Model(inputs, outputs)``
-    assembles a model.
+    assembles a model.  ``source`` is ``(layer, inputs)``: the layer and what it was
+    called on (a KerasTensor, or a list / tuple / dict of them), or ``(InputLayer, None)``
+    for a model input; ``index`` is the tensor's place among that call's outputs.
     """
 
-    def __init__(self, shape, dtype="float32", source=None, name=None):
+    def __init__(self, shape, dtype="float32", source=None, name=None, index=0):
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype).name
-        self.source = source  # (layer, input KerasTensor), or None for a model input
+        self.source = source
         self.name = name
+        self.index = index
 
     @property
     def ndim(self):
@@ -70,6 +69,25 @@ class KerasTensor:
 
     def __repr__(self):
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+
+class CallRecord:
+    """One call of a layer on symbolic tensors: what it was called on (``inputs``, a KerasTensor
+    or a structure of them), what it returned (``outputs``, likewise) and the other keyword
+    arguments it was given (``arguments``, such as ``training=False``)."""
+
+    __slots__ = ("inputs", "outputs", "arguments")
+
+    def __init__(self, inputs, outputs, arguments=None):
+        self.inputs, self.outputs, self.arguments = inputs, outputs, dict(arguments or {})
+
+    @property
+    def input_tensors(self):
+        return [] if self.inputs is None else nest.flatten(self.inputs)
+
+    @property
+    def output_tensors(self):
+        return nest.flatten(self.outputs)
 
 
 class InputSpec:
@@ -127,6 +145,8 @@ class Layer:
         input_shape: the shape of one sample, for the first layer of a
             ``Sequential`` model (``input_shape=(28, 28, 1)``).
         input_dim: shorthand for ``input_shape=(input_dim,)``.
+        activity_regularizer: a penalty on the layer's output (``keras.regularizers``),
+            divided by the batch size, added to ``losses`` at each call.
 
     Subclasses override ``build(input_shape)`` (make weights with ``add_weight``),
     ``call(inputs)`` (or ``call(inputs, training=None)``), ``compute_output_shape``
@@ -154,7 +174,15 @@ class Layer:
             cls.build = _marks_built(cls.__dict__["build"])
 
     def __init__(
-        self, trainable=True, name=None, dtype=None, input_shape=None, input_dim=None, batch_input_shape=None, **kwargs
+        self,
+        trainable=True,
+        name=None,
+        dtype=None,
+        input_shape=None,
+        input_dim=None,
+        batch_input_shape=None,
+        activity_regularizer=None,
+        **kwargs,
     ):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unrecognized keyword argument(s) {sorted(kwargs)}.")
@@ -169,6 +197,10 @@ class Layer:
         self._trainable_variables = []
         self._non_trainable_variables = []
         self._layers = []
+        self._metrics = []
+        self._losses = []
+        self._loss_functions = []
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self._build_input_shape = None
         self._inbound_nodes = []
         self._inherited_training = None
@@ -181,19 +213,57 @@ class Layer:
         else:
             self._batch_input_shape = None
 
-    # ---- tracking of sub-layers -------------------------------------------------------
+    # ---- tracking of attributes ---------------------------------------------------------
     def __setattr__(self, name, value):
-        if not name.startswith("_"):
-            found = _layers_in(value)
-            if found and "_layers" not in self.__dict__:
-                raise RuntimeError(
-                    f"{type(self).__name__}: a layer was assigned to self.{name} before the base class was "
-                    "initialized; call super().__init__() first in __init__."
-                )
-            for layer in found:
-                if layer is not self and not any(layer is known for known in self._layers):
-                    self._track_layer(layer)
+        # As Keras: Variables, layers and metrics assigned as attributes (or held in lists,
+        # tuples and dicts assigned as attributes, even ones filled later) belong to the layer.
+        if name not in _BOOKKEEPING:
+            value = self._track(value, name)
         super().__setattr__(name, value)
+
+    def __delattr__(self, name):
+        value = getattr(self, name, None)
+        if isinstance(value, Variable):
+            self._untrack(value)
+        super().__delattr__(name)
+
+    def _track(self, value, name=None):
+        """Track ``value`` (see ``__setattr__``); returns what to store (a list or dict wrapped so
+        that what is added to it later is tracked too)."""
+        if isinstance(value, Variable):
+            self._require_initialized(name)
+            if not any(value is known for known in self._trainable_variables + self._non_trainable_variables):
+                (self._trainable_variables if value.trainable else self._non_trainable_variables).append(value)
+        elif isinstance(value, Layer):
+            if value is not self:
+                self._require_initialized(name)
+                if not any(value is known for known in self._layers):
+                    self._track_layer(value)
+        elif isinstance(value, Metric):
+            self._require_initialized(name)
+            if not any(value is known for known in self._metrics):
+                self._metrics.append(value)
+        elif isinstance(value, (TrackedList, TrackedDict)) and value.owner is self:
+            pass
+        elif isinstance(value, tuple):
+            for item in value:
+                self._track(item, name)
+        elif type(value) is list and (not value or _holds_trackables(value)):
+            return TrackedList(value, self)
+        elif type(value) is dict and (not value or _holds_trackables(value)):
+            return TrackedDict(value, self)
+        return value
+
+    def _untrack(self, value):
+        for store in (self._trainable_variables, self._non_trainable_variables, self._layers, self._metrics):
+            store[:] = [known for known in store if known is not value]
+
+    def _require_initialized(self, name):
+        if "_layers" not in self.__dict__:
+            raise RuntimeError(
+                f"{type(self).__name__}: a layer, variable or metric was assigned to self.{name} before the base "
+                "class was initialized; call super().__init__() first in __init__."
+            )
 
     def _track_layer(self, layer):
         if layer._auto_named:
@@ -283,30 +353,96 @@ class Layer:
             variable.assign(value.astype(variable.dtype, copy=False))
 
     # ---- weights ---------------------------------------------------------------------
-    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, name=None):
+    def add_weight(self, *args, **kwargs):
         """Create, track and return a ``Variable`` of ``shape`` filled by ``initializer``.
 
-        Args:
+        Args (Keras 3's order; tf.keras 2's ``add_weight("kernel", shape, dtype, initializer,
+        regularizer, trainable, constraint)``, which starts with the name, is taken too):
             shape: the weight's shape (default a scalar).
             initializer: an initializer object, name or callable ``(shape, dtype)``;
                 by default 'glorot_uniform' for floats.
             dtype: default the layer's dtype.
             trainable: whether training updates it (BatchNormalization's moving
                 statistics are not trainable).
+            autocast, aggregation: accepted for Keras's signature (they change nothing here).
+            regularizer: a penalty on the weight (``keras.regularizers``), in ``losses``.
+            constraint: a projection applied after each optimizer update (``keras.constraints``).
             name: the weight's name (``kernel``, ``bias``, ...).
         """
-        shape = () if shape is None else standardize_shape(shape, "shape", f'Layer "{self.name}".add_weight')
+        order = _TF2_ADD_WEIGHT_ORDER if args and isinstance(args[0], str) else _ADD_WEIGHT_ORDER
+        if len(args) > len(order):
+            raise TypeError(f'Layer "{self.name}".add_weight takes at most {len(order)} positional arguments.')
+        for argument, value in zip(order, args):
+            if argument in kwargs:
+                raise TypeError(f'Layer "{self.name}".add_weight got two values for argument {argument!r}.')
+            kwargs[argument] = value
+        unknown = sorted(set(kwargs) - set(_ADD_WEIGHT_ORDER))
+        if unknown:
+            raise TypeError(f'Layer "{self.name}".add_weight: unexpected keyword argument(s) {unknown}.')
+        return self._add_weight(**kwargs)
+
+    def _add_weight(
+        self,
+        shape=None,
+        initializer=None,
+        dtype=None,
+        trainable=True,
+        autocast=True,
+        regularizer=None,
+        constraint=None,
+        aggregation="none",
+        name=None,
+    ):
+        owner = f'Layer "{self.name}".add_weight'
+        shape = () if shape is None else standardize_shape(shape, "shape", owner)
         dtype = self._dtype if dtype is None else dtypes.as_dtype(dtype)
         initializer = initializers.get("glorot_uniform" if initializer is None else initializer)
-        value = _to_array(initializer(shape, dtype=dtype), dtype, f'Layer "{self.name}".add_weight')
+        value = _to_array(initializer(shape, dtype=dtype), dtype, owner)
         if value.shape != shape:
             raise ValueError(
                 f'Layer "{self.name}": the initializer of weight "{name}" returned shape {value.shape}; '
                 f"expected {shape}."
             )
         variable = Variable(value, dtype=dtype, trainable=trainable and self._trainable, name=name or "variable")
+        variable.regularizer = regularizers.get(regularizer)
+        variable.constraint = constraints.get(constraint)
         (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)
         return variable
+
+    # ---- losses ------------------------------------------------------------------------
+    def add_loss(self, loss):
+        """Add a scalar loss (a tensor, or several) to ``losses``: called in ``call``, it is
+        summed into the training loss of the step (and cleared at the layer's next call).
+
+        A zero-argument function is kept instead and called each time ``losses`` is read
+        (tf.keras 2's ``add_loss(lambda: ...)``).
+        """
+        if callable(loss) and not isinstance(loss, Tensor):
+            self._loss_functions.append(loss)
+            return
+        for value in nest.flatten(loss):
+            if not isinstance(value, Tensor):
+                raise ValueError(
+                    f'Layer "{self.name}".add_loss: expected a tensor (or a function returning one); received '
+                    f"{type(value).__name__}. Add losses computed from the layer's tensors in call()."
+                )
+            self._losses.append(value)
+
+    @property
+    def losses(self):
+        """The losses of this layer and its sub-layers: those added by ``add_loss`` (and activity
+        regularizers) during their last call, then the weight penalties of the trainable weights
+        (computed now, from their current values)."""
+        found = []
+        seen = set()
+        for layer in (self, *self._descendants()):
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            found.extend(layer._losses)
+            found.extend(function() for function in layer._loss_functions)
+        found.extend(w.regularizer(w) for w in self.trainable_weights if w.regularizer is not None)
+        return found
 
     def build(self, input_shape):
         """Create the weights for inputs of ``input_shape`` (batch axis first, may be None)."""
@@ -325,17 +461,20 @@ class Layer:
 
     # ---- calling -----------------------------------------------------------------------
     def __call__(self, inputs, *args, training=None, **kwargs):
-        """Run the layer on ``inputs`` (a tensor, NumPy array or ``KerasTensor``), building it on first use.
+        """Run the layer on ``inputs``, building it on first use.
 
         Args:
-            inputs: the input batch.
+            inputs: a tensor, NumPy array or ``KerasTensor``; or a list / tuple / dict of
+                them for a layer that takes several (a merge layer, ``Sampling()((mean, log_var))``).
             training: True for training behaviour (Dropout drops, BatchNormalization
                 uses batch statistics); None inherits the value given to the model
                 this layer belongs to, else the call's default.
         """
         if not isinstance(inputs, Tensor):
-            if isinstance(inputs, KerasTensor):
-                return self._call_symbolic(inputs)
+            if isinstance(inputs, KerasTensor) or _holds_keras_tensors(inputs):
+                return self._call_symbolic(inputs, args, training, kwargs)
+            if _is_structure(inputs):
+                return self._call_on_structure(inputs, args, training, kwargs)
             inputs = Tensor(_to_array(inputs, None, f'Layer "{self.name}"'))
         value = inputs._value
         if value.dtype != self._dtype and value.dtype.kind in "fiub":
@@ -344,43 +483,140 @@ class Layer:
             self._build_for(value.shape)
         elif self.input_spec is not None:
             self.input_spec.check(value.shape, self)
+        return self._run_call(inputs, args, training, kwargs)
+
+    def _run_call(self, inputs, args, training, kwargs):
+        """``call`` with the ``training`` flag resolved and handed down to the sub-layers; the losses
+        of the layer's previous call dropped first, its activity penalty added after."""
+        if self._losses:
+            self._losses.clear()
         if training is None:
             training = self._inherited_training
         if self._call_takes_training and training is not None:
             kwargs["training"] = training
         if not self._layers or training is None or self._passes_training_on:
-            return self.call(inputs, *args, **kwargs)
-        # Sub-layers called without ``training`` use the value this call was given (Keras's call context).
-        saved = [(layer, layer._inherited_training) for layer in self._descendants()]
-        for layer, _ in saved:
-            layer._inherited_training = training
-        try:
-            return self.call(inputs, *args, **kwargs)
-        finally:
-            for layer, previous in saved:
-                layer._inherited_training = previous
+            outputs = self.call(inputs, *args, **kwargs)
+        else:
+            # Sub-layers called without ``training`` use the value this call was given (Keras's call context).
+            saved = [(layer, layer._inherited_training) for layer in self._descendants()]
+            for layer, _ in saved:
+                layer._inherited_training = training
+            try:
+                outputs = self.call(inputs, *args, **kwargs)
+            finally:
+                for layer, previous in saved:
+                    layer._inherited_training = previous
+        if self.activity_regularizer is not None:
+            for output in nest.flatten(outputs):
+                if isinstance(output, Tensor):
+                    penalty = self.activity_regularizer(output)
+                    self.add_loss(penalty / float(output.shape[0]) if output.ndim and output.shape[0] else penalty)
+        return outputs
+
+    def _call_on_structure(self, inputs, args, training, kwargs):
+        """Called on a list / tuple / dict of tensors: each converted (floats to the layer's dtype),
+        the layer built for the structure of their shapes."""
+        owner = f'Layer "{self.name}"'
+        tensors = []
+        for item in nest.flatten(inputs):
+            tensor = item if isinstance(item, Tensor) else Tensor(_to_array(item, None, owner))
+            if tensor._value.dtype.kind == "f" and tensor._value.dtype != self._dtype:
+                tensor = cast(tensor, self._dtype)
+            tensors.append(tensor)
+        inputs = nest.pack_sequence_as(inputs, tensors)
+        if not self.built:
+            self._build_for(nest.pack_sequence_as(inputs, [tuple(t._value.shape) for t in tensors]))
+        return self._run_call(inputs, args, training, kwargs)
 
     def _build_for(self, input_shape):
-        if self.input_spec is not None:
-            self.input_spec.check(tuple(input_shape), self)
-        input_shape = (None, *input_shape[1:]) if len(input_shape) else tuple(input_shape)
-        if self._batch_input_shape is not None and len(input_shape) == len(self._batch_input_shape):
-            _check_declared_shape(self, input_shape)
+        if _is_shape(input_shape):
+            if self.input_spec is not None:
+                self.input_spec.check(tuple(input_shape), self)
+            input_shape = _unbatched(input_shape)
+            if self._batch_input_shape is not None and len(input_shape) == len(self._batch_input_shape):
+                _check_declared_shape(self, input_shape)
+        else:
+            input_shape = _map_shapes(_unbatched, input_shape)
         self.build(input_shape)
         self.built = True
-        self._build_input_shape = tuple(input_shape)
+        self._build_input_shape = input_shape
 
-    def _call_symbolic(self, keras_tensor):
-        """Called on a ``KerasTensor``: build, infer the output shape, record the connection."""
+    def _call_symbolic(self, inputs, args=(), training=None, kwargs=None):
+        """Called on symbolic tensors: build, find the output shape, record the call.
+
+        The output shape is ``compute_output_shape``'s; a layer that does not define it
+        (a layer of one's own) is run once on a small placeholder batch instead
+        (``_inferred_output_shape``), which leaves no trace.
+        """
+        kwargs = dict(kwargs or {})
+        if args or any(_holds_keras_tensors(value) for value in kwargs.values()):
+            raise TypeError(
+                f'Layer "{self.name}" ({type(self).__name__}): on symbolic tensors, a layer takes its tensors as the '
+                "first argument (several as a list, tuple or dict) and other arguments by keyword."
+            )
+        shapes = _map_tensors(lambda tensor: tuple(tensor.shape), inputs)
         if not self.built:
-            self._build_for(keras_tensor.shape)
-        elif self.input_spec is not None:
-            self.input_spec.check(keras_tensor.shape, self)
-        output = KerasTensor(
-            self.compute_output_shape(tuple(keras_tensor.shape)), self.dtype, source=(self, keras_tensor)
-        )
-        self._inbound_nodes.append((keras_tensor, output))
-        return output
+            self._build_for(shapes)
+        elif self.input_spec is not None and isinstance(inputs, KerasTensor):
+            self.input_spec.check(shapes, self)
+        if training is not None:
+            kwargs["training"] = training
+        if type(self).compute_output_shape is Layer.compute_output_shape:
+            output_shape, output_dtypes = self._inferred_output_spec(inputs, kwargs)
+        else:
+            output_shape = self.compute_output_shape(shapes)
+            output_dtypes = None
+        flat_shapes = [output_shape] if _is_shape(output_shape) else _flat_shapes(output_shape)
+        flat = [
+            KerasTensor(shape, self.dtype if output_dtypes is None else output_dtypes[index], (self, inputs), index=index)
+            for index, shape in enumerate(flat_shapes)
+        ]
+        outputs = flat[0] if _is_shape(output_shape) else _pack_shapes_as(output_shape, flat)
+        self._inbound_nodes.append(CallRecord(inputs, outputs, kwargs))
+        return outputs
+
+    def _inferred_output_spec(self, inputs, kwargs):
+        """The output shape(s) and dtypes of ``call``, found by running it in inference on zeros
+        shaped as ``inputs``: twice, the unknown sizes 2 then 3 for the batch axis and 32 then 64
+        for the others, so that an output size that follows an unknown input size stays unknown.
+
+        The runs leave no trace (``_leaving_no_trace``): no tape records them, and the random
+        stream, the weights, the metrics and the losses added are as they were before.
+        """
+        runs = []
+        arguments = dict(kwargs, training=False) if self._call_takes_training else dict(kwargs)
+        for sizes in _PLACEHOLDER_SIZES:
+            placeholders = _map_tensors(
+                lambda tensor: Tensor(np.zeros(_placeholder_shape(tensor.shape, sizes), dtype=tensor.dtype)), inputs
+            )
+            try:
+                with _leaving_no_trace(self):
+                    outputs = self._run_call(placeholders, (), False, dict(arguments))
+            except (TypeError, ValueError, IndexError, KeyError, AttributeError, NotImplementedError) as error:
+                raise ValueError(
+                    f'Layer "{self.name}" ({type(self).__name__}) does not define compute_output_shape(), so cnnlab '
+                    "ran its call() on zeros shaped as its input "
+                    f"{_map_tensors(lambda t: tuple(t._value.shape), placeholders)} to learn its output shape, and "
+                    f"the call failed: {type(error).__name__}: {error} Define compute_output_shape(input_shape) in "
+                    "the layer to use it on symbolic inputs."
+                ) from error
+            leaves = nest.flatten(outputs)
+            if not leaves or not all(isinstance(leaf, Tensor) for leaf in leaves):
+                raise ValueError(
+                    f'Layer "{self.name}" ({type(self).__name__}): its call() returned {type(outputs).__name__}, not '
+                    "a tensor; a layer in a model returns a tensor (or a list / tuple / dict of them)."
+                )
+            runs.append((outputs, [tuple(leaf._value.shape) for leaf in leaves], [leaf.dtype.name for leaf in leaves]))
+        (structure, first, output_dtypes), (_, second, _) = runs
+        if any(len(one) != len(other) for one, other in zip(first, second)):
+            raise ValueError(
+                f'Layer "{self.name}" ({type(self).__name__}): the rank of its output depends on the size of its '
+                "input; define compute_output_shape(input_shape) in the layer."
+            )
+        shapes = [tuple(a if a == b else None for a, b in zip(one, other)) for one, other in zip(first, second)]
+        if isinstance(structure, Tensor):
+            return shapes[0], output_dtypes
+        return nest.pack_sequence_as(structure, shapes), output_dtypes
 
     def _descendants(self):
         for layer in self._layers:
@@ -390,20 +626,20 @@ class Layer:
     @property
     def input(self):
         """The symbolic input of this layer in the model it was first connected in."""
-        return self._node(0, "input")
+        return self._first_call("input").inputs
 
     @property
     def output(self):
         """The symbolic output of this layer (``Model(inputs, [layer.output for layer in model.layers])``)."""
-        return self._node(1, "output")
+        return self._first_call("output").outputs
 
-    def _node(self, index, what):
+    def _first_call(self, what):
         if not self._inbound_nodes:
             raise AttributeError(
                 f'Layer "{self.name}" has no defined {what}: it has never been called on a symbolic input '
                 "(keras.Input, or a Sequential model given an input shape)."
             )
-        return self._inbound_nodes[0][index]
+        return self._inbound_nodes[0]
 
     # ---- configuration ------------------------------------------------------------------
     def get_config(self):
@@ -411,6 +647,8 @@ class Layer:
         config = {"name": self.name, "trainable": self._trainable, "dtype": self.dtype}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return config
 
     @classmethod
@@ -451,14 +689,92 @@ def _float_dtype(dtype, owner):
     return dtype
 
 
-def _layers_in(value):
-    if isinstance(value, Layer):
-        return [value]
-    if isinstance(value, (list, tuple)):
-        return [item for item in value if isinstance(item, Layer)]
-    if isinstance(value, dict):
-        return [item for item in value.values() if isinstance(item, Layer)]
-    return []
+def _holds_trackables(container, depth=0):
+    items = container.values() if isinstance(container, dict) else container
+    return depth < 8 and any(
+        isinstance(item, (Variable, Layer, Metric))
+        or (isinstance(item, (list, tuple, dict)) and _holds_trackables(item, depth + 1))
+        for item in items
+    )
+
+
+class TrackedList(list):
+    """A list held by a layer's attribute: what is put in it is tracked by the layer (Keras's
+    ``TrackedList``), what is taken out no longer is."""
+
+    def __init__(self, values, owner):
+        self.owner = owner
+        super().__init__(owner._track(value) for value in values)
+
+    def append(self, value):
+        super().append(self.owner._track(value))
+
+    def insert(self, index, value):
+        super().insert(index, self.owner._track(value))
+
+    def extend(self, values):
+        super().extend(self.owner._track(value) for value in values)
+
+    def __setitem__(self, index, value):
+        if isinstance(index, slice):
+            value = [self.owner._track(item) for item in value]
+        else:
+            value = self.owner._track(value)
+        super().__setitem__(index, value)
+
+    def __iadd__(self, values):
+        self.extend(values)
+        return self
+
+    def remove(self, value):
+        super().remove(value)
+        self.owner._untrack(value)
+
+    def pop(self, index=-1):
+        value = super().pop(index)
+        self.owner._untrack(value)
+        return value
+
+    def __delitem__(self, index):
+        removed = self[index] if isinstance(index, slice) else [self[index]]
+        super().__delitem__(index)
+        for value in removed:
+            self.owner._untrack(value)
+
+    def clear(self):
+        for value in self:
+            self.owner._untrack(value)
+        super().clear()
+
+
+class TrackedDict(dict):
+    """A dict held by a layer's attribute: its values are tracked by the layer (Keras's ``TrackedDict``)."""
+
+    def __init__(self, values, owner):
+        self.owner = owner
+        super().__init__((key, owner._track(value)) for key, value in values.items())
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, self.owner._track(value))
+
+    def update(self, *args, **kwargs):
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def pop(self, key, *default):
+        value = super().pop(key, *default)
+        self.owner._untrack(value)
+        return value
+
+    def __delitem__(self, key):
+        value = self[key]
+        super().__delitem__(key)
+        self.owner._untrack(value)
 
 
 def _unique(variables):
@@ -480,3 +796,155 @@ def _unique_name(name, taken):
     while f"{base}_{index}" in taken:
         index += 1
     return f"{base}_{index}"
+
+
+# add_weight's arguments in Keras 3's order, and in tf.keras 2's (which starts with the name).
+_ADD_WEIGHT_ORDER = (
+    "shape",
+    "initializer",
+    "dtype",
+    "trainable",
+    "autocast",
+    "regularizer",
+    "constraint",
+    "aggregation",
+    "name",
+)
+_TF2_ADD_WEIGHT_ORDER = ("name", "shape", "dtype", "initializer", "regularizer", "trainable", "constraint")
+
+# What a layer keeps about itself, not attributes to track (the layers of a functional model, its
+# call records, a model's compiled metrics...).
+_BOOKKEEPING = frozenset(
+    {
+        "_trainable_variables",
+        "_non_trainable_variables",
+        "_layers",
+        "_metrics",
+        "_losses",
+        "_inbound_nodes",
+        "_nodes",
+        "_plan",
+        "_input_tensors",
+        "_output_tensors",
+        "_symbolic_output",
+        "_metric_identifiers",
+        "_run_metrics",
+        "_compile_loss",
+        "_compile_metrics",
+        "_loss_tracker",
+    }
+)
+
+
+# ---- structures of tensors and shapes -------------------------------------------------------------
+
+# The sizes given to unknown axes when a layer's output shape is found by running it:
+# (batch axis, other axes) for each of the two runs.
+_PLACEHOLDER_SIZES = ((2, 32), (3, 64))
+
+
+def _is_shape(value):
+    """Whether ``value`` is one shape (a tuple or list of sizes and None), not a structure of shapes."""
+    return isinstance(value, (tuple, list)) and all(
+        d is None or (isinstance(d, (int, np.integer)) and not isinstance(d, bool)) for d in value
+    )
+
+
+def _flat_shapes(structure):
+    """The shapes in a structure of shapes (lists, tuples, dicts), in ``nest.flatten``'s order."""
+    if _is_shape(structure):
+        return [tuple(structure)]
+    if isinstance(structure, dict):
+        return [shape for key in sorted(structure) for shape in _flat_shapes(structure[key])]
+    if isinstance(structure, (list, tuple)):
+        return [shape for item in structure for shape in _flat_shapes(item)]
+    raise TypeError(f"expected a shape or a list / tuple / dict of shapes; found {structure!r}")
+
+
+def _pack_shapes_as(structure, flat):
+    """``flat`` in the structure of the shape structure ``structure``."""
+    leaves = iter(flat)
+
+    def rebuild(node):
+        if _is_shape(node):
+            return next(leaves)
+        if isinstance(node, dict):
+            return {key: rebuild(node[key]) for key in sorted(node)}
+        return type(node)(rebuild(item) for item in node)
+
+    return rebuild(structure)
+
+
+def _map_shapes(fn, structure):
+    return _pack_shapes_as(structure, [fn(shape) for shape in _flat_shapes(structure)])
+
+
+def _unbatched(shape):
+    """A shape with its batch axis unknown (what a layer is built for)."""
+    shape = tuple(shape)
+    return (None, *shape[1:]) if shape else shape
+
+
+def _map_tensors(fn, structure):
+    return nest.pack_sequence_as(structure, [fn(leaf) for leaf in nest.flatten(structure)])
+
+
+def _holds_keras_tensors(value):
+    return isinstance(value, (list, tuple, dict)) and any(isinstance(leaf, KerasTensor) for leaf in nest.flatten(value))
+
+
+def _is_structure(value):
+    """Whether a layer's input is several tensors (a list / tuple / dict holding tensors or arrays),
+    rather than one tensor written as nested Python lists of numbers."""
+    return isinstance(value, dict) or (
+        isinstance(value, (list, tuple))
+        and any(isinstance(leaf, (Tensor, np.ndarray)) for leaf in nest.flatten(value))
+    )
+
+
+def _placeholder_shape(shape, sizes):
+    batch, other = sizes
+    return tuple((batch if axis == 0 else other) if d is None else d for axis, d in enumerate(shape))
+
+
+@contextlib.contextmanager
+def _leaving_no_trace(layer):
+    """Around a run of ``layer`` that must change nothing (learning its output shape): no tape
+    records it, and the global random stream, every weight of the layer and its sub-layers, the
+    losses they hold and their metrics' states are put back as they were."""
+    from ... import random as cnnlab_random
+    from ...autodiff import no_recording
+
+    generator = cnnlab_random.get_global_generator()
+    random_state = generator.bit_generator.state
+    layers = [layer, *layer._descendants()]
+    weights = [(w, w._value.copy()) for w in _unique([w for known in layers for w in known.weights])]
+    losses = [(known, list(known._losses)) for known in layers]
+    metrics = [(metric, metric_state(metric)) for known in layers for metric in known._metrics]
+    try:
+        with no_recording(), np.errstate(all="ignore"):  # zeros through a log or a division: values unused
+            yield
+    finally:
+        generator.bit_generator.state = random_state
+        for weight, value in weights:
+            weight._value[...] = value
+        for known, held in losses:
+            known._losses[:] = held
+        for made in layer._descendants():
+            if not any(made is known for known in layers):
+                made._losses.clear()  # a sub-layer made during the run
+        for metric, state in metrics:
+            restore_metric_state(metric, state)
+
+
+def metric_state(metric):
+    """A copy of what ``metric`` has accumulated: its attributes and its variables' values."""
+    return dict(vars(metric)), [(v, v._value.copy()) for v in getattr(metric, "_variables", [])]
+
+
+def restore_metric_state(metric, state):
+    attributes, variables = state
+    vars(metric).clear()
+    vars(metric).update(attributes)
+    for variable, value in variables:
+        variable._value[...] = value

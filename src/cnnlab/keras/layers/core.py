@@ -6,7 +6,7 @@ import numbers
 from ... import nn
 from ...ops import array_ops, math_ops, nn_ops
 from .. import activations, initializers
-from .base import InputSpec, KerasTensor, Layer, standardize_shape
+from .base import CallRecord, InputSpec, KerasTensor, Layer, standardize_shape
 
 
 def _positive_int(value, argument, owner):
@@ -43,7 +43,7 @@ class InputLayer(Layer):
         self.built = True
         self._build_input_shape = self._batch_shape
         tensor = KerasTensor(self._batch_shape, self.dtype, source=(self, None), name=self.name)
-        self._inbound_nodes.append((None, tensor))
+        self._inbound_nodes.append(CallRecord(None, tensor))
 
     @property
     def batch_shape(self):

@@ -5,89 +5,174 @@
     outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(x))
     model = keras.Model(inputs, outputs)
 
-The layers cnnlab offers each take one input, so a functional model is a tree
-grown from its one input; it may have several outputs, which is how feature maps
-are read out of a trained network:
+The graph may branch and join (a residual ``Add``, a ``Concatenate`` of two towers),
+take several inputs and give several outputs, each as a list or a dict:
 
-    probe = keras.Model(model.inputs, [layer.output for layer in model.layers])
-    feature_maps = probe.predict(images)   # one array per layer
+    image, meta = keras.Input((32, 32, 3), name="image"), keras.Input((4,), name="meta")
+    ...
+    model = keras.Model([image, meta], {"label": label, "box": box})
+    model.predict({"image": images, "meta": extra})    # inputs by name, or as a list
+
+Reading feature maps out of a trained network is a model with one output per layer:
+
+    probe = keras.Model(model.inputs, [layer.output for layer in model.layers[1:]])
 """
 
+from ... import nest
+from ...tensor import Tensor
 from ..layers.base import KerasTensor, _unique_name
 from ..layers.core import InputLayer
-from .functional_config import functional_config, functional_from_config
+from .functional_config import functional_config, functional_from_config, keras_layer_order
 from .model import Model
 from .planner import Node, Plan
 
 
 class Functional(Model):
-    """A model defined by the graph between a symbolic input and its outputs.
+    """A model defined by the graph between symbolic inputs and outputs.
 
     Args:
-        inputs: one ``keras.Input(...)`` (or a list holding one).
-        outputs: a symbolic tensor reached from ``inputs`` by calling layers, or a list of them.
+        inputs: a ``keras.Input(...)`` tensor, or a list or dict of them.
+        outputs: a symbolic tensor reached from ``inputs`` by calling layers, or a list
+            or dict of them.
         name: the model's name (default 'functional').
+
+    A subclass of ``keras.Model`` made this way (``CustomModel(inputs, outputs)``) is a
+    functional model too, with the subclass's methods (its ``train_step``, say).
     """
 
     _passes_training_on = True
     _stateless_inference = True  # as its layers are (predict checks them too)
 
-    def __init__(self, inputs, outputs, name=None, trainable=True):
-        super().__init__(name=name or "functional", trainable=trainable)
+    def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+        super().__init__(name=name or "functional", trainable=trainable, **kwargs)
         self._auto_named = name is None
-        if isinstance(inputs, (list, tuple)):
-            if len(inputs) != 1:
-                raise ValueError(
-                    f"Model: cnnlab's functional models take exactly one input; received {len(inputs)} inputs."
+        input_list = nest.flatten(inputs)
+        for tensor in input_list:
+            if not isinstance(tensor, KerasTensor) or tensor.source is None or not isinstance(tensor.source[0], InputLayer):
+                raise TypeError(
+                    f"Model: inputs must be keras.Input(...) tensors (one, or a list or dict of them); received {inputs!r}."
                 )
-            inputs = inputs[0]
-        if not isinstance(inputs, KerasTensor) or inputs.source is None or not isinstance(inputs.source[0], InputLayer):
-            raise TypeError(f"Model: inputs must be a keras.Input(...) tensor; received {inputs!r}.")
-        self._multiple_outputs = isinstance(outputs, (list, tuple))
-        output_list = list(outputs) if self._multiple_outputs else [outputs]
+        output_list = nest.flatten(outputs)
         if not output_list or not all(isinstance(o, KerasTensor) for o in output_list):
             raise TypeError(
                 f"Model: outputs must be symbolic tensors made by calling layers on the inputs; received {outputs!r}."
             )
-        self._input_tensor = inputs
+        self._inputs_structure = inputs
+        self._outputs_structure = outputs
+        self._input_tensors = input_list
         self._output_tensors = output_list
-        self._nodes = _nodes_between(inputs, output_list)
-        self._layers = [inputs.source[0]]
-        for layer, _, _ in self._nodes:
-            if not any(layer is known for known in self._layers):
+        self._multiple_outputs = not isinstance(outputs, KerasTensor)
+        self._nodes = _nodes_between(input_list, output_list)
+        layers = [tensor.source[0] for tensor in input_list]
+        for layer, _ in self._nodes:
+            if not any(layer is known for known in layers):
                 if layer._auto_named:
-                    layer.name = _unique_name(layer.name, {known.name for known in self._layers})
-                self._layers.append(layer)
-        self._build_input_shape = (None, *inputs.shape[1:])
+                    layer.name = _unique_name(layer.name, {known.name for known in layers})
+                layers.append(layer)
+        self._layers = layers
+        self._layers = keras_layer_order(self)  # Keras's order, for `layers`, `weights` and the files
+        shapes = [(None, *tensor.shape[1:]) for tensor in input_list]
+        self._build_input_shape = shapes[0] if len(shapes) == 1 else nest.pack_sequence_as(inputs, shapes)
         self.built = True
-        nodes = [Node(layer, (id(source),), id(target)) for layer, source, target in self._nodes]
-        self._plan = Plan(nodes, outputs=[id(output) for output in output_list])
+        nodes = [
+            Node(
+                layer,
+                [id(tensor) for tensor in record.input_tensors],
+                id(record.outputs)
+                if isinstance(record.outputs, KerasTensor)
+                else tuple(id(tensor) for tensor in record.output_tensors),
+                pack=None if isinstance(record.inputs, KerasTensor) else _packer(record.inputs),
+                arguments=record.arguments,
+            )
+            for layer, record in self._nodes
+        ]
+        self._plan = Plan(nodes, inputs=[id(tensor) for tensor in input_list], outputs=[id(o) for o in output_list])
 
     @property
     def layers(self):
-        """Every layer, the InputLayer first (as Keras lists a functional model's layers)."""
+        """Every layer, in Keras's order: by depth from the outputs, the InputLayers first
+        (``functional_config.keras_layer_order``)."""
         return list(self._layers)
 
     @property
     def inputs(self):
-        return [self._input_tensor]
+        return list(self._input_tensors)
 
     @property
     def outputs(self):
         return list(self._output_tensors)
 
     @property
+    def input(self):
+        """The inputs as they were given: one symbolic tensor, or a list or dict of them."""
+        return self._inputs_structure
+
+    @property
+    def output(self):
+        return self._outputs_structure
+
+    @property
+    def input_names(self):
+        return [tensor.source[0].name for tensor in self._input_tensors]
+
+    @property
+    def output_names(self):
+        """The names of the outputs, as losses and History keys name them: the dict keys of a dict of
+        outputs, else the names of the layers that make them (Keras 3's ``output_names``)."""
+        if isinstance(self._outputs_structure, dict):
+            return sorted(self._outputs_structure)
+        return [tensor.source[0].name for tensor in self._output_tensors]
+
+    @property
     def input_shape(self):
-        return self._input_tensor.shape
+        shapes = [tensor.shape for tensor in self._input_tensors]
+        return shapes[0] if isinstance(self._inputs_structure, KerasTensor) else nest.pack_sequence_as(
+            self._inputs_structure, shapes
+        )
 
     @property
     def output_shape(self):
         shapes = [o.shape for o in self._output_tensors]
-        return shapes if self._multiple_outputs else shapes[0]
+        return shapes[0] if not self._multiple_outputs else nest.pack_sequence_as(self._outputs_structure, shapes)
 
     def call(self, inputs, training=None):
-        outputs = self._plan.run({id(self._input_tensor): inputs}, training)
-        return outputs if self._multiple_outputs else outputs[0]
+        outputs = self._plan.run(dict(zip(self._plan.inputs, self.flat_inputs(inputs))), training)
+        if not self._multiple_outputs:
+            return outputs[0]
+        return nest.pack_sequence_as(self._outputs_structure, outputs)
+
+    def flat_inputs(self, inputs, op="call"):
+        """``inputs`` as a list in the order of ``model.inputs``: one value for a model of one input,
+        a list or tuple in order, or a dict by input name (or by key, for a dict of inputs).
+
+        Raises:
+            ValueError: the inputs do not match the model's (naming what is missing or extra).
+        """
+        count = len(self._input_tensors)
+        if isinstance(inputs, dict):
+            if isinstance(self._inputs_structure, dict):
+                names = sorted(self._inputs_structure)
+            else:
+                names = self.input_names
+            missing = [name for name in names if name not in inputs]
+            if missing:
+                raise ValueError(
+                    f"{op}: the model's inputs are named {names}; the dict of inputs given lacks {missing} "
+                    f"(it has keys {sorted(map(str, inputs))})."
+                )
+            return [inputs[name] for name in names]
+        if isinstance(inputs, (list, tuple)) and not (count == 1 and not _holds_arrays(inputs)):
+            if len(inputs) != count:
+                raise ValueError(
+                    f"{op}: the model takes {count} input(s) ({self.input_names}); received a list of {len(inputs)}."
+                )
+            return list(inputs)
+        if count != 1:
+            raise ValueError(
+                f"{op}: the model takes {count} inputs ({self.input_names}); give them as a list in that order or "
+                f"as a dict by name; received one {type(inputs).__name__}."
+            )
+        return [inputs]
 
     def compute_output_shape(self, input_shape):
         return self.output_shape
@@ -103,30 +188,61 @@ class Functional(Model):
         return functional_from_config(cls, config, custom_objects)
 
 
+def _holds_arrays(value):
+    return any(isinstance(leaf, Tensor) or hasattr(leaf, "shape") for leaf in value)
+
+
+def _packer(structure):
+    """A function rebuilding a call's input ``structure`` (a list / tuple / dict of tensors) from its values in order."""
+    return lambda values: nest.pack_sequence_as(structure, values)
+
+
 def _nodes_between(inputs, outputs):
-    """The layer calls ``(layer, input tensor, output tensor)`` leading from ``inputs`` to ``outputs``, in order.
+    """The layer calls ``(layer, CallRecord)`` leading from ``inputs`` to ``outputs``, each after the
+    calls that make its inputs.
 
     Walked with a stack rather than recursion, so that a chain of any length fits.
-    """
-    found = {}  # id(output tensor) -> (depth, node), each after the node that feeds it
 
+    Raises:
+        ValueError: an output (or a tensor it needs) is not computed from ``inputs``.
+    """
+    input_ids = {id(tensor) for tensor in inputs}
+    placed = set()  # id of each call already in the order
+    order = []
     for output in outputs:
         pending = [output]
         while pending:
             tensor = pending[-1]
-            if tensor is inputs or id(tensor) in found:
+            if id(tensor) in input_ids:
                 pending.pop()
                 continue
-            if tensor.source is None or tensor.source[1] is None:
-                raise ValueError(
-                    f"Model: the output {tensor!r} is not connected to the inputs given; every output must be "
-                    "computed from them by calling layers."
-                )
-            layer, source = tensor.source
-            if source is inputs or id(source) in found:
-                depth = 0 if source is inputs else found[id(source)][0]
-                found[id(tensor)] = (depth + 1, (layer, source, tensor))
+            record = _making_call(tensor)
+            if id(record) in placed:
                 pending.pop()
-            else:
-                pending.append(source)
-    return [node for _, node in sorted(found.values(), key=lambda item: item[0])]
+                continue
+            waiting = [
+                source
+                for source in record.input_tensors
+                if id(source) not in input_ids and id(_making_call(source)) not in placed
+            ]
+            if waiting:
+                pending.extend(waiting)
+                continue
+            placed.add(id(record))
+            order.append((tensor.source[0], record))
+            pending.pop()
+    return order
+
+
+def _making_call(tensor):
+    """The call record of the layer call that made ``tensor``."""
+    if tensor.source is None or tensor.source[1] is None:
+        raise ValueError(
+            f"Model: {tensor!r} is not connected to the inputs given; every output must be computed from them "
+            "by calling layers (and every keras.Input it needs must be among the model's inputs)."
+        )
+    layer = tensor.source[0]
+    for record in layer._inbound_nodes:
+        if any(made is tensor for made in record.output_tensors):
+            return record
+    raise ValueError(f"Model: {tensor!r} was not made by a call of layer '{layer.name}'.")

@@ -28,19 +28,18 @@ the outputs meets them) decides where Keras's weight files keep each layer's
 weights; ``keras_layer_order`` works it out for a cnnlab model.
 """
 
-from ..serialization import deserialize_layer, serialize_layer
+from ... import nest
 from .. import serialization
+from ..serialization import deserialize_layer, serialize_keras_object, serialize_layer
 
 # Call arguments Keras records, accepted when None (the default: nothing to do).
 _NEUTRAL_CALL_ARGUMENTS = ("mask", "training")
 
 
 def graph_of(model):
-    """``(inputs, outputs, nodes)`` of a functional model; a node is ``(layer, [input tensors], output tensor)``."""
-    nodes = [
-        (layer, list(source) if isinstance(source, (list, tuple)) else [source], target)
-        for layer, source, target in model._nodes
-    ]
+    """``(inputs, outputs, nodes)`` of a functional model; a node is ``(layer, [input tensors],
+    [output tensors])``, the tensors of a call in ``nest.flatten``'s order."""
+    nodes = [(layer, record.input_tensors, record.output_tensors) for layer, record in model._nodes]
     return list(model.inputs), list(model.outputs), nodes
 
 
@@ -53,7 +52,12 @@ def keras_layer_order(model):
     the layers by decreasing depth, ties by that number.
     """
     inputs, outputs, nodes = graph_of(model)
-    made_by = {id(target): (layer, sources) for layer, sources, target in nodes}
+    # A call is keyed by its position among the nodes, a model input by its tensor.
+    made_by = {
+        id(target): (("call", position), layer, sources)
+        for position, (layer, sources, targets) in enumerate(nodes)
+        for target in targets
+    }
     input_ids = {id(tensor) for tensor in inputs}
     first_seen = {}
     finished = []  # node keys, inputs first
@@ -61,8 +65,8 @@ def keras_layer_order(model):
 
     def node_of(tensor):
         if id(tensor) in made_by:
-            return id(tensor), made_by[id(tensor)][0], made_by[id(tensor)][1]
-        return id(tensor), tensor.source[0], []  # a model input: its InputLayer's node
+            return made_by[id(tensor)]
+        return ("input", id(tensor)), tensor.source[0], []  # a model input: its InputLayer's node
 
     for output in outputs:
         # Depth-first, without recursion: (tensor, whether its inputs were pushed).
@@ -75,11 +79,11 @@ def keras_layer_order(model):
             if not expanded:
                 first_seen.setdefault(id(layer), len(first_seen))
                 stack.append((tensor, True))
-                if key not in input_ids:
+                if key[0] == "call":
                     stack.extend((source, False) for source in reversed(sources))
                 continue
             done.add(key)
-            finished.append((key, layer, [] if key in input_ids else sources))
+            finished.append((key, layer, sources))
     node_depth, layer_depth, layers = {}, {}, {}
     for key, layer, sources in reversed(finished):
         depth = max(node_depth.setdefault(key, 0), layer_depth.get(id(layer), 0))
@@ -102,21 +106,30 @@ def keras_layer_order(model):
 def functional_config(model):
     """The config of a cnnlab functional model in Keras 3's format (see the module docstring)."""
     Functional = serialization.model_class("Functional")  # noqa: N806 - see model_class
-    inputs, outputs, nodes = graph_of(model)
-    in_model = {id(tensor) for tensor in inputs} | {id(target) for _, _, target in nodes}
-    history = {}  # id(tensor) -> [layer name, node index, 0]
+    in_model = {id(tensor) for tensor in model.inputs}
+    in_model.update(id(target) for _, record in model._nodes for target in record.output_tensors)
+    history = {}  # id(tensor) -> [layer name, node index, tensor index]
     layers = keras_layer_order(model)
     for layer in layers:
         kept = 1 if isinstance(layer, Functional) else 0
-        for _, output in layer._inbound_nodes:
-            if id(output) in in_model:
-                history[id(output)] = [layer.name, kept, 0]
+        for record in layer._inbound_nodes:
+            made = record.output_tensors
+            if any(id(tensor) in in_model for tensor in made):
+                for index, tensor in enumerate(made):
+                    history[id(tensor)] = [layer.name, kept, index]
                 kept += 1
     calls = {}
-    for layer, sources, target in nodes:
-        arguments = [_tensor_config(source, history) for source in sources]
+    for layer, record in model._nodes:
+        argument = nest.pack_sequence_as(
+            record.inputs, [_tensor_config(tensor, history) for tensor in record.input_tensors]
+        )
+        if isinstance(argument, tuple):
+            argument = list(argument)
         calls.setdefault(id(layer), []).append(
-            (history[id(target)][1], {"args": [arguments[0] if len(arguments) == 1 else arguments], "kwargs": {}})
+            (
+                history[id(record.output_tensors[0])][1],
+                {"args": [argument], "kwargs": serialize_keras_object(dict(record.arguments))},
+            )
         )
     layer_configs = []
     for layer in layers:
@@ -124,14 +137,17 @@ def functional_config(model):
         entry["name"] = layer.name
         entry["inbound_nodes"] = [call for _, call in sorted(calls.get(id(layer), []), key=lambda item: item[0])]
         layer_configs.append(entry)
-    input_layers = [history[id(tensor)] for tensor in inputs]
-    output_layers = [history[id(tensor)] for tensor in outputs]
+
+    def layout(structure):
+        found = nest.pack_sequence_as(structure, [history[id(tensor)] for tensor in nest.flatten(structure)])
+        return list(found) if isinstance(found, tuple) else found
+
     return {
         "name": model.name,
         "trainable": model.trainable,
         "layers": layer_configs,
-        "input_layers": input_layers[0] if len(input_layers) == 1 else input_layers,
-        "output_layers": output_layers if model._multiple_outputs else output_layers[0],
+        "input_layers": layout(model._inputs_structure),
+        "output_layers": layout(model._outputs_structure),
     }
 
 
@@ -186,24 +202,29 @@ def functional_from_config(cls, config, custom_objects=None):
         name, node_index, tensor_index = history[:3]
         if name not in layers:
             raise ValueError(f"a call refers to a layer {name!r} the config does not have")
-        if tensor_index != 0:
-            raise ValueError(f"layer {name!r} has one output; a call refers to its output {tensor_index}")
         position = node_index - offset[name]
         if position < 0:
             raise ValueError(f"a call refers to node {node_index} of layer {name!r}, which does not exist")
         made = outputs_of[name]
-        return made[position] if position < len(made) else None
+        if position >= len(made):
+            return None
+        outputs = nest.flatten(made[position])
+        if not 0 <= tensor_index < len(outputs):
+            raise ValueError(
+                f"a call refers to output {tensor_index} of layer {name!r}, whose call has {len(outputs)} output(s)"
+            )
+        return outputs[tensor_index]
 
     while any(pending.values()):
         progressed = False
         for entry in layer_configs:
             name = entry["name"]
             while pending[name]:
-                arguments = _call_arguments(pending[name][0], name, tensor)
+                arguments, kwargs = _call_arguments(pending[name][0], name, tensor)
                 if arguments is None:
                     break
                 pending[name].pop(0)
-                outputs_of[name].append(layers[name](arguments))
+                outputs_of[name].append(layers[name](arguments, **kwargs))
                 progressed = True
         if not progressed:
             stuck = sorted(name for name, nodes in pending.items() if nodes)
@@ -233,21 +254,22 @@ def _is_keras_2_node_list(layer_configs):
 
 
 def _call_arguments(node, name, tensor):
-    """The input of one call of layer ``name`` (a tensor, or a list for several), or None if not made yet."""
+    """``(argument, keyword arguments)`` of one call of layer ``name``: its tensor, or the list / dict
+    of tensors it takes, or None while one of them is not made yet."""
     if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
         args, kwargs = node.get("args"), node.get("kwargs", {})
         if not isinstance(args, list) or len(args) != 1 or not isinstance(kwargs, dict):
             raise ValueError(f"a call of layer {name!r} must pass one positional argument; found {str(node)[:200]}")
-        _check_call_kwargs(kwargs, name)
-        return _resolve(args[0], name, tensor)
+        return _resolve(args[0], name, tensor), _call_kwargs(kwargs, name)
     if isinstance(node, list) and node and all(isinstance(entry, list) for entry in node):  # Keras 2
+        kwargs = {}
         for entry in node:
             if len(entry) > 3 and isinstance(entry[3], dict):
-                _check_call_kwargs(entry[3], name)
+                kwargs.update(_call_kwargs(entry[3], name))
         found = [tensor(entry) for entry in node]
         if any(t is None for t in found):
-            return None
-        return found[0] if len(found) == 1 else found
+            return None, kwargs
+        return (found[0] if len(found) == 1 else found), kwargs
     raise ValueError(f"a call of layer {name!r} is neither a Keras 3 node nor a Keras 2 one: {str(node)[:200]}")
 
 
@@ -260,17 +282,26 @@ def _resolve(argument, name, tensor):
         if not isinstance(inner, dict):
             raise ValueError(f"a tensor passed to layer {name!r} has no config")
         return tensor(inner.get("keras_history"))
+    if isinstance(argument, dict) and argument and "class_name" not in argument:  # a dict of tensors
+        found = {key: _resolve(item, name, tensor) for key, item in argument.items()}
+        return None if any(t is None for t in found.values()) else found
     raise ValueError(f"layer {name!r} is called on {str(argument)[:200]}, which is not a tensor")
 
 
-def _check_call_kwargs(kwargs, name):
+def _call_kwargs(kwargs, name):
+    """The keyword arguments of a recorded call that cnnlab passes on: ``training`` (True / False)."""
+    passed = {}
     for key, value in kwargs.items():
-        if key not in _NEUTRAL_CALL_ARGUMENTS or value is not None:
+        if key == "training" and isinstance(value, bool):
+            passed[key] = value
+        elif key not in _NEUTRAL_CALL_ARGUMENTS or value is not None:
             raise ValueError(f"layer {name!r} is called with {key}={str(value)[:100]}, which cnnlab does not support")
+    return passed
 
 
 def _structure(layout, tensor, what):
-    """The tensors ``input_layers`` / ``output_layers`` name: one ``[name, node, index]``, or a list of them."""
+    """The tensors ``input_layers`` / ``output_layers`` name: one ``[name, node, index]``, or a list or
+    dict of them."""
     if isinstance(layout, list) and len(layout) >= 3 and isinstance(layout[0], str):
         found = tensor(layout)
         if found is None:
@@ -278,6 +309,8 @@ def _structure(layout, tensor, what):
         return found
     if isinstance(layout, list) and layout:
         return [_structure(item, tensor, what) for item in layout]
+    if isinstance(layout, dict) and layout:
+        return {key: _structure(item, tensor, what) for key, item in layout.items()}
     raise ValueError(f"the functional model's {what} must name tensors; found {str(layout)[:200]}")
 
 

@@ -18,7 +18,11 @@ Rules, tried in order at each node:
 4. ``batch_norm``: a ``BatchNormalization`` in training (trainable, channels last, not
    synchronized across an MPI job): the normalization and its closed-form gradient as
    one op, the moving statistics updated from the batch's.
-5. Any other layer: ``layer(x, training=training)``.
+5. Any other layer, and a layer called on several tensors or with arguments of its own
+   (``training=False``): ``layer(x, training=training)``.
+
+A graph may branch: a step whose output is read by several later steps is not fused with
+any of them.
 
 A rule applies to a layer whose class computes what the rule's op computes: the
 layer's class or a subclass that does not override ``call``.  A fused step checks, each
@@ -28,6 +32,7 @@ one as the last rule runs them.  A new fusion is one rule here and one op in
 ``ops.fused_ops``.
 """
 
+from ... import nest
 from ...ops import array_ops, collective_ops, fused_ops
 from ...tensor import Tensor
 from .. import activations
@@ -53,12 +58,23 @@ def chain(*layers):
 
 class Node:
     """One layer call of a model's graph: ``layer`` applied to the values under ``inputs`` (keys),
-    its result stored under ``output``."""
+    its result stored under ``output``.
 
-    __slots__ = ("layer", "inputs", "output")
+    Args:
+        layer: the layer called.
+        inputs: the keys of the values it is called on.
+        output: the key its result is stored under, or a tuple of keys for a call that
+            returns several tensors (stored in the order ``nest.flatten`` gives them).
+        pack: for a layer called on several tensors, a function making its argument (a
+            list, tuple or dict) from their values in order; None: one tensor.
+        arguments: other keyword arguments of the call (``training=False``).
+    """
 
-    def __init__(self, layer, inputs, output):
+    __slots__ = ("layer", "inputs", "output", "pack", "arguments")
+
+    def __init__(self, layer, inputs, output, pack=None, arguments=None):
         self.layer, self.inputs, self.output = layer, tuple(inputs), output
+        self.pack, self.arguments = pack, dict(arguments or {})
 
 
 class Plan:
@@ -67,10 +83,11 @@ class Plan:
     Args:
         nodes: the graph's nodes, every input made before it is read.
         outputs: the keys of the values the graph returns.
+        inputs: the keys of the values the graph is given (default: the first node's input).
     """
 
-    def __init__(self, nodes, outputs):
-        self.inputs = nodes[0].inputs[0] if nodes else None  # the first node's input key (for ``call``)
+    def __init__(self, nodes, outputs, inputs=None):
+        self.inputs = tuple(inputs) if inputs is not None else (nodes[0].inputs[0],) if nodes else ()
         self.outputs = tuple(outputs)
         readers = {}
         for node in nodes:
@@ -96,14 +113,18 @@ class Plan:
         """Run the steps on ``values`` (a dict of the graph's input keys to tensors); returns the
         outputs' values, in order."""
         for step, drop in zip(self.steps, self._drop_after):
-            values[step.output] = step(*[values[key] for key in step.inputs], training=training)
+            result = step(*[values[key] for key in step.inputs], training=training)
+            if type(step.output) is tuple:  # a call that returns several tensors
+                values.update(zip(step.output, nest.flatten(result)))
+            else:
+                values[step.output] = result
             for key in drop:
                 del values[key]
         return [values[key] for key in self.outputs]
 
     def call(self, x, training=None):
         """``run`` for a plan of one input and one output: the output's value for ``x``."""
-        return self.run({self.inputs: x}, training)[0]
+        return self.run({self.inputs[0]: x}, training)[0]
 
     @property
     def stateless_inference(self):
@@ -117,14 +138,22 @@ def _stateless(layer):
 
 
 def _computes_as(layer, cls):
-    """Whether ``layer`` computes what ``cls`` does: an instance whose class does not override ``call`` (or ``__call__``)."""
+    """Whether ``layer`` computes what ``cls`` does: an instance whose class does not override ``call``
+    (or ``__call__``), without an activity regularizer (which adds a loss at each call)."""
     kind = type(layer)
-    return isinstance(layer, cls) and kind.call is cls.call and kind.__call__ is Layer.__call__
+    return (
+        isinstance(layer, cls)
+        and kind.call is cls.call
+        and kind.__call__ is Layer.__call__
+        and layer.activity_regularizer is None
+    )
 
 
 def _apply_rules(nodes, index, readers, outputs):
     node = nodes[index]
     layer, following = node.layer, nodes[index + 1] if index + 1 < len(nodes) else None
+    if node.arguments or node.pack is not None:  # called with arguments of its own, or on several tensors
+        return LayerStep(node)
     if _computes_as(layer, Conv2D):
         if (
             following is not None
@@ -143,14 +172,21 @@ def _apply_rules(nodes, index, readers, outputs):
 
 
 class LayerStep:
-    """Rule 5: one layer, called as Keras calls it."""
+    """Rule 5: one layer, called as Keras calls it (a ``training`` given to the call itself, as in
+    ``base_model(x, training=False)``, wins over the model's)."""
 
     def __init__(self, node):
         self.layers, self.inputs, self.output = (node.layer,), node.inputs, node.output
+        self.pack = node.pack
+        self.training = node.arguments.get("training")
+        self.arguments = {key: value for key, value in node.arguments.items() if key != "training"}
 
     def __call__(self, *inputs, training):
-        layer = self.layers[0]
-        return layer(inputs[0] if len(inputs) == 1 else list(inputs), training=training)
+        if self.training is not None:
+            training = self.training
+        return self.layers[0](
+            inputs[0] if self.pack is None else self.pack(list(inputs)), training=training, **self.arguments
+        )
 
 
 def _ready(layer, x):

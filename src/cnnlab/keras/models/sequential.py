@@ -96,7 +96,7 @@ class Sequential(Model):
         layer = self._layers.pop()
         if self._symbolic_output is not None:
             previous = self.layers[-1] if self.layers else None
-            self._symbolic_output = previous._inbound_nodes[-1][1] if previous is not None else self._input_tensor
+            self._symbolic_output = previous._inbound_nodes[-1].outputs if previous is not None else self._input_tensor
         return layer
 
     def _build_for(self, input_shape):

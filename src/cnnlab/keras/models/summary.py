@@ -71,7 +71,8 @@ def _format_shape(shape):
 def format_output_shape(layer):
     """'(None, 28, 28, 10)', or '?' when the layer has never seen an input (Keras's ``format_layer_shape``)."""
     if layer._inbound_nodes:
-        shape = layer._inbound_nodes[-1][1].shape
+        outputs = layer._inbound_nodes[-1].output_tensors
+        shape = outputs[0].shape if len(outputs) == 1 else [tensor.shape for tensor in outputs]
     elif layer._build_input_shape is not None:
         try:
             shape = layer.compute_output_shape(layer._build_input_shape)
@@ -79,7 +80,7 @@ def format_output_shape(layer):
             return "?"
     else:
         return "?"
-    if isinstance(shape, list):  # a nested model with several outputs
+    if isinstance(shape, list):  # a layer or nested model with several outputs
         return str([_format_shape(s) for s in shape]).replace("'", "")
     return _format_shape(shape)
 
@@ -241,26 +242,34 @@ def _is_functional(model):
 def _chain_like(model):
     """Whether a functional model is a plain chain (Keras's ``sequential_like``): no two of its
     calls at the same depth from the outputs, no layer called twice."""
-    depth = {}  # id(output tensor of a call) -> its depth, 0 for the outputs
-    for layer, source, target in reversed(model._nodes):  # consumers before producers
-        own = depth.setdefault(id(target), 0)
-        depth[id(source)] = max(depth.get(id(source), 0), own + 1)
-    depths = [depth[id(target)] for _, _, target in model._nodes] + [depth.get(id(model._input_tensor), 0)]
-    layers = [id(layer) for layer, _, _ in model._nodes]
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        return False
+    depth = {}  # id(tensor) -> its depth, 0 for the outputs
+    for _, record in reversed(model._nodes):  # consumers before producers
+        own = max(depth.setdefault(id(target), 0) for target in record.output_tensors)
+        for source in record.input_tensors:
+            depth[id(source)] = max(depth.get(id(source), 0), own + 1)
+    depths = [depth[id(record.output_tensors[0])] for _, record in model._nodes]
+    depths.append(depth.get(id(model.inputs[0]), 0))
+    layers = [id(layer) for layer, _ in model._nodes]
     return len(set(depths)) == len(depths) and len(set(layers)) == len(layers)
 
 
 def _connections(model, layer):
     """'conv2d[0][0]' for each input of the layer's calls in ``model``; '-' for none (the InputLayer)."""
-    calls = {id(target): source for node_layer, source, target in model._nodes if node_layer is layer}
+    in_model = {id(record) for node_layer, record in model._nodes if node_layer is layer}
     names = []
-    for _, output in layer._inbound_nodes:
-        source = calls.get(id(output))
-        if source is None:
+    for record in layer._inbound_nodes:
+        if id(record) not in in_model:
             continue
-        source_layer = source.source[0]
-        node_index = next(i for i, (_, out) in enumerate(source_layer._inbound_nodes) if out is source)
-        names.append(f"{source_layer.name}[{node_index}][0]")
+        for source in record.input_tensors:
+            source_layer = source.source[0]
+            node_index = next(
+                i
+                for i, made in enumerate(source_layer._inbound_nodes)
+                if any(tensor is source for tensor in made.output_tensors)
+            )
+            names.append(f"{source_layer.name}[{node_index}][{source.index}]")
     return ", ".join(names) or "-"
 
 

@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from ...autodiff import GradientTape
+from ...autodiff import GradientTape, no_recording
 from ...tensor import Tensor, Variable
 from . import schedules
 
@@ -307,7 +307,32 @@ class Optimizer:
             scratch = self._scratch_for(value)
             self._update_step(value, grad, {name: slot._value for name, slot in slots.items()}, scratch, learning_rate)
         self._iterations._value += 1
+        for variable in variables:  # as Keras 3: a weight's constraint projects it after each update
+            if variable.constraint is not None:
+                with no_recording():
+                    variable.assign(variable.constraint(variable))
         return self._iterations
+
+    def apply(self, grads, trainable_variables=None):
+        """Keras 3's spelling of ``apply_gradients``: the gradients and the variables as two lists
+        (by default the variables the optimizer was built for).
+
+        Returns:
+            ``iterations``.
+        """
+        if trainable_variables is None:
+            if not self._variables_seen:
+                raise ValueError(
+                    f"{type(self).__name__}.apply: give the variables (apply(grads, variables)); the optimizer has "
+                    "not been built for any yet."
+                )
+            trainable_variables = self._variables_seen
+        grads, trainable_variables = list(grads), list(trainable_variables)
+        if len(grads) != len(trainable_variables):
+            raise ValueError(
+                f"{type(self).__name__}.apply: received {len(grads)} gradients for {len(trainable_variables)} variables."
+            )
+        return self.apply_gradients(zip(grads, trainable_variables))
 
     def minimize(self, loss, var_list, tape=None):
         """Compute the gradients of ``loss`` and apply them to ``var_list``.
