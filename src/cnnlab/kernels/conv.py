@@ -57,7 +57,7 @@ import numpy as np
 
 from ..runtime import threads, tuning
 from . import matmul as products
-from . import padding, pool
+from . import padding, pool, winograd
 from . import relu as relu_kernels
 from .windows import (
     add_windows,
@@ -78,8 +78,9 @@ class ConvOutput(NamedTuple):
 
     Attributes:
         out: the (N, OH, OW, O) output, or (N, OH/2, OW/2, O) after a 2x2 max pool.
-        columns: the im2col matrix, for the filter gradient, when asked for and within the
-            working memory; else None.
+        columns: what the filter gradient needs of the input, when asked for and within the
+            working memory: the im2col matrix, or with the ``winograd`` strategy a
+            ``winograd.TiledInput``; else None.
         argmax: the 2x2 pool's argmax (``pool.max_pool``'s), when asked for; else None.
         quarters: whether the conv's rows (of ``columns``, and of the gradient that
             ``pool_backward`` gives) are in the order of the pooling windows' quarters.
@@ -102,8 +103,8 @@ def conv2d(x, filters, geometry, bias=None, *, relu=False, max_pool=False, keep_
         geometry: the conv's ``Geometry2D``.
         relu: apply a ReLU to the result (after the pool: they commute).
         max_pool: follow with a 2x2 max pool of stride 2 ('VALID').
-        keep_columns: return the im2col matrix for the filter gradient (when it fits
-            ``tuning.WORKING_MEMORY_BYTES``).
+        keep_columns: return what the filter gradient needs of the input (the im2col matrix,
+            or Winograd's transformed tiles) when it fits ``tuning.WORKING_MEMORY_BYTES``.
         argmax: return the pool's argmax, for its gradient.
         empty: the allocator of the big arrays.
 
@@ -113,8 +114,15 @@ def conv2d(x, filters, geometry, bias=None, *, relu=False, max_pool=False, keep_
     (oh, ow), n, out_channels = geometry.out_shape, x.shape[0], filters.shape[3]
     if max_pool and not (keep_columns or argmax) and _pools_by_windows(x, geometry):
         return ConvOutput(_conv_max_pool_by_windows(x, filters, geometry, bias, relu, empty), None, None, False)
+    even = oh > 0 and ow > 0 and oh % 2 == 0 and ow % 2 == 0
+    tile = winograd_tile(x.shape, filters.shape, geometry, x.dtype)
+    if tile:
+        quarters = max_pool and even
+        out = empty(((2, 2, n, oh // 2, ow // 2) if quarters else (n, oh, ow)) + (out_channels,), x.dtype)
+        columns = winograd.conv2d(x, filters, geometry, tile, out, bias=bias, quarters=quarters, keep=keep_columns, empty=empty)
+        return _pool_and_relu(out, columns, quarters, geometry, relu, max_pool, argmax, empty)
     fits = columns_bytes(x.shape, geometry, x.itemsize, bias is not None) <= tuning.WORKING_MEMORY_BYTES
-    quarters = max_pool and fits and oh % 2 == 0 and ow % 2 == 0 and oh > 0 and ow > 0
+    quarters = max_pool and fits and even
     weights = filters.reshape(-1, out_channels)
     if bias is not None:
         weights = np.concatenate([weights, bias.reshape(1, out_channels)])
@@ -125,17 +133,44 @@ def conv2d(x, filters, geometry, bias=None, *, relu=False, max_pool=False, keep_
         columns = _by_chunks(x, geometry, weights, out, quarters, keep_columns, empty)
     else:
         columns = _whole(x, geometry, weights, out, quarters, empty)
-    if not keep_columns:
-        columns = None
+    return _pool_and_relu(out, columns if keep_columns else None, quarters, geometry, relu, max_pool, argmax, empty)
+
+
+def _pool_and_relu(out, columns, quarters, geometry, relu, max_pool, argmax, empty):
+    """The dispatcher's last steps on the conv's output ``out``: the pool, the ReLU; the ``ConvOutput``."""
     pool_argmax = None
     if quarters:
         out, pool_argmax = pool.max_pool_quarters(out, argmax, empty)
     elif max_pool:
-        pool_geometry = padding.geometry_2d((oh, ow), (2, 2), (2, 2), (1, 1), "VALID", "max_pool2d")
+        pool_geometry = padding.geometry_2d(geometry.out_shape, (2, 2), (2, 2), (1, 1), "VALID", "max_pool2d")
         out, pool_argmax = pool.max_pool(out, pool_geometry, argmax, empty)
     if relu:
         relu_kernels.relu(out, out=out)
     return ConvOutput(out, columns, pool_argmax, quarters)
+
+
+def winograd_tile(input_shape, filter_shape, geometry, dtype):
+    """The ``winograd`` strategy's rule: the output tile size m of F(m x m, 3 x 3) to compute a conv
+    with, or None for im2col.
+
+    A 3x3 stride-1 conv in float32 or float64 (Winograd's rounding error grows too fast in
+    lower precisions) whose channels make the saved multiplies outweigh the transforms:
+    the products shrink with input x output channels, the transforms grow with input +
+    output channels, so the rule is on ``C * O / (C + O)`` (``tuning.WINOGRAD_MIN_CHANNELS``
+    of each for a square conv).  F(4x4, 3x3) where the output is at least
+    ``tuning.WINOGRAD_F4_MIN_SIZE`` on each side (smaller images waste too much of its
+    bigger tiles), F(2x2, 3x3) otherwise; both within the working memory.
+    """
+    if dtype not in (np.float32, np.float64) or not winograd.applies(geometry, filter_shape):
+        return None
+    c, o = filter_shape[2:]
+    if 2 * c * o < tuning.WINOGRAD_MIN_CHANNELS * (c + o) or 0 in input_shape or 0 in geometry.out_shape:
+        return None
+    m = 4 if min(geometry.out_shape) >= tuning.WINOGRAD_F4_MIN_SIZE else 2
+    itemsize = np.dtype(dtype).itemsize
+    if winograd.tiled_input_bytes(input_shape, m, geometry.out_shape, itemsize) > tuning.WORKING_MEMORY_BYTES:
+        return None
+    return m
 
 
 def pool_backward(d_pooled, forward, conv_shape, empty=np.empty):
@@ -457,9 +492,14 @@ def conv2d_backprop_filter(x, out_backprop, filter_shape, geometry, *, columns=N
     Returns:
         ``(filter_grad, bias_grad)``.
     """
+    if isinstance(columns, winograd.TiledInput):
+        return winograd.backprop_filter(columns, out_backprop, filter_shape, with_bias)
     size = math.prod(filter_shape[:3])
     dy = out_backprop.reshape(-1, filter_shape[3])
     if columns is None:
+        tile = winograd_tile(x.shape, filter_shape, geometry, x.dtype)
+        if tile:
+            return winograd.backprop_filter(winograd.transform_input(x, geometry, tile), out_backprop, filter_shape, with_bias)
         if columns_bytes(x.shape, geometry, x.itemsize, with_bias) > tuning.WORKING_MEMORY_BYTES:
             grads = _backprop_filter_in_bands(x, out_backprop, geometry, with_bias)
             return grads[:size].reshape(filter_shape), grads[size] if with_bias else None

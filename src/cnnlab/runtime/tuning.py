@@ -51,6 +51,17 @@ WORKING_MEMORY_BYTES = 256 << 20
 # padding zeros (a 'valid' conv on a small image); then each window's share is added back.
 CORRELATION_MAX_ZERO_FRACTION = 0.25
 
+# A 3x3 stride-1 conv runs by Winograd's F(m x m, 3 x 3) when C * O / (C + O) is at least
+# half this (this many input and output channels for a square conv): with fewer
+# channels its transforms cost more than the multiplies it saves.
+WINOGRAD_MIN_CHANNELS = 16
+# ... by F(4x4, 3x3) when its output is at least this many cells on each side, else by
+# F(2x2, 3x3) (a small image wastes too much of the bigger tiles).
+WINOGRAD_F4_MIN_SIZE = 8
+# Winograd's work goes a chunk of images at a time, about this many bytes of transformed
+# tiles, so that a chunk stays in a core's cache from one stage to the next.
+WINOGRAD_CHUNK_BYTES = 1 << 20
+
 # ---- element-wise kernels -------------------------------------------------------------------
 
 # The ReLU compares rows of this many values with one cached row of zeros (64 KiB of float32,
