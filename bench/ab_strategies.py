@@ -112,6 +112,8 @@ CANDIDATES = {
     "broadcast_rows": (["tape"], [(broadcast, "apply", lambda fn, a, b: fn(a, b))]),
     "buffer_pool": (["sgd128", "adam32", "deep", "predict"], [(fused_ops, "empty", lambda shape, dtype: np.empty(shape, dtype))]),
     "side_by_side": (["predict"], [(tuning, "SIDE_BY_SIDE_MIN_SECONDS", float("inf"))]),
+    "winograd": (["deep"], [(conv_kernels, "winograd_tile", lambda *a: None)]),
+    "winograd_f4": (["deep"], [(tuning, "WINOGRAD_F4_MIN_SIZE", 1 << 30)]),
 }
 
 

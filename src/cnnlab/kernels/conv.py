@@ -472,6 +472,35 @@ def _backprop_input_in_bands(out_backprop, filters, input_shape, geometry):
     return crop_spatial(padded, geometry, input_shape)
 
 
+# ---- both gradients ------------------------------------------------------------------------------
+
+
+def conv2d_gradients(x, out_backprop, filters, geometry, forward, *, need_input, need_filters, with_bias=False, empty=np.empty):
+    """A training step's gradients of ``conv2d``: ``(dL/dx, dL/dfilters, dL/dbias)``, None for those not needed.
+
+    Args:
+        x: the forward's input (not read when ``forward.columns`` holds what the filter
+            gradient needs); out_backprop: dL/dy in the forward's row order (see
+            ``conv2d_backprop_filter``); filters: HWIO; geometry: the conv's.
+        forward: the forward's ``ConvOutput``.
+        need_input, need_filters, with_bias: which gradients to compute.
+
+    Where the forward ran by Winograd, both come from one transform of ``dy``'s tiles
+    (``winograd.backward``); otherwise each from its own dispatcher.
+    """
+    if isinstance(forward.columns, winograd.TiledInput) and need_input:
+        return winograd.backward(
+            forward.columns, out_backprop, filters, geometry, x.shape,
+            need_filters=need_filters, with_bias=with_bias and need_filters, empty=empty,
+        )  # fmt: skip
+    dw = db = dx = None
+    if need_filters:
+        dw, db = conv2d_backprop_filter(x, out_backprop, filters.shape, geometry, columns=forward.columns, with_bias=with_bias)
+    if need_input:
+        dx = conv2d_backprop_input(nhwc(out_backprop, forward, empty), filters, x.shape, geometry, empty)
+    return dx, dw, db
+
+
 # ---- filter gradient -----------------------------------------------------------------------------
 
 
@@ -492,14 +521,16 @@ def conv2d_backprop_filter(x, out_backprop, filter_shape, geometry, *, columns=N
     Returns:
         ``(filter_grad, bias_grad)``.
     """
-    if isinstance(columns, winograd.TiledInput):
-        return winograd.backprop_filter(columns, out_backprop, filter_shape, with_bias)
-    size = math.prod(filter_shape[:3])
-    dy = out_backprop.reshape(-1, filter_shape[3])
     if columns is None:
         tile = winograd_tile(x.shape, filter_shape, geometry, x.dtype)
         if tile:
-            return winograd.backprop_filter(winograd.transform_input(x, geometry, tile), out_backprop, filter_shape, with_bias)
+            columns = winograd.transform_input(x, geometry, tile)
+    if isinstance(columns, winograd.TiledInput):
+        filters = np.zeros(filter_shape, out_backprop.dtype)  # not read without the input's gradient
+        return winograd.backward(columns, out_backprop, filters, geometry, x.shape, need_input=False, with_bias=with_bias)[1:]
+    size = math.prod(filter_shape[:3])
+    dy = out_backprop.reshape(-1, filter_shape[3])
+    if columns is None:
         if columns_bytes(x.shape, geometry, x.itemsize, with_bias) > tuning.WORKING_MEMORY_BYTES:
             grads = _backprop_filter_in_bands(x, out_backprop, geometry, with_bias)
             return grads[:size].reshape(filter_shape), grads[size] if with_bias else None

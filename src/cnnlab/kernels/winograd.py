@@ -212,7 +212,7 @@ def _transform_both_axes(matrix, tiles, first, into):
 
 def padded_for_tiles(x, geometry, tiles, empty=np.empty):
     """``x`` (NHWC) with the conv's padding, and zeros below and to the right up to whole tiles:
-    (N, rows*m + 2, cols*m + 2, C).  ``x`` itself when that is its shape already."""
+    (N, rows*m + 2, cols*m + 2, C), C-contiguous.  ``x`` itself when that is what it is already."""
     n, h, w, c = x.shape
     top, left = geometry.rows.pad_before, geometry.cols.pad_before
     height, width = tiles.rows * tiles.m + 2, tiles.cols * tiles.m + 2
@@ -243,7 +243,7 @@ def conv2d(x, filters, geometry, m, out, *, bias=None, quarters=False, keep=Fals
         m: the output tile size, 2 or 4.
         out: (N, OH, OW, O), or with ``quarters`` (2, 2, N, OH/2, OW/2, O) (OH, OW even): the
             conv's output in the quarters of its 2x2 pooling windows.
-        keep: return the transformed input tiles for the filter gradient.
+        keep: return the transformed input tiles for the gradients.
         empty: the allocator of the big arrays.
 
     Returns:
@@ -257,168 +257,31 @@ def conv2d(x, filters, geometry, m, out, *, bias=None, quarters=False, keep=Fals
     padded = padded_for_tiles(x, geometry, tiles, empty)
     transformed = transform_filters(filters, m)
     chunk = chunk_images(m, tiles, max(c, o), x.itemsize)
-    chunks = -(-n // chunk)
     kept = empty((a * a, n * tiles.per_image, c), dtype) if keep else None
-    corner = (a + 1) if bias is not None else None  # entry (1, 1): every output cell takes it once (see below)
+    corner = a + 1  # entry (1, 1) of a transformed tile: every output cell takes it once (see below)
 
     def part(chunk_range):
-        images = min(chunk, n)
-        buffers = _Buffers(a, images * tiles.per_image, c, o, dtype)
-        for index in range(chunk_range.start, chunk_range.stop):
-            first, last = index * chunk, min(n, (index + 1) * chunk)
+        work = _Work(tiles, min(chunk, n), dtype)
+        for first, last in _chunk_bounds(chunk_range, chunk, n):
             count = (last - first) * tiles.per_image
-            gathered, rows_first, v, products, cols_first, y = buffers.views(count)
-            if kept is not None:
-                v = kept[:, first * tiles.per_image : last * tiles.per_image]
-            _input_tiles(padded[first:last], tiles, gathered.reshape(a, a, last - first, tiles.rows, tiles.cols, c))
-            _transform_both_axes(mats.BT, gathered.reshape(a, a, count * c), rows_first, v.reshape(a, a, count * c))
-            np.matmul(v, transformed, out=products)
-            if corner is not None:
+            v = work.array("v", (a * a, count, c)) if kept is None else kept[:, first * tiles.per_image : last * tiles.per_image]
+            _transform_input_chunk(padded[first:last], tiles, mats, work, v)
+            products = np.matmul(v, transformed, out=work.array("products", (a * a, count, o)))
+            if bias is not None:
                 # Column 1 of AT is all ones (the interpolation point 1), so what is added to entry
                 # (1, 1) of the transformed tile reaches each of its m*m output cells once.
                 products[corner] += bias
-            _transform_both_axes(mats.AT, products.reshape(a, a, count * o), cols_first, y.reshape(m, m, count * o))
-            _write_tiles(y.reshape(m, m, last - first, tiles.rows, tiles.cols, o), out, first, last, quarters)
+            y = work.array("y", (m, m, count * o))
+            _transform_both_axes(mats.AT, products.reshape(a, a, count * o), work.array("rows_first", (m, a, count * o)), y)
+            _write_tiles(y.reshape(m, m, last - first, tiles.rows, tiles.cols, o), out, first, last, quarters, work)
 
-    threads.parallel_parts(part, chunks, elements=n * tiles.per_image * a * a * max(c, o))
+    threads.parallel_parts(part, -(-n // chunk), elements=n * tiles.per_image * a * a * max(c, o))
     return TiledInput(kept, tiles, quarters) if keep else None
-
-
-class _Buffers:
-    """One thread's working arrays for chunks of up to ``count`` tiles."""
-
-    def __init__(self, a, count, c, o, dtype):
-        m = a - 2
-        self.shapes = ((a * a, c), (a * a, c), (a * a, c), (a * a, o), (m * a, o), (m * m, o))
-        self.arrays = [np.empty((rows * count, width), dtype) for rows, width in self.shapes]
-
-    def views(self, count):
-        """(gathered tiles, their rows transformed, V, products M, M's rows transformed, output Y) for
-        ``count`` tiles, each C-contiguous: (a*a, count, C) x 3, (a*a, count, O), (m*a, ...), (m*m, ...)."""
-        return [
-            array[: rows * count].reshape(rows, count, width)
-            for array, (rows, width) in zip(self.arrays, self.shapes)
-        ]
-
-
-def _output_cells(out, first, last, quarters, m, rows, cols):
-    """For each cell (i, j) of an m x m tile, ``(target, rows_i, cols_j)``: the view of ``out`` that the
-    cell (i, j) of the tiles of images [first, last) is written to, and how many tile rows and
-    columns reach it (the last tiles may hang over the output's edge)."""
-    if quarters:
-        _, _, _, half_h, half_w, _ = out.shape
-        height, width = 2 * half_h, 2 * half_w
-    else:
-        _, height, width, _ = out.shape
-    for i in range(m):
-        rows_i = len(range(i, height, m))
-        for j in range(m):
-            cols_j = len(range(j, width, m))
-            if quarters:  # output row r = m*t + i sits in window row r // 2, quarter row r % 2
-                target = out[i % 2, j % 2, first:last, i // 2 :: m // 2, j // 2 :: m // 2]
-            else:
-                target = out[first:last, i::m, j::m]
-            yield (i, j), target, rows_i, cols_j
-
-
-def _write_tiles(y, out, first, last, quarters):
-    """Write the output tiles ``y`` (m, m, images, rows, cols, O) of images [first, last) into ``out``."""
-    m, _, _, rows, cols, _ = y.shape
-    height = 2 * out.shape[3] if quarters else out.shape[1]
-    width = 2 * out.shape[4] if quarters else out.shape[2]
-    if height == rows * m and width == cols * m:
-        if quarters:
-            half = m // 2
-            target = out[:, :, first:last].reshape(2, 2, last - first, rows, half, cols, half, -1)
-            source = y.reshape(half, 2, half, 2, last - first, rows, cols, -1).transpose(1, 3, 4, 5, 0, 6, 2, 7)
-        else:
-            target = out[first:last].reshape(last - first, rows, m, cols, m, -1)
-            source = y.transpose(2, 3, 0, 4, 1, 5)
-        np.copyto(pixels(target), pixels(source))
-        return
-    for (i, j), target, rows_i, cols_j in _output_cells(out, first, last, quarters, m, rows, cols):
-        np.copyto(pixels(target), pixels(y[i, j, :, :rows_i, :cols_j]))
-
-
-# ---- filter gradient -----------------------------------------------------------------------------
-
-
-def _gradient_tiles(d_out, tiles, first, last, quarters, into):
-    """``into`` (m, m, images, rows, cols, O): the output gradient's m x m tiles of images [first, last),
-    zeros where a tile hangs over the output's edge."""
-    m = tiles.m
-    exact = None
-    if quarters:
-        height, width = 2 * d_out.shape[3], 2 * d_out.shape[4]
-    else:
-        height, width = d_out.shape[1:3]
-    if height == tiles.rows * m and width == tiles.cols * m:
-        if quarters:
-            half = m // 2
-            exact = d_out[:, :, first:last].reshape(2, 2, last - first, tiles.rows, half, tiles.cols, half, -1)
-            target = into.reshape(half, 2, half, 2, last - first, tiles.rows, tiles.cols, -1).transpose(1, 3, 4, 5, 0, 6, 2, 7)
-        else:
-            exact = d_out[first:last].reshape(last - first, tiles.rows, m, tiles.cols, m, -1)
-            target = into.transpose(2, 3, 0, 4, 1, 5)
-        np.copyto(pixels(target), pixels(exact))
-        return
-    for (i, j), source, rows_i, cols_j in _output_cells(d_out, first, last, quarters, m, tiles.rows, tiles.cols):
-        cell = into[i, j]
-        cell[:, rows_i:].fill(0)
-        cell[:, :rows_i, cols_j:].fill(0)
-        np.copyto(pixels(cell[:, :rows_i, :cols_j]), pixels(source))
-
-
-def backprop_filter(kept, d_out, filter_shape, with_bias=False, empty=np.empty):
-    """``(dL/dfilters, dL/dbias)`` of ``conv2d`` from its ``TiledInput`` and ``d_out`` = dL/dy.
-
-    Args:
-        kept: the forward's ``TiledInput``.
-        d_out: dL/dy in the forward's output layout (NHWC, or the pooling windows' quarters
-            when ``kept.quarters``).
-        filter_shape: HWIO (3, 3, C, O).
-        with_bias: also return the bias's gradient (else None).
-
-    The output gradient's tiles are transformed a chunk of images at a time; then each of
-    the (m+2)^2 entries is one product over every tile of the batch, the entries shared
-    out over the threads.  The bias's gradient is the sum of the transformed gradient's
-    entry (1, 1) over the tiles: every output cell reaches it once (see ``conv2d``).
-    """
-    tiles, v = kept.tiling, kept.tiles
-    m, a = tiles.m, tiles.m + 2
-    _, _, c, o = filter_shape
-    dtype = v.dtype
-    n = v.shape[1] // tiles.per_image
-    mats = matrices(m, dtype)
-    d_products = empty((a * a, n * tiles.per_image, o), dtype)
-    chunk = chunk_images(m, tiles, max(c, o), v.itemsize)
-
-    def transform_part(chunk_range):
-        images = min(chunk, n)
-        gathered = np.empty((m * m * images * tiles.per_image, o), dtype)
-        rows_first = np.empty((a * m * images * tiles.per_image, o), dtype)
-        for index in range(chunk_range.start, chunk_range.stop):
-            first, last = index * chunk, min(n, (index + 1) * chunk)
-            count = (last - first) * tiles.per_image
-            cells = gathered[: m * m * count].reshape(m, m, last - first, tiles.rows, tiles.cols, o)
-            _gradient_tiles(d_out, tiles, first, last, kept.quarters, cells)
-            d_chunk = d_products[:, first * tiles.per_image : last * tiles.per_image].reshape(a, a, count * o)
-            _transform_both_axes(mats.A, cells.reshape(m, m, count * o), rows_first[: a * m * count].reshape(a, m, count * o), d_chunk)
-
-    threads.parallel_parts(transform_part, -(-n // chunk), elements=d_products.size)
-    d_transformed = np.empty((a * a, c, o), dtype)
-
-    def product_part(entries):
-        np.matmul(v[entries].transpose(0, 2, 1), d_products[entries], out=d_transformed[entries])
-
-    threads.parallel_parts(product_part, a * a, elements=v.size + d_products.size)
-    bias_grad = d_products[a + 1].sum(axis=0) if with_bias else None
-    return filter_gradient(d_transformed, m), bias_grad
 
 
 def transform_input(x, geometry, m, empty=np.empty):
     """The ``TiledInput`` of ``x`` for a conv of ``geometry`` by F(m x m, 3 x 3), without the conv
-    (for a filter gradient whose forward kept nothing)."""
+    (for a gradient whose forward kept nothing)."""
     n, _, _, c = x.shape
     tiles = tiling(m, geometry.out_shape)
     a = m + 2
@@ -428,16 +291,200 @@ def transform_input(x, geometry, m, empty=np.empty):
     chunk = chunk_images(m, tiles, c, x.itemsize)
 
     def part(chunk_range):
-        images = min(chunk, n)
-        gathered = np.empty((a * a * images * tiles.per_image, c), x.dtype)
-        rows_first = np.empty_like(gathered)
-        for index in range(chunk_range.start, chunk_range.stop):
-            first, last = index * chunk, min(n, (index + 1) * chunk)
-            count = (last - first) * tiles.per_image
-            cells = gathered[: a * a * count].reshape(a, a, last - first, tiles.rows, tiles.cols, c)
-            _input_tiles(padded[first:last], tiles, cells)
-            v = kept[:, first * tiles.per_image : last * tiles.per_image].reshape(a, a, count * c)
-            _transform_both_axes(mats.BT, cells.reshape(a, a, count * c), rows_first[: a * a * count].reshape(a, a, count * c), v)
+        work = _Work(tiles, min(chunk, n), x.dtype)
+        for first, last in _chunk_bounds(chunk_range, chunk, n):
+            v = kept[:, first * tiles.per_image : last * tiles.per_image]
+            _transform_input_chunk(padded[first:last], tiles, mats, work, v)
 
     threads.parallel_parts(part, -(-n // chunk), elements=kept.size)
     return TiledInput(kept, tiles, False)
+
+
+def _chunk_bounds(chunk_range, chunk, n):
+    """``(first, last)`` images of each chunk in ``chunk_range`` (a slice of chunk indices)."""
+    for index in range(chunk_range.start, chunk_range.stop):
+        yield index * chunk, min(n, (index + 1) * chunk)
+
+
+class _Work:
+    """One thread's working arrays, each made once for the largest chunk and reused by the next ones."""
+
+    def __init__(self, tiles, images, dtype):
+        self.tiles, self.images, self.dtype = tiles, images, dtype
+        self._arrays = {}
+
+    def array(self, name, shape):
+        """A C-contiguous array of ``shape`` (for at most ``images`` images) under ``name``."""
+        size = int(np.prod(shape))
+        array = self._arrays.get(name)
+        if array is None or array.size < size:
+            array = self._arrays[name] = np.empty(size, self.dtype)
+        return array[:size].reshape(shape)
+
+
+def _transform_input_chunk(padded, tiles, mats, work, into):
+    """``into`` (a*a, tiles, C): the transformed tiles ``BT d B`` of the images ``padded``."""
+    a = tiles.m + 2
+    n, _, _, c = padded.shape
+    count = n * tiles.per_image
+    gathered = work.array("gathered", (a, a, n, tiles.rows, tiles.cols, c))
+    _input_tiles(padded, tiles, gathered)
+    _transform_both_axes(
+        mats.BT, gathered.reshape(a, a, count * c), work.array("input_rows", (a, a, count * c)), into.reshape(a, a, count * c)
+    )
+
+
+def _height_width(array, quarters):
+    """The (height, width) of a conv output stored as NHWC or in pooling quarters."""
+    return (2 * array.shape[3], 2 * array.shape[4]) if quarters else array.shape[1:3]
+
+
+def _write_tiles(y, out, first, last, quarters, work):
+    """Write the output tiles ``y`` (m, m, images, rows, cols, O) of images [first, last) into ``out``
+    (NHWC or quarters); tiles hanging over the output's edge go through a whole-tiles array."""
+    m, _, images, rows, cols, o = y.shape
+    height, width = _height_width(out, quarters)
+    by_cell = y.transpose(2, 3, 0, 4, 1, 5)  # (images, rows, m, cols, m, O): an image's rows and columns
+    if height == rows * m and width == cols * m and quarters:
+        half = m // 2
+        target = out[:, :, first:last].reshape(2, 2, images, rows, half, cols, half, o)
+        source = y.reshape(half, 2, half, 2, images, rows, cols, o).transpose(1, 3, 4, 5, 0, 6, 2, 7)
+        np.copyto(pixels(target), pixels(source))
+    elif height == rows * m and width == cols * m:
+        np.copyto(pixels(out[first:last].reshape(images, rows, m, cols, m, o)), pixels(by_cell))
+    else:
+        whole = work.array("whole_tiles", (images, rows, m, cols, m, o))
+        np.copyto(pixels(whole), pixels(by_cell))
+        whole = whole.reshape(images, rows * m, cols * m, o)
+        if quarters:
+            for i in range(2):
+                for j in range(2):
+                    np.copyto(pixels(out[i, j, first:last]), pixels(whole[:, i:height:2, j:width:2]))
+        else:
+            np.copyto(pixels(out[first:last]), pixels(whole[:, :height, :width]))
+
+
+# ---- gradients -----------------------------------------------------------------------------------
+
+
+def _gradient_tiles(d_out, tiles, first, last, quarters, work):
+    """The output gradient's m x m tiles of images [first, last): (m, m, images, rows, cols, O), zeros
+    where a tile hangs over the output's edge."""
+    m, rows, cols = tiles
+    images, o = last - first, d_out.shape[-1]
+    height, width = _height_width(d_out, quarters)
+    into = work.array("gradient_tiles", (m, m, images, rows, cols, o))
+    by_cell = into.transpose(2, 3, 0, 4, 1, 5)  # (images, rows, m, cols, m, O)
+    if height == rows * m and width == cols * m and quarters:
+        half = m // 2
+        source = d_out[:, :, first:last].reshape(2, 2, images, rows, half, cols, half, o)
+        target = into.reshape(half, 2, half, 2, images, rows, cols, o).transpose(1, 3, 4, 5, 0, 6, 2, 7)
+        np.copyto(pixels(target), pixels(source))
+    elif height == rows * m and width == cols * m:
+        np.copyto(pixels(by_cell), pixels(d_out[first:last].reshape(images, rows, m, cols, m, o)))
+    else:
+        whole = work.array("whole_tiles", (images, rows * m, cols * m, o))
+        whole[:, height:].fill(0)
+        whole[:, :height, width:].fill(0)
+        if quarters:
+            for i in range(2):
+                for j in range(2):
+                    np.copyto(pixels(whole[:, i:height:2, j:width:2]), pixels(d_out[i, j, first:last]))
+        else:
+            np.copyto(pixels(whole[:, :height, :width]), pixels(d_out[first:last]))
+        np.copyto(pixels(by_cell), pixels(whole.reshape(images, rows, m, cols, m, o)))
+    return into
+
+
+def _add_tiles_back(d_tiles, tiles, work, into):
+    """The adjoint of ``_input_tiles``: ``into`` (images, rows*m + 2, cols*m + 2, C) set to the sum of the
+    tiles ``d_tiles`` (a, a, images, rows, cols, C) at their places (neighbours overlap by two rows
+    and two columns).  Separable: the columns of each tile row first, then the rows."""
+    m, rows, cols = tiles
+    a, _, images, _, _, c = d_tiles.shape
+    width = cols * m + 2
+    # Along the columns: cells j < m of the tiles cover columns [0, cols*m) once each; cells m and
+    # m+1 add onto the first two columns of the next tile (or the last two of the image).
+    strips = work.array("strips", (a, images, rows, width, c))
+    strips[:, :, :, cols * m :].fill(0)
+    by_column = strips[:, :, :, : cols * m].reshape(a, images, rows, cols, m, c)
+    np.copyto(pixels(by_column), pixels(d_tiles[:, :m].transpose(0, 2, 3, 4, 1, 5)))
+    for j in range(m, a):
+        strips[:, :, :, j : j + m * (cols - 1) + 1 : m] += d_tiles[:, j]
+    # Along the rows, likewise.
+    into[:, rows * m :].fill(0)
+    by_row = into[:, : rows * m].reshape(images, rows, m, width, c)
+    np.copyto(pixels(by_row), pixels(strips[:m].transpose(1, 2, 0, 3, 4)))
+    for i in range(m, a):
+        into[:, i : i + m * (rows - 1) + 1 : m] += strips[i]
+
+
+def backward(kept, d_out, filters, geometry, input_shape, *, need_input=True, need_filters=True, with_bias=False, empty=np.empty):
+    """The gradients of ``conv2d`` from its ``TiledInput``: ``(dL/dx, dL/dfilters, dL/dbias)``.
+
+    Args:
+        kept: the forward's ``TiledInput`` (``conv2d(..., keep=True)`` or ``transform_input``).
+        d_out: dL/dy in the forward's output layout (NHWC, or the pooling windows' quarters
+            when ``kept.quarters``).
+        filters: the forward's filters, HWIO (3, 3, C, O).
+        geometry: the conv's ``Geometry2D``; input_shape: the forward's input shape (NHWC).
+        need_input, need_filters, with_bias: which gradients to compute (None for the others).
+        empty: the allocator of the big arrays.
+
+    A chunk of images at a time, the output gradient's tiles are transformed once,
+    ``dM = A dY AT``, for both gradients:
+
+    * filters: each entry's ``V^T dM`` over the chunk's tiles, the chunks' sums then added in
+      chunk order (so that the thread count changes nothing), and ``G^T dU G``; the bias's
+      gradient is the sum of entry (1, 1) of ``dM`` (every output cell reaches it once);
+    * input: ``dV = dM U^T`` for each entry, ``B dV BT``, and the tiles added back at their
+      places (``_add_tiles_back``), then the conv's padding cut off.
+    """
+    tiles, v = kept.tiling, kept.tiles
+    m, a = tiles.m, tiles.m + 2
+    _, _, c, o = filters.shape
+    dtype = d_out.dtype
+    n = input_shape[0]
+    mats = matrices(m, dtype)
+    chunk = chunk_images(m, tiles, max(c, o), np.dtype(dtype).itemsize)
+    chunks = -(-n // chunk)
+    filter_sums = np.empty((chunks, a * a, c, o), dtype) if need_filters else None
+    bias_sums = np.empty((chunks, o), dtype) if with_bias else None
+    d_input = d_transposed = None
+    if need_input:
+        d_input = empty(tuple(input_shape), dtype)
+        d_transposed = np.ascontiguousarray(transform_filters(filters, m).transpose(0, 2, 1))  # U^T: (a*a, O, C)
+    top, left = geometry.rows.pad_before, geometry.cols.pad_before
+    _, height, width, _ = input_shape
+    padded_height, padded_width = tiles.rows * m + 2, tiles.cols * m + 2
+    in_place = (top, left, padded_height, padded_width) == (0, 0, height, width)
+
+    def part(chunk_range):
+        work = _Work(tiles, min(chunk, n), dtype)
+        for first, last in _chunk_bounds(chunk_range, chunk, n):
+            index, count = first // chunk, (last - first) * tiles.per_image
+            cells = _gradient_tiles(d_out, tiles, first, last, kept.quarters, work)
+            d_products = work.array("d_products", (a * a, count, o))
+            _transform_both_axes(mats.A, cells.reshape(m, m, count * o), work.array("cells_rows", (a, m, count * o)), d_products.reshape(a, a, count * o))
+            if need_filters:
+                v_chunk = v[:, first * tiles.per_image : last * tiles.per_image]
+                np.matmul(v_chunk.transpose(0, 2, 1), d_products, out=filter_sums[index])
+            if with_bias:
+                d_products[a + 1].sum(axis=0, out=bias_sums[index])
+            if need_input:
+                d_v = np.matmul(d_products, d_transposed, out=work.array("d_v", (a * a, count, c)))
+                d_tiles = work.array("d_tiles", (a, a, count * c))
+                _transform_both_axes(mats.B, d_v.reshape(a, a, count * c), work.array("d_rows", (a, a, count * c)), d_tiles)
+                images = last - first
+                target = d_input[first:last] if in_place else work.array("d_padded", (images, padded_height, padded_width, c))
+                _add_tiles_back(d_tiles.reshape(a, a, images, tiles.rows, tiles.cols, c), tiles, work, target)
+                if not in_place:
+                    rows, cols = min(height, padded_height - top), min(width, padded_width - left)
+                    np.copyto(d_input[first:last, :rows, :cols], target[:, top : top + rows, left : left + cols])
+                    d_input[first:last, rows:].fill(0)  # input a 'valid' conv never read
+                    d_input[first:last, :rows, cols:].fill(0)
+
+    threads.parallel_parts(part, chunks, elements=n * tiles.per_image * a * a * max(c, o))
+    d_filters = filter_gradient(filter_sums.sum(axis=0), m) if need_filters else None
+    d_bias = bias_sums.sum(axis=0) if with_bias else None
+    return d_input, d_filters, d_bias

@@ -78,15 +78,11 @@ def conv2d_bias_relu(x, filters, bias, strides, padding, dilations, relu, max_po
         d_conv = _relu_backward(dy._value, out) if relu else dy._value
         if max_pool:  # in the conv's row order: the quarters of the pooling windows, or NHWC
             d_conv = conv_kernels.pool_backward(d_conv, forward, conv_shape, empty)
-        dx = dw = db = None
-        if need_weights:
-            dw, db = conv_kernels.conv2d_backprop_filter(
-                x._value, d_conv, w.shape, geometry, columns=forward.columns, with_bias=bias is not None
-            )
-            dw, db = Tensor(dw), None if db is None else Tensor(db)
-        if need_x:
-            d_nhwc = conv_kernels.nhwc(d_conv, forward, empty)
-            dx = Tensor(conv_kernels.conv2d_backprop_input(d_nhwc, w._value, x.shape, geometry, empty))
+        dx, dw, db = conv_kernels.conv2d_gradients(
+            x._value, d_conv, w._value, geometry, forward,
+            need_input=need_x, need_filters=need_weights, with_bias=bias is not None, empty=empty,
+        )  # fmt: skip
+        dx, dw, db = (None if g is None else Tensor(g) for g in (dx, dw, db))
         return (dx, dw) if bias is None else (dx, dw, db)
 
     return record(out, inputs, grad)
