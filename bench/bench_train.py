@@ -17,9 +17,14 @@ size and data in both frameworks; Fashion-MNIST, 48,000 training images):
   tape-sgd128      the classic model written with Variables, tf.nn ops, a GradientTape and
                    SGD.apply_gradients (cnnlab) / autograd and torch.optim.SGD (PyTorch),
                    one epoch, batch 128
+  resnet-adam64    a small ResNet: Conv32 > three residual stages of two 3x3 convs (32, 64, 128
+                   filters, stride 2 into the second and third, a 1x1 conv on the shortcut
+                   there), BatchNormalization after every conv, global average pooling,
+                   Dense10; one epoch, batch 64, Adam (cnnlab: the model of `cnnlab train
+                   --model small-resnet`)
 
 Usage:
-    .venv/bin/python bench/bench_train.py                  # 3 pairs for deep-adam64, 9 for predict10k, 6 for the others
+    .venv/bin/python bench/bench_train.py                  # 3 pairs for deep-adam64 and resnet-adam64, 9 for predict10k, 6 for the others
     .venv/bin/python bench/bench_train.py --repeats 5 --configs classic-adam32
     .venv/bin/python bench/bench_train.py --epochs-drift   # epoch 2 vs epoch 20 of the classic model
     .venv/bin/python bench/bench_train.py --torch-threads 1   # PyTorch on one thread (its default: all cores)
@@ -39,8 +44,12 @@ import time
 
 import numpy as np
 
-CONFIGS = ("classic-sgd128", "classic-adam32", "predict10k", "deep-adam64", "tape-sgd128")
-TARGETS = {"classic-sgd128": 0.8, "classic-adam32": 0.8, "predict10k": 0.7, "deep-adam64": 1.5, "tape-sgd128": 1.0}
+CONFIGS = ("classic-sgd128", "classic-adam32", "predict10k", "deep-adam64", "tape-sgd128", "resnet-adam64")
+TARGETS = {
+    "classic-sgd128": 0.8, "classic-adam32": 0.8, "predict10k": 0.7, "deep-adam64": 1.0, "tape-sgd128": 1.0,
+    "resnet-adam64": 1.1,
+}  # fmt: skip
+BATCH = {"classic-sgd128": 128, "tape-sgd128": 128, "classic-adam32": 32, "deep-adam64": 64, "resnet-adam64": 64}
 # The short configurations are the most exposed to this kind of machine's swings in speed
 # (one slow phase can take a whole 3-second epoch) and the cheapest to repeat: they take
 # this many times the pairs asked for, so that their median is not one or two pairs' luck.
@@ -64,6 +73,7 @@ def load_data():
 
 
 def cnnlab_model(tf, deep):
+    """The classic or the deeper CNN (uncompiled)."""
     layers = tf.keras.layers
     if deep:
         body = [
@@ -86,6 +96,20 @@ def cnnlab_model(tf, deep):
     return tf.keras.Sequential([*body, layers.Dense(10, activation="softmax")])
 
 
+def cnnlab_resnet(tf):
+    """The small ResNet, as ``cnnlab train --model small-resnet`` builds it (uncompiled)."""
+    from cnnlab.cli.models import MODELS
+
+    return MODELS["small-resnet"].build((28, 28, 1), 10)
+
+
+def cnnlab_config_model(tf, config):
+    """The model of a Keras configuration (uncompiled)."""
+    if config == "resnet-adam64":
+        return cnnlab_resnet(tf)
+    return cnnlab_model(tf, deep=config == "deep-adam64")
+
+
 def run_cnnlab(config, epochs=1):
     import cnnlab as tf
 
@@ -95,8 +119,8 @@ def run_cnnlab(config, epochs=1):
     y_onehot = tf.keras.utils.to_categorical(y_train, 10)
     if config == "tape-sgd128":
         return run_cnnlab_tape(tf, x_train, y_train)
-    model = cnnlab_model(tf, deep=config == "deep-adam64")
-    batch = {"classic-sgd128": 128, "classic-adam32": 32, "deep-adam64": 64}.get(config, 32)
+    model = cnnlab_config_model(tf, config)
+    batch = BATCH.get(config, 32)
     optimizer = tf.keras.optimizers.SGD(0.01) if config == "classic-sgd128" else tf.keras.optimizers.Adam(1e-3)
     model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
     if config == "predict10k":
@@ -166,6 +190,43 @@ def torch_model(torch, deep):
     return model
 
 
+def torch_resnet(torch):
+    """The small ResNet in PyTorch: the layers, initialization (Keras's glorot_uniform, zero biases,
+    BatchNormalization's ones and zeros) and BatchNormalization settings (epsilon 1e-3, momentum 0.99
+    in Keras's sense) of ``cnnlab_resnet``."""
+    nn = torch.nn
+
+    def norm(channels):
+        return nn.BatchNorm2d(channels, eps=1e-3, momentum=0.01)
+
+    class Block(nn.Module):
+        def __init__(self, inputs, filters, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(inputs, filters, 3, stride, 1, bias=False)
+            self.norm1 = norm(filters)
+            self.conv2 = nn.Conv2d(filters, filters, 3, 1, 1, bias=False)
+            self.norm2 = norm(filters)
+            self.projection = None
+            if stride != 1 or inputs != filters:
+                self.projection = nn.Sequential(nn.Conv2d(inputs, filters, 1, stride, bias=False), norm(filters))
+
+        def forward(self, x):
+            out = self.norm2(self.conv2(torch.relu(self.norm1(self.conv1(x)))))
+            return torch.relu(out + (x if self.projection is None else self.projection(x)))
+
+    model = nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1, bias=False), norm(32), nn.ReLU(),
+        Block(32, 32, 1), Block(32, 64, 2), Block(64, 128, 2),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, 10),
+    )  # fmt: skip
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            nn.init.xavier_uniform_(module.weight)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+    return model
+
+
 def run_torch(config, epochs=1, threads=None):
     import torch
 
@@ -176,7 +237,7 @@ def run_torch(config, epochs=1, threads=None):
     x_train = torch.from_numpy(np.ascontiguousarray(x_train.transpose(0, 3, 1, 2)))
     x_test = torch.from_numpy(np.ascontiguousarray(x_test.transpose(0, 3, 1, 2)))
     y_train = torch.from_numpy(y_train)
-    model = torch_model(torch, deep=config == "deep-adam64")
+    model = torch_resnet(torch) if config == "resnet-adam64" else torch_model(torch, deep=config == "deep-adam64")
     if config == "predict10k":
         start = time.perf_counter()
         model.eval()
@@ -184,7 +245,8 @@ def run_torch(config, epochs=1, threads=None):
             outputs = [torch.softmax(model(x_test[i : i + 32]), dim=1) for i in range(0, len(x_test), 32)]
         torch.cat(outputs).numpy()
         return [time.perf_counter() - start]
-    batch = {"classic-sgd128": 128, "tape-sgd128": 128, "classic-adam32": 32, "deep-adam64": 64}[config]
+    batch = BATCH[config]
+    model.train()
     if config in ("classic-sgd128", "tape-sgd128"):
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     else:

@@ -35,6 +35,7 @@ Layouts: images NHWC, filters HWIO, as everywhere in ``kernels``.  A conv follow
 """
 
 import functools
+import math
 from fractions import Fraction
 from typing import NamedTuple
 
@@ -315,7 +316,7 @@ class _Work:
 
     def array(self, name, shape):
         """A C-contiguous array of ``shape`` (for at most ``images`` images) under ``name``."""
-        size = int(np.prod(shape))
+        size = math.prod(shape)
         array = self._arrays.get(name)
         if array is None or array.size < size:
             array = self._arrays[name] = np.empty(size, self.dtype)

@@ -24,7 +24,7 @@ import functools
 import numpy as np
 
 from ..autodiff import GradientTape, is_recording, is_watched, record
-from ..kernels import broadcast
+from ..kernels import batch_norm as norm_kernels
 from ..kernels import conv as conv_kernels
 from ..kernels import matmul as products
 from ..kernels import relu as relu_kernels
@@ -32,7 +32,7 @@ from ..kernels.padding import geometry_2d
 from ..runtime.memory import empty
 from ..tensor import Tensor, as_tensor, as_tensor_pair
 from . import conv_ops, math_ops, nn_ops, pool_ops
-from .reduction_ops import _sum, reduce_sum
+from .reduction_ops import reduce_sum
 
 
 def conv2d_bias_relu(x, filters, bias, strides, padding, dilations, relu, max_pool=False):
@@ -154,76 +154,86 @@ def _gate(dy, relu_out):
     return math_ops.multiply(dy, Tensor((relu_out > 0).astype(dy.dtype)))
 
 
-def batch_norm_training(x, gamma, beta, epsilon):
-    """BatchNormalization's training forward, normalizing each channel (the last axis) over the batch, as one op.
+def batch_norm_training(x, gamma, beta, epsilon, *, relu=False, residual=None):
+    """BatchNormalization's training forward over each channel (the last axis), with the sum of a
+    residual branch and a ReLU after it, as one op: ``relu(batch_norm(x) + residual)``.
 
-    ``out = (x - mean) / sqrt(variance + epsilon) * gamma + beta`` with the biased
-    mean and variance of each channel over all other axes (``gamma`` and ``beta``
-    tensors or None).  The gradient is the closed form::
+    ``batch_norm(x) = (x - mean) / sqrt(variance + epsilon) * gamma + beta`` with the biased
+    mean and variance of each channel over all other axes (``gamma`` and ``beta`` tensors or
+    None), computed as TF's fused kernel does, ``x * scale + (beta - mean * scale)``.  One
+    pass over ``x`` takes the statistics, one writes the output (``kernels.batch_norm``).
+    The gradient is the closed form::
 
-        dx = gamma / sqrt(variance + epsilon) * (dy - mean(dy) - x_hat * mean(dy * x_hat))
+        dx = gamma / sqrt(variance + epsilon) * (g - mean(g) - x_hat * mean(g * x_hat))
 
-    (``x_hat`` the normalized input; means over the same axes) instead of the dozen
-    ops ``tf.nn.moments`` and ``tf.nn.batch_normalization`` record.  When an outer
-    tape records the backward pass, the gradient is taken through those ops.
+    (``g`` the gradient reaching the normalization, past the ReLU's gate; ``x_hat`` the
+    normalized input; means over the same axes), in one pass for the sums and one for
+    ``dx``; ``g`` is also the residual's gradient.  When an outer tape records the backward
+    pass, the gradient is taken through ``tf.nn`` ops instead.
+
+    Args:
+        x: the input, channels last.
+        gamma, beta: (channels,) tensors or None.
+        epsilon: added to the variance.
+        relu: apply a ReLU to the result.
+        residual: None, or a tensor of ``x``'s shape added before the ReLU.
 
     Returns:
         ``(out, mean, variance)``: the output tensor and the batch statistics as
         (channels,) arrays, for the moving averages.
     """
     x = as_tensor(x, "batch_normalization")
-    inputs = tuple(t for t in (x, gamma, beta) if t is not None)
+    if residual is not None:
+        residual = as_tensor(residual, "batch_normalization")
+    inputs = tuple(t for t in (x, gamma, beta, residual) if t is not None)
     value = np.ascontiguousarray(x._value)
-    dtype, axes = value.dtype, tuple(range(value.ndim - 1))
-    count = dtype.type(value.size // value.shape[-1])
-    rows, tile = broadcast.channel_rows(value)  # a channel vector, tiled ``tile`` times, spans a row
-
-    def tiled(vector):
-        return np.tile(vector, tile)
-
-    mean = _sum(value, axes, False) / count
-    x_hat = np.subtract(rows, tiled(mean), out=empty(rows.shape, dtype))  # centred, then normalized
-    squares = np.square(x_hat, out=empty(rows.shape, dtype))
-    variance = _sum(squares.reshape(value.shape), axes, False) / count
+    dtype = value.dtype
+    count = dtype.type(norm_kernels.count_per_channel(value.shape))
+    mean, variance = norm_kernels.statistics(value)
     inverse_std = 1 / np.sqrt(variance + dtype.type(epsilon))
-    x_hat *= tiled(inverse_std)
-    out = squares  # the squares are summed: their array takes the output
-    if gamma is not None:
-        np.multiply(x_hat, tiled(gamma._value), out=out)
-    else:
-        np.copyto(out, x_hat)
-    if beta is not None:
-        out += tiled(beta._value)
-    need_weights = any(is_watched(t) for t in inputs[1:])
+    scale = inverse_std if gamma is None else gamma._value * inverse_std
+    shift = -mean * scale if beta is None else beta._value - mean * scale
+    out = norm_kernels.normalize(
+        value, scale, shift, empty(value.shape, dtype), residual=None if residual is None else residual._value, relu=relu
+    )
+    need_weights = any(is_watched(t) for t in (gamma, beta) if t is not None)
 
     def grad(dy):
         if is_recording():
-            return _gradient_through(lambda *args: _batch_norm_by_ops(args, gamma, beta, epsilon), inputs, dy)
-        dy_rows = dy._value.reshape(rows.shape)
-        d_beta = _sum(dy._value, axes, False)
-        products = np.multiply(dy_rows, x_hat, out=empty(rows.shape, dtype))
-        d_gamma = _sum(products.reshape(value.shape), axes, False)
-        dx = np.multiply(x_hat, tiled(d_gamma / count), out=products)  # in place of the products
-        np.subtract(dy_rows, dx, out=dx)
-        dx -= tiled(d_beta / count)
-        dx *= tiled(inverse_std if gamma is None else gamma._value * inverse_std)
-        grads = [Tensor(dx.reshape(value.shape))]
+            return _gradient_through(lambda *args: _batch_norm_by_ops(args, gamma, beta, epsilon, relu, residual), inputs, dy)
+        dy_value = np.ascontiguousarray(dy._value)
+        gated = empty(value.shape, dtype) if relu else None
+        sum_g, sum_g_x_hat = norm_kernels.backward_sums(dy_value, value, mean, inverse_std, relu_out=out if relu else None, gated=gated)
+        g = gated if relu else dy_value
+        coefficients = norm_kernels.gradient_coefficients(
+            sum_g, sum_g_x_hat, mean, inverse_std, None if gamma is None else gamma._value, count
+        )
+        # With no residual to hand g to, dx may take g's own array.
+        into = gated if relu and residual is None else empty(value.shape, dtype)
+        grads = [Tensor(norm_kernels.input_gradient(g, value, *coefficients, out=into))]
         if gamma is not None:
-            grads.append(Tensor(d_gamma) if need_weights else None)
+            grads.append(Tensor(sum_g_x_hat) if need_weights else None)
         if beta is not None:
-            grads.append(Tensor(d_beta) if need_weights else None)
+            grads.append(Tensor(sum_g) if need_weights else None)
+        if residual is not None:
+            grads.append(Tensor(g))
         return tuple(grads)
 
-    return record(out.reshape(value.shape), inputs, grad), mean, variance
+    return record(out, inputs, grad), mean, variance
 
 
-def _batch_norm_by_ops(inputs, gamma, beta, epsilon):
-    """``batch_norm_training``'s output from ``tf.nn`` ops; ``inputs`` are x, then gamma and beta when given."""
-    x, *weights = inputs
-    gamma = weights.pop(0) if gamma is not None else None
-    beta = weights.pop(0) if beta is not None else None
+def _batch_norm_by_ops(inputs, gamma, beta, epsilon, relu, residual):
+    """``batch_norm_training``'s output from ``tf.nn`` ops; ``inputs`` are x, then gamma, beta and the
+    residual when given."""
+    x, *others = inputs
+    gamma = others.pop(0) if gamma is not None else None
+    beta = others.pop(0) if beta is not None else None
+    residual = others.pop(0) if residual is not None else None
     mean, variance = nn_ops.moments(x, tuple(range(x.ndim - 1)))
-    return nn_ops.batch_normalization(x, mean, variance, beta, gamma, epsilon)
+    out = nn_ops.batch_normalization(x, mean, variance, beta, gamma, epsilon)
+    if residual is not None:
+        out = math_ops.add(out, residual)
+    return nn_ops.relu(out) if relu else out
 
 
 def _gradient_through(fn, inputs, dy):

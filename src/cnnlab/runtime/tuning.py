@@ -71,6 +71,11 @@ RELU_ROW = 1 << 14
 # A per-channel vector is applied to rows of at most this many values (128 KiB of float32).
 BROADCAST_ROW_VALUES = 1 << 15
 
+# Batch normalization's passes (kernels.batch_norm) take an array in blocks of whole rows of
+# about this many bytes, each block through all of a pass's steps while it is in a core's
+# cache.  (The blocks' sums are combined in block order: the size changes the rounding.)
+NORMALIZE_BLOCK_BYTES = 1 << 20
+
 # ---- memory (runtime.memory) ------------------------------------------------------------------
 
 # Distinct (shape, dtype) pairs the buffer pool keeps; the least recently used are dropped.

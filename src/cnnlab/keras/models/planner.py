@@ -16,8 +16,10 @@ Rules, tried in order at each node:
 2. ``conv``: a ``Conv2D``: conv, bias and ReLU as one op; another activation after it.
 3. ``dense``: a ``Dense``: product, bias and ReLU as one op; another activation after it.
 4. ``batch_norm``: a ``BatchNormalization`` in training (trainable, channels last, not
-   synchronized across an MPI job): the normalization and its closed-form gradient as
-   one op, the moving statistics updated from the batch's.
+   synchronized across an MPI job), with the ReLU after it when one follows (a ``ReLU``
+   layer with its defaults, or ``Activation('relu')``) and reads nothing else: the
+   normalization, the ReLU and their closed-form gradient as one op, in two passes over
+   memory each way; the moving statistics updated from the batch's.
 5. Any other layer, and a layer called on several tensors or with arguments of its own
    (``training=False``): ``layer(x, training=training)``.
 
@@ -38,7 +40,7 @@ from ...tensor import Tensor
 from .. import activations
 from ..layers.base import Layer
 from ..layers.conv import Conv2D
-from ..layers.core import Dense
+from ..layers.core import Activation, Dense, ReLU
 from ..layers.normalization import BatchNormalization
 from ..layers.pooling import MaxPooling2D
 
@@ -167,8 +169,23 @@ def _apply_rules(nodes, index, readers, outputs):
     if _computes_as(layer, Dense):
         return DenseStep(node)
     if _computes_as(layer, BatchNormalization):
+        if following is not None and _is_plain_relu(following.layer) and _reads_only(following, node, readers, outputs):
+            return BatchNormStep(node, following)
         return BatchNormStep(node)
     return LayerStep(node)
+
+
+def _reads_only(reader, node, readers, outputs):
+    """Whether ``reader`` takes ``node``'s output as its one input, and nothing else (and no model
+    output) needs that value."""
+    return reader.inputs == (node.output,) and readers.get(node.output) == 1 and node.output not in outputs
+
+
+def _is_plain_relu(layer):
+    """Whether ``layer`` is ``max(x, 0)``: a ``ReLU`` layer with its defaults, or ``Activation('relu')``."""
+    if _computes_as(layer, ReLU):
+        return layer.max_value is None and layer.negative_slope == 0 and layer.threshold == 0
+    return _computes_as(layer, Activation) and layer.activation is activations.relu
 
 
 class LayerStep:
@@ -259,10 +276,13 @@ class DenseStep:
 
 
 class BatchNormStep:
-    """Rule 4: BatchNormalization in training as one op (in inference, the layer's own call)."""
+    """Rule 4: BatchNormalization in training, with the ReLU after it, as one op (in inference, the
+    layers' own calls)."""
 
-    def __init__(self, node):
-        self.layers, self.inputs, self.output = (node.layer,), node.inputs, node.output
+    def __init__(self, node, relu_node=None):
+        self.layers = (node.layer,) if relu_node is None else (node.layer, relu_node.layer)
+        self.inputs = node.inputs
+        self.output = node.output if relu_node is None else relu_node.output
 
     def __call__(self, x, training):
         norm = self.layers[0]
@@ -270,7 +290,10 @@ class BatchNormStep:
             training = norm._inherited_training
         synchronized = norm.synchronized and collective_ops.in_parallel_job()
         if synchronized or not (training and norm.trainable and _ready(norm, x) and norm._channel_axis == x.ndim - 1):
-            return norm(x, training=training)
-        out, mean, variance = fused_ops.batch_norm_training(x, norm.gamma, norm.beta, norm.epsilon)
+            return _one_by_one(self.layers, x, training)
+        if len(self.layers) == 2 and not _is_plain_relu(self.layers[1]):
+            return _one_by_one(self.layers, x, training)
+        relu = len(self.layers) == 2
+        out, mean, variance = fused_ops.batch_norm_training(x, norm.gamma, norm.beta, norm.epsilon, relu=relu)
         norm._update_moving_statistics(mean, variance)
         return out
