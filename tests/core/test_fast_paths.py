@@ -158,7 +158,7 @@ def test_im2col_and_product_by_chunks_give_the_whole_products_values(x_shape, fi
     "x_shape, filter_shape, padding",
     [
         ((9, 7, 7, 4), (2, 2, 4, 3), "VALID"),  # an odd batch: the halves cut images
-        ((4, 6, 6, 4), (3, 3, 4, 200), "SAME"),  # more filters than rows: columns split
+        ((6, 5, 5, 4), (3, 3, 4, 3), "SAME"),  # whole row groups cut images: 25 rows an image
     ],
 )
 def test_products_not_split_at_whole_images_take_the_whole_strategy(x_shape, filter_shape, padding, monkeypatch):
@@ -177,13 +177,15 @@ def test_products_by_row_parts_follow_matmul(monkeypatch):
     from cnnlab.kernels import matmul as products
 
     monkeypatch.setattr(STATE, "resolved_threads", 2)
-    assert products.row_part_bounds(1000, 500, 100) == [0, 500, 1000]  # split like matmul: one part per core
+    # Split like matmul: one part per core, between whole groups of rows.
+    assert products.row_part_bounds(1000, 500, 100) == [0, 42 * tuning.ROW_GROUP, 1000]
     assert products.row_part_bounds(10, 5, 3) == [0, 10]  # too small to split
     parts = []
-    assert products.by_row_parts(lambda rows: parts.append(rows), 1000, 500, 100)
-    assert sorted((p.start, p.stop) for p in parts) == [(0, 500), (500, 1000)]
-    assert not products.by_row_parts(lambda rows: parts.append(rows), 100, 500, 1000)  # matmul splits columns here
-    assert products.row_part_bounds(100, 500, 1000) == [0, 100]  # ... so no row parts to chunk
+    products.by_row_parts(parts.append, 1000, 500, 100)
+    assert sorted((p.start, p.stop) for p in parts) == [(0, 504), (504, 1000)]
+    parts.clear()
+    products.by_row_parts(parts.append, 100, 500, 1000)  # too few rows: one part
+    assert parts == [slice(0, 100)] and products.row_part_bounds(100, 500, 1000) == [0, 100]
 
 
 # ---- the fused ops ----------------------------------------------------------------------------
@@ -427,6 +429,8 @@ def test_large_products_split_over_two_threads_match_numpy(shapes, monkeypatch):
     monkeypatch.setattr(STATE, "resolved_threads", 2)  # split even where this machine has one core
     a, b = (rng.standard_normal(shape).astype(np.float32) for shape in shapes)
     assert a.shape[0] * a.shape[1] * b.shape[1] >= tuning.SPLIT_MULTIPLY_ADDS
+    if blas_keeps_row_groups():  # parts of whole row groups: the bits of one product on one BLAS thread
+        np.testing.assert_array_equal(products.matmul(a, b), products.matmul_rows(a, b, None))
     np.testing.assert_allclose(products.matmul(a, b), a @ b, rtol=1e-4, atol=1e-3)
     out = np.empty((a.shape[0], b.shape[1]), np.float32)
     assert products.matmul(np.asfortranarray(a), b, out=out) is out
@@ -438,10 +442,11 @@ def test_large_products_split_over_two_threads_match_numpy(shapes, monkeypatch):
     [
         (((1000, 500), (500, 100)), True),
         (((10, 100_352), (100_352, 10)), False),  # a conv's filter gradient: a thin result
-        (((100, 10_000), (10_000, 100)), False),  # large enough, but no side of 128
+        (((100, 10_000), (10_000, 100)), False),  # large enough, but fewer than 128 rows
+        (((100, 500), (500, 1000)), False),  # many columns, but products are never cut by columns
     ],
 )
-def test_products_are_split_only_along_a_wide_side_of_the_result(shapes, split, monkeypatch):
+def test_products_are_split_only_by_rows_when_they_have_enough(shapes, split, monkeypatch):
     from cnnlab.kernels import matmul as products
     from cnnlab.runtime import threads
 

@@ -218,19 +218,24 @@ def _conv_max_pool_by_windows(x, filters, geometry, bias=None, relu=False, empty
     that BLAS runs slowly.  The cells come out channel-first, so the pool is three
     element-wise maxima over contiguous blocks; the bias is added after the pool (the max
     commutes with adding a constant, in floating point too, rounding being monotonic),
-    then the ReLU, and the pooled values are turned back to NHWC.  Batches big enough are
-    split over the threads.
+    then the ReLU, and the pooled values are turned back to NHWC.  The images go a group of
+    about ``tuning.CHUNK_ROWS`` windows at a time, one product each, the threads taking
+    groups: a product's columns round differently as their number changes, so the groups
+    do not depend on the thread count.
 
     Returns the (N, OH/2, OW/2, O) pooled output, equal to the other strategies' up to rounding.
     """
     n, (oh, ow), out_channels = x.shape[0], geometry.out_shape, filters.shape[3]
     out = empty((n, oh // 2, ow // 2, out_channels), x.dtype)
     cells = _filters_at_window_cells(filters)
-    threads.parallel_parts(
-        lambda images: _pool_windows(x[images], cells, bias, relu, geometry, out[images], empty),
-        n,
-        n * oh * ow * out_channels,
-    )
+    group = max(1, tuning.CHUNK_ROWS // max(1, oh * ow // 4))
+
+    def run(groups):
+        for first in range(groups.start * group, min(groups.stop * group, n), group):
+            images = slice(first, min(first + group, n))
+            _pool_windows(x[images], cells, bias, relu, geometry, out[images], empty)
+
+    threads.parallel_parts(run, -(-n // group), n * oh * ow * out_channels)
     return out
 
 
@@ -366,14 +371,15 @@ def _by_chunks(x, geometry, weights, out, quarters, keep_columns, empty):
 
 
 def _bands(x_shape, geometry, width, itemsize):
-    """``(image, first, last)`` for each band of output rows of the ``in_bands`` strategies: each
-    thread's band keeps its im2col rows and padded input rows within its share of
-    ``tuning.WORKING_MEMORY_BYTES``."""
+    """``(image, first, last)`` for each band of output rows of the ``in_bands`` strategies: a band
+    keeps its im2col rows and padded input rows within ``tuning.WORKING_MEMORY_BYTES`` divided by
+    ``tuning.BAND_SHARES`` (so that that many threads at once stay within the working memory;
+    the bands do not depend on the thread count, so neither do the values)."""
     n, _, w, c = x_shape
     (oh, ow), (sh, _), (kh, _), (dh, _) = geometry.out_shape, geometry.strides, geometry.kernel, geometry.dilations
     padded_width = geometry.cols.pad_before + w + geometry.cols.pad_after
     per_row = (ow * width + sh * padded_width * c) * itemsize  # one output row's im2col row and input rows
-    share = tuning.WORKING_MEMORY_BYTES // (2 * threads.count())
+    share = tuning.WORKING_MEMORY_BYTES // tuning.BAND_SHARES
     rows = max(1, (share - (kh - 1) * dh * padded_width * c * itemsize) // per_row)
     return [(image, first, min(first + rows, oh)) for image in range(n) for first in range(0, oh, rows)]
 
@@ -537,28 +543,34 @@ def conv2d_backprop_filter(x, out_backprop, filter_shape, geometry, *, columns=N
         columns = im2col(x, geometry, ones_column=with_bias)
     if in_pieces and max(columns.shape[1], dy.shape[1]) < tuning.SPLIT_MIN_OUTPUT:
         grads = products.matmul_in_pieces(columns.T, dy)
-    # The product is faster with the big matrix in its stored (C-contiguous) order.
-    elif columns.flags.c_contiguous:
-        grads = products.matmul(dy.T, columns).T
-    else:
+    else:  # the rows are the filter taps: more of them than output channels, to split over the threads
         grads = products.matmul(columns.T, dy)
     return grads[:size].reshape(filter_shape), grads[size] if columns.shape[1] > size else None
 
 
 def _backprop_filter_in_bands(x, out_backprop, geometry, with_bias):
-    """The ``in_bands`` strategy: each thread sums its bands' products; the threads' sums are added in order."""
+    """The ``in_bands`` strategy: the bands' products summed in order, a fixed group of bands per
+    sum, the groups shared out over the threads, then the groups' sums added in order: the same
+    values whatever the thread count.  At most ``tuning.BAND_SHARES`` groups, and no more than
+    the working memory holds sums of."""
     kh, kw = geometry.kernel
     width, out_channels = kh * kw * x.shape[3] + with_bias, out_backprop.shape[3]
+    dtype = np.result_type(x, out_backprop)
     bands = _bands(x.shape, geometry, width, x.itemsize)
-    parts = threads.split(len(bands), min(threads.count(), len(bands)))
-    sums = np.zeros((len(parts), width, out_channels), np.result_type(x, out_backprop))
+    fitting = tuning.WORKING_MEMORY_BYTES // (width * out_channels * dtype.itemsize)
+    groups = threads.split(len(bands), max(1, min(tuning.BAND_SHARES, len(bands), fitting)))
+    sums = np.zeros((len(groups), width, out_channels), dtype)
 
-    def run(index):
-        for image, first, last in bands[parts[index]]:
-            start, stop, band_geometry = _band(geometry, first, last)
-            columns = im2col(_band_input(x, image, start, stop, geometry), band_geometry, ones_column=with_bias)
-            dy = np.ascontiguousarray(out_backprop[image, first:last]).reshape(-1, out_channels)
-            sums[index] += products.matmul(columns.T, dy)
+    def run(part):
+        for index in range(part.start, part.stop):
+            for image, first, last in bands[groups[index]]:
+                start, stop, band_geometry = _band(geometry, first, last)
+                columns = im2col(_band_input(x, image, start, stop, geometry), band_geometry, ones_column=with_bias)
+                dy = np.ascontiguousarray(out_backprop[image, first:last]).reshape(-1, out_channels)
+                sums[index] += products.matmul_rows(columns.T, dy, None)
 
-    threads.parallel_items(run, len(parts))
-    return sums.sum(axis=0)
+    threads.parallel_parts(run, len(groups), elements=out_backprop.size * width)
+    total = sums[0]
+    for group_sum in sums[1:]:
+        total += group_sum
+    return total

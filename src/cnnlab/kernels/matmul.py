@@ -1,12 +1,18 @@
 """Matrix products on cnnlab's threads: each BLAS call on one thread, big products split by cnnlab.
 
-A product large enough to repay a hand-off (``tuning.SPLIT_MULTIPLY_ADDS``) is split in
-one part per thread (``runtime.threads``) by rows of ``a`` or columns of ``b``, whichever
-are more, and the parts run side by side, each a one-thread BLAS call
+A product large enough to repay a hand-off (``tuning.SPLIT_MULTIPLY_ADDS``) with enough
+rows (``tuning.SPLIT_MIN_OUTPUT``) is split by rows of ``a`` into one part per thread
+(``runtime.threads``), and the parts run side by side, each a one-thread BLAS call
 (``runtime.blas``).  Unlike a BLAS library's own threads, which spin while they wait for
 one another, a part whose thread waits for a core only delays the product by its own
 length: when another program holds a core, the product takes about as long as on one
 thread instead of many times longer.
+
+The parts are cut between whole groups of ``tuning.ROW_GROUP`` rows: OpenBLAS computes a
+product's rows in such groups counted from the first row of the call, so every row of
+a part gets the bits the one call over all rows gives it, whatever the thread count.
+(A product cut by columns, or between rows elsewhere, rounds some of its values
+differently: it is never cut so.)
 
 A caller that builds ``a`` itself (a conv's im2col rows) can compute each part's rows
 right after writing them, while they are in cache: ``by_row_parts`` hands out the same
@@ -20,41 +26,47 @@ from ..runtime import threads, tuning
 
 
 def matmul(a, b, out=None):
-    """``np.matmul(a, b, out=out)``; a large 2-D product with a wide enough result is split
-    over the threads (see the module docstring)."""
-    if a.ndim == b.ndim == 2 and _splits(a.shape[0], a.shape[1], b.shape[1]):
-        return _matmul_in_parts(a, b, out, a.shape[0] * a.shape[1] * b.shape[1])
+    """``np.matmul(a, b, out=out)``; a large 2-D product with enough rows is split over the threads
+    (see the module docstring)."""
+    if a.ndim == b.ndim == 2 and splits(a.shape[0], a.shape[1], b.shape[1]):
+        if out is None:
+            out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
+        by_row_parts(lambda rows: _matmul_one_thread(a[rows], b, out[rows]), *a.shape, b.shape[1])
+        return out
     return _matmul_one_thread(a, b, out)
 
 
-def _splits(m, k, n):
-    """Whether ``matmul`` splits an (m, k) @ (k, n) product over the threads: enough work, and
-    a side of the result wide enough (a long, thin product runs slower in thin parts)."""
-    return threads.count() > 1 and m * k * n >= tuning.SPLIT_MULTIPLY_ADDS and max(m, n) >= tuning.SPLIT_MIN_OUTPUT
+def splits(m, k, n):
+    """Whether ``matmul`` cuts an (m, k) @ (k, n) product into parts (one per thread, with more
+    than one thread): enough work, and enough rows."""
+    return m * k * n >= tuning.SPLIT_MULTIPLY_ADDS and m >= tuning.SPLIT_MIN_OUTPUT
+
+
+def _groups(m):
+    return -(-m // tuning.ROW_GROUP)
 
 
 def by_row_parts(task, m, k, n):
     """Calls ``task(rows)`` for the slices of rows in which ``matmul`` computes an (m, k) @ (k, n)
-    product, side by side as it does; each slice's product is then to be computed with
-    ``matmul_rows``.  Returns False, calling nothing, where ``matmul`` would split the
-    product's columns instead."""
-    if not _splits(m, k, n):
+    product, side by side as it does (one slice, ``slice(0, m)``, where it does not split it);
+    each slice's product is then to be computed with ``matmul_rows``."""
+    if not splits(m, k, n):
         task(slice(0, m))
-    elif m >= n:
-        threads.parallel_parts(task, m, elements=m * k * n)
-    else:
-        return False
-    return True
+        return
+    group = tuning.ROW_GROUP
+    threads.parallel_parts(
+        lambda groups: task(slice(groups.start * group, min(groups.stop * group, m))), _groups(m), elements=m * k * n
+    )
 
 
 def row_part_bounds(m, k, n):
-    """The first row of each slice ``by_row_parts`` may hand out when it splits the rows (and
-    ``m``): a caller can check that they fall where it can cut its rows.  ``[0, m]`` where
-    ``matmul`` runs the product in one piece or splits its columns.  (A split product may
-    also run in one piece: see ``runtime.threads.parallel_parts``.)"""
-    if not _splits(m, k, n) or m < n:
+    """The first row of each slice ``by_row_parts`` may hand out (and ``m``): a caller can check
+    that they fall where it can cut its rows.  ``[0, m]`` where ``matmul`` runs the product in
+    one piece.  (A split product may also run in one piece: see ``runtime.threads.parallel_parts``.)"""
+    if not splits(m, k, n):
         return [0, m]
-    return [part.start for part in threads.split(m, min(threads.count(), m))] + [m]
+    groups = _groups(m)
+    return [part.start * tuning.ROW_GROUP for part in threads.split(groups, min(threads.count(), groups))] + [m]
 
 
 def matmul_rows(a, b, out):
@@ -97,14 +109,3 @@ def _matmul_one_thread(a, b, out=None):
         return np.matmul(a, b, out=out)
     finally:
         blas_threads.end_product()
-
-
-def _matmul_in_parts(a, b, out, multiply_adds):
-    if out is None:
-        out = np.empty((a.shape[0], b.shape[1]), np.result_type(a, b))
-    if a.shape[0] >= b.shape[1]:
-        task, n = (lambda rows: _matmul_one_thread(a[rows], b, out[rows])), a.shape[0]
-    else:
-        task, n = (lambda cols: _matmul_one_thread(a, b[:, cols], out[:, cols])), b.shape[1]
-    threads.parallel_parts(task, n, elements=multiply_adds)
-    return out

@@ -21,13 +21,14 @@ SIDE_BY_SIDE_MIN_SECONDS = 0.25e-3
 
 # A product of at least this many multiply-adds is split over the threads (one part each)...
 SPLIT_MULTIPLY_ADDS = 8_000_000
-# ... along an output side of at least this many rows or columns: a long, thin product
-# (a conv's filter gradient, (10 x 100,352) @ (100,352 x 10)) runs slower in halves of 5
-# columns than on one thread.
+# ... by its rows, when it has at least this many: a product with fewer rows and a long
+# shared axis (a conv's filter gradient, (10 x 100,352) @ (100,352 x 10)) runs slower in
+# parts than on one thread.
 SPLIT_MIN_OUTPUT = 128
 # OpenBLAS computes a product's rows in groups of this many (the register tile of its
 # Haswell and Zen sgemm kernels).  Cut into chunks of whole groups, counted from the row a
-# call starts at, a product gives every row the bits one call over all rows gives.
+# call starts at, a product gives every row the bits one call over all rows gives; cut
+# anywhere else, or by columns, it rounds some values differently.
 ROW_GROUP = 12
 # A product with a small result and a long shared axis (a conv's filter gradient) is cut
 # along that axis into pieces of this many steps, shared over the threads, then summed.
@@ -46,6 +47,9 @@ CHUNK_ROWS = 2048
 # under about this many bytes: beyond it the work is done a chunk of images, or of rows, at
 # a time.
 WORKING_MEMORY_BYTES = 256 << 20
+# Beyond the working memory, a conv runs a band of output rows at a time, each band within
+# the working memory divided by this: that many threads at once stay within it.
+BAND_SHARES = 32
 # The input gradient of a stride-1 conv is a correlation of the output gradient over its
 # padded copy unless more than this fraction of that correlation's products would be with
 # padding zeros (a 'valid' conv on a small image); then each window's share is added back.
