@@ -33,8 +33,8 @@ y_hot = tf.keras.utils.to_categorical(y_train, 10)
 
 def keras_steps(config):
     tf.random.set_seed(0)
-    model = bench_train.cnnlab_model(tf, deep=config == "deep")
-    batch = {"sgd128": 128, "adam32": 32, "deep": 64}[config]
+    model = bench_train.cnnlab_resnet(tf) if config == "resnet" else bench_train.cnnlab_model(tf, deep=config == "deep")
+    batch = {"sgd128": 128, "adam32": 32, "deep": 64, "resnet": 64}[config]
     opt = tf.keras.optimizers.SGD(0.01) if config == "sgd128" else tf.keras.optimizers.Adam(1e-3)
     model.compile(optimizer=opt, loss="categorical_crossentropy", metrics=["accuracy"])
     model.fit(x_train[:batch*2], y_hot[:batch*2], batch_size=batch, epochs=1, verbose=0)
@@ -77,8 +77,7 @@ def tape_run():
     return run
 
 RUNNERS = {"sgd128": lambda: keras_steps("sgd128"), "adam32": lambda: keras_steps("adam32"),
-           "deep": lambda: keras_steps("deep"), "predict": predict_run, "tape": tape_run}
-STEPS = {"sgd128": 10, "adam32": 30, "deep": 6, "predict": 1, "tape": 10}
+           "deep": lambda: keras_steps("deep"), "resnet": lambda: keras_steps("resnet"), "predict": predict_run, "tape": tape_run}
 
 @contextlib.contextmanager
 def patched(pairs):
@@ -112,8 +111,9 @@ CANDIDATES = {
     "broadcast_rows": (["tape"], [(broadcast, "apply", lambda fn, a, b: fn(a, b))]),
     "buffer_pool": (["sgd128", "adam32", "deep", "predict"], [(fused_ops, "empty", lambda shape, dtype: np.empty(shape, dtype))]),
     "side_by_side": (["predict"], [(tuning, "SIDE_BY_SIDE_MIN_SECONDS", float("inf"))]),
-    "winograd": (["deep"], [(conv_kernels, "winograd_tile", lambda *a: None)]),
-    "winograd_f4": (["deep"], [(tuning, "WINOGRAD_F4_MIN_SIZE", 1 << 30)]),
+    "winograd": (["deep", "resnet"], [(conv_kernels, "winograd_tile", lambda *a: None)]),
+    "winograd_f4": (["deep", "resnet"], [(tuning, "WINOGRAD_F4_MIN_SIZE", 1 << 30)]),
+    "norm_relu": (["resnet"], [(planner, "_is_plain_relu", lambda layer: False)]),
 }
 
 
@@ -141,7 +141,7 @@ def ab(candidate, configs, rounds):
         print(f"{candidate:18} {config:8} kept {statistics.median(kept)*1e3:8.3f} ms  removed {statistics.median(removed)*1e3:8.3f} ms  "
               f"ratio of medians {statistics.median(removed)/statistics.median(kept):.3f}  median ratio {statistics.median(ratios):.3f} (IQR {lo:.3f}-{hi:.3f}, {pairs} pairs)", flush=True)
 
-PAIRS_PER_ROUND = {"sgd128": 20, "adam32": 40, "deep": 4, "predict": 1, "tape": 20}
+PAIRS_PER_ROUND = {"sgd128": 20, "adam32": 40, "deep": 4, "resnet": 2, "predict": 1, "tape": 20}
 
 
 if __name__ == "__main__":

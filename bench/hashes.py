@@ -1,7 +1,7 @@
 """Fingerprints of what the benchmark's models compute: a change of rounding anywhere shows here.
 
 For each Keras configuration of ``bench_train.py`` (classic-sgd128, classic-adam32,
-deep-adam64): the weights after one epoch, the predictions on the test images and the
+deep-adam64, resnet-adam64): the weights after one epoch, the predictions on the test images and the
 ``evaluate`` results; the untrained classic model's predictions (predict10k); and the
 weights after one epoch of the GradientTape loop (tape-sgd128).  Each configuration runs
 in a fresh process, seeded as the benchmark seeds it, and prints the SHA-256 (first 16
@@ -29,8 +29,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_train  # noqa: E402 - the benchmark's own model definitions and tape loop
 
-CONFIGS = ("classic-sgd128", "classic-adam32", "deep-adam64", "predict10k", "tape-sgd128")
-BATCH = {"classic-sgd128": 128, "classic-adam32": 32, "deep-adam64": 64}
+CONFIGS = ("classic-sgd128", "classic-adam32", "deep-adam64", "resnet-adam64", "predict10k", "tape-sgd128")
 DATA_SEED = 20240601
 
 
@@ -74,12 +73,12 @@ def worker(config, train, test):
     x_test = (x_test[:, :, :, None] / np.float32(255)).astype(np.float32)
     if config == "tape-sgd128":
         return {"weights": digest([v.numpy() for v in bench_train.train_cnnlab_tape(tf, x_train, y_train)])}
-    model = bench_train.cnnlab_model(tf, deep=config == "deep-adam64")
+    model = bench_train.cnnlab_config_model(tf, config)
     optimizer = tf.keras.optimizers.SGD(0.01) if config == "classic-sgd128" else tf.keras.optimizers.Adam(1e-3)
     model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
     if config == "predict10k":
         return {"predictions": digest([model.predict(x_test, batch_size=32, verbose=0)])}
-    model.fit(x_train, tf.keras.utils.to_categorical(y_train, 10), batch_size=BATCH[config], epochs=1, verbose=0)
+    model.fit(x_train, tf.keras.utils.to_categorical(y_train, 10), batch_size=bench_train.BATCH[config], epochs=1, verbose=0)
     loss, accuracy = model.evaluate(x_test, tf.keras.utils.to_categorical(y_test, 10), batch_size=32, verbose=0)
     return {
         "weights": digest(model.get_weights()),

@@ -54,9 +54,10 @@ class ResidualBlock(layers.Layer):
     def call(self, inputs, training=None):
         if self._branches is None:
             projection = None if self.projection is None else chain(self.projection, self.projection_norm)
-            self._branches = (chain(self.conv1, self.norm1), chain(self.conv2, self.norm2), projection)
+            # The ReLU after the first normalization as a layer of the chain: the planner runs the two as one op.
+            self._branches = (chain(self.conv1, self.norm1, layers.ReLU()), chain(self.conv2, self.norm2), projection)
         first, second, projection = self._branches
-        x = second.call(relu(first.call(inputs, training)), training)
+        x = second.call(first.call(inputs, training), training)
         shortcut = inputs if projection is None else projection.call(inputs, training)
         return relu(x + shortcut)
 
