@@ -21,6 +21,7 @@ from cnnlab.kernels import conv as conv_kernels
 from cnnlab.kernels import matmul as products
 from cnnlab.kernels import padding as padding_module
 from cnnlab.kernels import pool as pool_kernels
+from cnnlab.kernels import winograd
 from cnnlab.ops import fused_ops
 from cnnlab.runtime import tuning
 
@@ -112,7 +113,7 @@ CANDIDATES = {
     "buffer_pool": (["sgd128", "adam32", "deep", "predict"], [(fused_ops, "empty", lambda shape, dtype: np.empty(shape, dtype))]),
     "side_by_side": (["predict"], [(tuning, "SIDE_BY_SIDE_MIN_SECONDS", float("inf"))]),
     "winograd": (["deep", "resnet"], [(conv_kernels, "winograd_tile", lambda *a: None)]),
-    "winograd_f4": (["deep", "resnet"], [(tuning, "WINOGRAD_F4_MIN_SIZE", 1 << 30)]),
+    "winograd_f4": (["deep", "resnet"], [(winograd, "TILE_SIZES", (2,))]),
     "norm_relu": (["resnet"], [(planner, "_is_plain_relu", lambda layer: False)]),
 }
 

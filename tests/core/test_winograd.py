@@ -136,12 +136,12 @@ def test_the_error_of_each_conv_strategy_against_float64(monkeypatch):
     assert max(errors["F4"]) > max(errors["im2col"])  # the price of F(4x4)'s fewer multiplies
 
 
-def test_finite_differences_through_tf_nn_conv2d_by_winograd():
-    x = rng.standard_normal((2, 5, 5, 16))
-    filters = rng.standard_normal((3, 3, 16, 16)) * 0.2
-    geometry = geometry_2d((5, 5), (3, 3), padding="SAME")
-    assert conv_kernels.winograd_tile(x.shape, filters.shape, geometry, np.dtype(np.float64))
-    check_gradients(lambda a, b: tf.nn.conv2d(a, b, 1, "SAME"), [x[:1, :, :, :], filters], rtol=1e-5, atol=1e-6)
+@pytest.mark.parametrize("m", winograd.TILE_SIZES)
+def test_finite_differences_through_tf_nn_conv2d_by_winograd(m, monkeypatch):
+    monkeypatch.setattr(conv_kernels, "winograd_tile", lambda *args: m)
+    x = rng.standard_normal((1, 5, 5, 3))
+    filters = rng.standard_normal((3, 3, 3, 2)) * 0.2
+    check_gradients(lambda a, b: tf.nn.conv2d(a, b, 1, "SAME"), [x, filters], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("max_pool", [False, True])
@@ -151,7 +151,7 @@ def test_the_fused_conv_op_by_winograd_equals_the_tf_nn_ops(max_pool, monkeypatc
     x = rng.standard_normal((2, 8, 8, 16))
     filters = rng.standard_normal((3, 3, 16, 16)) * 0.2
     bias = rng.standard_normal(16)
-    assert conv_kernels.winograd_tile(x.shape, filters.shape, geometry_2d((8, 8), (3, 3), padding="SAME"), np.dtype(np.float64))
+    monkeypatch.setattr(conv_kernels, "winograd_tile", lambda *args: 4)
 
     def fused(x, w, b):
         return fused_ops.conv2d_bias_relu(x, w, b, (1, 1), "SAME", (1, 1), True, max_pool=max_pool)
@@ -174,10 +174,16 @@ def test_the_dispatchers_rule():
 
     assert tile((64, 28, 28, 32), (3, 3, 32, 32)) == 4
     assert tile((64, 26, 26, 32), (3, 3, 32, 32), padding="VALID") == 4  # the deeper CNN's second conv
-    assert tile((64, 7, 7, 128), (3, 3, 128, 128)) == (4 if 7 >= tuning.WINOGRAD_F4_MIN_SIZE else 2)
-    assert tile((8, 4, 4, 64), (3, 3, 64, 64)) == 2  # too small for F(4x4)'s tiles
+    assert tile((64, 7, 7, 128), (3, 3, 128, 128)) == 4  # 2x2 tiles of 6x6: 2.9 entries an output; F(2x2): 5.2
+    assert tile((8, 2, 2, 64), (3, 3, 64, 64)) == 2  # one F(2x2) tile; F(4x4)'s would be mostly overhang
+    assert tile((8, 6, 6, 64), (3, 3, 64, 64)) == 2  # a tie: 4 entries an output either way
     assert tile((8, 28, 28, 32), (3, 3, 32, 32), dtype=np.float64) == 4
     assert tile((64, 28, 28, 1), (3, 3, 1, 32)) is None  # too few channels
+    # The channels' threshold grows with the tiles' overhang (WINOGRAD_TRANSFORM_COST).
+    cost = tuning.WINOGRAD_TRANSFORM_COST
+    assert tile((64, 28, 28, 16), (3, 3, 16, 16)) == (4 if 8 * 6.75 >= cost * 2.25 else None)
+    assert tile((64, 28, 28, 15), (3, 3, 15, 15)) == (4 if 7.5 * 6.75 >= cost * 2.25 else None)
+    assert tile((64, 14, 14, 24), (3, 3, 24, 24)) == 4 and tile((64, 14, 14, 20), (3, 3, 20, 20)) is None
     assert tile((64, 28, 28, 32), (3, 3, 32, 32), strides=2) is None
     assert tile((64, 28, 28, 32), (3, 3, 32, 32), dilations=2) is None
     assert tile((64, 28, 28, 32), (5, 5, 32, 32)) is None

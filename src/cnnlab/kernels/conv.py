@@ -154,19 +154,26 @@ def winograd_tile(input_shape, filter_shape, geometry, dtype):
     with, or None for im2col.
 
     A 3x3 stride-1 conv in float32 or float64 (Winograd's rounding error grows too fast in
-    lower precisions) whose channels make the saved multiplies outweigh the transforms:
-    the products shrink with input x output channels, the transforms grow with input +
-    output channels, so the rule is on ``C * O / (C + O)`` (``tuning.WINOGRAD_MIN_CHANNELS``
-    of each for a square conv).  F(4x4, 3x3) where the output is at least
-    ``tuning.WINOGRAD_F4_MIN_SIZE`` on each side (smaller images waste too much of its
-    bigger tiles), F(2x2, 3x3) otherwise; both within the working memory.
+    lower precisions).  Of F(2x2, 3x3) and F(4x4, 3x3), the one with fewer transformed
+    entries per output cell, ``t = (m+2)^2 * tiles / (OH * OW)`` (its tiles may hang over
+    the output's edge), F(2x2) on a tie (it rounds better).  Per output cell, Winograd's
+    products cost ``t * C * O`` multiply-adds against im2col's ``9 * C * O``, and its
+    transforms about ``t * (C + O) * tuning.WINOGRAD_TRANSFORM_COST``, so it runs where
+
+        C * O / (C + O) >= WINOGRAD_TRANSFORM_COST * t / (9 - t)
+
+    (16 channels in and out on whole F(4x4) tiles, 24 on a 14x14 output, 27 on a 10x10
+    one); and only within the working memory.
     """
     if dtype not in (np.float32, np.float64) or not winograd.applies(geometry, filter_shape):
         return None
-    c, o = filter_shape[2:]
-    if 2 * c * o < tuning.WINOGRAD_MIN_CHANNELS * (c + o) or 0 in input_shape or 0 in geometry.out_shape:
+    if 0 in input_shape or 0 in geometry.out_shape:
         return None
-    m = 4 if min(geometry.out_shape) >= tuning.WINOGRAD_F4_MIN_SIZE else 2
+    (oh, ow), (c, o) = geometry.out_shape, filter_shape[2:]
+    entries = {m: (m + 2) ** 2 * -(-oh // m) * -(-ow // m) / (oh * ow) for m in winograd.TILE_SIZES}
+    m = min(winograd.TILE_SIZES, key=lambda size: (entries[size], size))
+    if c * o * (9 - entries[m]) < tuning.WINOGRAD_TRANSFORM_COST * entries[m] * (c + o):
+        return None
     itemsize = np.dtype(dtype).itemsize
     if winograd.tiled_input_bytes(input_shape, m, geometry.out_shape, itemsize) > tuning.WORKING_MEMORY_BYTES:
         return None

@@ -55,13 +55,10 @@ BAND_SHARES = 32
 # padding zeros (a 'valid' conv on a small image); then each window's share is added back.
 CORRELATION_MAX_ZERO_FRACTION = 0.25
 
-# A 3x3 stride-1 conv runs by Winograd's F(m x m, 3 x 3) when C * O / (C + O) is at least
-# half this (this many input and output channels for a square conv): with fewer
-# channels its transforms cost more than the multiplies it saves.
-WINOGRAD_MIN_CHANNELS = 16
-# ... by F(4x4, 3x3) when its output is at least this many cells on each side, else by
-# F(2x2, 3x3) (a small image wastes too much of the bigger tiles).
-WINOGRAD_F4_MIN_SIZE = 8
+# A 3x3 stride-1 conv runs by Winograd's F(m x m, 3 x 3) where the multiply-adds it saves
+# outweigh its transforms, which cost about this many multiply-adds' time per transformed
+# entry and channel (see kernels.conv.winograd_tile; measured with bench/ab_winograd.py).
+WINOGRAD_TRANSFORM_COST = 24
 # Winograd's work goes a chunk of images at a time, about this many bytes of transformed
 # tiles, so that a chunk stays in a core's cache from one stage to the next.
 WINOGRAD_CHUNK_BYTES = 1 << 20
