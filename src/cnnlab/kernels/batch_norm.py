@@ -29,9 +29,13 @@ from .broadcast import channel_rows
 
 
 def _blocks(rows):
-    """``(rows per block, number of blocks)`` for a (rows, row length) view of an array."""
-    per_block = max(1, tuning.NORMALIZE_BLOCK_BYTES // (rows.shape[1] * rows.itemsize))
-    return per_block, -(-rows.shape[0] // per_block)
+    """``(rows per block, number of blocks)`` for a (rows, row length) view of an array: blocks of at
+    most about ``tuning.NORMALIZE_BLOCK_BYTES``, at least ``tuning.MIN_CHUNKS`` of them, of nearly
+    equal size (threads take whole blocks)."""
+    count = len(rows)
+    by_bytes = max(1, tuning.NORMALIZE_BLOCK_BYTES // (rows.shape[1] * rows.itemsize))
+    per_block = max(1, -(-count // max(-(-count // by_bytes), min(count, tuning.MIN_CHUNKS))))
+    return per_block, -(-count // per_block)
 
 
 def _column_sums(block):

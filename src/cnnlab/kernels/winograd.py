@@ -159,11 +159,13 @@ def tiled_input_bytes(input_shape, m, out_shape, itemsize):
     return (m + 2) ** 2 * input_shape[0] * tiles.per_image * input_shape[3] * itemsize
 
 
-def chunk_images(m, tiles, channels, itemsize):
-    """Images per chunk: about ``tuning.WINOGRAD_CHUNK_BYTES`` of transformed tiles of ``channels``
-    (the larger of the input's and the output's), at least one image."""
+def chunk_images(m, tiles, channels, itemsize, n):
+    """Images per chunk of a batch of ``n``: at most about ``tuning.WINOGRAD_CHUNK_BYTES`` of transformed
+    tiles of ``channels`` (the larger of the input's and the output's), in at least
+    ``tuning.MIN_CHUNKS`` chunks of nearly equal size (threads take whole chunks)."""
     per_image = (m + 2) ** 2 * tiles.per_image * channels * itemsize
-    return max(1, tuning.WINOGRAD_CHUNK_BYTES // per_image)
+    chunks = max(-(-n // max(1, tuning.WINOGRAD_CHUNK_BYTES // per_image)), min(n, tuning.MIN_CHUNKS))
+    return max(1, -(-n // chunks))
 
 
 # ---- the three transforms ------------------------------------------------------------------------
@@ -257,7 +259,7 @@ def conv2d(x, filters, geometry, m, out, *, bias=None, quarters=False, keep=Fals
     mats = matrices(m, dtype)
     padded = padded_for_tiles(x, geometry, tiles, empty)
     transformed = transform_filters(filters, m)
-    chunk = chunk_images(m, tiles, max(c, o), x.itemsize)
+    chunk = chunk_images(m, tiles, max(c, o), x.itemsize, n)
     kept = empty((a * a, n * tiles.per_image, c), dtype) if keep else None
     corner = a + 1  # entry (1, 1) of a transformed tile: every output cell takes it once (see below)
 
@@ -289,7 +291,7 @@ def transform_input(x, geometry, m, empty=np.empty):
     mats = matrices(m, x.dtype)
     padded = padded_for_tiles(x, geometry, tiles, empty)
     kept = empty((a * a, n * tiles.per_image, c), x.dtype)
-    chunk = chunk_images(m, tiles, c, x.itemsize)
+    chunk = chunk_images(m, tiles, c, x.itemsize, n)
 
     def part(chunk_range):
         work = _Work(tiles, min(chunk, n), x.dtype)
@@ -447,7 +449,7 @@ def backward(kept, d_out, filters, geometry, input_shape, *, need_input=True, ne
     dtype = d_out.dtype
     n = input_shape[0]
     mats = matrices(m, dtype)
-    chunk = chunk_images(m, tiles, max(c, o), np.dtype(dtype).itemsize)
+    chunk = chunk_images(m, tiles, max(c, o), np.dtype(dtype).itemsize, n)
     chunks = -(-n // chunk)
     filter_sums = np.empty((chunks, a * a, c, o), dtype) if need_filters else None
     bias_sums = np.empty((chunks, o), dtype) if with_bias else None
