@@ -272,13 +272,61 @@ def test_small_resnet_parameters_and_shapes():
     expected += conv(3, 64, 128) + conv(3, 128, 128) + conv(1, 64, 128) + 3 * norm(128)
     expected += 128 * 10 + 10
     assert model.count_params() == expected
-    assert [tuple(layer.output.shape[1:]) for layer in model.layers[3:]] == [
+    ends = ["stage_1_out", "stage_2_out", "stage_3_out", "pool", "classes"]
+    assert [tuple(model.get_layer(name).output.shape[1:]) for name in ends] == [
         (28, 28, 32),
         (14, 14, 64),
         (7, 7, 128),
         (128,),
         (10,),
     ]
+    assert [type(layer).__name__ for layer in model.layers].count("Add") == 3
+
+
+def old_small_resnet(input_shape, num_classes):
+    """small-resnet as it was built before keras.layers.Add existed: one ResidualBlock layer per stage."""
+    from cnnlab.cli.resnet import ResidualBlock
+
+    layers = tf.keras.layers
+    return tf.keras.Sequential(
+        [
+            tf.keras.Input(shape=input_shape),
+            layers.Conv2D(32, (3, 3), padding="same", use_bias=False),
+            layers.BatchNormalization(),
+            layers.ReLU(),
+            ResidualBlock(32, name="stage_1"),
+            ResidualBlock(64, strides=2, name="stage_2"),
+            ResidualBlock(128, strides=2, name="stage_3"),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(num_classes, activation="softmax"),
+        ],
+        name="small_resnet",
+    )
+
+
+def test_small_resnet_files_saved_with_residual_blocks_still_load_and_compute_what_the_functional_model_does(tmp_path):
+    from cnnlab.cli.models import MODELS, custom_objects
+
+    tf.random.set_seed(3)
+    old = old_small_resnet((12, 12, 3), 4)
+    rng = np.random.default_rng(1)
+    old.set_weights([  # every weight away from its initial value; variances positive
+        rng.uniform(0.5, 1.5, w.shape) if "variance" in w.name else rng.normal(0, 0.3, w.shape) for w in old.weights
+    ])
+    x = rng.random((3, 12, 12, 3)).astype(np.float32)
+    path = tmp_path / "old.keras"
+    old.save(path)
+    loaded = tf.keras.models.load_model(path, custom_objects=custom_objects())
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), old.predict(x, verbose=0))
+    new = MODELS["small-resnet"].build((12, 12, 3), 4)
+    pairs = [("stem_conv", old.layers[0]), ("stem_norm", old.layers[1]), ("classes", old.layers[-1])]
+    for stage, block in enumerate(old.layers[3:6], start=1):
+        for part in ("conv1", "norm1", "conv2", "norm2", "projection", "projection_norm"):
+            if getattr(block, part) is not None:
+                pairs.append((f"stage_{stage}_{part}", getattr(block, part)))
+    for name, layer in pairs:  # the same weights, layer by layer
+        new.get_layer(name).set_weights(layer.get_weights())
+    np.testing.assert_allclose(new.predict(x, verbose=0), old.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -316,7 +364,8 @@ def test_standard_data_sets_train_evaluate_predict_and_inspect(cli, tmp_path, mo
     assert sorted(p["class"] for p in json.loads(out)[0]["predictions"]) == sorted(names)
     status, out, err = cli("inspect", run, "--index", 2, "--out", tmp_path / "look")
     assert status == 0, err
-    assert out.startswith("test image 2: ") and len(list((tmp_path / "look").glob("*_filters.png"))) == 1
+    # Every convolution of the graph: the stem, two per stage and the two projections.
+    assert out.startswith("test image 2: ") and len(list((tmp_path / "look").glob("*_filters.png"))) == 9
 
 
 def test_small_resnet_computes_what_the_same_network_computes_in_pytorch():
@@ -326,12 +375,11 @@ def test_small_resnet_computes_what_the_same_network_computes_in_pytorch():
     import torch.nn.functional as F
 
     from cnnlab.cli.models import MODELS
-    from cnnlab.cli.resnet import ResidualBlock
 
     tf.random.set_seed(1)
     model = MODELS["small-resnet"].build((12, 12, 3), 4)
     rng = np.random.default_rng(0)
-    for layer in [model.layers[1]] + [norm for block in model.layers[3:6] for norm in block._layers[1::2]]:
+    for layer in model.layers:
         if isinstance(layer, tf.keras.layers.BatchNormalization):
             gamma, beta, mean, variance = layer.get_weights()
             layer.set_weights([rng.uniform(0.5, 1.5, gamma.shape), rng.normal(0, 0.1, beta.shape),
@@ -339,26 +387,26 @@ def test_small_resnet_computes_what_the_same_network_computes_in_pytorch():
     x = rng.random((2, 12, 12, 3)).astype(np.float32)
     ours = model.predict(x, verbose=0)
 
-    def conv(h, layer, stride):
+    def conv(h, name, stride):
+        layer = model.get_layer(name)
         kernel = torch.from_numpy(layer.get_weights()[0]).permute(3, 2, 0, 1)
         if kernel.shape[-1] == 3:
             h = F.pad(h, (1, 1, 1, 1) if stride == 1 else (0, 1, 0, 1))
         return F.conv2d(h, kernel, stride=stride)
 
-    def norm(h, layer):
+    def norm(h, name):
+        layer = model.get_layer(name)
         gamma, beta, mean, variance = (torch.from_numpy(w) for w in layer.get_weights())
         return F.batch_norm(h, mean, variance, gamma, beta, training=False, eps=layer.epsilon)
 
     h = torch.from_numpy(x).permute(0, 3, 1, 2)
-    h = F.relu(norm(conv(h, model.layers[0], 1), model.layers[1]))
-    for block in model.layers[3:6]:
-        assert isinstance(block, ResidualBlock)
-        y = F.relu(norm(conv(h, block.conv1, block.strides), block.norm1))
-        y = norm(conv(y, block.conv2, 1), block.norm2)
-        shortcut = (
-            h if block.projection is None else norm(conv(h, block.projection, block.strides), block.projection_norm)
-        )
+    h = F.relu(norm(conv(h, "stem_conv", 1), "stem_norm"))
+    for stage, strides in ((1, 1), (2, 2), (3, 2)):
+        name = f"stage_{stage}"
+        y = F.relu(norm(conv(h, f"{name}_conv1", strides), f"{name}_norm1"))
+        y = norm(conv(y, f"{name}_conv2", 1), f"{name}_norm2")
+        shortcut = h if stage == 1 else norm(conv(h, f"{name}_projection", strides), f"{name}_projection_norm")
         h = F.relu(y + shortcut)
-    kernel, bias = (torch.from_numpy(w) for w in model.layers[-1].get_weights())
+    kernel, bias = (torch.from_numpy(w) for w in model.get_layer("classes").get_weights())
     theirs = F.softmax(h.mean(dim=(2, 3)) @ kernel + bias, dim=1).numpy()
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)

@@ -109,3 +109,57 @@ def test_the_planner_runs_batch_norm_and_the_relu_after_it_as_one_op(monkeypatch
     calls.clear()
     model(x, training=False)
     assert calls == []
+
+
+def residual_block(order):
+    """A functional residual block: relu(bn(conv(x)) + x), the sum's inputs in ``order``."""
+    layers = keras.layers
+    inputs = keras.Input((6, 6, 4))
+    y = layers.Conv2D(4, 3, padding="same", use_bias=False, name="conv")(inputs)
+    y = layers.BatchNormalization(name="norm")(y)
+    pair = [y, inputs] if order == "norm first" else [inputs, y]
+    out = layers.ReLU(name="relu")(layers.Add(name="add")(pair))
+    return keras.Model(inputs, layers.Flatten(name="flat")(out))
+
+
+@pytest.mark.parametrize("order", ["norm first", "shortcut first"])
+def test_the_planner_runs_a_residual_sum_and_its_relu_with_the_normalization_as_one_op(order, monkeypatch):
+    model = residual_block(order)
+    kinds = [(type(step).__name__, [layer.name for layer in step.layers]) for step in model._plan.steps]
+    assert kinds == [("ConvStep", ["conv"]), ("ResidualStep", ["norm", "add", "relu"]), ("LayerStep", ["flat"])]
+    calls = []
+    original = fused_ops.batch_norm_training
+    monkeypatch.setattr(
+        fused_ops, "batch_norm_training", lambda *a, **k: calls.append((k["relu"], k["residual"] is not None)) or original(*a, **k)
+    )
+    x = rng.standard_normal((3, 6, 6, 4)).astype(np.float32)
+    conv, norm, add, relu = (model.get_layer(name) for name in ("conv", "norm", "add", "relu"))
+
+    def by_layers(inputs):
+        y = norm(conv(inputs), training=True)
+        return relu(add([y, inputs] if order == "norm first" else [inputs, y]))
+
+    weights = conv.trainable_weights + norm.trainable_weights
+    with tf.GradientTape() as tape:
+        fused = model(x, training=True)
+        loss = tf.reduce_sum(fused * fused)
+    fused_grads = tape.gradient(loss, weights)
+    assert calls == [(True, True)]
+    with tf.GradientTape() as tape:
+        plain = tf.reshape(by_layers(tf.constant(x)), (3, -1))
+        loss = tf.reduce_sum(plain * plain)
+    for got, expected in zip([fused, *fused_grads], [plain, *tape.gradient(loss, weights)], strict=True):
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=2e-5, atol=2e-5)
+    calls.clear()
+    model(x, training=False)  # inference: the layers' own calls
+    assert calls == []
+
+
+def test_a_normalization_read_elsewhere_is_not_fused_into_the_sum():
+    layers = keras.layers
+    inputs = keras.Input((6, 6, 4))
+    y = layers.BatchNormalization(name="norm")(layers.Conv2D(4, 3, padding="same", name="conv")(inputs))
+    summed = layers.Add(name="add")([y, inputs])
+    model = keras.Model(inputs, [summed, y])  # the normalization's output is a model output too
+    kinds = [type(step).__name__ for step in model._plan.steps]
+    assert "ResidualStep" not in kinds and kinds.count("BatchNormStep") == 1

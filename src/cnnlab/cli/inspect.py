@@ -59,12 +59,7 @@ def run(args):
     caption += f"\npredicted: {run_data.class_names[best]} ({probabilities[best]:.1%})"
     written = [plot_image_grid([image], [caption], os.path.join(out, "00_input.png"), "input", panel_inches=3.2)]
 
-    feature_layers = (keras.layers.Conv2D, keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
-    activations = batch
-    for position, layer in enumerate(model.layers, start=1):
-        activations = layer(activations)
-        if not isinstance(layer, feature_layers):
-            continue
+    for position, layer, activations in _feature_maps(keras, model, batch):
         maps = np.asarray(activations)[0]
         height, width, channels = maps.shape
         kind = "convolution" if isinstance(layer, keras.layers.Conv2D) else "pooling"
@@ -82,6 +77,23 @@ def run(args):
     print(f"{caption.replace(chr(10), ', ')}")
     print(f"wrote {len(written)} images to {out}/: " + ", ".join(os.path.basename(path) for path in written))
     return 0
+
+
+def _feature_maps(keras, model, batch):
+    """``(position, layer, output)`` for each convolution and pooling layer of ``model`` on ``batch``, in
+    the order of ``model.layers`` (positions from 1): a chain of layers is run layer by layer; a graph
+    (a functional model that branches, as small-resnet) through a model of its feature layers' outputs."""
+    kinds = (keras.layers.Conv2D, keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
+    chosen = [(position, layer) for position, layer in enumerate(model.layers, start=1) if isinstance(layer, kinds)]
+    if isinstance(model, keras.Sequential):
+        activations, outputs = batch, {}
+        for layer in model.layers:
+            activations = outputs[id(layer)] = layer(activations)
+        return [(position, layer, outputs[id(layer)]) for position, layer in chosen]
+    probe = keras.Model(model.inputs, [layer.output for _, layer in chosen])
+    outputs = probe.predict(batch, verbose=0)
+    outputs = outputs if isinstance(outputs, list) else [outputs]
+    return [(position, layer, maps) for (position, layer), maps in zip(chosen, outputs)]
 
 
 def _input_image(args, run_data):

@@ -20,9 +20,10 @@
   two 3x3 convolutions each (32, 64, 128 filters; stride 2 into the second and third,
   where a 1x1 convolution projects the shortcut), every convolution followed by
   BatchNormalization, global average pooling and a Dense softmax: the benchmark's
-  small ResNet.  Until keras.layers.Add and functional models with merges exist, each
-  stage is one ``ResidualBlock`` layer (cli/resnet.py).  Trained on mirrored images,
-  Adam with the learning rate multiplied by 0.85 after every epoch, batch 64, 15 epochs.
+  small ResNet, a functional model whose stages end in ``Add`` and ``ReLU`` (runs saved
+  before it was, with one ``ResidualBlock`` layer per stage, still load: cli/resnet.py).
+  Trained on mirrored images, Adam with the learning rate multiplied by 0.85 after every
+  epoch, batch 64, 15 epochs.
 
 Every model adapts its input layer to the data's picture size and channels and its
 last layer to the number of classes: ``build(input_shape, num_classes)``.
@@ -118,27 +119,39 @@ def _deep(input_shape=INPUT_SHAPE, num_classes=NUM_CLASSES):
 
 def _small_resnet(input_shape=INPUT_SHAPE, num_classes=NUM_CLASSES):
     from .. import keras
-    from .resnet import ResidualBlock as block
 
     layers = keras.layers
-    return keras.Sequential(
-        [
-            keras.Input(shape=input_shape),
-            layers.Conv2D(32, (3, 3), padding="same", use_bias=False),
-            layers.BatchNormalization(),
-            layers.ReLU(),
-            block(32, name="stage_1"),
-            block(64, strides=2, name="stage_2"),
-            block(128, strides=2, name="stage_3"),
-            layers.GlobalAveragePooling2D(),
-            layers.Dense(num_classes, activation="softmax"),
-        ],
-        name="small_resnet",
-    )
+    inputs = keras.Input(shape=input_shape)
+    x = layers.Conv2D(32, (3, 3), padding="same", use_bias=False, name="stem_conv")(inputs)
+    x = layers.BatchNormalization(name="stem_norm")(x)
+    x = layers.ReLU(name="stem_relu")(x)
+    for stage, (filters, strides) in enumerate([(32, 1), (64, 2), (128, 2)], start=1):
+        x = _residual_stage(layers, x, filters, strides, f"stage_{stage}")
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="classes")(x)
+    return keras.Model(inputs, outputs, name="small_resnet")
+
+
+def _residual_stage(layers, x, filters, strides, name):
+    """A basic residual block (He et al., 2016): ``relu(bn(conv(relu(bn(conv(x))))) + shortcut(x))``, the
+    convolutions 3x3 without bias, the first with ``strides``; the shortcut the input itself, or a 1x1
+    convolution with ``strides`` and BatchNormalization where the stride or the channels change."""
+    y = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False, name=f"{name}_conv1")(x)
+    y = layers.BatchNormalization(name=f"{name}_norm1")(y)
+    y = layers.ReLU(name=f"{name}_relu1")(y)
+    y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2")(y)
+    y = layers.BatchNormalization(name=f"{name}_norm2")(y)
+    shortcut = x
+    if strides != 1 or x.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, strides=strides, use_bias=False, name=f"{name}_projection")(x)
+        shortcut = layers.BatchNormalization(name=f"{name}_projection_norm")(shortcut)
+    y = layers.Add(name=f"{name}_add")([y, shortcut])
+    return layers.ReLU(name=f"{name}_out")(y)
 
 
 def custom_objects():
-    """The classes of this module that a saved model may name, for ``keras.models.load_model``."""
+    """The classes of this package that a saved model may name, for ``keras.models.load_model`` (the
+    ``ResidualBlock`` of small-resnet runs saved before it was a functional model)."""
     from .resnet import ResidualBlock
 
     return {"ResidualBlock": ResidualBlock}

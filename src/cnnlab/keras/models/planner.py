@@ -24,7 +24,12 @@ Rules, tried in order at each node:
    (``training=False``): ``layer(x, training=training)``.
 
 A graph may branch: a step whose output is read by several later steps is not fused with
-any of them.
+any of them.  One rule joins branches, before the others:
+
+0. ``residual``: an ``Add`` of two tensors, one of them a ``BatchNormalization``'s output
+   (in training, as rule 4) read by nothing else, with the ReLU after the sum when one
+   follows and reads nothing else: ``relu(batch_norm(x) + shortcut)`` as one op, the
+   residual block's end, run where the sum was (both its inputs exist then).
 
 A rule applies to a layer whose class computes what the rule's op computes: the
 layer's class or a subclass that does not override ``call``.  A fused step checks, each
@@ -41,6 +46,7 @@ from .. import activations
 from ..layers.base import Layer
 from ..layers.conv import Conv2D
 from ..layers.core import Activation, Dense, ReLU
+from ..layers.merging import Add
 from ..layers.normalization import BatchNormalization
 from ..layers.pooling import MaxPooling2D
 
@@ -95,11 +101,16 @@ class Plan:
         for node in nodes:
             for key in node.inputs:
                 readers[key] = readers.get(key, 0) + 1
+        residuals = _residual_sums(nodes, readers, self.outputs)
+        absorbed = {position for step in residuals.values() for position in step.positions[:1] + step.positions[2:]}
         steps, index = [], 0
         while index < len(nodes):
-            step = _apply_rules(nodes, index, readers, self.outputs)
+            if index in absorbed:  # run by the residual step at its sum's place
+                index += 1
+                continue
+            step = residuals.get(index) or _apply_rules(nodes, index, readers, self.outputs)
             steps.append(step)
-            index += len(step.layers)
+            index += 1 if index in residuals else len(step.layers)
         self.steps = steps
         # The values no later step reads, dropped after each step (not the outputs).
         last_read = {}
@@ -176,9 +187,60 @@ def _apply_rules(nodes, index, readers, outputs):
 
 
 def _reads_only(reader, node, readers, outputs):
-    """Whether ``reader`` takes ``node``'s output as its one input, and nothing else (and no model
-    output) needs that value."""
-    return reader.inputs == (node.output,) and readers.get(node.output) == 1 and node.output not in outputs
+    """Whether ``reader`` takes ``node``'s output as its one input (with no arguments of its own), and
+    nothing else (and no model output) needs that value."""
+    return (
+        reader.inputs == (node.output,)
+        and reader.pack is None
+        and not reader.arguments
+        and readers.get(node.output) == 1
+        and node.output not in outputs
+    )
+
+
+def _is_plain_add(node):
+    """Whether ``node`` is ``Add()([a, b])``: an ``Add`` whose class changes nothing of its sum, on two tensors."""
+    layer, kind = node.layer, type(node.layer)
+    return (
+        _computes_as(layer, Add)
+        and kind._merge is Add._merge
+        and kind._combine is Add._combine
+        and len(node.inputs) == 2
+        and not node.arguments
+    )
+
+
+def _residual_sums(nodes, readers, outputs):
+    """Rule 0: ``{position of the Add: its ResidualStep}`` for each sum of a BatchNormalization's
+    output (read by nothing else) and another tensor, with the plain ReLU reading the sum alone
+    when there is one."""
+    producers = {node.output: position for position, node in enumerate(nodes) if type(node.output) is not tuple}
+    readers_of = {}
+    for position, node in enumerate(nodes):
+        for key in node.inputs:
+            readers_of.setdefault(key, []).append(position)
+    residuals = {}
+    for position, node in enumerate(nodes):
+        if not _is_plain_add(node):
+            continue
+        for side, key in enumerate(node.inputs):
+            norm = producers.get(key)
+            if norm is None or norm in {p for step in residuals.values() for p in step.positions}:
+                continue
+            norm_node = nodes[norm]
+            if not _computes_as(norm_node.layer, BatchNormalization) or norm_node.pack is not None or norm_node.arguments:
+                continue
+            if readers.get(key) != 1 or key in outputs or node.inputs[1 - side] == key:
+                continue
+            relu = None
+            sum_readers = readers_of.get(node.output, [])
+            if len(sum_readers) == 1:
+                candidate = nodes[sum_readers[0]]
+                if _is_plain_relu(candidate.layer) and _reads_only(candidate, node, readers, outputs):
+                    relu = sum_readers[0]
+            residuals[position] = ResidualStep(nodes, norm, position, relu, side)
+            break
+    return residuals
 
 
 def _is_plain_relu(layer):
@@ -295,5 +357,45 @@ class BatchNormStep:
             return _one_by_one(self.layers, x, training)
         relu = len(self.layers) == 2
         out, mean, variance = fused_ops.batch_norm_training(x, norm.gamma, norm.beta, norm.epsilon, relu=relu)
+        norm._update_moving_statistics(mean, variance)
+        return out
+
+
+class ResidualStep:
+    """Rule 0: ``relu(batch_norm(x) + shortcut)`` as one op in training (in inference, or when the
+    checks fail, the layers' own calls)."""
+
+    def __init__(self, nodes, norm, add, relu, side):
+        self.positions = (norm, add) + (() if relu is None else (relu,))
+        self.layers = tuple(nodes[position].layer for position in self.positions)
+        add_node = nodes[add]
+        self.side = side  # the place of the normalization's output among the sum's inputs
+        self.pack = add_node.pack
+        self.inputs = (nodes[norm].inputs[0], add_node.inputs[1 - side])
+        self.output = (add_node if relu is None else nodes[relu]).output
+
+    def __call__(self, x, shortcut, training):
+        norm, add = self.layers[:2]
+        relu = len(self.layers) == 3
+        if training is None:
+            training = norm._inherited_training
+        synchronized = norm.synchronized and collective_ops.in_parallel_job()
+        fused = (
+            not synchronized
+            and training
+            and norm.trainable
+            and _ready(norm, x)
+            and norm._channel_axis == x.ndim - 1
+            and isinstance(shortcut, Tensor)
+            and shortcut._value.dtype == x._value.dtype
+            and shortcut.shape == x.shape
+            and (not relu or _is_plain_relu(self.layers[2]))
+        )
+        if not fused:
+            normalized = norm(x, training=training)
+            pair = [normalized, shortcut] if self.side == 0 else [shortcut, normalized]
+            out = add(self.pack(pair), training=training)
+            return self.layers[2](out, training=training) if relu else out
+        out, mean, variance = fused_ops.batch_norm_training(x, norm.gamma, norm.beta, norm.epsilon, relu=relu, residual=shortcut)
         norm._update_moving_statistics(mean, variance)
         return out
