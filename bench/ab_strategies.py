@@ -97,6 +97,21 @@ def plain_relu(x, out):
 def one_by_one(self, x, training):
     return planner._one_by_one(self.layers, x, training)
 
+def norm_relu_unfused(self, x, training):
+    """BatchNormStep without the ReLU in its op: rule 4's normalization alone, then the ReLU layer."""
+    norm = self.layers[0]
+    y, mean, variance = fused_ops.batch_norm_training(x, norm.gamma, norm.beta, norm.epsilon)
+    norm._update_moving_statistics(mean, variance)
+    return self.layers[1](y) if len(self.layers) == 2 else y
+
+def residual_unfused(self, x, shortcut, training):
+    """ResidualStep without the fusion: the normalization as rule 4's op, then the Add and ReLU layers."""
+    norm, add = self.layers[:2]
+    y, mean, variance = fused_ops.batch_norm_training(x, norm.gamma, norm.beta, norm.epsilon)
+    norm._update_moving_statistics(mean, variance)
+    out = add(self.pack([y, shortcut] if self.side == 0 else [shortcut, y]))
+    return self.layers[2](out) if len(self.layers) == 3 else out
+
 
 CANDIDATES = {
     # name: (configurations it may change, the patches that REMOVE it)
@@ -114,7 +129,8 @@ CANDIDATES = {
     "side_by_side": (["predict"], [(tuning, "SIDE_BY_SIDE_MIN_SECONDS", float("inf"))]),
     "winograd": (["deep", "resnet"], [(conv_kernels, "winograd_tile", lambda *a: None)]),
     "winograd_f4": (["deep", "resnet"], [(winograd, "TILE_SIZES", (2,))]),
-    "norm_relu": (["resnet"], [(planner, "_is_plain_relu", lambda layer: False)]),
+    "norm_relu": (["resnet"], [(planner.BatchNormStep, "__call__", norm_relu_unfused)]),
+    "residual": (["resnet"], [(planner.ResidualStep, "__call__", residual_unfused)]),
 }
 
 
