@@ -57,7 +57,9 @@ A, B = normal(600, 300), normal(300, 200)
 THIN_A, THIN_B = normal(9, 20000), normal(20000, 10)
 IMAGES = normal(64, 32, 32, 8)
 BN_X, BN_DY, BN_RES = normal(32, 16, 16, 32), normal(32, 16, 16, 32), normal(32, 16, 16, 32)
-SMALL_CHUNKS = [(tuning, "WINOGRAD_CHUNK_BYTES", 1 << 16), (tuning, "NORMALIZE_BLOCK_BYTES", 1 << 16)]
+SMALL_CHUNKS = [
+    (tuning, "WINOGRAD_CHUNK_BYTES", 1 << 16), (tuning, "NORMALIZE_BLOCK_BYTES", 1 << 16), (tuning, "WINDOWS_PER_PRODUCT", 800)
+]
 VECTOR = normal(8)
 BIAS = normal(16)
 
@@ -68,7 +70,7 @@ KERNELS = {
     "conv, im2col by chunks": (lambda: conv_step(X8, W8, geometry((20, 20), padding="VALID")), strategy(None)),
     "conv + pool quarters, im2col": (lambda: conv_step(X8, W8, geometry((20, 20)), max_pool=True), strategy(None)),
     "conv + pool by windows (inference)": (
-        lambda: [conv_kernels.conv2d(X1, W1, geometry((28, 28)), relu=True, max_pool=True).out], strategy(None)),
+        lambda: [conv_kernels.conv2d(X1, W1, geometry((28, 28)), relu=True, max_pool=True).out], strategy(None) + SMALL_CHUNKS),
     "conv in bands": (lambda: conv_step(X8, W8, geometry((20, 20))), strategy(None) + [(tuning, "WORKING_MEMORY_BYTES", 1 << 16)]),
     "conv, Winograd F(2x2)": (lambda: conv_step(X16, W16, geometry((16, 16)), bias=BIAS), strategy(2) + SMALL_CHUNKS),
     "conv, Winograd F(4x4), tiles over the edge": (lambda: conv_step(X_BIG[:, :30, :30], W16, geometry((30, 30), padding="VALID")), strategy(4) + SMALL_CHUNKS),

@@ -226,16 +226,16 @@ def _conv_max_pool_by_windows(x, filters, geometry, bias=None, relu=False, empty
     element-wise maxima over contiguous blocks; the bias is added after the pool (the max
     commutes with adding a constant, in floating point too, rounding being monotonic),
     then the ReLU, and the pooled values are turned back to NHWC.  The images go a group of
-    about ``tuning.CHUNK_ROWS`` windows at a time, one product each, the threads taking
-    groups: a product's columns round differently as their number changes, so the groups
-    do not depend on the thread count.
+    about ``tuning.WINDOWS_PER_PRODUCT`` windows at a time, one product each, the threads
+    taking groups: a product's columns round differently as their number changes, so the
+    groups do not depend on the thread count.
 
     Returns the (N, OH/2, OW/2, O) pooled output, equal to the other strategies' up to rounding.
     """
     n, (oh, ow), out_channels = x.shape[0], geometry.out_shape, filters.shape[3]
     out = empty((n, oh // 2, ow // 2, out_channels), x.dtype)
     cells = _filters_at_window_cells(filters)
-    group = max(1, tuning.CHUNK_ROWS // max(1, oh * ow // 4))
+    group = max(1, tuning.WINDOWS_PER_PRODUCT // max(1, oh * ow // 4))
 
     def run(groups):
         for first in range(groups.start * group, min(groups.stop * group, n), group):

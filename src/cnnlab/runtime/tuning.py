@@ -47,6 +47,10 @@ CHUNK_ROWS = 2048
 # under about this many bytes: beyond it the work is done a chunk of images, or of rows, at
 # a time.
 WORKING_MEMORY_BYTES = 256 << 20
+# The inference conv + 2x2 pool by windows computes the windows of a group of images of about
+# this many windows in one product (the threads take whole groups): a batch of predict()'s
+# 32 small images is one product, as each product costs a few calls' overhead.
+WINDOWS_PER_PRODUCT = 8192
 # Beyond the working memory, a conv runs a band of output rows at a time, each band within
 # the working memory divided by this: that many threads at once stay within it.
 BAND_SHARES = 32
