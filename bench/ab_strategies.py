@@ -39,7 +39,7 @@ def keras_steps(config):
     opt = tf.keras.optimizers.SGD(0.01) if config == "sgd128" else tf.keras.optimizers.Adam(1e-3)
     model.compile(optimizer=opt, loss="categorical_crossentropy", metrics=["accuracy"])
     model.fit(x_train[:batch*2], y_hot[:batch*2], batch_size=batch, epochs=1, verbose=0)
-    start_run(model, (batch, 10), (None, 10))
+    start_run(model)
     state = {"i": 0}
     def run(k):
         for _ in range(k):

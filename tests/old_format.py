@@ -91,8 +91,8 @@ def save_old_format(model, path, include_optimizer=True, user_metadata=None):
     metadata, arrays = _metadata(model, "model", user_metadata)
     compile_config = None
     if model.compiled:
-        loss = model.loss if isinstance(model.loss, str) or model.loss is None else losses.serialize(model._loss_fn)
-        metric_list = [m if isinstance(m, str) else metrics.serialize(m) for m in model._metric_identifiers]
+        loss = model.loss if isinstance(model.loss, str) or model.loss is None else losses.serialize(model._compile_loss.single)
+        metric_list = [m if isinstance(m, str) else metrics.serialize(m) for m in model._compile_settings["metrics"] or []]
         compile_config = {"optimizer": optimizers.serialize(model.optimizer), "loss": loss, "metrics": metric_list}
     config = {**_architecture(model), "compile_config": compile_config}
     metadata["optimizer_state"] = []

@@ -4,7 +4,7 @@ Keras 3 runs on its PyTorch backend (test-only).  For each layer, the same
 constructor arguments are given to both; cnnlab's weights (randomized) are copied
 into Keras's layer with ``set_weights``, so equal outputs also mean the same
 weight shapes and order.  Weight names and ``get_config`` keys are compared too
-(the regularizer / constraint / quantization keys Keras adds are left aside:
+(the quantization keys Keras adds are left aside:
 cnnlab's layers do not take those).
 """
 
@@ -27,26 +27,7 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
 )
 
-KERAS_ONLY_KEYS = {
-    "kernel_regularizer",
-    "bias_regularizer",
-    "activity_regularizer",
-    "kernel_constraint",
-    "bias_constraint",
-    "depthwise_regularizer",
-    "pointwise_regularizer",
-    "depthwise_constraint",
-    "pointwise_constraint",
-    "alpha_regularizer",
-    "alpha_constraint",
-    "beta_regularizer",
-    "gamma_regularizer",
-    "beta_constraint",
-    "gamma_constraint",
-    "lora_rank",
-    "lora_alpha",
-    "quantization_config",
-}
+KERAS_ONLY_KEYS = {"lora_rank", "lora_alpha", "quantization_config"}
 
 
 def rand(*shape, seed=0, low=None):
@@ -211,7 +192,7 @@ def test_layer_matches_keras(case):
     assert ours.compute_output_shape((None, *shape[1:])) == tuple(theirs.compute_output_shape((None, *shape[1:])))
     # weights: names and order (set_weights above matched the shapes)
     assert [w.name for w in ours.weights] == [w.name for w in theirs.weights]
-    # config: the same keys (but Keras's regularizer / constraint ones) and the same values
+    # config: the same keys (but Keras's quantization ones) and the same values
     ours_config, keras_config = ours.get_config(), theirs.get_config()
     assert set(ours_config) == set(keras_config) - KERAS_ONLY_KEYS
     for key in set(keras_config) & set(ours_config) - {"name", "dtype"}:
@@ -222,8 +203,8 @@ def test_layer_matches_keras(case):
 
 
 def without_keras_only(config):
-    """Keras's config without the keys cnnlab's layers do not take (regularizers, constraints, dtype
-    policies, the initializers' ``input_axes`` / ``output_axes`` of Keras 3.15)."""
+    """Keras's config without the keys cnnlab's layers do not take (quantization, dtype policies, the
+    initializers' ``input_axes`` / ``output_axes`` of Keras 3.15)."""
     if isinstance(config, dict):
         dropped = KERAS_ONLY_KEYS | {"dtype", "input_axes", "output_axes"}
         return {k: without_keras_only(v) for k, v in config.items() if k not in dropped}

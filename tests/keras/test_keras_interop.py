@@ -340,6 +340,61 @@ def test_a_keras_layer_cnnlab_lacks_is_named():
 def test_keras_only_settings_are_ignored_when_off_and_named_when_on():
     text = keras3.Sequential([keras3.Input(shape=(4,)), keras3.layers.Dense(2)]).to_json()
     assert keras.models.model_from_json(text).layers[0].units == 2
-    regularized = keras3.Sequential([keras3.Input(shape=(4,)), keras3.layers.Dense(2, kernel_regularizer="l2")])
-    with pytest.raises(ValueError, match=r"Dense: the config sets kernel_regularizer=.*L2.* cnnlab does not have"):
-        keras.models.model_from_json(regularized.to_json())
+    renormalized = keras3.Sequential([keras3.Input(shape=(4,)), keras3.layers.BatchNormalization(renorm=True)])
+    with pytest.raises(ValueError, match=r"BatchNormalization: the config sets renorm=True.* cnnlab does not have"):
+        keras.models.model_from_json(renormalized.to_json())
+
+
+def regularized(library):
+    """Every kind of regularizer and constraint, on a conv, a Dense and a BatchNormalization."""
+    regularizers, constraints = library.regularizers, library.constraints
+    return library.Sequential(
+        [
+            library.Input(shape=(6, 6, 2)),
+            library.layers.Conv2D(
+                3,
+                3,
+                kernel_regularizer=regularizers.L1L2(0.01, 0.02),
+                bias_regularizer="l1",
+                activity_regularizer=regularizers.L2(0.003),
+                kernel_constraint=constraints.MaxNorm(2.0, axis=[0, 1, 2]),
+                bias_constraint="non_neg",
+            ),
+            library.layers.BatchNormalization(
+                gamma_regularizer="l2", beta_constraint=constraints.MinMaxNorm(0.1, 0.5, rate=0.7)
+            ),
+            library.layers.Flatten(),
+            library.layers.Dense(2, kernel_regularizer=regularizers.L2(0.05), kernel_constraint="unit_norm"),
+        ]
+    )
+
+
+def test_regularizers_and_constraints_go_both_ways(tmp_path):
+    keras.utils.set_random_seed(8)
+    model = regularized(keras)
+    model.compile(optimizer="sgd", loss="mse")
+    model.save(tmp_path / "cnnlab.keras")
+    theirs = keras3.models.load_model(tmp_path / "cnnlab.keras")
+    x = IMAGES[:8, :6, :6, 0].reshape(8, 6, 6, 1).repeat(2, axis=3)
+    y = RNG.standard_normal((8, 2)).astype(np.float32)
+    # The same losses (the data loss and every penalty) and, after a step, the same projected weights.
+    model(x)
+    theirs(x)
+    np.testing.assert_allclose(
+        [float(v) for v in model.losses], [float(keras3.ops.convert_to_numpy(v)) for v in theirs.losses], rtol=1e-5
+    )
+    model.train_on_batch(x, y)
+    theirs.train_on_batch(x, y)
+    for ours, other in zip(model.weights, theirs.weights, strict=True):
+        np.testing.assert_allclose(ours.numpy(), keras3.ops.convert_to_numpy(other), rtol=1e-4, atol=1e-6)
+    keras3.utils.set_random_seed(9)
+    other = regularized(keras3)
+    other.save(tmp_path / "keras.keras")
+    back = keras.models.load_model(tmp_path / "keras.keras")
+    assert back.get_config()["layers"][1]["config"]["kernel_constraint"]["config"] == {"max_value": 2.0, "axis": [0, 1, 2]}
+    assert back.layers[0].kernel.constraint.axis == [0, 1, 2] and back.layers[1].beta.constraint.rate == 0.7
+    back(x)
+    other(x)
+    np.testing.assert_allclose(
+        [float(v) for v in back.losses], [float(keras3.ops.convert_to_numpy(v)) for v in other.losses], rtol=1e-5
+    )

@@ -126,7 +126,7 @@ def test_dict_inputs_and_outputs():
     a, b = keras.Input((3,), name="a"), keras.Input((3,), name="b")
     total = layers.Add(name="total")([a, b])
     model = keras.Model({"left": a, "right": b}, {"sum": total, "double": layers.Add()([total, total])})
-    assert model.output_names == ["double", "sum"]
+    assert model.output_names == ["total", "add"]
     out = model({"left": np.ones((2, 3)), "right": np.full((2, 3), 2.0)})
     assert sorted(out) == ["double", "sum"]
     np.testing.assert_array_equal(out["double"].numpy(), np.full((2, 3), 6.0))

@@ -148,7 +148,7 @@ def test_the_default_train_step_is_what_fit_runs():
     model.set_weights(weights)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.optimizer.build(model.trainable_weights)
-    start_run(model, y.shape, (None, 2))
+    start_run(model)
     for first in (0, 4):
         logs = model.train_step((tf.constant(x[first : first + 4]), y[first : first + 4]))
     assert set(logs) == {"loss", "accuracy"}

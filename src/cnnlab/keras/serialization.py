@@ -370,12 +370,13 @@ def _compile_config(obj):
     """A compiled model's compile settings (models alone have ``compiled``)."""
     if getattr(obj, "compiled", False) is not True:
         return None
+    settings = obj._compile_settings
     return {
         "optimizer": serialize_keras_object(obj.optimizer),
         "loss": serialize_keras_object(obj.loss),
-        "loss_weights": None,
-        "metrics": serialize_keras_object(list(obj._metric_identifiers)),
-        "weighted_metrics": None,
+        "loss_weights": serialize_keras_object(settings["loss_weights"]),
+        "metrics": serialize_keras_object(settings["metrics"]),
+        "weighted_metrics": serialize_keras_object(settings["weighted_metrics"]),
         "run_eagerly": False,
         "steps_per_execution": 1,
         "jit_compile": False,
@@ -529,11 +530,6 @@ _KERAS_ONLY_DEFAULTS = {
             "ema_overwrite_frequency",
             "loss_scale_factor",
             "gradient_accumulation_steps",
-            *(
-                f"{weight}_{kind}"
-                for weight in ("kernel", "bias", "activity", "beta", "gamma", "alpha", "depthwise", "pointwise")
-                for kind in ("regularizer", "constraint")
-            ),
             "moving_mean_constraint",
             "moving_variance_constraint",
         ),
@@ -632,13 +628,21 @@ def compile_from_config(model, compile_config, custom_objects=None):
     def resolve(entry, what):
         if isinstance(entry, dict) and entry.get("class_name") == "function":
             return deserialize_function(entry, custom_objects, what)
-        return deserialize_keras_object(entry, custom_objects) if isinstance(entry, dict) else entry
+        if isinstance(entry, dict) and "class_name" in entry:
+            return deserialize_keras_object(entry, custom_objects)
+        if isinstance(entry, dict):  # one entry per output, by name
+            return {key: resolve(value, what) for key, value in entry.items()}
+        if isinstance(entry, list):
+            return [resolve(value, what) for value in entry]
+        return entry
 
     optimizer = resolve(compile_config.get("optimizer"), "optimizer")
     model.compile(
         optimizer="rmsprop" if optimizer is None else optimizer,
         loss=resolve(compile_config.get("loss"), "loss"),
-        metrics=[resolve(metric, "metric") for metric in compile_config.get("metrics") or []],
+        loss_weights=compile_config.get("loss_weights"),
+        metrics=resolve(compile_config.get("metrics"), "metric"),
+        weighted_metrics=resolve(compile_config.get("weighted_metrics"), "metric"),
     )
 
 

@@ -10,6 +10,7 @@ from ..tensor import Tensor
 from .image_dataset import image_dataset_from_directory
 from .image_utils import img_to_array, load_img
 from .model_plot import plot_model
+from .py_dataset import PyDataset, Sequence
 from .serialization import (
     CustomObjectScope,
     custom_object_scope,
@@ -23,6 +24,8 @@ from .serialization import (
 
 __all__ = [
     "CustomObjectScope",
+    "PyDataset",
+    "Sequence",
     "custom_object_scope",
     "deserialize_keras_object",
     "get_custom_objects",
@@ -31,11 +34,13 @@ __all__ = [
     "image_dataset_from_directory",
     "img_to_array",
     "load_img",
+    "pack_x_y_sample_weight",
     "plot_model",
     "register_keras_serializable",
     "serialize_keras_object",
     "set_random_seed",
     "to_categorical",
+    "unpack_x_y_sample_weight",
 ]
 
 
@@ -83,6 +88,30 @@ def to_categorical(y, num_classes=None, dtype="float32"):
     one_hot = np.zeros((labels.size, num_classes), dtype=dtype)
     one_hot[np.arange(labels.size), labels] = 1
     return one_hot.reshape(*shape, num_classes)
+
+
+def unpack_x_y_sample_weight(data):
+    """``(x, y, sample_weight)`` from a step's ``data``: a tuple of 1 to 3 items, or ``x`` alone
+    (``keras.utils.unpack_x_y_sample_weight``)."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if not 1 <= len(data) <= 3:
+        raise ValueError(
+            f"A step's data must be x, (x,), (x, y) or (x, y, sample_weight); received a tuple of {len(data)} items."
+        )
+    return (*data, *(None,) * (3 - len(data)))
+
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """A step's ``data``: ``x`` alone, ``(x, y)`` or ``(x, y, sample_weight)``, as Keras passes it
+    (``keras.utils.pack_x_y_sample_weight``)."""
+    if y is None and sample_weight is None:
+        return x
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, sample_weight)
 
 
 def set_random_seed(seed):

@@ -5,7 +5,7 @@ import warnings
 
 from ...ops import array_ops, math_ops, nn_ops, reduction_ops
 from ...tensor import as_tensor
-from .. import activations, initializers
+from .. import activations, constraints, initializers, regularizers
 from .base import InputSpec, Layer
 
 # What Keras puts in masked-out positions before a softmax (float16 has no room for -1e9).
@@ -105,6 +105,8 @@ class PReLU(Layer):
 
     Args:
         alpha_initializer: default 'zeros' (starts as a plain ReLU).
+        alpha_regularizer: a penalty on the slopes (``keras.regularizers``).
+        alpha_constraint: a projection after each update (``keras.constraints``).
         shared_axes: axes (1 = the first after the batch) along which one slope is
             shared, e.g. ``[1, 2]`` for one slope per channel of NHWC feature maps.
 
@@ -116,9 +118,13 @@ class PReLU(Layer):
         TensorShape([1, 4, 4, 3])
     """
 
-    def __init__(self, alpha_initializer="zeros", shared_axes=None, **kwargs):
+    def __init__(
+        self, alpha_initializer="zeros", alpha_regularizer=None, alpha_constraint=None, shared_axes=None, **kwargs
+    ):
         super().__init__(**kwargs)
         self.alpha_initializer = initializers.get(alpha_initializer)
+        self.alpha_regularizer = regularizers.get(alpha_regularizer)
+        self.alpha_constraint = constraints.get(alpha_constraint)
         if shared_axes is None:
             self.shared_axes = None
         else:
@@ -144,7 +150,7 @@ class PReLU(Layer):
                 f'Layer "{self.name}" (PReLU): every axis without a shared slope must have a known size; '
                 f"received shape {tuple(input_shape)} with shared_axes={self.shared_axes}."
             )
-        self.alpha = self.add_weight(shape=shape, initializer=self.alpha_initializer, name="alpha")
+        self.alpha = self._add_weight_of("alpha", shape)
         axes = {i: input_shape[i] for i in range(1, len(input_shape)) if i not in (self.shared_axes or [])}
         self.input_spec = InputSpec(ndim=len(input_shape), axes=axes)
 
@@ -158,6 +164,7 @@ class PReLU(Layer):
         return {
             **super().get_config(),
             "alpha_initializer": initializers.serialize(self.alpha_initializer),
+            **self._weight_options_config("alpha"),
             "shared_axes": self.shared_axes,
         }
 

@@ -71,10 +71,16 @@ class KerasTensor:
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
 
 
+class CallArguments(tuple):
+    """The positional arguments of a layer called on tensors in several of them
+    (``endpoint(targets, logits)``), each a tensor or a structure of tensors."""
+
+
 class CallRecord:
     """One call of a layer on symbolic tensors: what it was called on (``inputs``, a KerasTensor
-    or a structure of them), what it returned (``outputs``, likewise) and the other keyword
-    arguments it was given (``arguments``, such as ``training=False``)."""
+    or a structure of them, or ``CallArguments`` for several positional arguments), what it
+    returned (``outputs``, likewise) and the other keyword arguments it was given (``arguments``,
+    such as ``training=False``)."""
 
     __slots__ = ("inputs", "outputs", "arguments")
 
@@ -186,8 +192,9 @@ class Layer:
     ):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unrecognized keyword argument(s) {sorted(kwargs)}.")
-        if name is not None and (not isinstance(name, str) or not name):
-            raise ValueError(f"{type(self).__name__}: name must be a non-empty string; received name={name!r}.")
+        if name is not None and not isinstance(name, str):
+            raise ValueError(f"{type(self).__name__}: name must be a string; received name={name!r}.")
+        name = name or None  # an empty name asks for the automatic one, as tf.keras 2 took it
         self._auto_named = name is None
         self.name = to_snake_case(type(self).__name__) if name is None else name
         self._dtype = dtypes.float32 if dtype is None else _float_dtype(dtype, type(self).__name__)
@@ -409,6 +416,24 @@ class Layer:
         (self._trainable_variables if trainable else self._non_trainable_variables).append(variable)
         return variable
 
+    def _add_weight_of(self, prefix, shape, trainable=True):
+        """``add_weight`` named ``prefix`` with the layer's ``<prefix>_initializer``, ``_regularizer``
+        and ``_constraint`` (Dense's kernel and bias, BatchNormalization's gamma and beta...)."""
+        return self.add_weight(
+            shape=shape,
+            initializer=getattr(self, f"{prefix}_initializer"),
+            trainable=trainable,
+            regularizer=getattr(self, f"{prefix}_regularizer", None),
+            constraint=getattr(self, f"{prefix}_constraint", None),
+            name=prefix,
+        )
+
+    def _weight_options_config(self, *prefixes):
+        """The ``<prefix>_regularizer`` and ``<prefix>_constraint`` entries of the config, in Keras's order."""
+        config = {f"{prefix}_regularizer": regularizers.serialize(getattr(self, f"{prefix}_regularizer")) for prefix in prefixes}
+        config.update({f"{prefix}_constraint": constraints.serialize(getattr(self, f"{prefix}_constraint")) for prefix in prefixes})
+        return config
+
     # ---- losses ------------------------------------------------------------------------
     def add_loss(self, loss):
         """Add a scalar loss (a tensor, or several) to ``losses``: called in ``call``, it is
@@ -471,7 +496,7 @@ class Layer:
                 this layer belongs to, else the call's default.
         """
         if not isinstance(inputs, Tensor):
-            if isinstance(inputs, KerasTensor) or _holds_keras_tensors(inputs):
+            if isinstance(inputs, KerasTensor) or _holds_keras_tensors(inputs) or _holds_keras_tensors(args):
                 return self._call_symbolic(inputs, args, training, kwargs)
             if _is_structure(inputs):
                 return self._call_on_structure(inputs, args, training, kwargs)
@@ -549,10 +574,12 @@ class Layer:
         (``_inferred_output_shape``), which leaves no trace.
         """
         kwargs = dict(kwargs or {})
-        if args or any(_holds_keras_tensors(value) for value in kwargs.values()):
+        if any(not _holds_keras_tensors([value]) for value in args) or any(
+            _holds_keras_tensors([value]) for value in kwargs.values()
+        ):
             raise TypeError(
-                f'Layer "{self.name}" ({type(self).__name__}): on symbolic tensors, a layer takes its tensors as the '
-                "first argument (several as a list, tuple or dict) and other arguments by keyword."
+                f'Layer "{self.name}" ({type(self).__name__}): on symbolic tensors, a layer takes tensors as its '
+                "positional arguments (several in one as a list, tuple or dict) and other arguments by keyword."
             )
         shapes = _map_tensors(lambda tensor: tuple(tensor.shape), inputs)
         if not self.built:
@@ -561,7 +588,9 @@ class Layer:
             self.input_spec.check(shapes, self)
         if training is not None:
             kwargs["training"] = training
-        if type(self).compute_output_shape is Layer.compute_output_shape:
+        if args:  # tensors in several positional arguments (``endpoint(targets, logits)``)
+            inputs = CallArguments((inputs, *args))
+        if args or type(self).compute_output_shape is Layer.compute_output_shape:
             output_shape, output_dtypes = self._inferred_output_spec(inputs, kwargs)
         else:
             output_shape = self.compute_output_shape(shapes)
@@ -589,9 +618,10 @@ class Layer:
             placeholders = _map_tensors(
                 lambda tensor: Tensor(np.zeros(_placeholder_shape(tensor.shape, sizes), dtype=tensor.dtype)), inputs
             )
+            first, rest = (placeholders[0], placeholders[1:]) if isinstance(inputs, CallArguments) else (placeholders, ())
             try:
                 with _leaving_no_trace(self):
-                    outputs = self._run_call(placeholders, (), False, dict(arguments))
+                    outputs = self._run_call(first, tuple(rest), False, dict(arguments))
             except (TypeError, ValueError, IndexError, KeyError, AttributeError, NotImplementedError) as error:
                 raise ValueError(
                     f'Layer "{self.name}" ({type(self).__name__}) does not define compute_output_shape(), so cnnlab '
@@ -827,8 +857,7 @@ _BOOKKEEPING = frozenset(
         "_input_tensors",
         "_output_tensors",
         "_symbolic_output",
-        "_metric_identifiers",
-        "_run_metrics",
+        "_compile_settings",
         "_compile_loss",
         "_compile_metrics",
         "_loss_tracker",
@@ -914,10 +943,13 @@ def _leaving_no_trace(layer):
     losses they hold and their metrics' states are put back as they were."""
     from ... import random as cnnlab_random
     from ...autodiff import no_recording
+    from ..random import SeedGenerator
 
-    generator = cnnlab_random.get_global_generator()
-    random_state = generator.bit_generator.state
     layers = [layer, *layer._descendants()]
+    # The global stream, and the streams of the layers' own SeedGenerators (keras.random).
+    generators = [cnnlab_random.get_global_generator()]
+    generators += [value._generator for known in layers for value in vars(known).values() if isinstance(value, SeedGenerator)]
+    random_states = [generator.bit_generator.state for generator in generators]
     weights = [(w, w._value.copy()) for w in _unique([w for known in layers for w in known.weights])]
     losses = [(known, list(known._losses)) for known in layers]
     metrics = [(metric, metric_state(metric)) for known in layers for metric in known._metrics]
@@ -925,7 +957,8 @@ def _leaving_no_trace(layer):
         with no_recording(), np.errstate(all="ignore"):  # zeros through a log or a division: values unused
             yield
     finally:
-        generator.bit_generator.state = random_state
+        for generator, state in zip(generators, random_states):
+            generator.bit_generator.state = state
         for weight, value in weights:
             weight._value[...] = value
         for known, held in losses:

@@ -3,15 +3,11 @@
 import numbers
 
 from ...ops.conv_ops import conv2d_transpose
-from ...ops.nn_ops import bias_add
 from ...ops.window_sizes import output_length, transposed_length
-from .. import activations, initializers
-from .base import InputSpec, Layer
-from .conv import normalize_padding, normalize_tuple
-from .core import _check_channels_last, _positive_int
+from .base_conv import BaseConv
 
 
-class Conv2DTranspose(Layer):
+class Conv2DTranspose(BaseConv):
     """A transposed 2-D convolution ("deconvolution") plus bias and activation.
 
     Each input pixel scatters a copy of the kernel, weighted by its value, onto the
@@ -27,7 +23,7 @@ class Conv2DTranspose(Layer):
         output_padding: an int or pair, extra rows / columns added to the output
             (each smaller than its stride); None: the default sizes below.
         dilation_rate: an int or pair.
-        activation, use_bias, kernel_initializer, bias_initializer: as ``Conv2D``.
+        activation, use_bias, the initializers, regularizers and constraints: as ``Conv2D``.
 
     Shape:
         (batch, H, W, C) -> (batch, H_out, W_out, filters), with ``k_eff = (k - 1) * d + 1``:
@@ -53,60 +49,45 @@ class Conv2DTranspose(Layer):
         use_bias=True,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        owner = "Conv2DTranspose"
-        self.filters = _positive_int(filters, "filters", owner)
-        self.kernel_size = normalize_tuple(kernel_size, "kernel_size", owner)
-        self.strides = normalize_tuple(strides, "strides", owner)
-        self.padding = normalize_padding(padding, owner)
-        _check_channels_last(data_format, owner)
-        self.dilation_rate = normalize_tuple(dilation_rate, "dilation_rate", owner)
+        super().__init__(
+            2,
+            filters,
+            kernel_size,
+            strides,
+            padding,
+            data_format,
+            dilation_rate,
+            activation=activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer,
+            kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint,
+            **kwargs,
+        )
         self.output_padding = None if output_padding is None else _output_padding(output_padding, self.strides)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(
-                f"{owner}: strides > 1 together with dilation_rate > 1 is not supported (as in Keras); "
-                f"received strides={self.strides}, dilation_rate={self.dilation_rate}."
-            )
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.input_spec = InputSpec(ndim=4)
 
-    def build(self, input_shape):
-        channels = input_shape[-1]
-        if channels is None:
-            raise ValueError(
-                f'Layer "{self.name}" (Conv2DTranspose): the channel axis (last) of the input must be known; '
-                f"received shape {input_shape}."
-            )
-        self.kernel = self.add_weight(
-            shape=(*self.kernel_size, self.filters, channels), initializer=self.kernel_initializer, name="kernel"
-        )
-        self.bias = (
-            self.add_weight(shape=(self.filters,), initializer=self.bias_initializer, name="bias")
-            if self.use_bias
-            else None
-        )
-        self.input_spec = InputSpec(ndim=4, axes={-1: channels})
+    def _kernel_shape(self, channels):
+        return (*self.kernel_size, self.filters, channels)
 
-    def call(self, inputs):
+    def _convolve(self, inputs):
         output_shape = (inputs.shape[0], *self.compute_output_shape(tuple(inputs.shape))[1:])
-        outputs = conv2d_transpose(
+        return conv2d_transpose(
             inputs, self.kernel, output_shape, self.strides, self.padding.upper(), dilations=self.dilation_rate
         )
-        if self.bias is not None:
-            outputs = bias_add(outputs, self.bias)
-        return self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(
-                f'Layer "{self.name}" (Conv2DTranspose) expects inputs of rank 4 (batch, height, width, channels); '
-                f"received shape {tuple(input_shape)}."
-            )
+        self._check_rank(input_shape)
         sizes = [
             transposed_length(
                 input_shape[1 + axis],
@@ -136,20 +117,9 @@ class Conv2DTranspose(Layer):
         return (input_shape[0], *sizes, self.filters)
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            "kernel_size": list(self.kernel_size),
-            "strides": list(self.strides),
-            "padding": self.padding,
-            "output_padding": None if self.output_padding is None else list(self.output_padding),
-            "data_format": "channels_last",
-            "dilation_rate": list(self.dilation_rate),
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-        }
+        config = super().get_config()
+        del config["groups"]  # not one of Conv2DTranspose's arguments in Keras
+        return {**config, "output_padding": None if self.output_padding is None else list(self.output_padding)}
 
 
 def _output_padding(value, strides):

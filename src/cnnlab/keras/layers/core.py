@@ -5,7 +5,7 @@ import numbers
 
 from ... import nn
 from ...ops import array_ops, math_ops, nn_ops
-from .. import activations, initializers
+from .. import activations, constraints, initializers, regularizers
 from .base import CallRecord, InputSpec, KerasTensor, Layer, standardize_shape
 
 
@@ -79,6 +79,10 @@ class Dense(Layer):
         use_bias: whether to add a bias.
         kernel_initializer: default 'glorot_uniform'.
         bias_initializer: default 'zeros'.
+        kernel_regularizer, bias_regularizer, activity_regularizer: penalties
+            (``keras.regularizers``), added to the model's losses.
+        kernel_constraint, bias_constraint: projections applied after each update
+            (``keras.constraints``).
 
     Shape:
         input (batch, ..., in_features) -> output (batch, ..., units); the kernel is (in_features, units).
@@ -97,14 +101,23 @@ class Dense(Layer):
         use_bias=True,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.units = _positive_int(units, "units", "Dense")
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.input_spec = InputSpec(min_ndim=2)
 
     def build(self, input_shape):
@@ -113,14 +126,8 @@ class Dense(Layer):
             raise ValueError(
                 f'Layer "{self.name}" (Dense): the last axis of the input must be known; received shape {input_shape}.'
             )
-        self.kernel = self.add_weight(
-            shape=(in_features, self.units), initializer=self.kernel_initializer, name="kernel"
-        )
-        self.bias = (
-            self.add_weight(shape=(self.units,), initializer=self.bias_initializer, name="bias")
-            if self.use_bias
-            else None
-        )
+        self.kernel = self._add_weight_of("kernel", (in_features, self.units))
+        self.bias = self._add_weight_of("bias", (self.units,)) if self.use_bias else None
         self.input_spec = InputSpec(min_ndim=2, axes={-1: in_features})
 
     def call(self, inputs):
@@ -144,6 +151,7 @@ class Dense(Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
+            **self._weight_options_config("kernel", "bias"),
         }
 
 

@@ -1,64 +1,47 @@
 """DepthwiseConv2D and SeparableConv2D: convolutions that filter each channel on its own (NHWC)."""
 
 from ...ops.depthwise_conv_ops import depthwise_conv2d, separable_conv2d
-from ...ops.nn_ops import bias_add
 from ...ops.window_sizes import output_length
-from .. import activations, initializers
-from .base import InputSpec, Layer
-from .conv import normalize_padding, normalize_tuple
-from .core import _check_channels_last, _positive_int
+from .. import constraints, initializers, regularizers
+from .base_conv import BaseConv
+from .core import _positive_int
 
 
-class _ChannelwiseConv2D(Layer):
-    """What DepthwiseConv2D and SeparableConv2D share: the window arguments and the output size."""
+class _ChannelwiseConv2D(BaseConv):
+    """What DepthwiseConv2D and SeparableConv2D share: the depth multiplier, the depthwise kernel's
+    arguments (``depthwise_*``, in place of ``kernel_*``) and the output size."""
 
     def __init__(
         self,
+        filters,
         kernel_size,
         strides,
         padding,
         depth_multiplier,
         data_format,
         dilation_rate,
-        activation,
-        use_bias,
-        bias_initializer,
+        depthwise_initializer,
+        depthwise_regularizer,
+        depthwise_constraint,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        owner = type(self).__name__
-        self.kernel_size = normalize_tuple(kernel_size, "kernel_size", owner)
-        self.strides = normalize_tuple(strides, "strides", owner)
-        self.padding = normalize_padding(padding, owner)
-        self.depth_multiplier = _positive_int(depth_multiplier, "depth_multiplier", owner)
-        _check_channels_last(data_format, owner)
-        self.dilation_rate = normalize_tuple(dilation_rate, "dilation_rate", owner)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
-            raise ValueError(
-                f"{owner}: strides > 1 together with dilation_rate > 1 is not supported (as in Keras); "
-                f"received strides={self.strides}, dilation_rate={self.dilation_rate}."
-            )
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.input_spec = InputSpec(ndim=4)
+        super().__init__(2, filters, kernel_size, strides, padding, data_format, dilation_rate, **kwargs)
+        self.depth_multiplier = _positive_int(depth_multiplier, "depth_multiplier", type(self).__name__)
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
 
-    def _channels(self, input_shape):
-        channels = input_shape[-1]
-        if channels is None:
-            raise ValueError(
-                f'Layer "{self.name}" ({type(self).__name__}): the channel axis (last) of the input must be known; '
-                f"received shape {input_shape}."
-            )
-        return channels
+    def _depthwise_kernel(self, attribute, channels):
+        return (
+            attribute,
+            (*self.kernel_size, channels, self.depth_multiplier),
+            self.depthwise_initializer,
+            self.depthwise_regularizer,
+            self.depthwise_constraint,
+        )
 
     def _spatial_output(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(
-                f'Layer "{self.name}" ({type(self).__name__}) expects inputs of rank 4 '
-                "(batch, height, width, channels); "
-                f"received shape {tuple(input_shape)}."
-            )
+        self._check_rank(input_shape)
         owner = f'Layer "{self.name}" ({type(self).__name__})'
         return tuple(
             output_length(
@@ -72,23 +55,16 @@ class _ChannelwiseConv2D(Layer):
             for axis in range(2)
         )
 
-    def _finish(self, outputs):
-        if self.bias is not None:
-            outputs = bias_add(outputs, self.bias)
-        return self.activation(outputs)
-
     def get_config(self):
+        config = super().get_config()
+        for key in ("groups", "kernel_initializer", "kernel_regularizer", "kernel_constraint"):
+            del config[key]  # not among these layers' arguments in Keras
         return {
-            **super().get_config(),
+            **config,
             "depth_multiplier": self.depth_multiplier,
-            "kernel_size": list(self.kernel_size),
-            "strides": list(self.strides),
-            "padding": self.padding,
-            "data_format": "channels_last",
-            "dilation_rate": list(self.dilation_rate),
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
+            "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
+            "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
         }
 
 
@@ -105,6 +81,8 @@ class DepthwiseConv2D(_ChannelwiseConv2D):
         use_bias: whether to add a bias per output channel.
         depthwise_initializer: default 'glorot_uniform'.
         bias_initializer: default 'zeros'.
+        depthwise_regularizer, bias_regularizer, activity_regularizer: penalties (``keras.regularizers``).
+        depthwise_constraint, bias_constraint: projections after each update (``keras.constraints``).
 
     Weights:
         kernel (kh, kw, C, depth_multiplier), bias (C * depth_multiplier,), as Keras 3 names them.
@@ -130,42 +108,41 @@ class DepthwiseConv2D(_ChannelwiseConv2D):
         use_bias=True,
         depthwise_initializer="glorot_uniform",
         bias_initializer="zeros",
+        depthwise_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        depthwise_constraint=None,
+        bias_constraint=None,
         **kwargs,
     ):
         super().__init__(
+            None,
             kernel_size,
             strides,
             padding,
             depth_multiplier,
             data_format,
             dilation_rate,
-            activation,
-            use_bias,
-            bias_initializer,
+            depthwise_initializer,
+            depthwise_regularizer,
+            depthwise_constraint,
+            activation=activation,
+            use_bias=use_bias,
+            bias_initializer=bias_initializer,
+            bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer,
+            bias_constraint=bias_constraint,
             **kwargs,
         )
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
 
-    def build(self, input_shape):
-        channels = self._channels(input_shape)
-        self._spatial_output(input_shape)  # rejects a window larger than a 'valid' input
-        self.kernel = self.add_weight(
-            shape=(*self.kernel_size, channels, self.depth_multiplier),
-            initializer=self.depthwise_initializer,
-            name="kernel",
-        )
-        self.bias = (
-            self.add_weight(shape=(channels * self.depth_multiplier,), initializer=self.bias_initializer, name="bias")
-            if self.use_bias
-            else None
-        )
-        self.input_spec = InputSpec(ndim=4, axes={-1: channels})
+    def _kernels(self, channels):
+        return [self._depthwise_kernel("kernel", channels)]
 
-    def call(self, inputs):
-        outputs = depthwise_conv2d(
-            inputs, self.kernel, self.strides, self.padding.upper(), dilations=self.dilation_rate
-        )
-        return self._finish(outputs)
+    def _bias_size(self, channels):
+        return channels * self.depth_multiplier
+
+    def _convolve(self, inputs):
+        return depthwise_conv2d(inputs, self.kernel, self.strides, self.padding.upper(), dilations=self.dilation_rate)
 
     def compute_output_shape(self, input_shape):
         channels = input_shape[-1]
@@ -174,9 +151,6 @@ class DepthwiseConv2D(_ChannelwiseConv2D):
             *self._spatial_output(input_shape),
             None if channels is None else channels * self.depth_multiplier,
         )
-
-    def get_config(self):
-        return {**super().get_config(), "depthwise_initializer": initializers.serialize(self.depthwise_initializer)}
 
 
 class SeparableConv2D(_ChannelwiseConv2D):
@@ -188,6 +162,8 @@ class SeparableConv2D(_ChannelwiseConv2D):
             use_bias: as ``DepthwiseConv2D``.
         depthwise_initializer, pointwise_initializer: default 'glorot_uniform'.
         bias_initializer: default 'zeros'.
+        depthwise_regularizer, pointwise_regularizer, bias_regularizer, activity_regularizer: penalties.
+        depthwise_constraint, pointwise_constraint, bias_constraint: projections after each update.
 
     Weights:
         depthwise_kernel (kh, kw, C, depth_multiplier), pointwise_kernel
@@ -212,46 +188,50 @@ class SeparableConv2D(_ChannelwiseConv2D):
         depthwise_initializer="glorot_uniform",
         pointwise_initializer="glorot_uniform",
         bias_initializer="zeros",
+        depthwise_regularizer=None,
+        pointwise_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        depthwise_constraint=None,
+        pointwise_constraint=None,
+        bias_constraint=None,
         **kwargs,
     ):
         super().__init__(
+            filters,
             kernel_size,
             strides,
             padding,
             depth_multiplier,
             data_format,
             dilation_rate,
-            activation,
-            use_bias,
-            bias_initializer,
+            depthwise_initializer,
+            depthwise_regularizer,
+            depthwise_constraint,
+            activation=activation,
+            use_bias=use_bias,
+            bias_initializer=bias_initializer,
+            bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer,
+            bias_constraint=bias_constraint,
             **kwargs,
         )
-        self.filters = _positive_int(filters, "filters", "SeparableConv2D")
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.pointwise_initializer = initializers.get(pointwise_initializer)
+        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
 
-    def build(self, input_shape):
-        channels = self._channels(input_shape)
-        self._spatial_output(input_shape)
-        self.depthwise_kernel = self.add_weight(
-            shape=(*self.kernel_size, channels, self.depth_multiplier),
-            initializer=self.depthwise_initializer,
-            name="depthwise_kernel",
+    def _kernels(self, channels):
+        pointwise = (
+            "pointwise_kernel",
+            (1, 1, channels * self.depth_multiplier, self.filters),
+            self.pointwise_initializer,
+            self.pointwise_regularizer,
+            self.pointwise_constraint,
         )
-        self.pointwise_kernel = self.add_weight(
-            shape=(1, 1, channels * self.depth_multiplier, self.filters),
-            initializer=self.pointwise_initializer,
-            name="pointwise_kernel",
-        )
-        self.bias = (
-            self.add_weight(shape=(self.filters,), initializer=self.bias_initializer, name="bias")
-            if self.use_bias
-            else None
-        )
-        self.input_spec = InputSpec(ndim=4, axes={-1: channels})
+        return [self._depthwise_kernel("depthwise_kernel", channels), pointwise]
 
-    def call(self, inputs):
-        outputs = separable_conv2d(
+    def _convolve(self, inputs):
+        return separable_conv2d(
             inputs,
             self.depthwise_kernel,
             self.pointwise_kernel,
@@ -259,7 +239,6 @@ class SeparableConv2D(_ChannelwiseConv2D):
             self.padding.upper(),
             dilations=self.dilation_rate,
         )
-        return self._finish(outputs)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], *self._spatial_output(input_shape), self.filters)
@@ -267,7 +246,7 @@ class SeparableConv2D(_ChannelwiseConv2D):
     def get_config(self):
         return {
             **super().get_config(),
-            "filters": self.filters,
-            "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
             "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
+            "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
+            "pointwise_constraint": constraints.serialize(self.pointwise_constraint),
         }

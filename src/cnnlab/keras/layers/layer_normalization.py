@@ -4,7 +4,7 @@ import numbers
 import warnings
 
 from ...ops import array_ops, math_ops, nn_ops
-from .. import initializers
+from .. import constraints, initializers, regularizers
 from .base import Layer
 
 
@@ -23,6 +23,8 @@ class LayerNormalization(Layer):
         center: learn the shift ``beta``.
         scale: learn the scale ``gamma``.
         beta_initializer, gamma_initializer: default 'zeros' / 'ones'.
+        beta_regularizer, gamma_regularizer: penalties on the weights (``keras.regularizers``).
+        beta_constraint, gamma_constraint: projections after each update (``keras.constraints``).
 
     Weights:
         gamma, beta, each of the input's sizes along ``axis``.
@@ -40,6 +42,10 @@ class LayerNormalization(Layer):
         scale=True,
         beta_initializer="zeros",
         gamma_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
         **kwargs,
     ):
         rms_scaling = kwargs.pop("rms_scaling", False)
@@ -66,6 +72,10 @@ class LayerNormalization(Layer):
         self.rms_scaling = bool(rms_scaling)
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
 
     def build(self, input_shape):
         rank = len(input_shape)
@@ -93,16 +103,8 @@ class LayerNormalization(Layer):
         self._broadcast_shape = (
             None if self._axes == [rank - 1] else tuple(input_shape[i] if i in self._axes else 1 for i in range(rank))
         )
-        self.gamma = (
-            self.add_weight(shape=shape, initializer=self.gamma_initializer, name="gamma")
-            if self.scale or self.rms_scaling
-            else None
-        )
-        self.beta = (
-            self.add_weight(shape=shape, initializer=self.beta_initializer, name="beta")
-            if self.center and not self.rms_scaling
-            else None
-        )
+        self.gamma = self._add_weight_of("gamma", shape) if self.scale or self.rms_scaling else None
+        self.beta = self._add_weight_of("beta", shape) if self.center and not self.rms_scaling else None
 
     def _broadcast(self, weight):
         return weight if self._broadcast_shape is None else array_ops.reshape(weight, self._broadcast_shape)
@@ -133,4 +135,5 @@ class LayerNormalization(Layer):
             "rms_scaling": self.rms_scaling,
             "beta_initializer": initializers.serialize(self.beta_initializer),
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            **self._weight_options_config("beta", "gamma"),
         }

@@ -6,7 +6,7 @@ import numpy as np
 
 from ... import nn
 from ...ops import array_ops, collective_ops
-from .. import initializers
+from .. import constraints, initializers, regularizers
 from .base import InputSpec, Layer
 
 
@@ -28,6 +28,8 @@ class BatchNormalization(Layer):
         epsilon: added to the variance (default 1e-3).
         center: learn the shift ``beta``.
         scale: learn the scale ``gamma``.
+        beta_regularizer, gamma_regularizer: penalties on the weights (``keras.regularizers``).
+        beta_constraint, gamma_constraint: projections after each update (``keras.constraints``).
         synchronized: in training, take the statistics over the batches of every
             process of a data-parallel job together (see ``cnnlab.distributed``;
             ``cnnlab.distributed.SyncBatchNormalization`` is this layer with
@@ -55,6 +57,10 @@ class BatchNormalization(Layer):
         gamma_initializer="ones",
         moving_mean_initializer="zeros",
         moving_variance_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
         synchronized=False,
         **kwargs,
     ):
@@ -79,6 +85,10 @@ class BatchNormalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
 
     def build(self, input_shape):
         rank = len(input_shape)
@@ -99,18 +109,10 @@ class BatchNormalization(Layer):
             self._channel_axis :
         ]
         shape = (channels,)
-        self.gamma = (
-            self.add_weight(shape=shape, initializer=self.gamma_initializer, name="gamma") if self.scale else None
-        )
-        self.beta = (
-            self.add_weight(shape=shape, initializer=self.beta_initializer, name="beta") if self.center else None
-        )
-        self.moving_mean = self.add_weight(
-            shape=shape, initializer=self.moving_mean_initializer, trainable=False, name="moving_mean"
-        )
-        self.moving_variance = self.add_weight(
-            shape=shape, initializer=self.moving_variance_initializer, trainable=False, name="moving_variance"
-        )
+        self.gamma = self._add_weight_of("gamma", shape) if self.scale else None
+        self.beta = self._add_weight_of("beta", shape) if self.center else None
+        self.moving_mean = self._add_weight_of("moving_mean", shape, trainable=False)
+        self.moving_variance = self._add_weight_of("moving_variance", shape, trainable=False)
         self.input_spec = InputSpec(ndim=rank, axes={self._channel_axis: channels})
 
     def call(self, inputs, training=False):
@@ -154,5 +156,6 @@ class BatchNormalization(Layer):
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
             "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
+            **self._weight_options_config("beta", "gamma"),
             "synchronized": self.synchronized,
         }

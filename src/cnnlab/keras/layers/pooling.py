@@ -3,7 +3,7 @@
 from ... import nn
 from ...ops import reduction_ops
 from .base import InputSpec, Layer
-from .conv import normalize_padding, normalize_tuple, spatial_output_shape
+from .base_conv import normalize_padding, normalize_tuple, spatial_output_shape
 from .core import _check_channels_last
 
 

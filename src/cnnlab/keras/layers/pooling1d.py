@@ -4,7 +4,7 @@ from ...ops import reduction_ops
 from ...ops.conv1d_pool1d_ops import avg_pool1d, max_pool1d
 from ...ops.window_sizes import output_length
 from .base import InputSpec, Layer
-from .conv import normalize_padding, normalize_tuple
+from .base_conv import normalize_padding, normalize_tuple
 from .core import _check_channels_last
 
 

@@ -4,7 +4,7 @@ import numbers
 
 from ...ops import array_ops, image_ops
 from .base import InputSpec, Layer
-from .conv import normalize_tuple
+from .base_conv import normalize_tuple
 from .core import _check_channels_last
 
 

@@ -117,11 +117,11 @@ class Functional(Model):
 
     @property
     def output_names(self):
-        """The names of the outputs, as losses and History keys name them: the dict keys of a dict of
-        outputs, else the names of the layers that make them (Keras 3's ``output_names``)."""
-        if isinstance(self._outputs_structure, dict):
-            return sorted(self._outputs_structure)
-        return [tensor.source[0].name for tensor in self._output_tensors]
+        """The names of the layers that make the outputs, in the order the outputs were given
+        (Keras 3's ``output_names``; compile's losses and History keys name a dict's outputs by key)."""
+        structure = self._outputs_structure
+        given = list(structure.values()) if isinstance(structure, dict) else nest.flatten(structure)
+        return [tensor.source[0].name for tensor in given]
 
     @property
     def input_shape(self):

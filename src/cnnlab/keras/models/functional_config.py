@@ -30,6 +30,7 @@ weights; ``keras_layer_order`` works it out for a cnnlab model.
 
 from ... import nest
 from .. import serialization
+from ..layers.base import CallArguments
 from ..serialization import deserialize_layer, serialize_keras_object, serialize_layer
 
 # Call arguments Keras records, accepted when None (the default: nothing to do).
@@ -123,12 +124,14 @@ def functional_config(model):
         argument = nest.pack_sequence_as(
             record.inputs, [_tensor_config(tensor, history) for tensor in record.input_tensors]
         )
-        if isinstance(argument, tuple):
-            argument = list(argument)
+        if isinstance(argument, CallArguments):  # several positional arguments
+            args = [list(item) if isinstance(item, tuple) else item for item in argument]
+        else:
+            args = [list(argument) if isinstance(argument, tuple) else argument]
         calls.setdefault(id(layer), []).append(
             (
                 history[id(record.output_tensors[0])][1],
-                {"args": [argument], "kwargs": serialize_keras_object(dict(record.arguments))},
+                {"args": args, "kwargs": serialize_keras_object(dict(record.arguments))},
             )
         )
     layer_configs = []
@@ -224,7 +227,10 @@ def functional_from_config(cls, config, custom_objects=None):
                 if arguments is None:
                     break
                 pending[name].pop(0)
-                outputs_of[name].append(layers[name](arguments, **kwargs))
+                if isinstance(arguments, CallArguments):
+                    outputs_of[name].append(layers[name](*arguments, **kwargs))
+                else:
+                    outputs_of[name].append(layers[name](arguments, **kwargs))
                 progressed = True
         if not progressed:
             stuck = sorted(name for name, nodes in pending.items() if nodes)
@@ -258,9 +264,12 @@ def _call_arguments(node, name, tensor):
     of tensors it takes, or None while one of them is not made yet."""
     if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
         args, kwargs = node.get("args"), node.get("kwargs", {})
-        if not isinstance(args, list) or len(args) != 1 or not isinstance(kwargs, dict):
-            raise ValueError(f"a call of layer {name!r} must pass one positional argument; found {str(node)[:200]}")
-        return _resolve(args[0], name, tensor), _call_kwargs(kwargs, name)
+        if not isinstance(args, list) or not args or not isinstance(kwargs, dict):
+            raise ValueError(f"a call of layer {name!r} must pass its tensors as arguments; found {str(node)[:200]}")
+        if len(args) == 1:
+            return _resolve(args[0], name, tensor), _call_kwargs(kwargs, name)
+        found = [_resolve(argument, name, tensor) for argument in args]
+        return (None if any(item is None for item in found) else CallArguments(found)), _call_kwargs(kwargs, name)
     if isinstance(node, list) and node and all(isinstance(entry, list) for entry in node):  # Keras 2
         kwargs = {}
         for entry in node:

@@ -24,8 +24,8 @@ import numpy as np
 from .. import optimizers, serialization
 from ..layers.base import Layer
 from ..layers.core import InputLayer
+from . import compile_utils, training
 from . import summary as summary_module
-from . import training
 from .training import Trainer
 
 # compile() arguments of Keras that change nothing in an eager NumPy engine (TF 2's
@@ -37,6 +37,21 @@ _NO_OP_COMPILE_ARGUMENTS = (
     "auto_scale_loss",
     "experimental_run_tf_function",
 )
+
+
+def _functional_arguments(args, kwargs):
+    return bool(args) or "inputs" in kwargs or "outputs" in kwargs
+
+
+def _inject_functional(cls, functional):
+    """Put ``functional`` in place of ``Model`` among the bases of ``cls`` (and of its bases that
+    derive from Model), as Keras 3's ``inject_functional_model_class`` does."""
+    if cls is Model:
+        return functional
+    if cls is object or not issubclass(cls, Model) or issubclass(cls, functional):
+        return cls
+    cls.__bases__ = tuple(_inject_functional(base, functional) for base in cls.__bases__)
+    return cls
 
 
 class Model(Trainer, Layer):
@@ -52,11 +67,18 @@ class Model(Trainer, Layer):
 
     def __new__(cls, *args, **kwargs):
         # keras.Model(inputs, outputs) makes a functional model, as in Keras.
-        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+        if cls is Model and _functional_arguments(args, kwargs):
             return Layer.__new__(serialization.model_class("Functional"))
         return Layer.__new__(cls)
 
     def __init__(self, *args, **kwargs):
+        Functional = serialization.model_class("Functional")  # noqa: N806 - see model_class
+        if _functional_arguments(args, kwargs) and not isinstance(self, Functional):
+            # A subclass of Model made from inputs and outputs is a functional model with the
+            # subclass's methods: as Keras 3, Functional takes Model's place among its bases.
+            _inject_functional(type(self), Functional)
+            Functional.__init__(self, *args, **kwargs)
+            return
         if args:
             raise TypeError(f"{type(self).__name__}: unexpected positional arguments {args!r}.")
         super().__init__(**kwargs)
@@ -65,11 +87,12 @@ class Model(Trainer, Layer):
         self.compiled = False
         self.stop_training = False
         self.history = None
-        self._loss_fn = None
-        self._metric_identifiers = []
+        self._compile_loss = None
+        self._compile_metrics = None
+        self._loss_tracker = None
+        self._compile_settings = None
         #: When True, ``fit`` stops at the first NaN or infinite loss, before its update (see ``fit``).
         self.stop_on_nonfinite_loss = False
-        self._run_metrics = [training.LossTracker()]  # the loss tracker, then the compiled metrics (per run)
 
     # ---- structure ----------------------------------------------------------------------
     @property
@@ -128,46 +151,85 @@ class Model(Trainer, Layer):
         summary_module.print_summary(self, line_length, positions, print_fn, expand_nested, show_trainable, layer_range)
 
     # ---- compile / train / use --------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, **kwargs):
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        loss_weights=None,
+        metrics=None,
+        weighted_metrics=None,
+        **kwargs,
+    ):
         """Choose the optimizer, the loss and the metrics for ``fit`` and ``evaluate``.
 
         Args:
-            optimizer: an optimizer name ('adam', 'sgd', 'rmsprop', 'adagrad') or object.
+            optimizer: an optimizer name ('adam', 'sgd', 'rmsprop', ...) or object.
             loss: a loss name ('categorical_crossentropy', 'sparse_categorical_crossentropy',
-                'binary_crossentropy', 'mse', 'mae'), a Loss object or a function
-                ``loss(y_true, y_pred)``.
+                'binary_crossentropy', 'mse', ...), a Loss object or a function
+                ``loss(y_true, y_pred)``; for a model of several outputs one loss for all,
+                a list (one per output) or a dict by output name.  None when ``train_step``
+                computes its own loss (or the layers add every loss with ``add_loss``).
+            loss_weights: a factor per output's loss (a list or a dict), or one number.
             metrics: a list of metric names or objects; 'accuracy' is resolved from the
-                loss and the label shapes as Keras does.  Their names are History keys.
+                loss and the label shapes as Keras does.  For several outputs, a list with
+                one entry (a metric or a list of them) per output, or a dict by output name.
+            weighted_metrics: metrics computed with the sample weights (``metrics`` are not).
+
+        A compile that fails (an unknown optimizer, loss or metric, a structure that does
+        not fit the outputs) leaves the model as it was.
         """
         for argument in kwargs:
             if argument not in _NO_OP_COMPILE_ARGUMENTS:
                 raise TypeError(f"compile: unsupported argument {argument!r}.")
-        from .. import losses
-
-        self.optimizer = optimizers.get(optimizer)
+        # Everything is made first, so that a bad argument changes nothing.
+        optimizer_object = optimizers.get(optimizer)
+        names = compile_utils.OutputNames(self)
+        compile_loss = None if loss is None else compile_utils.CompileLoss(loss, loss_weights, names)
+        compile_metrics = None
+        if metrics is not None or weighted_metrics is not None:
+            compile_metrics = compile_utils.CompileMetrics(metrics, weighted_metrics, names, compile_loss)
+        self._check_output_structure(loss, loss_weights, metrics, weighted_metrics)
+        self.optimizer = optimizer_object
         self.loss = loss
-        self._loss_fn = None
-        if loss is not None:
-            loss_object = losses.get(loss)
-            if not isinstance(loss_object, losses.Loss):  # a per-sample function: reduce it to the batch mean
-                loss_object = losses.LossFunctionWrapper(loss_object, name=loss if isinstance(loss, str) else None)
-            self._loss_fn = loss_object
-        if metrics is None:
-            metrics = []
-        if isinstance(metrics, (str, dict)) or not isinstance(metrics, (list, tuple)):
-            raise TypeError(
-                f"compile: metrics must be a list, e.g. metrics=['accuracy']; received metrics={metrics!r}."
-            )
-        self._metric_identifiers = list(metrics)
+        self._compile_loss = compile_loss
+        self._compile_metrics = compile_metrics
+        self._loss_tracker = compile_utils.LossTracker()
+        self._compile_settings = {
+            "loss_weights": loss_weights,
+            "metrics": metrics,
+            "weighted_metrics": weighted_metrics,
+        }
         self.compiled = True
 
-    def _loss_name(self):
-        return self.loss if isinstance(self.loss, str) else getattr(self._loss_fn, "name", repr(self.loss))
+    def _check_output_structure(self, loss, loss_weights, metrics, weighted_metrics):
+        """For a model whose outputs are known, the per-output arguments must name its outputs (and a
+        list of losses count them)."""
+        structure = getattr(self, "_outputs_structure", None)
+        outputs = list(structure) if isinstance(structure, dict) else getattr(self, "output_names", None)
+        if not self.built or outputs is None or len(getattr(self, "outputs", None) or ()) < 2:
+            return
+        for argument, value in (
+            ("loss", loss),
+            ("loss_weights", loss_weights),
+            ("metrics", metrics),
+            ("weighted_metrics", weighted_metrics),
+        ):
+            if isinstance(value, dict) and set(value) - set(outputs):
+                raise ValueError(
+                    f"compile: {argument} names outputs {sorted(set(value) - set(outputs))} the model does not "
+                    f"have; its outputs are {outputs}."
+                )
+            if argument.startswith("loss") and isinstance(value, (list, tuple)) and len(value) != len(outputs):
+                raise ValueError(
+                    f"compile: for a model of {len(outputs)} outputs ({outputs}), {argument} must be a list with one "
+                    f"entry per output or a dict by output name; received a list of {len(value)}."
+                )
 
-    @property
-    def metrics_names(self):
-        """'loss' followed by the metric names, in the order of ``evaluate``'s list."""
-        return ["loss", *training.metric_names(self)]
+    def _loss_name(self):
+        if isinstance(self.loss, str):
+            return self.loss
+        single = None if self._compile_loss is None else self._compile_loss.single
+        return getattr(single, "name", repr(self.loss))
 
     def fit(
         self,
@@ -180,29 +242,47 @@ class Model(Trainer, Layer):
         validation_split=0.0,
         validation_data=None,
         shuffle=True,
+        class_weight=None,
+        sample_weight=None,
         initial_epoch=0,
+        steps_per_epoch=None,
+        validation_steps=None,
         validation_batch_size=None,
+        validation_freq=1,
     ):
-        """Train the model on arrays ``x`` and ``y`` for ``epochs`` epochs.
+        """Train the model on ``x`` and ``y`` for ``epochs`` epochs.
 
         Args:
-            x: inputs, an array or tensor with samples on the first axis.
-            y: labels (one-hot or integer class indices, as the loss expects).
-            batch_size: samples per gradient step (default 32).
+            x: the inputs: an array or tensor with samples on the first axis (a list or dict
+                of them for a model of several inputs); or a ``tf.data.Dataset``, a Python
+                generator or a ``keras.utils.PyDataset`` giving batches ``(x, y)`` or
+                ``(x, y, sample_weight)``.
+            y: the labels (one-hot or integer class ids, as the loss expects); a list or dict
+                for several outputs; None when x gives them (or ``train_step`` needs none).
+            batch_size: samples per gradient step (default 32; for arrays).
             epochs: the epoch number to stop at (counted from 0, so with
                 ``initial_epoch=3, epochs=5`` two epochs run).
             verbose: 'auto' or 1 (a progress bar per epoch), 2 (one line per epoch), 0 (silent).
             callbacks: a list of ``keras.callbacks.Callback``.
             validation_split: the fraction of the data held out for validation,
-                taken from the END of x and y before any shuffling (as Keras).
-            validation_data: ``(x_val, y_val)``; overrides validation_split.
-            shuffle: reshuffle the training samples before each epoch.
+                taken from the END of x and y before any shuffling (as Keras; arrays only).
+            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)``, or a
+                dataset / generator / PyDataset; overrides validation_split.
+            shuffle: reshuffle the training samples (a PyDataset's batches) before each epoch.
+            class_weight: ``{class id: weight}``: each sample's loss weighted by its class
+                (models of one output; not with sample_weight).
+            sample_weight: one weight per sample (one array per output, or one for all).
             initial_epoch: the epoch to start at (to resume a run).
+            steps_per_epoch: the batches of an epoch; the data is then read on from where
+                the previous epoch stopped (needed for an infinite dataset or a generator).
+            validation_steps: the batches of each validation pass.
             validation_batch_size: batch size of the validation pass (default batch_size).
+            validation_freq: validate after every ``validation_freq``-th epoch.
 
         Returns:
             A ``History`` whose ``history`` dict maps 'loss', each metric name,
-            'val_loss' and 'val_<metric>' to per-epoch values.
+            'val_loss' and 'val_<metric>' to per-epoch values (for several outputs also
+            '<output>_loss' and '<output>_<metric>', as Keras 3 names them).
 
         As in Keras, a step whose loss is NaN or infinite is applied and training carries
         on (the History shows the loss as nan); ``keras.callbacks.TerminateOnNaN()`` stops
@@ -222,34 +302,52 @@ class Model(Trainer, Layer):
             validation_split,
             validation_data,
             shuffle,
+            class_weight,
+            sample_weight,
             initial_epoch,
+            steps_per_epoch,
+            validation_steps,
             validation_batch_size,
+            validation_freq,
         )
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", callbacks=None, return_dict=False):
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose="auto",
+        sample_weight=None,
+        steps=None,
+        callbacks=None,
+        return_dict=False,
+    ):
         """The loss and metrics on ``x``, ``y`` (inference mode), in batches of ``batch_size`` (default 32).
 
+        ``x`` and ``y`` are as ``fit`` takes them; ``steps`` limits the batches read.
+
         Returns:
-            The loss if no metrics were compiled, else ``[loss, metric, ...]`` (see
+            The loss if nothing else is tracked, else ``[loss, metric, ...]`` (see
             ``metrics_names``); with ``return_dict=True`` a dict by name.
         """
-        return training.evaluate(self, x, y, batch_size, verbose, callbacks, return_dict)
+        return training.evaluate(self, x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict)
 
-    def predict(self, x, batch_size=None, verbose="auto", callbacks=None):
-        """The model's outputs for ``x`` as a NumPy array, computed in batches of ``batch_size`` (default 32)."""
-        return training.predict(self, x, batch_size, verbose, callbacks)
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """The model's outputs for ``x`` (as ``fit`` takes it) as a NumPy array (a list or dict of them
+        for several outputs), computed in batches of ``batch_size`` (default 32)."""
+        return training.predict(self, x, batch_size, verbose, steps, callbacks)
 
-    def train_on_batch(self, x, y, return_dict=False):
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on one batch; returns the batch's loss (and metrics, as ``evaluate``)."""
-        return training.train_on_batch(self, x, y, return_dict)
+        return training.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
 
-    def test_on_batch(self, x, y, return_dict=False):
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """The loss (and metrics) on one batch, without updating anything."""
-        return training.test_on_batch(self, x, y, return_dict)
+        return training.test_on_batch(self, x, y, sample_weight, return_dict)
 
     def predict_on_batch(self, x):
         """The outputs for one batch, as a NumPy array."""
-        return training.predict(self, x, None, 0, None, one_batch=True)
+        return training.predict(self, x, None, 0, None, None, one_batch=True)
 
     # ---- saving ------------------------------------------------------------------------------
     def save(self, filepath, overwrite=True, include_optimizer=True, user_metadata=None):

@@ -43,7 +43,7 @@ from ... import nest
 from ...ops import array_ops, collective_ops, fused_ops
 from ...tensor import Tensor
 from .. import activations
-from ..layers.base import Layer
+from ..layers.base import CallArguments, Layer
 from ..layers.conv import Conv2D
 from ..layers.core import Activation, Dense, ReLU
 from ..layers.merging import Add
@@ -263,9 +263,12 @@ class LayerStep:
     def __call__(self, *inputs, training):
         if self.training is not None:
             training = self.training
-        return self.layers[0](
-            inputs[0] if self.pack is None else self.pack(list(inputs)), training=training, **self.arguments
-        )
+        if self.pack is None:
+            return self.layers[0](inputs[0], training=training, **self.arguments)
+        packed = self.pack(list(inputs))
+        if isinstance(packed, CallArguments):  # tensors in several positional arguments
+            return self.layers[0](*packed, training=training, **self.arguments)
+        return self.layers[0](packed, training=training, **self.arguments)
 
 
 def _ready(layer, x):
