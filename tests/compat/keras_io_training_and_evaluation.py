@@ -10,9 +10,10 @@ callback, ModelCheckpoint saving the best model per epoch and every n batches wi
 make-or-restore function, an ExponentialDecay schedule and TensorBoard.
 
 On generated MNIST-shaped digits flattened to 784 floats (cnnlab has no MNIST loader, and the
-suite never reads a real data set), with fewer samples and epochs.  Left out until the Keras
-programming model has them (issue 19): ``add_loss`` from a custom layer, ``sample_weight`` /
-``class_weight``, ``steps_per_epoch`` / ``validation_steps`` and multi-input / multi-output models.
+suite never reads a real data set), with fewer samples and epochs.  The guide's other parts
+(``add_loss`` from layers, ``steps_per_epoch`` / ``validation_steps``, a PyDataset,
+``sample_weight`` / ``class_weight`` and models of several inputs and outputs) are in
+keras_io_training_and_evaluation_more.py.
 """
 
 import contextlib

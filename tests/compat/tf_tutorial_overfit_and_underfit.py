@@ -1,10 +1,12 @@
 """Mirrors TensorFlow's tutorial "Overfit and underfit" (tensorflow.org/tutorials/keras/overfit_and_underfit):
 models of growing size trained with an InverseTimeDecay schedule, a binary cross-entropy loss and
 metric on logits, EarlyStopping on the validation metric and TensorBoard logs per model; the large
-model overfits (its validation loss parts from its training loss) and Dropout narrows the gap.
+model overfits (its validation loss parts from its training loss), and weight regularization
+(``kernel_regularizer=regularizers.l2(0.001)``, whose penalties ``model.losses`` lists and the
+training loss includes), Dropout, and the two combined narrow the gap.
 
 On a generated Higgs-like set (28 features, noisy labels) of a few hundred rows, arrays rather than
-tf.data, and tens of epochs rather than thousands; the tutorial's weight regularization (L2) is left out.
+tf.data, layers of 128 units rather than 512, and tens of epochs rather than thousands.
 """
 
 import pathlib
@@ -12,7 +14,7 @@ import pathlib
 import numpy as np
 
 import cnnlab as tf
-from cnnlab.keras import layers
+from cnnlab.keras import layers, regularizers
 
 FEATURES = 28
 N_TRAIN, N_VALIDATION = 400, 400
@@ -92,7 +94,37 @@ dropout_model = tf.keras.Sequential(
         layers.Dense(1),
     ]
 )
-regularizer_histories = {"dropout": compile_and_fit(dropout_model, "regularizers/dropout")}
+regularizer_histories = {}
+
+l2_model = tf.keras.Sequential(
+    [
+        layers.Dense(128, activation="elu", kernel_regularizer=regularizers.l2(0.001), input_shape=(FEATURES,)),
+        layers.Dense(128, activation="elu", kernel_regularizer=regularizers.l2(0.001)),
+        layers.Dense(128, activation="elu", kernel_regularizer=regularizers.l2(0.001)),
+        layers.Dense(1),
+    ]
+)
+regularizer_histories["l2"] = compile_and_fit(l2_model, "regularizers/l2")
+
+result = l2_model(features)
+regularization_loss = tf.add_n(l2_model.losses)
+kernels = [layer.kernel.numpy() for layer in l2_model.layers[:3]]
+assert len(l2_model.losses) == 3
+assert abs(float(regularization_loss) - 0.001 * sum(float(np.sum(k**2)) for k in kernels)) < 1e-4
+regularizer_histories["dropout"] = compile_and_fit(dropout_model, "regularizers/dropout")
+
+combined_model = tf.keras.Sequential(
+    [
+        layers.Dense(128, kernel_regularizer=regularizers.l2(0.0001), activation="elu", input_shape=(FEATURES,)),
+        layers.Dropout(0.5),
+        layers.Dense(128, kernel_regularizer=regularizers.l2(0.0001), activation="elu"),
+        layers.Dropout(0.5),
+        layers.Dense(128, kernel_regularizer=regularizers.l2(0.0001), activation="elu"),
+        layers.Dropout(0.5),
+        layers.Dense(1),
+    ]
+)
+regularizer_histories["combined"] = compile_and_fit(combined_model, "regularizers/combined")
 
 
 def gap(history):
@@ -113,15 +145,18 @@ for name, history in {**size_histories, **regularizer_histories}.items():
         "val_binary_crossentropy",
         "val_accuracy",
     }
-    # The metric on logits is the loss itself (no regularization here).
-    np.testing.assert_allclose(history.history["binary_crossentropy"], history.history["loss"], rtol=1e-5)
+    if name in ("Tiny", "large", "dropout"):  # no regularization: the metric on logits is the loss itself
+        np.testing.assert_allclose(history.history["binary_crossentropy"], history.history["loss"], rtol=1e-5)
+    else:  # the training loss also holds the weight penalties
+        assert all(np.array(history.history["loss"]) > np.array(history.history["binary_crossentropy"]))
 
 large, tiny, dropout = gap(size_histories["large"]), gap(size_histories["Tiny"]), gap(regularizer_histories["dropout"])
+l2, combined = gap(regularizer_histories["l2"]), gap(regularizer_histories["combined"])
 assert (
     size_histories["large"].history["binary_crossentropy"][-1]
     < size_histories["Tiny"].history["binary_crossentropy"][-1]
 )
 assert large > tiny and large > 0.1  # the large model overfits
-assert dropout < large  # dropout narrows the gap
+assert dropout < large and l2 < large and combined < large  # each regularization narrows the gap
 # TensorBoard logs, one folder per model, as the tutorial then shows with %tensorboard.
-assert sorted(path.parent.name for path in logdir.glob("*/*/train")) == ["Tiny", "dropout", "large"]
+assert sorted(path.parent.name for path in logdir.glob("*/*/train")) == ["Tiny", "combined", "dropout", "l2", "large"]

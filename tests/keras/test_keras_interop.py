@@ -26,6 +26,7 @@ import keras as keras3  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+import cnnlab as tf  # noqa: E402
 from cnnlab import keras  # noqa: E402
 from cnnlab.cli.models import MODELS  # noqa: E402
 from cnnlab.keras._weights_layout import optimizer_variables  # noqa: E402
@@ -398,3 +399,62 @@ def test_regularizers_and_constraints_go_both_ways(tmp_path):
     np.testing.assert_allclose(
         [float(v) for v in back.losses], [float(keras3.ops.convert_to_numpy(v)) for v in other.losses], rtol=1e-5
     )
+
+
+def cnnlab_affine_class():
+    """A layer of one's own whose weights are Variables held as attributes (and one made by
+    add_weight), in cnnlab."""
+
+    @keras.saving.register_keras_serializable(package="interop")
+    class Affine(keras.layers.Layer):
+        def build(self, input_shape):
+            self.offset = tf.Variable(np.zeros(input_shape[-1], np.float32), trainable=False, name="offset")
+            self.scale = tf.Variable(np.ones(input_shape[-1], np.float32), name="scale")
+            self.shift = self.add_weight(shape=(input_shape[-1],), initializer="zeros", name="shift")
+
+        def call(self, inputs):
+            return (inputs + self.offset) * self.scale + self.shift
+
+    return Affine
+
+
+def keras3_affine_class():
+    @keras3.saving.register_keras_serializable(package="interop")
+    class Affine(keras3.layers.Layer):
+        def build(self, input_shape):
+            self.offset = keras3.Variable(np.zeros(input_shape[-1], np.float32), trainable=False, name="offset")
+            self.scale = keras3.Variable(np.ones(input_shape[-1], np.float32), name="scale")
+            self.shift = self.add_weight(shape=(input_shape[-1],), initializer="zeros", name="shift")
+
+        def call(self, inputs):
+            return (inputs + self.offset) * self.scale + self.shift
+
+    return Affine
+
+
+CnnlabAffine = cnnlab_affine_class()
+KerasAffine = keras3_affine_class()
+
+
+def test_variables_held_as_attributes_go_both_ways(tmp_path):
+    """Keras 3 keeps a layer's variables under its vars/ group, trainable ones first, each kind in
+    the order made: the same file serves both frameworks."""
+    keras.utils.set_random_seed(10)
+    model = compiled(
+        keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(), CnnlabAffine(), keras.layers.Dense(10)])
+    )
+    affine = model.layers[1]
+    assert [w.name for w in affine.weights] == ["scale", "shift", "offset"]
+    affine.offset.assign(np.linspace(-1, 1, 784).astype(np.float32))
+    train_steps(model)
+    model.save(tmp_path / "affine.keras")
+    theirs = keras3.models.load_model(tmp_path / "affine.keras")
+    assert type(theirs.layers[1]) is KerasAffine
+    assert_same_state(model, theirs, atol=0)
+    assert_same_predictions(model, theirs)
+    train_steps(theirs, first=STEPS)
+    theirs.save(tmp_path / "affine-back.keras")
+    back = keras.models.load_model(tmp_path / "affine-back.keras")
+    assert type(back.layers[1]) is CnnlabAffine
+    assert_same_state(back, theirs, atol=0)
+    assert_same_predictions(back, theirs)

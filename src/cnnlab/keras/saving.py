@@ -250,7 +250,7 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, user_met
 def save_weights(model, filepath, overwrite=True):
     """Write the weights of ``model`` to one HDF5 file, atomically: Keras 3's ``.weights.h5``
     layout, or for a name ending in ``.h5`` (not ``.weights.h5``) tf.keras 2's."""
-    if not model.built:
+    if not model.built and not model.weights:  # (a model may make its weights in __init__)
         raise ValueError("save_weights: the model is not built yet, so it has no weights to save.")
     if _is_legacy_h5_name(filepath):
         content = _legacy_h5.write_weights(model, "save_weights")
@@ -679,7 +679,7 @@ def load_weights(model, filepath, *, max_bytes=MAX_BYTES):
         ValueError: the model is not built.
     """
     with _open(filepath, "load_weights", max_bytes) as reader:
-        if not model.built:
+        if not model.built and not model.weights:  # (a model may make its weights in __init__)
             raise ValueError(
                 "load_weights: the model is not built yet, so it has no weights to fill; call it on data or give it "
                 "an input shape first."

@@ -108,7 +108,7 @@ def pack_x_y_sample_weight(x, y=None, sample_weight=None):
     """A step's ``data``: ``x`` alone, ``(x, y)`` or ``(x, y, sample_weight)``, as Keras passes it
     (``keras.utils.pack_x_y_sample_weight``)."""
     if y is None and sample_weight is None:
-        return x
+        return (x,) if isinstance(x, (list, tuple)) else x  # several inputs: not to be read as (x, y)
     if sample_weight is None:
         return (x, y)
     return (x, y, sample_weight)

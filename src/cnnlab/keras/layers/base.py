@@ -153,6 +153,7 @@ class Layer:
         input_dim: shorthand for ``input_shape=(input_dim,)``.
         activity_regularizer: a penalty on the layer's output (``keras.regularizers``),
             divided by the batch size, added to ``losses`` at each call.
+        autocast: accepted for Keras's signature (cnnlab computes in the layer's dtype).
 
     Subclasses override ``build(input_shape)`` (make weights with ``add_weight``),
     ``call(inputs)`` (or ``call(inputs, training=None)``), ``compute_output_shape``
@@ -188,6 +189,7 @@ class Layer:
         input_dim=None,
         batch_input_shape=None,
         activity_regularizer=None,
+        autocast=True,
         **kwargs,
     ):
         if kwargs:

@@ -566,7 +566,7 @@ def predict(model, x, batch_size, verbose, steps, callbacks, one_batch=False):
             batch = Tensor(x[part])
         else:
             batch = _tensors(nest.pack_sequence_as(x, [leaf[part] for leaf in nest.flatten(x)]))
-        outputs = model.predict_step(batch)
+        outputs = model.predict_step(pack_x_y_sample_weight(batch))
         batch_outputs = [_array_of(o) for o in nest.flatten(outputs)]
         if results is None:  # the first batch
             results = [np.empty((count, *o.shape[1:]), dtype=o.dtype) for o in batch_outputs]
@@ -614,7 +614,7 @@ def _predict_source(model, source, verbose, steps, callbacks):
     parts, outputs = [], None
     for step, (x_batch, _, _) in enumerate(iterator.epoch()):
         callback_list.on_predict_batch_begin(step, {})
-        outputs = model.predict_step(_tensors(x_batch))
+        outputs = model.predict_step(pack_x_y_sample_weight(_tensors(x_batch)))
         batch_outputs = [_array_of(o) for o in nest.flatten(outputs)]
         parts.append(batch_outputs)
         callback_list.on_predict_batch_end(step, {"outputs": batch_outputs})
