@@ -458,3 +458,56 @@ def test_variables_held_as_attributes_go_both_ways(tmp_path):
     assert type(back.layers[1]) is CnnlabAffine
     assert_same_state(back, theirs, atol=0)
     assert_same_predictions(back, theirs)
+
+
+def ticket_model(library):
+    """Two inputs, two outputs given as a dict, a Concatenate: the functional guide's ticket model."""
+    layers = library.layers
+    title, tags = library.Input(shape=(20,), name="title"), library.Input(shape=(4,), name="tags")
+    features = layers.Concatenate(name="features")([layers.Dense(8, activation="relu", name="words")(title), tags])
+    priority = layers.Dense(1, name="priority")(features)
+    department = layers.Dense(3, activation="softmax", name="department")(features)
+    return library.Model([title, tags], {"priority": priority, "department": department}, name="tickets")
+
+
+def compiled_tickets(library):
+    model = ticket_model(library)
+    model.compile(
+        optimizer=library.optimizers.Adam(1e-3),
+        loss={"priority": "mse", "department": "sparse_categorical_crossentropy"},
+        loss_weights={"priority": 1.0, "department": 0.2},
+        metrics={"department": ["accuracy"]},
+    )
+    return model
+
+
+TITLES = RNG.random((64, 20)).astype(np.float32)
+TAGS = RNG.integers(0, 2, (64, 4)).astype(np.float32)
+TARGETS = {"priority": RNG.random((64, 1)).astype(np.float32), "department": RNG.integers(0, 3, 64)}
+
+
+def test_a_compiled_model_of_two_inputs_and_two_outputs_goes_both_ways(tmp_path):
+    keras.utils.set_random_seed(11)
+    model = compiled_tickets(keras)
+    model.fit([TITLES, TAGS], TARGETS, batch_size=16, epochs=1, verbose=0)
+    model.save(tmp_path / "tickets.keras")
+    theirs = keras3.models.load_model(tmp_path / "tickets.keras")
+    ours_logs = model.evaluate([TITLES, TAGS], TARGETS, verbose=0, return_dict=True)
+    their_logs = theirs.evaluate([TITLES, TAGS], TARGETS, verbose=0, return_dict=True)
+    assert sorted(ours_logs) == sorted(their_logs)
+    for key in ours_logs:
+        np.testing.assert_allclose(ours_logs[key], their_logs[key], rtol=1e-5, err_msg=key)
+    keras3.utils.set_random_seed(12)
+    other = compiled_tickets(keras3)
+    other.fit([TITLES, TAGS], TARGETS, batch_size=16, epochs=1, verbose=0)
+    other.save(tmp_path / "keras-tickets.keras")
+    back = keras.models.load_model(tmp_path / "keras-tickets.keras")
+    assert back.loss == {"priority": "mse", "department": "sparse_categorical_crossentropy"}
+    ours, theirs_predictions = back.predict([TITLES, TAGS], verbose=0), other.predict([TITLES, TAGS], verbose=0)
+    for name in ("priority", "department"):
+        np.testing.assert_allclose(ours[name], theirs_predictions[name], rtol=0, atol=1e-5)
+    # Training goes on alike: the same losses per output, weighted and summed.
+    back_logs = back.fit([TITLES, TAGS], TARGETS, batch_size=16, shuffle=False, verbose=0).history
+    other_logs = other.fit([TITLES, TAGS], TARGETS, batch_size=16, shuffle=False, verbose=0).history
+    for key in other_logs:
+        np.testing.assert_allclose(back_logs[key], other_logs[key], rtol=1e-4, err_msg=key)

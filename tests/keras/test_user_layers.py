@@ -324,3 +324,43 @@ def test_the_planner_leaves_a_layer_with_an_activity_regularizer_to_its_own_call
     hidden = model.layers[0](np.ones((2, 4), np.float32)).numpy()
     assert float(model.losses[0]) == pytest.approx(0.01 * np.sum(hidden**2) / 2, rel=1e-6)
     assert out.shape == (2, 2)
+
+
+def test_a_layers_own_seed_generator_is_put_back_too():
+    class Noisy(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.seed_generator = keras.random.SeedGenerator(7)
+
+        def call(self, x):
+            return x + keras.random.normal(tf.shape(x), seed=self.seed_generator)
+
+    layer, twin = Noisy(), Noisy()
+    layer(keras.Input((3,)))  # finds the output shape by running call
+    ones = np.ones((2, 3), np.float32)
+    np.testing.assert_array_equal(layer(ones).numpy(), twin(ones).numpy())  # the same stream from its start
+
+
+def test_a_user_layer_on_images_of_any_size_trains_in_a_model():
+    class Contrast(layers.Layer):
+        """Each picture minus its mean, times a learned gain per channel."""
+
+        def build(self, input_shape):
+            self.gain = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="gain")
+
+        def call(self, x):
+            return (x - tf.reduce_mean(x, axis=[1, 2], keepdims=True)) * self.gain
+
+    inputs = keras.Input((None, None, 3))
+    x = Contrast()(inputs)
+    assert x.shape == (None, None, None, 3)
+    x = layers.Conv2D(4, 3, activation="relu")(x)
+    outputs = layers.Dense(2, activation="softmax")(layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy")
+    pictures = rng.random((16, 9, 7, 3)).astype(np.float32)
+    labels = (pictures[:, :, :, 0].std(axis=(1, 2)) > 0.29).astype(np.int64)
+    gain = model.layers[1].gain.numpy().copy()
+    model.fit(pictures, labels, epochs=2, batch_size=8, verbose=0)
+    assert not np.array_equal(model.layers[1].gain.numpy(), gain)  # the layer's own weight trained
+    assert model.predict(rng.random((2, 12, 5, 3)).astype(np.float32), verbose=0).shape == (2, 2)  # another size

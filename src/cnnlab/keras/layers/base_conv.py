@@ -60,6 +60,9 @@ def spatial_output_shape(layer, input_shape, window, strides, dilation):
 class BaseConv(Layer):
     """A convolution of ``rank`` spatial axes plus bias and activation (see the module docstring).
 
+    The layers name their window arguments in Keras's order; the arguments from ``groups``
+    (``activation`` for the depthwise ones) on are given by keyword.
+
     Args:
         rank: 1 or 2.
         filters: the number of output channels (None for a depthwise convolution).

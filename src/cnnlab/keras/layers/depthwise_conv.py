@@ -104,15 +104,9 @@ class DepthwiseConv2D(_ChannelwiseConv2D):
         depth_multiplier=1,
         data_format=None,
         dilation_rate=(1, 1),
-        activation=None,
-        use_bias=True,
         depthwise_initializer="glorot_uniform",
-        bias_initializer="zeros",
         depthwise_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
         depthwise_constraint=None,
-        bias_constraint=None,
         **kwargs,
     ):
         super().__init__(
@@ -126,12 +120,6 @@ class DepthwiseConv2D(_ChannelwiseConv2D):
             depthwise_initializer,
             depthwise_regularizer,
             depthwise_constraint,
-            activation=activation,
-            use_bias=use_bias,
-            bias_initializer=bias_initializer,
-            bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
-            bias_constraint=bias_constraint,
             **kwargs,
         )
 
@@ -183,18 +171,12 @@ class SeparableConv2D(_ChannelwiseConv2D):
         data_format=None,
         dilation_rate=(1, 1),
         depth_multiplier=1,
-        activation=None,
-        use_bias=True,
         depthwise_initializer="glorot_uniform",
         pointwise_initializer="glorot_uniform",
-        bias_initializer="zeros",
         depthwise_regularizer=None,
         pointwise_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
         depthwise_constraint=None,
         pointwise_constraint=None,
-        bias_constraint=None,
         **kwargs,
     ):
         super().__init__(
@@ -208,12 +190,6 @@ class SeparableConv2D(_ChannelwiseConv2D):
             depthwise_initializer,
             depthwise_regularizer,
             depthwise_constraint,
-            activation=activation,
-            use_bias=use_bias,
-            bias_initializer=bias_initializer,
-            bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
-            bias_constraint=bias_constraint,
             **kwargs,
         )
         self.pointwise_initializer = initializers.get(pointwise_initializer)
