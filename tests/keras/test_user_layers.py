@@ -137,6 +137,7 @@ def test_variables_layers_and_their_containers_held_as_attributes_are_tracked_in
     block = Block()
     block(np.ones((1, 4), np.float32))
     assert [layer.name for layer in block._layers] == ["first", "second", "third", "head"]
+    assert [layer.name for layer in block.submodules] == ["first", "second", "third", "head"]
     assert [w.name for w in block.weights] == ["gate", "scale", "counter", "w", "b", "w", "b", "w", "b", "kernel", "bias"]
     assert [w.name for w in block.non_trainable_weights] == ["counter"]
     assert len(block.trainable_weights) == 10

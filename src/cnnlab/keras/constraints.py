@@ -151,9 +151,8 @@ def get(identifier):
     Raises:
         ValueError: the identifier names no constraint.
     """
-    return serialization.object_from_identifier(
-        identifier, _BY_NAME, "constraint", "'max_norm', 'non_neg', 'unit_norm', 'min_max_norm', a keras.constraints object or a function of the weight"
-    )
+    expected = "'max_norm', 'non_neg', 'unit_norm', 'min_max_norm', a keras.constraints object or a function"
+    return serialization.object_from_identifier(identifier, _BY_NAME, "constraint", expected)
 
 
 def serialize(constraint):

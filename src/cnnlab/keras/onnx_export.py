@@ -720,8 +720,9 @@ def _dot(graph, layer, values):
     size = x.shape[axis_x]
     left = graph.op("Transpose", [names[0]], f"{layer.name}_left", perm=x_perm)
     right = graph.op("Transpose", [names[1]], f"{layer.name}_right", perm=y_perm)
-    left = graph.op("Reshape", [left, graph.constant(np.array([0, -1, size], np.int64), "shape")], f"{layer.name}_rows")
-    right = graph.op("Reshape", [right, graph.constant(np.array([0, size, -1], np.int64), "shape")], f"{layer.name}_cols")
+    rows, columns = (graph.constant(np.array(shape, np.int64), "shape") for shape in ([0, -1, size], [0, size, -1]))
+    left = graph.op("Reshape", [left, rows], f"{layer.name}_rows")
+    right = graph.op("Reshape", [right, columns], f"{layer.name}_cols")
     product = graph.op("MatMul", [left, right], f"{layer.name}_product")
     shape = layer.compute_output_shape([x.shape, y.shape])
     target = graph.constant(np.array([0, *shape[1:]], np.int64), "shape")

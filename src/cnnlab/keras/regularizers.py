@@ -122,9 +122,8 @@ def get(identifier):
     Raises:
         ValueError: the identifier names no regularizer.
     """
-    return serialization.object_from_identifier(
-        identifier, _BY_NAME, "regularizer", "'l1', 'l2', 'l1l2', a keras.regularizers object or a function of the weights"
-    )
+    expected = "'l1', 'l2', 'l1l2', a keras.regularizers object or a function of the weights"
+    return serialization.object_from_identifier(identifier, _BY_NAME, "regularizer", expected)
 
 
 def serialize(regularizer):

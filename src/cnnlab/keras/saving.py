@@ -127,7 +127,8 @@ def _build_config_shape(config):
     if isinstance(shape, list) and shape and all(_is_shape_list(item) for item in shape):
         return [tuple(item) for item in shape]
     raise ValueError(
-        f"build_config's input_shape must be a list of sizes (or None), or a list of such lists; found {str(shape)[:200]}."
+        "build_config's input_shape must be a list of sizes (or None), or a list of such lists; "
+        f"found {str(shape)[:200]}."
     )
 
 

@@ -310,6 +310,15 @@ class Layer:
         return self.weights
 
     @property
+    def submodules(self):
+        """Every layer inside this one, nested ones too, each once (tf.Module's ``submodules``)."""
+        found = []
+        for layer in self._descendants():
+            if not any(layer is known for known in found):
+                found.append(layer)
+        return tuple(found)
+
+    @property
     def trainable_weights(self):
         if not self._trainable:
             return []
@@ -432,8 +441,10 @@ class Layer:
 
     def _weight_options_config(self, *prefixes):
         """The ``<prefix>_regularizer`` and ``<prefix>_constraint`` entries of the config, in Keras's order."""
-        config = {f"{prefix}_regularizer": regularizers.serialize(getattr(self, f"{prefix}_regularizer")) for prefix in prefixes}
-        config.update({f"{prefix}_constraint": constraints.serialize(getattr(self, f"{prefix}_constraint")) for prefix in prefixes})
+        config = {}
+        for kind, module in (("regularizer", regularizers), ("constraint", constraints)):
+            for prefix in prefixes:
+                config[f"{prefix}_{kind}"] = module.serialize(getattr(self, f"{prefix}_{kind}"))
         return config
 
     # ---- losses ------------------------------------------------------------------------
@@ -598,9 +609,10 @@ class Layer:
             output_shape = self.compute_output_shape(shapes)
             output_dtypes = None
         flat_shapes = [output_shape] if _is_shape(output_shape) else _flat_shapes(output_shape)
+        dtypes_out = [self.dtype] * len(flat_shapes) if output_dtypes is None else output_dtypes
         flat = [
-            KerasTensor(shape, self.dtype if output_dtypes is None else output_dtypes[index], (self, inputs), index=index)
-            for index, shape in enumerate(flat_shapes)
+            KerasTensor(shape, dtype, (self, inputs), index=index)
+            for index, (shape, dtype) in enumerate(zip(flat_shapes, dtypes_out))
         ]
         outputs = flat[0] if _is_shape(output_shape) else _pack_shapes_as(output_shape, flat)
         self._inbound_nodes.append(CallRecord(inputs, outputs, kwargs))
@@ -620,7 +632,8 @@ class Layer:
             placeholders = _map_tensors(
                 lambda tensor: Tensor(np.zeros(_placeholder_shape(tensor.shape, sizes), dtype=tensor.dtype)), inputs
             )
-            first, rest = (placeholders[0], placeholders[1:]) if isinstance(inputs, CallArguments) else (placeholders, ())
+            several = isinstance(inputs, CallArguments)
+            first, rest = (placeholders[0], placeholders[1:]) if several else (placeholders, ())
             try:
                 with _leaving_no_trace(self):
                     outputs = self._run_call(first, tuple(rest), False, dict(arguments))
@@ -950,7 +963,9 @@ def _leaving_no_trace(layer):
     layers = [layer, *layer._descendants()]
     # The global stream, and the streams of the layers' own SeedGenerators (keras.random).
     generators = [cnnlab_random.get_global_generator()]
-    generators += [value._generator for known in layers for value in vars(known).values() if isinstance(value, SeedGenerator)]
+    generators += [
+        value._generator for known in layers for value in vars(known).values() if isinstance(value, SeedGenerator)
+    ]
     random_states = [generator.bit_generator.state for generator in generators]
     weights = [(w, w._value.copy()) for w in _unique([w for known in layers for w in known.weights])]
     losses = [(known, list(known._losses)) for known in layers]

@@ -155,9 +155,13 @@ class CompileLoss:
             self._names = None
             return
         losses = _structure_entries(self.loss, names, "loss")
-        weights = _structure_entries(self.loss_weights, names, "loss_weights") if self.loss_weights is not None else [None] * len(names)
+        weights = [None] * len(names)
+        if self.loss_weights is not None:
+            weights = _structure_entries(self.loss_weights, names, "loss_weights")
         self.entries = [
-            (index, loss_object(loss), weight) for index, (loss, weight) in enumerate(zip(losses, weights)) if loss is not None
+            (index, loss_object(loss), weight)
+            for index, (loss, weight) in enumerate(zip(losses, weights))
+            if loss is not None
         ]
         if not self.entries:
             raise ValueError("compile: every output's loss is None; give at least one loss.")
@@ -246,7 +250,7 @@ class CompileMetrics:
                     f"received {argument}={value!r}."
                 )
             for identifier in nest.flatten(value):
-                if identifier is not None and not (isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc")):
+                if identifier is not None and not _is_accuracy(identifier):
                     metrics_module.get(identifier)  # checked now, so that a bad compile changes nothing
         self.identifiers, self.weighted_identifiers = metrics, weighted_metrics
         self.output_names, self.compile_loss = output_names, compile_loss
@@ -283,7 +287,7 @@ class CompileMetrics:
             weighted = [self.weighted_identifiers or []]
             prefixes = [""]
         else:
-            labels = self.compile_loss.per_output(y_true, "y") if self.compile_loss is not None else _as_list(y_true, len(names))
+            labels = self._labels(y_true, names)
             plain = _per_output_metrics(self.identifiers, names, "metrics")
             weighted = _per_output_metrics(self.weighted_identifiers, names, "weighted_metrics")
             prefixes = [f"{name}_" for name in names]
@@ -316,7 +320,7 @@ class CompileMetrics:
             labels = [y_true[0] if isinstance(y_true, (list, tuple)) and len(y_true) == 1 else y_true]
             weights = [sample_weight]
         else:
-            labels = self.compile_loss.per_output(y_true, "y") if self.compile_loss is not None else _as_list(y_true, len(predictions))
+            labels = self._labels(y_true, self.output_names.of(y_pred))
             weights = (
                 self.compile_loss.per_output(sample_weight, "sample_weight", allow_single=True)
                 if self.compile_loss is not None and self.compile_loss._names is not None
@@ -332,8 +336,16 @@ class CompileMetrics:
                 else:
                     metric.update_state(labels[position], values)
 
+    def _labels(self, y_true, names):
+        """The labels of each output, in the order of ``names``."""
+        if self.compile_loss is not None and self.compile_loss._names is not None:
+            return self.compile_loss.per_output(y_true, "y")
+        return _structure_entries(y_true, names, "y")
+
     def result(self):
-        return {prefix + metric.name: float(metric.result()) for _, prefix, group in self._groups for metric, _ in group}
+        return {
+            prefix + metric.name: float(metric.result()) for _, prefix, group in self._groups for metric, _ in group
+        }
 
     def reset_state(self):
         for metric in self.metrics:
@@ -341,10 +353,6 @@ class CompileMetrics:
 
     def reset_states(self):
         self.reset_state()
-
-
-def _as_list(value, count):
-    return list(value) if isinstance(value, (list, tuple)) else [value] * count
 
 
 def _per_output_metrics(identifiers, names, argument):
@@ -363,9 +371,13 @@ def _per_output_metrics(identifiers, names, argument):
     return [[] if entry is None else list(entry) if isinstance(entry, (list, tuple)) else [entry] for entry in entries]
 
 
+def _is_accuracy(identifier):
+    return isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc")
+
+
 def _resolved(identifier, loss, y_true, y_pred):
     """A fresh metric object for ``identifier`` ('accuracy' chosen from the loss and shapes as Keras does)."""
-    if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
+    if _is_accuracy(identifier):
         true_shape = np.shape(y_true._value if isinstance(y_true, Tensor) else y_true)
         pred_shape = np.shape(y_pred._value if isinstance(y_pred, Tensor) else y_pred)
         return metrics_module.resolve_accuracy(identifier, loss, true_shape, pred_shape)

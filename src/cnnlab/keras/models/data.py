@@ -343,7 +343,8 @@ class ArrayBatches:
             if isinstance(structure, np.ndarray):  # the common case, without the walk
                 return structure[part] if isinstance(part, slice) else np.take(structure, part, axis=0)
             leaves = [
-                leaf[part] if isinstance(part, slice) else np.take(leaf, part, axis=0) for leaf in nest.flatten(structure)
+                leaf[part] if isinstance(part, slice) else np.take(leaf, part, axis=0)
+                for leaf in nest.flatten(structure)
             ]
             return nest.pack_sequence_as(structure, leaves)
 

@@ -48,9 +48,10 @@ class Functional(Model):
         self._auto_named = name is None
         input_list = nest.flatten(inputs)
         for tensor in input_list:
-            if not isinstance(tensor, KerasTensor) or tensor.source is None or not isinstance(tensor.source[0], InputLayer):
+            if not (isinstance(tensor, KerasTensor) and tensor.source and isinstance(tensor.source[0], InputLayer)):
                 raise TypeError(
-                    f"Model: inputs must be keras.Input(...) tensors (one, or a list or dict of them); received {inputs!r}."
+                    "Model: inputs must be keras.Input(...) tensors (one, or a list or dict of them); "
+                    f"received {inputs!r}."
                 )
         output_list = nest.flatten(outputs)
         if not output_list or not all(isinstance(o, KerasTensor) for o in output_list):
@@ -193,7 +194,8 @@ def _holds_arrays(value):
 
 
 def _packer(structure):
-    """A function rebuilding a call's input ``structure`` (a list / tuple / dict of tensors) from its values in order."""
+    """A function rebuilding a call's input ``structure`` (a list / tuple / dict of tensors) from its
+    values in order."""
     return lambda values: nest.pack_sequence_as(structure, values)
 
 

@@ -449,7 +449,9 @@ def _validation_iterator(model, validation_data, batch_size, steps):
     ``(x_val, y_val)`` / ``(x_val, y_val, sample_weight_val)`` of arrays."""
     op = "fit"
     if data.is_batch_source(validation_data):
-        batches = data.SourceBatches(model, validation_data, op, labelled=_needs_labels(model), argument="validation_data")
+        batches = data.SourceBatches(
+            model, validation_data, op, labelled=_needs_labels(model), argument="validation_data"
+        )
     else:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
             length = f" of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else ""
