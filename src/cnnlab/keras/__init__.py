@@ -23,6 +23,7 @@ from . import (
     activations,
     backend,
     callbacks,
+    constraints,
     initializers,
     layers,
     losses,
@@ -31,6 +32,7 @@ from . import (
     ops,
     optimizers,
     random,
+    regularizers,
     saving,
     utils,
 )
@@ -46,6 +48,7 @@ __all__ = [
     "activations",
     "backend",
     "callbacks",
+    "constraints",
     "datasets",
     "initializers",
     "layers",
@@ -55,6 +58,7 @@ __all__ = [
     "ops",
     "optimizers",
     "random",
+    "regularizers",
     "saving",
     "utils",
 ]
