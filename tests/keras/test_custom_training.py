@@ -127,6 +127,34 @@ def test_an_add_loss_and_a_user_layer_train_as_a_gradient_tape_loop():
     assert_same_weights(model, expected)
 
 
+def test_a_user_layer_with_weights_of_its_own_trains_as_a_gradient_tape_loop():
+    class Scale(layers.Layer):
+        """y = x * w + b per feature, its weights held as tf.Variable attributes made in build."""
+
+        def build(self, input_shape):
+            self.w = tf.Variable(tf.random.normal((input_shape[-1],), mean=1.0, stddev=0.3), name="w")
+            self.b = tf.Variable(tf.zeros((input_shape[-1],)), name="b")
+
+        def call(self, inputs):
+            return inputs * self.w + self.b
+
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((5,)), Scale(), layers.Dense(2)])
+    assert [w.name for w in model.trainable_weights] == ["w", "b", "kernel", "bias"]
+    w, b, kernel, bias = (tf.Variable(value) for value in model.get_weights())  # the same start, by hand
+    optimizer = keras.optimizers.SGD(0.05)
+    for step in range(3):
+        x, y = X[step * 16 : (step + 1) * 16], Y[step * 16 : (step + 1) * 16]
+        with tf.GradientTape() as tape:
+            prediction = tf.matmul(x * w + b, kernel) + bias
+            loss = tf.reduce_mean(tf.square(y - prediction))
+        grads = tape.gradient(loss, [w, b, kernel, bias])
+        optimizer.apply_gradients(zip(grads, [w, b, kernel, bias]))
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
+    model.fit(X, Y, batch_size=16, shuffle=False, verbose=0)
+    assert_same_weights(model, [v.numpy() for v in (w, b, kernel, bias)])
+
+
 def test_a_custom_test_step_and_a_metrics_property():
     class Tracked(keras.Model):
         def __init__(self, *args, **kwargs):
