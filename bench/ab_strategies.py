@@ -1,13 +1,14 @@
 """In-process A/B of the kernel strategies and the planner's fusions: does removing one slow
 a benchmark configuration's unit of work (a training step of classic-sgd128 /
-classic-adam32 / deep-adam64 or the GradientTape loop, or a predict of 3,200 images)?  Pairs of one unit each, with and without the strategy in alternating
+classic-adam32 / deep-adam64 / resnet-adam64 or the GradientTape loop, or a predict of
+3,200 images)?  Pairs of one unit each, with and without the strategy in alternating
 order, on one model; prints the medians, the ratio of medians and the median of the
 pairs' ratios (removed / kept) with its interquartile range.  For a noisy, shared
 machine: many short pairs rather than a few long runs.
 
 Usage (the data are bench/hashes.py's generated images):
     .venv/bin/python bench/ab_strategies.py                      # every candidate
-    .venv/bin/python bench/ab_strategies.py relu_rows --rounds 30
+    .venv/bin/python bench/ab_strategies.py winograd --configs resnet --rounds 20
 """
 import argparse, contextlib, os, statistics, sys, time
 import numpy as np

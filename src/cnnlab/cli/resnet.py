@@ -1,7 +1,8 @@
-"""The residual block of ``cnnlab train --model small-resnet``: a layer of its own until keras.layers.Add exists.
+"""``ResidualBlock``: a residual block of ``cnnlab train --model small-resnet`` as one layer.
 
-Saved models name it ``ResidualBlock``; the cnnlab command loads them with it (see
-``models.custom_objects``).  In Keras the same model is a functional model with ``Add``.
+``models`` builds small-resnet as a functional model whose stages end in ``Add``; files of
+the same model with one ``ResidualBlock`` layer per stage name this class, and the cnnlab
+command loads them with it (see ``models.custom_objects``).  Both compute the same.
 """
 
 import math

@@ -1,14 +1,19 @@
 """2-D convolution on NumPy arrays: the forward pass and its two gradients, one dispatcher each.
 
 Layouts are TF's: images NHWC, filters HWIO; the window geometry comes from
-``padding.geometry_2d``.  Every strategy is im2col and matrix products: each receptive
+``padding.geometry_2d``.  Most strategies are im2col and matrix products: each receptive
 field is copied into one row of a matrix (``windows.im2col``), and one product with the
-filters reshaped to (KH*KW*C, O) gives the output.  Each dispatcher below lists its
-strategies; the constants of its rule are in ``runtime.tuning``.
+filters reshaped to (KH*KW*C, O) gives the output.  A 3x3 stride-1 conv with enough
+channels runs by Winograd's minimal filtering instead (``winograd``: fewer multiplies).
+Each dispatcher below lists its strategies; the constants of its rule are in
+``runtime.tuning``.
 
 Forward, ``conv2d`` (a bias rides along in the product as one more column of ones and
 one more filter row; a ReLU and a 2x2 max pool may follow):
 
+* ``winograd``: a 3x3 stride-1 conv in float32 or float64 where ``winograd_tile``'s cost
+  model says the multiplies it saves outweigh its transforms: F(2x2, 3x3) or F(4x4, 3x3)
+  (``winograd.conv2d``), keeping the transformed input tiles for the gradients.
 * ``whole``: the whole im2col matrix, then one product (split over the threads by
   ``matmul``).  For few input channels the matrix is built one kernel tap at a time.
 * ``by_chunks``: many input channels (more than ``TAP_MAJOR_MAX_CHANNELS``) and a
@@ -24,15 +29,17 @@ one more filter row; a ReLU and a 2x2 max pool may follow):
 * ``pool_windows``: inference (no gradient) on few channels, stride 1: one product row
   per pooling window (``_conv_max_pool_by_windows``).
 * otherwise, with an even output, the conv's rows are computed in the order of the
-  pooling windows' quarters (``whole`` or ``by_chunks``), so that the pool and its
-  gradient are element-wise passes over contiguous blocks (``pool.max_pool_quarters``);
-  else the conv runs, then ``pool.max_pool``.
+  pooling windows' quarters (``winograd``, ``whole`` or ``by_chunks``), so that the pool
+  and its gradient are element-wise passes over contiguous blocks
+  (``pool.max_pool_quarters``); else the conv runs, then ``pool.max_pool``.
 
-Input gradient, ``conv2d_backprop_input``:
+Input gradient, ``conv2d_backprop_input`` (after a ``winograd`` forward, a training step's
+``conv2d_gradients`` takes both gradients from ``winograd.backward`` instead):
 
 * ``by_correlation``: stride 1, and at most ``CORRELATION_MAX_ZERO_FRACTION`` of the
   products would be with padding: ``dy`` correlated with the kernel turned by 180
-  degrees (input and output channels swapped), through the forward's dispatcher.
+  degrees (input and output channels swapped), through the forward's dispatcher (so by
+  ``winograd`` where its rule says).
 * ``by_col2im``: otherwise each window's share ``dy @ W.T``, added back onto the image
   with one strided slice per kernel tap (``windows.col2im``).
 * ``in_bands``: ``by_col2im``'s shares would exceed ``WORKING_MEMORY_BYTES``: a band of
@@ -41,6 +48,8 @@ Input gradient, ``conv2d_backprop_input``:
 Filter gradient, ``conv2d_backprop_filter`` (``cols.T @ dy``, the bias's gradient from
 the ones column):
 
+* ``winograd``: the forward's transformed tiles (``winograd.TiledInput``), or tiles
+  transformed afresh where ``winograd_tile`` picks Winograd: ``winograd.backward``.
 * ``from_columns``: the forward's im2col matrix (kept by the forward when it fits the
   working memory), or one built afresh; one product.  With ``in_pieces``, a small
   gradient over many positions is summed in pieces of the positions on every thread

@@ -20,14 +20,15 @@ The work goes a chunk of images at a time (``tuning.WINOGRAD_CHUNK_BYTES``), eac
 taking whole chunks, so that a chunk's tiles stay in cache from one stage to the next.
 The chunks do not depend on the thread count, so neither do the values.
 
-The gradients are the adjoints of the same computation:
+The gradients are the adjoints of the same computation (``backward``), from one transform
+of the output gradient's tiles, ``dM = A dY AT``, a chunk of images at a time:
 
-* filter: ``dU = V^T dM`` for each of the (m+2)^2 entries, over every tile of the batch
-  (one product each, shared out over the threads), with ``dM = A dY AT`` the output
-  gradient's tiles transformed, then ``dg = G^T dU G``.  The forward keeps ``V``
+* filter: ``dU = V^T dM`` for each of the (m+2)^2 entries over the chunk's tiles, the
+  chunks' sums added in chunk order, then ``dg = G^T dU G``.  The forward keeps ``V``
   (``TiledInput``) for it, as im2col keeps its matrix;
-* input: the conv dispatcher's correlation with the turned kernel, itself a 3x3
-  stride-1 conv that this module computes (see ``conv.conv2d_backprop_input``).
+* input: ``dV = dM U^T`` for each entry, ``B dV BT``, and the tiles added back at their
+  places.  (The input-gradient dispatcher alone, ``conv.conv2d_backprop_input``, runs a
+  correlation with the turned kernel, itself a 3x3 stride-1 conv that may come here.)
 
 Layouts: images NHWC, filters HWIO, as everywhere in ``kernels``.  A conv followed by a
 2x2 max pool may be asked for its output in the pooling windows' quarters

@@ -10,7 +10,8 @@ filter gradient).  Fused:
   or is added in place to the dense product's output, and the ReLU is applied in place
   on that output (after a 2x2 max pool, when one follows: they commute);
 * backward: the ReLU mask gates ``dy`` once; for the conv, one product with the forward's
-  im2col matrix gives the filter and bias gradients together; the input's gradient is
+  im2col matrix gives the filter and bias gradients together (after a Winograd forward,
+  one transform of ``dy``'s tiles serves all the gradients); the input's gradient is
   computed only when someone watches the input.
 
 When an outer tape records the backward pass (higher-order gradients), the gradient is
