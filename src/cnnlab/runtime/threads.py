@@ -260,7 +260,7 @@ def parallel_items_if_worth_it(task, n, after_own_item=None):
         parallel_items(lambda i: task(i + 1), n - 1, report)
         return
     # One by one, but each in one piece as side by side: which way was taken depends on a
-    # clock, and the items' values (a split product rounds differently) must not.
+    # clock, so each item does the same work in the same pieces either way.
     _in_part.active = True
     try:
         for i in range(1, n):
