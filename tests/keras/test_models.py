@@ -128,6 +128,47 @@ def test_sequential_forward_equals_layer_by_layer():
     assert not np.array_equal(model(x, training=True).numpy(), expected.numpy())
 
 
+def test_a_float64_model_takes_its_inputs_in_float64():
+    # A model converts its inputs to its Input's dtype (as Keras's Sequential and functional models
+    # do), not to the model's own float32: no float64 input is rounded to float32 on the way in.
+    x = np.random.default_rng(0).random((4, 3))
+    extra = np.random.default_rng(1).random((4, 2))
+    sequential = keras.Sequential([Input(shape=(3,), dtype="float64"), Dense(2, dtype="float64")])
+    kernel, bias = (w.numpy() for w in sequential.layers[0].weights)
+    expected = x @ kernel + bias
+    np.testing.assert_allclose(sequential(x).numpy(), expected, rtol=1e-15)
+    np.testing.assert_allclose(sequential.predict(x, verbose=0), expected, rtol=1e-15)
+    unbuilt = keras.Sequential([Dense(2, dtype="float64")])
+    unbuilt(x)
+    assert unbuilt.inputs[0].dtype == "float64"
+    np.testing.assert_allclose(unbuilt(x).numpy(), x @ unbuilt.layers[0].kernel.numpy(), rtol=1e-15)
+    image, vector = Input(shape=(3,), dtype="float64"), Input(shape=(2,), dtype="float64")
+    joined = keras.layers.Concatenate(dtype="float64")([image, vector])
+    functional = keras.Model([image, vector], Dense(1, dtype="float64")(joined))
+    kernel, bias = (w.numpy() for w in functional.layers[-1].weights)
+    expected = np.concatenate([x, extra], axis=1) @ kernel + bias
+    np.testing.assert_allclose(functional([x, extra]).numpy(), expected, rtol=1e-15)
+    np.testing.assert_allclose(functional({"input_layer": x, "input_layer_1": extra}).numpy(), expected, rtol=1e-15)
+    single = keras.Model(image, Dense(1, dtype="float64")(image))
+    np.testing.assert_allclose(single(x).numpy(), x @ single.layers[-1].kernel.numpy(), rtol=1e-15)
+    sequential.compile(optimizer="sgd", loss="mse")
+    before = sequential.layers[0].kernel.numpy()
+    sequential.train_on_batch(x, np.zeros((4, 2)))
+    gradient = 2 * x.T @ (x @ before + bias) / 8  # mean squared error over 4 samples x 2 outputs
+    learning_rate = float(np.float32(0.01))  # SGD's default, held in float32
+    np.testing.assert_allclose(sequential.layers[0].kernel.numpy(), before - learning_rate * gradient, rtol=1e-14)
+
+
+def test_the_unnamed_inputs_of_a_functional_model_get_names_of_their_own():
+    # As every other layer's: two inputs both named 'input_layer' would make a file that Keras
+    # (and cnnlab) reads with the inputs mixed up, and a dict of inputs by name ambiguous.
+    image, vector = Input(shape=(3,)), Input(shape=(2,))
+    model = keras.Model([image, vector], Dense(1)(keras.layers.Concatenate()([image, vector])))
+    assert model.input_names == ["input_layer", "input_layer_1"]
+    x, extra = np.ones((2, 3), np.float32), np.zeros((2, 2), np.float32)
+    np.testing.assert_array_equal(model({"input_layer_1": extra, "input_layer": x}).numpy(), model([x, extra]).numpy())
+
+
 def test_get_layer():
     model = clothing_cnn()
     assert model.get_layer("dense_1") is model.layers[-1]

@@ -133,6 +133,24 @@ def test_save_weights_and_load_weights(trained, tmp_path):
         keras.Sequential([Dense(2)]).load_weights(tmp_path / "w.weights")
 
 
+def test_weights_of_another_float_width_are_converted_as_keras_does(tmp_path):
+    # Keras's Variable.assign converts what it loads; a Keras model saved under floatx float64 holds
+    # float64 weights and learning rate, which a float32 model takes rounded (and the other way round).
+    keras.utils.set_random_seed(3)
+    wide = keras.Sequential([Input(shape=(3,), dtype="float64"), Dense(2, dtype="float64")])
+    wide.save_weights(tmp_path / "wide.weights.h5")
+    narrow = keras.Sequential([Input(shape=(3,)), Dense(2)])
+    narrow.load_weights(tmp_path / "wide.weights.h5")
+    for ours, theirs in zip(narrow.weights, wide.weights, strict=True):
+        assert ours.dtype == np.float32
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy().astype(np.float32))
+    narrow.save_weights(tmp_path / "narrow.weights.h5")
+    wide.load_weights(tmp_path / "narrow.weights.h5")
+    for ours, theirs in zip(wide.weights, narrow.weights, strict=True):
+        assert ours.dtype == np.float64
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
 def test_functional_and_subclassed_models_round_trip(tmp_path):
     inputs = keras.Input(shape=(4,))
     hidden = Dense(5, activation="relu")(inputs)

@@ -299,9 +299,9 @@ def _group_values(group, entry, fail):
                 f"weight {index} of '{entry.owner.name}' ('{variable.name}') has shape {dataset.shape} in the file "
                 f"({entry.group_path}/{index}), but the model's has shape {tuple(variable.shape)}"
             )
-        if dataset.dtype.kind != variable.dtype.kind or (
-            dataset.dtype.kind == "f" and dataset.dtype.itemsize != variable.dtype.itemsize
-        ):
+        # Numbers of another width are converted, as Keras's Variable.assign converts them (a Keras
+        # model saved with floatx float64 holds its optimizer's learning rate in float64).
+        if dataset.dtype.kind != variable.dtype.kind:
             fail(
                 f"weight {index} of '{entry.owner.name}' ('{variable.name}') is {dataset.dtype.name} in the file "
                 f"({entry.group_path}/{index}); the model's is {variable.dtype.name}"

@@ -285,6 +285,12 @@ class Layer:
         return self._dtype.name
 
     @property
+    def _input_dtype(self):
+        """The dtype an input's numbers are converted to when the layer is called (Keras's
+        ``Layer.input_dtype``): the layer's own; a model's is its Input's."""
+        return self._dtype
+
+    @property
     def trainable(self):
         return self._trainable
 
@@ -515,8 +521,8 @@ class Layer:
                 return self._call_on_structure(inputs, args, training, kwargs)
             inputs = Tensor(_to_array(inputs, None, f'Layer "{self.name}"'))
         value = inputs._value
-        if value.dtype != self._dtype and value.dtype.kind in "fiub":
-            inputs = cast(inputs, self._dtype)
+        if value.dtype != self._input_dtype and value.dtype.kind in "fiub":
+            inputs = cast(inputs, self._input_dtype)
         if not self.built:
             self._build_for(value.shape)
         elif self.input_spec is not None:

@@ -59,13 +59,14 @@ def _numbers(array, op, argument):
 
 
 def input_array(model, x, op, argument="x"):
-    """``x`` as an array of the model's dtype whose sample shape fits the model."""
+    """``x`` as an array of the model's input dtype whose sample shape fits the model."""
     if x is None:
         raise ValueError(f"{op}: {argument} is required (the input samples).")
     array = _numbers(_as_array(x, op, argument), op, argument)
     check_input_shape(model._build_input_shape, array.shape, op, argument)
-    # One conversion for the whole run (uint8 images keep their values: scale them yourself).
-    return array if array.dtype == model._dtype else array.astype(model._dtype)
+    # One conversion for the whole run, to the dtype of the model's input (uint8 images keep their
+    # values: scale them yourself).
+    return array if array.dtype == model._input_dtype else array.astype(model._input_dtype)
 
 
 def _takes_structures(model):

@@ -18,8 +18,11 @@ Reading feature maps out of a trained network is a model with one output per lay
     probe = keras.Model(model.inputs, [layer.output for layer in model.layers[1:]])
 """
 
+import numpy as np
+
 from ... import nest
-from ...tensor import Tensor
+from ...ops.math_ops import cast
+from ...tensor import Tensor, _to_array
 from ..layers.base import KerasTensor, _unique_name
 from ..layers.core import InputLayer
 from .functional_config import functional_config, functional_from_config, keras_layer_order
@@ -64,8 +67,8 @@ class Functional(Model):
         self._output_tensors = output_list
         self._multiple_outputs = not isinstance(outputs, KerasTensor)
         self._nodes = _nodes_between(input_list, output_list)
-        layers = [tensor.source[0] for tensor in input_list]
-        for layer, _ in self._nodes:
+        layers = []
+        for layer in [tensor.source[0] for tensor in input_list] + [layer for layer, _ in self._nodes]:
             if not any(layer is known for known in layers):
                 if layer._auto_named:
                     layer.name = _unique_name(layer.name, {known.name for known in layers})
@@ -135,6 +138,22 @@ class Functional(Model):
     def output_shape(self):
         shapes = [o.shape for o in self._output_tensors]
         return shapes[0] if not self._multiple_outputs else nest.pack_sequence_as(self._outputs_structure, shapes)
+
+    @property
+    def _input_dtype(self):
+        # A model of one input converts it to its Input's dtype (several: see _call_on_structure).
+        return np.dtype(self._input_tensors[0].dtype) if len(self._input_tensors) == 1 else self._dtype
+
+    def _call_on_structure(self, inputs, args, training, kwargs):
+        # Each input is converted to its own Input's dtype, as Keras's functional models do, not to the model's.
+        owner = f'Model "{self.name}"'
+        tensors = []
+        for value, symbolic in zip(self.flat_inputs(inputs), self._input_tensors):
+            tensor = value if isinstance(value, Tensor) else Tensor(_to_array(value, None, owner))
+            if tensor._value.dtype.name != symbolic.dtype and tensor._value.dtype.kind in "fiub":
+                tensor = cast(tensor, symbolic.dtype)
+            tensors.append(tensor)
+        return self._run_call(tensors, args, training, kwargs)
 
     def call(self, inputs, training=None):
         outputs = self._plan.run(dict(zip(self._plan.inputs, self.flat_inputs(inputs))), training)

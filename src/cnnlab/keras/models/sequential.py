@@ -1,5 +1,7 @@
 """``keras.Sequential``: a plain stack of layers, each feeding the next."""
 
+import numpy as np
+
 from ..layers.base import KerasTensor, Layer, _unique_name
 from ..layers.core import InputLayer
 from ..serialization import deserialize_layer, serialize_layer
@@ -99,10 +101,18 @@ class Sequential(Model):
             self._symbolic_output = previous._inbound_nodes[-1].outputs if previous is not None else self._input_tensor
         return layer
 
+    @property
+    def _input_dtype(self):
+        # As Keras's Sequential: inputs are converted to the dtype of its Input (before there is one,
+        # of its first layer), not to the model's own.
+        if self._symbolic_output is not None:
+            return np.dtype(self._input_tensor.dtype)
+        return self.layers[0]._dtype if self.layers else self._dtype
+
     def _build_for(self, input_shape):
         # First call on real data without a declared input shape: build the whole
         # stack symbolically so that every layer knows its output shape (summary()).
-        self._set_input(InputLayer(batch_shape=(None, *input_shape[1:]), dtype=self.dtype).output)
+        self._set_input(InputLayer(batch_shape=(None, *input_shape[1:]), dtype=self._input_dtype).output)
 
     def build(self, input_shape=None):
         """Build every layer for inputs of ``input_shape`` (batch axis first)."""
