@@ -187,7 +187,8 @@ def test_a_model_trained_in_keras_loads_in_cnnlab_and_training_goes_on_alike(nam
 def keras_in_float64(monkeypatch):
     """Keras computing in float64 throughout, for the length of a test.
 
-    ``floatx`` float64: new layers, the optimizer's learning rate and the data Keras converts
+    ``floatx`` and the default dtype policy float64 (Keras keeps the policy it made first, from
+    the floatx of then): new layers, the optimizer's learning rate and the data Keras converts
     are float64.  And 64-bit results kept in 64 bits: on every backend but TensorFlow, Keras
     follows JAX's default and gives an op whose result dtype comes from its promotion rules
     (``ops.matmul``, so every Dense layer) a 32-bit result for 64-bit operands
@@ -197,9 +198,11 @@ def keras_in_float64(monkeypatch):
     from keras.src.backend.common import dtypes as keras_dtypes
 
     monkeypatch.setitem(keras_dtypes.BIT64_TO_BIT32_DTYPE, "float64", "float64")
-    floatx = keras3.config.floatx()
+    floatx, policy = keras3.config.floatx(), keras3.config.dtype_policy()
     keras3.config.set_floatx("float64")
+    keras3.config.set_dtype_policy("float64")
     yield
+    keras3.config.set_dtype_policy(policy)
     keras3.config.set_floatx(floatx)
 
 
@@ -227,7 +230,8 @@ def test_in_float64_ten_further_steps_agree_to_1e_12(name, trained_in, keras_in_
         train_steps(theirs, images=IMAGES_FLOAT64)
         theirs.save(path)
         model = keras.models.load_model(path)
-    assert {np.dtype(w.dtype).name for w in model.weights} == {"float64"} and int(model.optimizer.iterations.numpy()) == STEPS
+    assert {np.dtype(w.dtype).name for w in model.weights} == {"float64"}
+    assert int(model.optimizer.iterations.numpy()) == STEPS
     assert_same_state(model, theirs, atol=0)
     silence_dropout(model)
     silence_dropout(theirs)
