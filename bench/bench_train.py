@@ -29,6 +29,11 @@ Usage:
     .venv/bin/python bench/bench_train.py --epochs-drift   # epoch 2 vs epoch 20 of the classic model
     .venv/bin/python bench/bench_train.py --torch-threads 1   # PyTorch on one thread (its default: all cores)
 
+The header names each framework's kernels (OpenBLAS's core type, PyTorch's CPU capability).
+Where the environment pins OpenBLAS to an older core type (OPENBLAS_CORETYPE, with
+OPENBLAS_L2_SIZE) than the CPU has, unset both for the benchmark alone:
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python bench/bench_train.py
+
 The machine's load is printed with each configuration: other programs competing for
 the cores change both frameworks' times, PyTorch's multithreaded kernels the most.
 """
@@ -296,6 +301,20 @@ def describe_machine(torch_threads):
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     threads = torch.get_num_threads() if torch_threads is None else torch_threads
     print(f"{cpu}, {cores} cores; numpy {np.__version__}, torch {torch.__version__} on {threads} thread(s)")
+    # Each framework's vector instructions: a pinned OpenBLAS core type (OPENBLAS_CORETYPE) on a
+    # newer CPU halves NumPy's product speed while PyTorch still runs its AVX-512 kernels.
+    print(f"NumPy's BLAS: {_blas_kernels()}; PyTorch's kernels: {torch.backends.cpu.get_cpu_capability()}")
+
+
+def _blas_kernels():
+    import threadpoolctl
+
+    blas = [pool for pool in threadpoolctl.threadpool_info() if pool.get("user_api") == "blas"]
+    if not blas:
+        return "not found"
+    pinned = os.environ.get("OPENBLAS_CORETYPE")
+    pin = f" (OPENBLAS_CORETYPE={pinned} set)" if pinned else ""
+    return f"{blas[0].get('internal_api')} {blas[0].get('version')}, {blas[0].get('architecture')} kernels{pin}"
 
 
 def _read_lines(path):
