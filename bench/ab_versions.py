@@ -29,6 +29,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import bench_train  # noqa: E402 - the benchmark's models
 import hashes  # noqa: E402 - the generated data
 
 BATCH = {"sgd128": 128, "adam32": 32, "deep": 64, "predict": 32}
@@ -58,26 +59,8 @@ def import_base(revision):
 
 
 def model(tf, deep, optimizer):
-    layers = tf.keras.layers
-    if deep:
-        body = [
-            layers.Conv2D(32, 3, activation="relu", input_shape=(28, 28, 1)),
-            layers.Conv2D(32, 3, activation="relu"),
-            layers.MaxPooling2D(2),
-            layers.Conv2D(64, 3, activation="relu"),
-            layers.Conv2D(64, 3, activation="relu"),
-            layers.MaxPooling2D(2),
-            layers.Flatten(),
-            layers.Dense(128, activation="relu"),
-        ]
-    else:
-        body = [
-            layers.Conv2D(10, 3, activation="relu", padding="same", input_shape=(28, 28, 1)),
-            layers.MaxPooling2D(2),
-            layers.Flatten(),
-            layers.Dense(100, activation="relu"),
-        ]
-    network = tf.keras.Sequential([*body, layers.Dense(10, activation="softmax")])
+    """The benchmark's classic or deeper CNN, compiled as ``bench_train.py`` compiles it."""
+    network = bench_train.cnnlab_model(tf, deep)
     network.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
     return network
 
