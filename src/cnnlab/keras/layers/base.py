@@ -307,8 +307,9 @@ class Layer:
     def weights(self):
         """Every weight: this layer's trainable then non-trainable ones, then each sub-layer's."""
         found = self._trainable_variables + self._non_trainable_variables
-        for layer in self._layers:
-            found.extend(layer.weights)
+        for layer in self._descendants():  # depth first, as each sub-layer lists its own
+            found += layer._trainable_variables
+            found += layer._non_trainable_variables
         return _unique(found)
 
     @property
