@@ -484,9 +484,11 @@ class Layer:
             if id(layer) in seen:
                 continue
             seen.add(id(layer))
-            found.extend(layer._losses)
-            found.extend(function() for function in layer._loss_functions)
-        found.extend(w.regularizer(w) for w in self.trainable_weights if w.regularizer is not None)
+            if layer._losses:  # most layers have none
+                found += layer._losses
+            if layer._loss_functions:
+                found += [function() for function in layer._loss_functions]
+        found += [w.regularizer(w) for w in self.trainable_weights if w.regularizer is not None]
         return found
 
     def build(self, input_shape):
