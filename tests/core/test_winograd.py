@@ -59,9 +59,11 @@ CASES = [  # (batch, height, width, in channels, out channels, padding)
 ]
 
 
+@pytest.mark.parametrize("whole", [False, True], ids=["filter products by chunks", "over all tiles"])
 @pytest.mark.parametrize("m", winograd.TILE_SIZES)
 @pytest.mark.parametrize("case", CASES)
-def test_winograd_conv_and_both_gradients_equal_the_definition_in_float64(case, m):
+def test_winograd_conv_and_both_gradients_equal_the_definition_in_float64(case, m, whole, monkeypatch):
+    monkeypatch.setattr(winograd, "filter_products_whole", lambda *args: whole)
     n, h, w, c, o, padding = case
     x = rng.standard_normal((n, h, w, c))
     filters = rng.standard_normal((3, 3, c, o))

@@ -53,6 +53,7 @@ X1, W1 = normal(32, 28, 28, 1), normal(3, 3, 1, 16)
 X8, W8 = normal(32, 20, 20, 8), normal(3, 3, 8, 16)
 X16, W16 = normal(16, 16, 16, 16), normal(3, 3, 16, 16)
 X_BIG, DY_STRIDE2 = normal(64, 32, 32, 16), normal(64, 16, 16, 16)
+X_WIDE, W_WIDE = normal(32, 8, 8, 64), normal(3, 3, 64, 64) * 0.05
 A, B = normal(600, 300), normal(300, 200)
 THIN_A, THIN_B = normal(9, 20000), normal(20000, 10)
 IMAGES = normal(64, 32, 32, 8)
@@ -74,6 +75,8 @@ KERNELS = {
     "conv in bands": (lambda: conv_step(X8, W8, geometry((20, 20))), strategy(None) + [(tuning, "WORKING_MEMORY_BYTES", 1 << 16)]),
     "conv, Winograd F(2x2)": (lambda: conv_step(X16, W16, geometry((16, 16)), bias=BIAS), strategy(2) + SMALL_CHUNKS),
     "conv, Winograd F(4x4), tiles over the edge": (lambda: conv_step(X_BIG[:, :30, :30], W16, geometry((30, 30), padding="VALID")), strategy(4) + SMALL_CHUNKS),
+    "conv, Winograd F(4x4), many channels: the filter gradient's products over all tiles": (
+        lambda: conv_step(X_WIDE, W_WIDE, geometry((8, 8))), strategy(4) + SMALL_CHUNKS),
     "conv + pool quarters, Winograd F(4x4)": (lambda: conv_step(X_BIG, W16, geometry((32, 32)), max_pool=True), strategy(4) + SMALL_CHUNKS),
     "input gradient by col2im (stride 2)": (
         lambda: [conv_kernels.conv2d_backprop_input(DY_STRIDE2, W16, X_BIG.shape, geometry((32, 32), stride=2))], strategy(None)),

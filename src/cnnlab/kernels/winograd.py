@@ -160,13 +160,22 @@ def tiled_input_bytes(input_shape, m, out_shape, itemsize):
     return (m + 2) ** 2 * input_shape[0] * tiles.per_image * input_shape[3] * itemsize
 
 
-def chunk_images(m, tiles, channels, itemsize, n):
-    """Images per chunk of a batch of ``n``: at most about ``tuning.WINOGRAD_CHUNK_BYTES`` of transformed
-    tiles of ``channels`` (the larger of the input's and the output's), in at least
-    ``tuning.MIN_CHUNKS`` chunks of nearly equal size (threads take whole chunks)."""
+def chunk_count(m, tiles, channels, itemsize, n):
+    """How many chunks a batch of ``n`` images goes in: chunks of nearly equal size (``chunk_bounds``),
+    each at most about ``tuning.WINOGRAD_CHUNK_BYTES`` of transformed tiles of ``channels`` (the
+    larger of the input's and the output's), their number a multiple of ``tuning.MIN_CHUNKS``
+    where the batch allows, so that two or four threads (which take whole chunks) get the
+    same number of images."""
     per_image = (m + 2) ** 2 * tiles.per_image * channels * itemsize
-    chunks = max(-(-n // max(1, tuning.WINOGRAD_CHUNK_BYTES // per_image)), min(n, tuning.MIN_CHUNKS))
-    return max(1, -(-n // chunks))
+    by_bytes = -(-n // max(1, tuning.WINOGRAD_CHUNK_BYTES // per_image))
+    return max(1, min(n, -(-by_bytes // tuning.MIN_CHUNKS) * tuning.MIN_CHUNKS))
+
+
+def chunk_bounds(chunk_range, chunks, n):
+    """``(index, first, last)``: each chunk in ``chunk_range`` (a slice of the ``chunks`` chunk indices of
+    a batch of ``n``) and its images [first, last)."""
+    for index in range(chunk_range.start, chunk_range.stop):
+        yield index, n * index // chunks, n * (index + 1) // chunks
 
 
 # ---- the three transforms ------------------------------------------------------------------------
@@ -203,11 +212,15 @@ def _input_tiles(padded, tiles, into):
 
 def _transform_both_axes(matrix, tiles, first, into):
     """``matrix`` (p, q) applied along both tile axes of ``tiles`` (q, q, rest): ``into`` (p, p, rest)
-    = matrix . tiles . matrix^T, through ``first`` (p, q, rest), all C-contiguous."""
+    = matrix . tiles . matrix^T, through ``first`` (p, q, rest), all C-contiguous.
+
+    Each product is one (p, q) @ (q, rest) per column of the other axis: OpenBLAS runs one
+    (p, q) @ (q, q * rest) product several times slower, for p = 6, once the long axis
+    outgrows its cache blocks."""
     p, q = matrix.shape
     rest = tiles.shape[-1]
     first = first.reshape(p, q, rest)
-    np.matmul(matrix, tiles.reshape(q, q * rest), out=first.reshape(p, q * rest))
+    np.matmul(matrix, tiles.reshape(q, q, rest).transpose(1, 0, 2), out=first.transpose(1, 0, 2))
     np.matmul(matrix, first, out=into)
 
 
@@ -260,13 +273,13 @@ def conv2d(x, filters, geometry, m, out, *, bias=None, quarters=False, keep=Fals
     mats = matrices(m, dtype)
     padded = padded_for_tiles(x, geometry, tiles, empty)
     transformed = transform_filters(filters, m)
-    chunk = chunk_images(m, tiles, max(c, o), x.itemsize, n)
+    chunks = chunk_count(m, tiles, max(c, o), x.itemsize, n)
     kept = empty((a * a, n * tiles.per_image, c), dtype) if keep else None
     corner = a + 1  # entry (1, 1) of a transformed tile: every output cell takes it once (see below)
 
     def part(chunk_range):
-        work = _Work(tiles, min(chunk, n), dtype)
-        for first, last in _chunk_bounds(chunk_range, chunk, n):
+        work = _Work(tiles, -(-n // chunks), dtype)
+        for _, first, last in chunk_bounds(chunk_range, chunks, n):
             count = (last - first) * tiles.per_image
             v = work.array("v", (a * a, count, c)) if kept is None else kept[:, first * tiles.per_image : last * tiles.per_image]
             _transform_input_chunk(padded[first:last], tiles, mats, work, v)
@@ -279,7 +292,7 @@ def conv2d(x, filters, geometry, m, out, *, bias=None, quarters=False, keep=Fals
             _transform_both_axes(mats.AT, products.reshape(a, a, count * o), work.array("rows_first", (m, a, count * o)), y)
             _write_tiles(y.reshape(m, m, last - first, tiles.rows, tiles.cols, o), out, first, last, quarters, work)
 
-    threads.parallel_parts(part, -(-n // chunk), elements=n * tiles.per_image * a * a * max(c, o))
+    threads.parallel_parts(part, chunks, elements=n * tiles.per_image * a * a * max(c, o))
     return TiledInput(kept, tiles, quarters) if keep else None
 
 
@@ -292,22 +305,16 @@ def transform_input(x, geometry, m, empty=np.empty):
     mats = matrices(m, x.dtype)
     padded = padded_for_tiles(x, geometry, tiles, empty)
     kept = empty((a * a, n * tiles.per_image, c), x.dtype)
-    chunk = chunk_images(m, tiles, c, x.itemsize, n)
+    chunks = chunk_count(m, tiles, c, x.itemsize, n)
 
     def part(chunk_range):
-        work = _Work(tiles, min(chunk, n), x.dtype)
-        for first, last in _chunk_bounds(chunk_range, chunk, n):
+        work = _Work(tiles, -(-n // chunks), x.dtype)
+        for _, first, last in chunk_bounds(chunk_range, chunks, n):
             v = kept[:, first * tiles.per_image : last * tiles.per_image]
             _transform_input_chunk(padded[first:last], tiles, mats, work, v)
 
-    threads.parallel_parts(part, -(-n // chunk), elements=kept.size)
+    threads.parallel_parts(part, chunks, elements=kept.size)
     return TiledInput(kept, tiles, False)
-
-
-def _chunk_bounds(chunk_range, chunk, n):
-    """``(first, last)`` images of each chunk in ``chunk_range`` (a slice of chunk indices)."""
-    for index in range(chunk_range.start, chunk_range.stop):
-        yield index * chunk, min(n, (index + 1) * chunk)
 
 
 class _Work:
@@ -369,6 +376,14 @@ def _write_tiles(y, out, first, last, quarters, work):
 
 
 # ---- gradients -----------------------------------------------------------------------------------
+
+
+def filter_products_whole(all_tiles, chunks, channels):
+    """Whether the filter gradient's products ``V^T dM`` run once over all ``all_tiles`` tiles, from
+    the whole batch's ``dM`` (kept as the forward keeps ``V``), rather than once per chunk, each
+    chunk's (a*a, C, O) sum then added: where all the tiles' ``dM`` is no bigger than the
+    chunks' sums, ``all_tiles * O <= chunks * C * O`` (few tiles, many channels)."""
+    return all_tiles <= chunks * channels
 
 
 def _gradient_tiles(d_out, tiles, first, last, quarters, work):
@@ -450,9 +465,11 @@ def backward(kept, d_out, filters, geometry, input_shape, *, need_input=True, ne
     dtype = d_out.dtype
     n = input_shape[0]
     mats = matrices(m, dtype)
-    chunk = chunk_images(m, tiles, max(c, o), np.dtype(dtype).itemsize, n)
-    chunks = -(-n // chunk)
-    filter_sums = np.empty((chunks, a * a, c, o), dtype) if need_filters else None
+    chunks = chunk_count(m, tiles, max(c, o), np.dtype(dtype).itemsize, n)
+    all_tiles = n * tiles.per_image
+    whole = need_filters and filter_products_whole(all_tiles, chunks, c)
+    d_products_all = empty((a * a, all_tiles, o), dtype) if whole else None
+    filter_sums = np.empty((chunks, a * a, c, o), dtype) if need_filters and not whole else None
     bias_sums = np.empty((chunks, o), dtype) if with_bias else None
     d_input = d_transposed = None
     if need_input:
@@ -464,13 +481,16 @@ def backward(kept, d_out, filters, geometry, input_shape, *, need_input=True, ne
     in_place = (top, left, padded_height, padded_width) == (0, 0, height, width)
 
     def part(chunk_range):
-        work = _Work(tiles, min(chunk, n), dtype)
-        for first, last in _chunk_bounds(chunk_range, chunk, n):
-            index, count = first // chunk, (last - first) * tiles.per_image
+        work = _Work(tiles, -(-n // chunks), dtype)
+        for index, first, last in chunk_bounds(chunk_range, chunks, n):
+            count = (last - first) * tiles.per_image
             cells = _gradient_tiles(d_out, tiles, first, last, kept.quarters, work)
-            d_products = work.array("d_products", (a * a, count, o))
+            if whole:
+                d_products = d_products_all[:, first * tiles.per_image : last * tiles.per_image]
+            else:
+                d_products = work.array("d_products", (a * a, count, o))
             _transform_both_axes(mats.A, cells.reshape(m, m, count * o), work.array("cells_rows", (a, m, count * o)), d_products.reshape(a, a, count * o))
-            if need_filters:
+            if need_filters and not whole:
                 v_chunk = v[:, first * tiles.per_image : last * tiles.per_image]
                 np.matmul(v_chunk.transpose(0, 2, 1), d_products, out=filter_sums[index])
             if with_bias:
@@ -488,7 +508,17 @@ def backward(kept, d_out, filters, geometry, input_shape, *, need_input=True, ne
                     d_input[first:last, rows:].fill(0)  # input a 'valid' conv never read
                     d_input[first:last, :rows, cols:].fill(0)
 
-    threads.parallel_parts(part, chunks, elements=n * tiles.per_image * a * a * max(c, o))
-    d_filters = filter_gradient(filter_sums.sum(axis=0), m) if need_filters else None
+    threads.parallel_parts(part, chunks, elements=all_tiles * a * a * max(c, o))
+    d_filters = None
+    if whole:
+        d_transformed = np.empty((a * a, c, o), dtype)
+
+        def entries_part(entries):
+            np.matmul(v[entries].transpose(0, 2, 1), d_products_all[entries], out=d_transformed[entries])
+
+        threads.parallel_parts(entries_part, a * a, elements=all_tiles * a * a * (c + o))
+        d_filters = filter_gradient(d_transformed, m)
+    elif need_filters:
+        d_filters = filter_gradient(filter_sums.sum(axis=0), m)
     d_bias = bias_sums.sum(axis=0) if with_bias else None
     return d_input, d_filters, d_bias
