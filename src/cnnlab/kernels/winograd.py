@@ -227,28 +227,25 @@ def _transform_both_axes(matrix, tiles, first, into):
 # ---- forward -------------------------------------------------------------------------------------
 
 
-def padded_for_tiles(x, geometry, tiles, empty=np.empty):
-    """``x`` (NHWC) with the conv's padding, and zeros below and to the right up to whole tiles:
-    (N, rows*m + 2, cols*m + 2, C), C-contiguous.  ``x`` itself when that is what it is already."""
+def _padded_chunk(x, geometry, tiles, first, last, work):
+    """Images [first, last) of ``x`` (NHWC) with the conv's padding, and zeros below and to the right
+    up to whole tiles: (last - first, rows*m + 2, cols*m + 2, C), C-contiguous (in ``work``, so
+    that the tiles are gathered from it while it is in cache); ``x``'s own images where that is
+    what they are already."""
     n, h, w, c = x.shape
     top, left = geometry.rows.pad_before, geometry.cols.pad_before
     height, width = tiles.rows * tiles.m + 2, tiles.cols * tiles.m + 2
-    if (top, left, height, width) == (0, 0, h, w):
-        return np.ascontiguousarray(x)
-    padded = empty((n, height, width, c), x.dtype)
+    if (top, left, height, width) == (0, 0, h, w) and x.flags.c_contiguous:
+        return x[first:last]
+    part = work.array("padded", (last - first, height, width, c))
     rows, cols = min(h, height - top), min(w, width - left)  # a 'valid' conv may leave input unread
-
-    def pad_part(images):
-        part = padded[images]
-        part[:, :top].fill(0)
-        part[:, top + rows :].fill(0)
-        middle = part[:, top : top + rows]
-        middle[:, :, :left].fill(0)
-        middle[:, :, left + cols :].fill(0)
-        middle[:, :, left : left + cols] = x[images, :rows, :cols]
-
-    threads.parallel_parts(pad_part, n, padded.size)
-    return padded
+    part[:, :top].fill(0)
+    part[:, top + rows :].fill(0)
+    middle = part[:, top : top + rows]
+    middle[:, :, :left].fill(0)
+    middle[:, :, left + cols :].fill(0)
+    middle[:, :, left : left + cols] = x[first:last, :rows, :cols]
+    return part
 
 
 def conv2d(x, filters, geometry, m, out, *, bias=None, quarters=False, keep=False, empty=np.empty):
@@ -271,7 +268,6 @@ def conv2d(x, filters, geometry, m, out, *, bias=None, quarters=False, keep=Fals
     tiles = tiling(m, geometry.out_shape)
     a = m + 2
     mats = matrices(m, dtype)
-    padded = padded_for_tiles(x, geometry, tiles, empty)
     transformed = transform_filters(filters, m)
     chunks = chunk_count(m, tiles, max(c, o), x.itemsize, n)
     kept = empty((a * a, n * tiles.per_image, c), dtype) if keep else None
@@ -282,7 +278,7 @@ def conv2d(x, filters, geometry, m, out, *, bias=None, quarters=False, keep=Fals
         for _, first, last in chunk_bounds(chunk_range, chunks, n):
             count = (last - first) * tiles.per_image
             v = work.array("v", (a * a, count, c)) if kept is None else kept[:, first * tiles.per_image : last * tiles.per_image]
-            _transform_input_chunk(padded[first:last], tiles, mats, work, v)
+            _transform_input_chunk(_padded_chunk(x, geometry, tiles, first, last, work), tiles, mats, work, v)
             products = np.matmul(v, transformed, out=work.array("products", (a * a, count, o)))
             if bias is not None:
                 # Column 1 of AT is all ones (the interpolation point 1), so what is added to entry
@@ -303,7 +299,6 @@ def transform_input(x, geometry, m, empty=np.empty):
     tiles = tiling(m, geometry.out_shape)
     a = m + 2
     mats = matrices(m, x.dtype)
-    padded = padded_for_tiles(x, geometry, tiles, empty)
     kept = empty((a * a, n * tiles.per_image, c), x.dtype)
     chunks = chunk_count(m, tiles, c, x.itemsize, n)
 
@@ -311,7 +306,7 @@ def transform_input(x, geometry, m, empty=np.empty):
         work = _Work(tiles, -(-n // chunks), x.dtype)
         for _, first, last in chunk_bounds(chunk_range, chunks, n):
             v = kept[:, first * tiles.per_image : last * tiles.per_image]
-            _transform_input_chunk(padded[first:last], tiles, mats, work, v)
+            _transform_input_chunk(_padded_chunk(x, geometry, tiles, first, last, work), tiles, mats, work, v)
 
     threads.parallel_parts(part, chunks, elements=kept.size)
     return TiledInput(kept, tiles, False)
