@@ -279,13 +279,15 @@ def conv2d(x, filters, geometry, m, out, *, bias=None, quarters=False, keep=Fals
             count = (last - first) * tiles.per_image
             v = work.array("v", (a * a, count, c)) if kept is None else kept[:, first * tiles.per_image : last * tiles.per_image]
             _transform_input_chunk(_padded_chunk(x, geometry, tiles, first, last, work), tiles, mats, work, v)
-            products = np.matmul(v, transformed, out=work.array("products", (a * a, count, o)))
+            # The stages reuse the arrays of the ones before that are done with them (the gathered
+            # tiles', the half-transformed rows', the padded images'): fewer arrays, more of them in cache.
+            products = np.matmul(v, transformed, out=work.array("tiles", (a * a, count, o)))
             if bias is not None:
                 # Column 1 of AT is all ones (the interpolation point 1), so what is added to entry
                 # (1, 1) of the transformed tile reaches each of its m*m output cells once.
                 products[corner] += bias
-            y = work.array("y", (m, m, count * o))
-            _transform_both_axes(mats.AT, products.reshape(a, a, count * o), work.array("rows_first", (m, a, count * o)), y)
+            y = work.array("padded", (m, m, count * o))
+            _transform_both_axes(mats.AT, products.reshape(a, a, count * o), work.array("rows", (m, a, count * o)), y)
             _write_tiles(y.reshape(m, m, last - first, tiles.rows, tiles.cols, o), out, first, last, quarters, work)
 
     threads.parallel_parts(part, chunks, elements=n * tiles.per_image * a * a * max(c, o))
@@ -333,10 +335,10 @@ def _transform_input_chunk(padded, tiles, mats, work, into):
     a = tiles.m + 2
     n, _, _, c = padded.shape
     count = n * tiles.per_image
-    gathered = work.array("gathered", (a, a, n, tiles.rows, tiles.cols, c))
+    gathered = work.array("tiles", (a, a, n, tiles.rows, tiles.cols, c))
     _input_tiles(padded, tiles, gathered)
     _transform_both_axes(
-        mats.BT, gathered.reshape(a, a, count * c), work.array("input_rows", (a, a, count * c)), into.reshape(a, a, count * c)
+        mats.BT, gathered.reshape(a, a, count * c), work.array("rows", (a, a, count * c)), into.reshape(a, a, count * c)
     )
 
 
@@ -389,7 +391,7 @@ def _gradient_tiles(d_out, tiles, first, last, quarters, work):
     m, rows, cols = tiles
     images, o = last - first, d_out.shape[-1]
     height, width = _height_width(d_out, quarters)
-    into = work.array("gradient_tiles", (m, m, images, rows, cols, o))
+    into = work.array("tiles", (m, m, images, rows, cols, o))
     by_cell = into.transpose(2, 3, 0, 4, 1, 5)  # (images, rows, m, cols, m, O)
     if height == rows * m and width == cols * m and quarters:
         half = m // 2
@@ -412,17 +414,17 @@ def _gradient_tiles(d_out, tiles, first, last, quarters, work):
     return into
 
 
-def _add_tiles_back(d_tiles, tiles, work, into):
+def _add_tiles_back(d_tiles, tiles, strips, into):
     """The adjoint of ``_input_tiles``: ``into`` (images, rows*m + 2, cols*m + 2, C) set to the sum of the
     tiles ``d_tiles`` (a, a, images, rows, cols, C) at their places (neighbours overlap by two rows
-    and two columns).  Separable: the columns of each tile row first, then the rows."""
+    and two columns).  Separable: the columns of each tile row first, into ``strips`` (a, images,
+    rows, cols*m + 2, C), then the rows."""
     m, rows, cols = tiles
     a, _, images, _, _, c = d_tiles.shape
     width = cols * m + 2
     # Along the columns: cells j < m of a tile cover its m columns; cells m and m+1 add onto the
     # first two columns of the next tile (or are the image's last two).  Each column is written
     # once, as a copy or as the sum of its two cells.
-    strips = work.array("strips", (a, images, rows, width, c))
     _overlap_add(d_tiles.transpose(0, 2, 3, 4, 1, 5), strips[:, :, :, : cols * m].reshape(a, images, rows, cols, m, c), strips[:, :, :, cols * m :])
     # Along the rows, likewise.
     by_row = strips.reshape(a, images, rows, width * c).transpose(1, 2, 0, 3)
@@ -492,20 +494,21 @@ def backward(kept, d_out, filters, geometry, input_shape, *, need_input=True, ne
             if whole:
                 d_products = d_products_all[:, first * tiles.per_image : last * tiles.per_image]
             else:
-                d_products = work.array("d_products", (a * a, count, o))
-            _transform_both_axes(mats.A, cells.reshape(m, m, count * o), work.array("cells_rows", (a, m, count * o)), d_products.reshape(a, a, count * o))
+                d_products = work.array("tiles", (a * a, count, o))  # in place of ``cells``, done with by then
+            _transform_both_axes(mats.A, cells.reshape(m, m, count * o), work.array("rows", (a, m, count * o)), d_products.reshape(a, a, count * o))
             if need_filters and not whole:
                 v_chunk = v[:, first * tiles.per_image : last * tiles.per_image]
                 np.matmul(v_chunk.transpose(0, 2, 1), d_products, out=filter_sums[index])
             if with_bias:
                 d_products[a + 1].sum(axis=0, out=bias_sums[index])
             if need_input:
-                d_v = np.matmul(d_products, d_transposed, out=work.array("d_v", (a * a, count, c)))
-                d_tiles = work.array("d_tiles", (a, a, count * c))
-                _transform_both_axes(mats.B, d_v.reshape(a, a, count * c), work.array("d_rows", (a, a, count * c)), d_tiles)
+                # As in the forward, arrays reused once their stage is done with them.
+                d_v = np.matmul(d_products, d_transposed, out=work.array("v", (a * a, count, c)))
+                d_tiles = work.array("v", (a, a, count * c))
+                _transform_both_axes(mats.B, d_v.reshape(a, a, count * c), work.array("rows", (a, a, count * c)), d_tiles)
                 images = last - first
-                target = d_input[first:last] if in_place else work.array("d_padded", (images, padded_height, padded_width, c))
-                _add_tiles_back(d_tiles.reshape(a, a, images, tiles.rows, tiles.cols, c), tiles, work, target)
+                target = d_input[first:last] if in_place else work.array("tiles", (images, padded_height, padded_width, c))
+                _add_tiles_back(d_tiles.reshape(a, a, images, tiles.rows, tiles.cols, c), tiles, work.array("rows", (a, images, tiles.rows, tiles.cols * m + 2, c)), target)
                 if not in_place:
                     rows, cols = min(height, padded_height - top), min(width, padded_width - left)
                     np.copyto(d_input[first:last, :rows, :cols], target[:, top : top + rows, left : left + cols])
