@@ -17,15 +17,19 @@ tile axis at a time.  Their rounding grows with m: F(4x4, 3x3) is some ten times
 exact than im2col in float32 (the tests state each strategy's error against float64).
 
 The work goes a chunk of images at a time (``tuning.WINOGRAD_CHUNK_BYTES``), each thread
-taking whole chunks, so that a chunk's tiles stay in cache from one stage to the next.
-The chunks do not depend on the thread count, so neither do the values.
+taking whole chunks, so that a chunk's tiles stay in cache from one stage to the next
+(the input is padded a chunk at a time too, and each stage reuses the working arrays of
+the stages done before it).  The chunks, a multiple of ``tuning.MIN_CHUNKS`` of them, do
+not depend on the thread count, so neither do the values.
 
 The gradients are the adjoints of the same computation (``backward``), from one transform
 of the output gradient's tiles, ``dM = A dY AT``, a chunk of images at a time:
 
 * filter: ``dU = V^T dM`` for each of the (m+2)^2 entries over the chunk's tiles, the
-  chunks' sums added in chunk order, then ``dg = G^T dU G``.  The forward keeps ``V``
-  (``TiledInput``) for it, as im2col keeps its matrix;
+  chunks' sums added in chunk order, then ``dg = G^T dU G``; or, with few tiles and many
+  channels (``filter_products_whole``), ``dM`` kept for the whole batch and ``V^T dM`` once
+  per entry over all its tiles.  The forward keeps ``V`` (``TiledInput``) for it, as im2col
+  keeps its matrix;
 * input: ``dV = dM U^T`` for each entry, ``B dV BT``, and the tiles added back at their
   places.  (The input-gradient dispatcher alone, ``conv.conv2d_backprop_input``, runs a
   correlation with the turned kernel, itself a 3x3 stride-1 conv that may come here.)

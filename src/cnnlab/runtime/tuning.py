@@ -64,7 +64,8 @@ CORRELATION_MAX_ZERO_FRACTION = 0.25
 # entry and channel (see kernels.conv.winograd_tile; measured with bench/ab_winograd.py).
 WINOGRAD_TRANSFORM_COST = 24
 # Work cut into chunks that threads take whole (Winograd's, batch normalization's) is cut into
-# at least this many chunks of nearly equal size, so that two or four threads finish together.
+# at least this many chunks of nearly equal size (Winograd's into a multiple of it), so that
+# two or four threads finish together.
 MIN_CHUNKS = 4
 # Winograd's work goes a chunk of images at a time, about this many bytes of transformed
 # tiles, so that a chunk stays in a core's cache from one stage to the next.
