@@ -11,9 +11,11 @@ machine this cancels much of the noise that separate processes suffer; the bench
 Usage:
     .venv/bin/python bench/ab_versions.py main                       # every configuration
     .venv/bin/python bench/ab_versions.py main --configs predict --pairs 80
+    CNNLAB_NUM_THREADS=1 .venv/bin/python bench/ab_versions.py main --configs resnet --cpu-time
 """
 
 import argparse
+import importlib
 import io
 import os
 import re
@@ -32,9 +34,9 @@ sys.path.insert(0, str(HERE))
 import bench_train  # noqa: E402 - the benchmark's models
 import hashes  # noqa: E402 - the generated data
 
-BATCH = {"sgd128": 128, "adam32": 32, "deep": 64, "predict": 32}
-STEPS = {"sgd128": 10, "adam32": 20, "deep": 3, "predict": 0}
-PAIRS = {"sgd128": 60, "adam32": 60, "deep": 20, "predict": 80}
+BATCH = {"sgd128": 128, "adam32": 32, "deep": 64, "resnet": 64, "predict": 32}
+STEPS = {"sgd128": 10, "adam32": 20, "deep": 3, "resnet": 3, "predict": 0}
+PAIRS = {"sgd128": 60, "adam32": 60, "deep": 20, "resnet": 20, "predict": 80}
 
 
 def import_base(revision):
@@ -58,9 +60,12 @@ def import_base(revision):
     return cnnlab_base
 
 
-def model(tf, deep, optimizer):
-    """The benchmark's classic or deeper CNN, compiled as ``bench_train.py`` compiles it."""
-    network = bench_train.cnnlab_model(tf, deep)
+def model(tf, config, optimizer):
+    """The benchmark's classic or deeper CNN or its ResNet, compiled as ``bench_train.py`` compiles it."""
+    if config == "resnet":  # bench_train.cnnlab_resnet's model, from ``tf``'s own command (it imports cnnlab)
+        network = importlib.import_module(f"{tf.__name__}.cli.models").MODELS["small-resnet"].build((28, 28, 1), 10)
+    else:
+        network = bench_train.cnnlab_model(tf, config == "deep")
     network.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
     return network
 
@@ -69,7 +74,7 @@ def unit_of_work(tf, config, x, y, x_test):
     """A function running ``config``'s unit of work once with package ``tf``."""
     tf.random.set_seed(0)
     optimizer = tf.keras.optimizers.SGD(0.01) if config == "sgd128" else tf.keras.optimizers.Adam(1e-3)
-    network = model(tf, config == "deep", optimizer)
+    network = model(tf, config, optimizer)
     if config == "predict":
         return lambda: network.predict(x_test, batch_size=32, verbose=0)
     labels, count, place = tf.keras.utils.to_categorical(y, 10), STEPS[config] * BATCH[config], [0]
@@ -87,7 +92,14 @@ def main():
     parser.add_argument("revision", help="the git revision to compare with (e.g. main)")
     parser.add_argument("--configs", nargs="+", choices=list(BATCH), default=list(BATCH))
     parser.add_argument("--pairs", type=int, help="pairs per configuration (default: 20-80 by configuration)")
+    parser.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="time by the process's CPU time, not the clock: on a machine busier than its cores, one thread's work"
+        " without the time it waited for a core (with more threads, their sum: no measure of their speed)",
+    )
     args = parser.parse_args()
+    clock = time.process_time if args.cpu_time else time.perf_counter
     base = import_base(args.revision)
     import cnnlab
 
@@ -105,9 +117,9 @@ def main():
         for pair in range(args.pairs or PAIRS[config]):
             seconds = {}
             for name in ("base", "this") if pair % 2 == 0 else ("this", "base"):
-                started = time.perf_counter()
+                started = clock()
                 runs[name]()
-                seconds[name] = time.perf_counter() - started
+                seconds[name] = clock() - started
                 times[name].append(seconds[name])
             ratios.append(seconds["this"] / seconds["base"])
         low, high = np.percentile(ratios, [25, 75])
