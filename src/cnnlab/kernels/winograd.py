@@ -236,7 +236,7 @@ def _padded_chunk(x, geometry, tiles, first, last, work):
     up to whole tiles: (last - first, rows*m + 2, cols*m + 2, C), C-contiguous (in ``work``, so
     that the tiles are gathered from it while it is in cache); ``x``'s own images where that is
     what they are already."""
-    n, h, w, c = x.shape
+    _, h, w, c = x.shape
     top, left = geometry.rows.pad_before, geometry.cols.pad_before
     height, width = tiles.rows * tiles.m + 2, tiles.cols * tiles.m + 2
     if (top, left, height, width) == (0, 0, h, w) and x.flags.c_contiguous:
@@ -512,7 +512,8 @@ def backward(kept, d_out, filters, geometry, input_shape, *, need_input=True, ne
                 _transform_both_axes(mats.B, d_v.reshape(a, a, count * c), work.array("rows", (a, a, count * c)), d_tiles)
                 images = last - first
                 target = d_input[first:last] if in_place else work.array("tiles", (images, padded_height, padded_width, c))
-                _add_tiles_back(d_tiles.reshape(a, a, images, tiles.rows, tiles.cols, c), tiles, work.array("rows", (a, images, tiles.rows, tiles.cols * m + 2, c)), target)
+                strips = work.array("rows", (a, images, tiles.rows, padded_width, c))
+                _add_tiles_back(d_tiles.reshape(a, a, images, tiles.rows, tiles.cols, c), tiles, strips, target)
                 if not in_place:
                     rows, cols = min(height, padded_height - top), min(width, padded_width - left)
                     np.copyto(d_input[first:last, :rows, :cols], target[:, top : top + rows, left : left + cols])
