@@ -30,25 +30,23 @@ from .broadcast import channel_rows
 
 def _blocks(rows):
     """``(rows per block, number of blocks)`` for a (rows, row length) view of an array: blocks of at
-    most about ``tuning.NORMALIZE_BLOCK_BYTES``, at least ``tuning.MIN_CHUNKS`` of them, of nearly
-    equal size (threads take whole blocks)."""
+    most about ``tuning.NORMALIZE_BLOCK_BYTES``, of nearly equal size, their number a multiple of
+    ``tuning.MIN_CHUNKS`` where there are rows enough (threads take whole blocks: two or four
+    threads then take as many each)."""
     count = len(rows)
     by_bytes = max(1, tuning.NORMALIZE_BLOCK_BYTES // (rows.shape[1] * rows.itemsize))
-    per_block = max(1, -(-count // max(-(-count // by_bytes), min(count, tuning.MIN_CHUNKS))))
+    chunks = tuning.MIN_CHUNKS
+    wanted = -(-max(-(-count // by_bytes), chunks) // chunks) * chunks
+    per_block = max(1, -(-count // min(count, wanted)))
     return per_block, -(-count // per_block)
 
 
-def _column_sums(block):
-    """The sums of the columns of a 2-D block (a product with a row of ones: one read, no temporary)."""
-    return np.matmul(np.ones(len(block), block.dtype), block)
-
-
-def _fold(row_sums, channels):
-    """Per-channel sums, in float64, of rows of sums that hold ``tile`` channel vectors each:
-    (k, tile * C) to (k, C) (a product with ones: NumPy's sum over the tile axis would walk the
+def _fold(row_sums, channels, into):
+    """Per-channel sums of rows of sums that hold ``tile`` channel vectors each, (k, tile * C) to
+    (k, C), written into ``into`` (a product with ones: NumPy's sum over the tile axis would walk the
     short channel axis once per tile)."""
     tiles = row_sums.reshape(len(row_sums), -1, channels)
-    return np.matmul(np.ones(tiles.shape[1], row_sums.dtype), tiles).astype(np.float64)
+    np.matmul(np.ones(tiles.shape[1], row_sums.dtype), tiles, out=into)
 
 
 def statistics(x):
@@ -57,23 +55,24 @@ def statistics(x):
     channels = x.shape[-1]
     rows, tile = channel_rows(x)
     first = x.reshape(len(x), -1, channels)[0]
-    shift = (_column_sums(first) / x.dtype.type(len(first))).astype(x.dtype)
+    shift = (np.matmul(np.ones(len(first), x.dtype), first) / x.dtype.type(len(first))).astype(x.dtype)
     shift_row = np.tile(shift, tile)
     per_block, count = _blocks(rows)
-    sums = np.empty((count, 2, channels), np.float64)
+    sums = np.empty((count, 2, channels), x.dtype)
 
     def part(block_range):
-        shifted = np.empty((min(per_block, len(rows)), rows.shape[1]), x.dtype)
         block_sums = np.empty((2, rows.shape[1]), x.dtype)
+        shifted = np.empty((min(per_block, len(rows)), rows.shape[1]), x.dtype)
+        ones = np.ones(len(shifted), x.dtype)
         for index in range(block_range.start, block_range.stop):
             block = rows[index * per_block : (index + 1) * per_block]
             work = np.subtract(block, shift_row, out=shifted[: len(block)])
-            np.matmul(np.ones(len(work), x.dtype), work, out=block_sums[0])
+            np.matmul(ones[: len(block)], work, out=block_sums[0])
             np.einsum("ij,ij->j", work, work, out=block_sums[1])
-            sums[index] = _fold(block_sums, channels)
+            _fold(block_sums, channels, sums[index])
 
     threads.parallel_parts(part, count, rows.size)
-    total = sums.sum(axis=0)  # the blocks in order
+    total = sums.sum(axis=0, dtype=np.float64)  # the blocks in order
     size = x.size // channels
     mean_shifted, mean_squares = total[0] / size, total[1] / size
     variance = np.maximum(mean_squares - mean_shifted * mean_shifted, 0)
@@ -123,23 +122,26 @@ def backward_sums(dy, x, mean, inverse_std, *, relu_out=None, gated=None):
     gated_rows = None if relu_out is None else gated.reshape(rows.shape)
     mean_row = np.tile(mean, tile)
     per_block, count = _blocks(rows)
-    sums = np.empty((count, 2, channels), np.float64)
+    sums = np.empty((count, 2, channels), x.dtype)
 
     def part(block_range):
-        centred = np.empty((min(per_block, len(rows)), rows.shape[1]), x.dtype)
         block_sums = np.empty((2, rows.shape[1]), x.dtype)
+        centred = np.empty((min(per_block, len(rows)), rows.shape[1]), x.dtype)
+        positive = None if out_rows is None else np.empty(centred.shape, np.bool_)
+        ones = np.ones(len(centred), x.dtype)
         for index in range(block_range.start, block_range.stop):
             block = slice(index * per_block, (index + 1) * per_block)
             g = dy_rows[block]
+            size = len(g)
             if out_rows is not None:
-                g = np.multiply(g, out_rows[block] > 0, out=gated_rows[block])
-            work = np.subtract(rows[block], mean_row, out=centred[: len(g)])
-            np.matmul(np.ones(len(g), x.dtype), g, out=block_sums[0])
+                g = np.multiply(g, np.greater(out_rows[block], 0, out=positive[:size]), out=gated_rows[block])
+            work = np.subtract(rows[block], mean_row, out=centred[:size])
+            np.matmul(ones[:size], g, out=block_sums[0])
             np.einsum("ij,ij->j", g, work, out=block_sums[1])
-            sums[index] = _fold(block_sums, channels)
+            _fold(block_sums, channels, sums[index])
 
     threads.parallel_parts(part, count, 3 * rows.size)
-    total = sums.sum(axis=0)  # the blocks in order
+    total = sums.sum(axis=0, dtype=np.float64)  # the blocks in order
     return total[0].astype(x.dtype), (total[1] * inverse_std).astype(x.dtype)
 
 
