@@ -41,6 +41,11 @@ def _blocks(rows):
     return per_block, -(-count // per_block)
 
 
+def _column_sums(block):
+    """The sums of the columns of a 2-D block (a product with a row of ones: one read, no temporary)."""
+    return np.matmul(np.ones(len(block), block.dtype), block)
+
+
 def _fold(row_sums, channels, into):
     """Per-channel sums of rows of sums that hold ``tile`` channel vectors each, (k, tile * C) to
     (k, C), written into ``into`` (a product with ones: NumPy's sum over the tile axis would walk the
@@ -55,7 +60,7 @@ def statistics(x):
     channels = x.shape[-1]
     rows, tile = channel_rows(x)
     first = x.reshape(len(x), -1, channels)[0]
-    shift = (np.matmul(np.ones(len(first), x.dtype), first) / x.dtype.type(len(first))).astype(x.dtype)
+    shift = (_column_sums(first) / x.dtype.type(len(first))).astype(x.dtype)
     shift_row = np.tile(shift, tile)
     per_block, count = _blocks(rows)
     sums = np.empty((count, 2, channels), x.dtype)
