@@ -1,7 +1,8 @@
 """In-process A/B of the kernel strategies and the planner's fusions: does removing one slow
 a benchmark configuration's unit of work (a training step of classic-sgd128 /
-classic-adam32 / deep-adam64 / resnet-adam64 or the GradientTape loop, or a predict of
-3,200 images)?  Pairs of one unit each, with and without the strategy in alternating
+classic-adam32 / deep-adam64 / resnet-adam64, of the command's `deep` model with its
+BatchNormalization and Dropout at batch 64 (cli_deep), or the GradientTape loop, or a
+predict of 3,200 images)?  Pairs of one unit each, with and without the strategy in alternating
 order, on one model; prints the medians, the ratio of medians and the median of the
 pairs' ratios (removed / kept) with its interquartile range.  For a noisy, shared
 machine: many short pairs rather than a few long runs.
@@ -15,6 +16,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_train, hashes
 import cnnlab as tf
+from cnnlab.cli import models as cli_models
 from cnnlab.keras.models import planner
 from cnnlab.keras.models.training import start_run
 from cnnlab.kernels import broadcast
@@ -35,8 +37,13 @@ y_hot = tf.keras.utils.to_categorical(y_train, 10)
 
 def keras_steps(config):
     tf.random.set_seed(0)
-    model = bench_train.cnnlab_resnet(tf) if config == "resnet" else bench_train.cnnlab_model(tf, deep=config == "deep")
-    batch = {"sgd128": 128, "adam32": 32, "deep": 64, "resnet": 64}[config]
+    if config == "cli_deep":
+        model = cli_models.MODELS["deep"].build()
+    elif config == "resnet":
+        model = bench_train.cnnlab_resnet(tf)
+    else:
+        model = bench_train.cnnlab_model(tf, deep=config == "deep")
+    batch = {"sgd128": 128, "adam32": 32, "deep": 64, "resnet": 64, "cli_deep": 64}[config]
     opt = tf.keras.optimizers.SGD(0.01) if config == "sgd128" else tf.keras.optimizers.Adam(1e-3)
     model.compile(optimizer=opt, loss="categorical_crossentropy", metrics=["accuracy"])
     model.fit(x_train[:batch*2], y_hot[:batch*2], batch_size=batch, epochs=1, verbose=0)
@@ -79,7 +86,8 @@ def tape_run():
     return run
 
 RUNNERS = {"sgd128": lambda: keras_steps("sgd128"), "adam32": lambda: keras_steps("adam32"),
-           "deep": lambda: keras_steps("deep"), "resnet": lambda: keras_steps("resnet"), "predict": predict_run, "tape": tape_run}
+           "deep": lambda: keras_steps("deep"), "resnet": lambda: keras_steps("resnet"), "cli_deep": lambda: keras_steps("cli_deep"),
+           "predict": predict_run, "tape": tape_run}
 
 @contextlib.contextmanager
 def patched(pairs):
@@ -132,6 +140,8 @@ CANDIDATES = {
     "winograd_f4": (["deep", "resnet"], [(winograd, "TILE_SIZES", (2,))]),
     "norm_relu": (["resnet"], [(planner.BatchNormStep, "__call__", norm_relu_unfused)]),
     "residual": (["resnet"], [(planner.ResidualStep, "__call__", residual_unfused)]),
+    # Rules 5 and 6 off: each Dropout runs as its own layer after the step's op.
+    "dropout_fusion": (["cli_deep"], [(planner._FusedStep, "_folded", lambda self, dtype, training: None)]),
 }
 
 
@@ -159,7 +169,7 @@ def ab(candidate, configs, rounds):
         print(f"{candidate:18} {config:8} kept {statistics.median(kept)*1e3:8.3f} ms  removed {statistics.median(removed)*1e3:8.3f} ms  "
               f"ratio of medians {statistics.median(removed)/statistics.median(kept):.3f}  median ratio {statistics.median(ratios):.3f} (IQR {lo:.3f}-{hi:.3f}, {pairs} pairs)", flush=True)
 
-PAIRS_PER_ROUND = {"sgd128": 20, "adam32": 40, "deep": 4, "resnet": 2, "predict": 1, "tape": 20}
+PAIRS_PER_ROUND = {"sgd128": 20, "adam32": 40, "deep": 4, "resnet": 2, "cli_deep": 4, "predict": 1, "tape": 20}
 
 
 if __name__ == "__main__":

@@ -9,6 +9,10 @@ filter gradient).  Fused:
 * forward: the bias is one more row of the conv's product (a column of ones in im2col)
   or is added in place to the dense product's output, and the ReLU is applied in place
   on that output (after a 2x2 max pool, when one follows: they commute);
+* a Dropout after the op (``dropout=``) multiplies that output in place by its random
+  keep factor, drawn as ``tf.nn.dropout`` draws it (the same values for the same seed
+  and generator state), and its gradient scales ``dy`` into the buffer the ReLU's gate
+  then works in;
 * backward: the ReLU mask gates ``dy`` once; for the conv, one product with the forward's
   im2col matrix gives the filter and bias gradients together (after a Winograd forward,
   one transform of ``dy``'s tiles serves all the gradients); the input's gradient is
@@ -28,6 +32,7 @@ from ..autodiff import GradientTape, is_recording, is_watched, record
 from ..kernels import batch_norm as norm_kernels
 from ..kernels import conv as conv_kernels
 from ..kernels import matmul as products
+from ..kernels import pool as pool_kernels
 from ..kernels import relu as relu_kernels
 from ..kernels.padding import geometry_2d
 from ..runtime.memory import empty
@@ -36,8 +41,9 @@ from . import conv_ops, math_ops, nn_ops, pool_ops
 from .reduction_ops import reduce_sum
 
 
-def conv2d_bias_relu(x, filters, bias, strides, padding, dilations, relu, max_pool=False):
-    """``relu(conv2d(x, filters) + bias)``, then ``max_pool2d(..., 2, 2, 'VALID')`` when ``max_pool``, as one op.
+def conv2d_bias_relu(x, filters, bias, strides, padding, dilations, relu, max_pool=False, dropout=None):
+    """``relu(conv2d(x, filters) + bias)``, then ``max_pool2d(..., 2, 2, 'VALID')`` when ``max_pool``, then
+    ``dropout``, as one op.
 
     Args:
         x: NHWC input; filters: HWIO; bias: (out_channels,) tensor or None.
@@ -47,6 +53,9 @@ def conv2d_bias_relu(x, filters, bias, strides, padding, dilations, relu, max_po
             The ReLU then comes after the pool, over a quarter of the values: the max of
             ReLUs is the ReLU of the max, and the gradient reaches the same cell (a window
             whose maximum is <= 0 passes no gradient either way).
+        dropout: None, or ``(rate, noise_shape, seed)`` of an inverted dropout applied to
+            the result in training (``tf.nn.dropout``'s arguments; None entries of
+            ``noise_shape`` take the result's size, as in Keras's ``Dropout``).
 
     Shape:
         as ``tf.nn.conv2d``: (batch, out_height, out_width, out_channels), halved (rounded
@@ -68,15 +77,17 @@ def conv2d_bias_relu(x, filters, bias, strides, padding, dilations, relu, max_po
         empty=empty,
     )
     out, conv_shape = forward.out, (x.shape[0], *geometry.out_shape, w.shape[3])
+    keep_scale = _drop_in_place(out, dropout)
 
     def grad(dy):
         if is_recording():
+            dy = dy if keep_scale is None else math_ops.multiply(dy, Tensor(keep_scale))
             d_conv = _gate(dy, out) if relu else dy
             if max_pool:
                 pool_geometry = geometry_2d(conv_shape[1:3], (2, 2), (2, 2), (1, 1), "VALID")
                 d_conv = pool_ops._max_pool_grad(d_conv, forward.argmax, conv_shape, pool_geometry)
             return _conv_grads_by_ops(x, w, bias, d_conv, geometry, need_x, need_weights)
-        d_conv = _relu_backward(dy._value, out) if relu else dy._value
+        d_conv = _gated_gradient(dy._value, out, relu, keep_scale)
         if max_pool:  # in the conv's row order: the quarters of the pooling windows, or NHWC
             d_conv = conv_kernels.pool_backward(d_conv, forward, conv_shape, empty)
         dx, dw, db = conv_kernels.conv2d_gradients(
@@ -106,12 +117,13 @@ def _conv_geometry(input_shape, filter_shape, dtype, strides, padding, dilations
     return conv_ops._conv_geometry(input_shape, filter_shape, dtype, strides, padding, "NHWC", dilations, "conv2d")
 
 
-def dense_bias_relu(x, kernel, bias, relu):
-    """``relu(x @ kernel + bias)`` as one op, for a 2-D ``x`` (the ReLU only when ``relu``).
+def dense_bias_relu(x, kernel, bias, relu, dropout=None):
+    """``relu(x @ kernel + bias)`` as one op, for a 2-D ``x`` (the ReLU only when ``relu``), then ``dropout``.
 
     Args:
         x: (batch, in_features); kernel: (in_features, units); bias: (units,) tensor or None.
         relu: whether to apply a ReLU.
+        dropout: None, or ``(rate, noise_shape, seed)``: as ``conv2d_bias_relu``'s.
 
     Shape:
         (batch, units).
@@ -123,17 +135,19 @@ def dense_bias_relu(x, kernel, bias, relu):
         out += bias._value
     if relu:
         relu_kernels.relu(out, out=out)
+    keep_scale = _drop_in_place(out, dropout)
     need_x, need_weights = is_watched(x), any(is_watched(t) for t in inputs[1:])
 
     def grad(dy):
         if is_recording():
+            dy = dy if keep_scale is None else math_ops.multiply(dy, Tensor(keep_scale))
             dz = _gate(dy, out) if relu else dy
             return (
                 math_ops.matmul(dz, w, transpose_b=True) if need_x else None,
                 math_ops.matmul(x, dz, transpose_a=True) if need_weights else None,
                 *(() if bias is None else (reduce_sum(dz, axis=0) if need_weights else None,)),
             )
-        dz = _relu_backward(dy._value, out) if relu else dy._value
+        dz = _gated_gradient(dy._value, out, relu, keep_scale)
         dx = dw = db = None
         if need_x:
             dx = Tensor(products.matmul(dz, w._value.T, out=empty(x.shape, dz.dtype)))
@@ -150,12 +164,59 @@ def _relu_backward(dy, relu_out):
     return relu_kernels.relu_backward(dy, relu_out, out=empty(dy.shape, dy.dtype))
 
 
+def max_pool2d_dropout(x, ksize, strides, padding, dropout):
+    """``dropout(max_pool2d(x, ksize, strides, padding))`` as one op: the pool's fresh output is
+    dropped in place, and the gradient routes ``dy`` times the keep factor to the argmax cells.
+
+    Args:
+        x: NHWC float tensor; ksize, strides, padding: as ``tf.nn.max_pool2d``.
+        dropout: ``(rate, noise_shape, seed)``: as ``conv2d_bias_relu``'s.
+    """
+    x = as_tensor(x, "max_pool2d")
+    if x._value.dtype.kind != "f":
+        raise TypeError(f"max_pool2d_dropout: expected a float tensor for x; received dtype={x.dtype.name}.")
+    geometry = pool_ops._pool_geometry(x, ksize, strides, padding, "NHWC", "max_pool2d", allow_explicit=True)
+    out, argmax = pool_kernels.max_pool(x._value, geometry, with_argmax=is_watched(x), empty=empty)
+    keep_scale = _drop_in_place(out, dropout)
+    input_shape = x.shape
+
+    def grad(dy):
+        if is_recording():
+            return (pool_ops._max_pool_grad(math_ops.multiply(dy, Tensor(keep_scale)), argmax, input_shape, geometry),)
+        scaled = _gated_gradient(dy._value, out, False, keep_scale)
+        return (Tensor(pool_kernels.max_pool_backward(scaled, argmax, tuple(input_shape), geometry, empty)),)
+
+    return record(out, (x,), grad)
+
+
+def _drop_in_place(out, dropout):
+    """Applies ``dropout`` (None, or ``(rate, noise_shape, seed)``) to an op's fresh output ``out`` in place;
+    returns the keep factor it multiplied by (``nn_ops._keep_scale``: 0 or ``1 / (1 - rate)``), or None."""
+    if dropout is None:
+        return None
+    rate, noise_shape, seed = dropout
+    if noise_shape is not None:  # None entries take the output's size, as in Keras's Dropout
+        noise_shape = tuple(size if entry is None else entry for entry, size in zip(noise_shape, out.shape))
+    keep_scale = nn_ops._keep_scale(out.shape, out.dtype, rate, noise_shape, seed)
+    np.multiply(out, keep_scale, out=out)
+    return keep_scale
+
+
+def _gated_gradient(dy, out, relu, keep_scale):
+    """The gradient reaching an op's output pass from ``dy`` (the gradient of its ``out``): times the
+    dropout's keep factor, then gated by the ReLU (``out > 0`` marks the cells both kept)."""
+    if keep_scale is None:
+        return _relu_backward(dy, out) if relu else dy
+    scaled = np.multiply(dy, keep_scale, out=empty(dy.shape, dy.dtype))
+    return relu_kernels.relu_backward(scaled, out, out=scaled) if relu else scaled
+
+
 def _gate(dy, relu_out):
     """``_relu_backward`` as a differentiable op (the mask is a constant)."""
     return math_ops.multiply(dy, Tensor((relu_out > 0).astype(dy.dtype)))
 
 
-def batch_norm_training(x, gamma, beta, epsilon, *, relu=False, residual=None):
+def batch_norm_training(x, gamma, beta, epsilon, *, relu=False, residual=None, dropout=None):
     """BatchNormalization's training forward over each channel (the last axis), with the sum of a
     residual branch and a ReLU after it, as one op: ``relu(batch_norm(x) + residual)``.
 
@@ -169,7 +230,8 @@ def batch_norm_training(x, gamma, beta, epsilon, *, relu=False, residual=None):
 
     (``g`` the gradient reaching the normalization, past the ReLU's gate; ``x_hat`` the
     normalized input; means over the same axes), in one pass for the sums and one for
-    ``dx``; ``g`` is also the residual's gradient.  When an outer tape records the backward
+    ``dx``; ``g`` is also the residual's gradient.  A dropout after it multiplies the
+    output in place, and ``dy`` by the same factor first.  When an outer tape records the backward
     pass, the gradient is taken through ``tf.nn`` ops instead.
 
     Args:
@@ -178,6 +240,8 @@ def batch_norm_training(x, gamma, beta, epsilon, *, relu=False, residual=None):
         epsilon: added to the variance.
         relu: apply a ReLU to the result.
         residual: None, or a tensor of ``x``'s shape added before the ReLU.
+        dropout: None, or ``(rate, noise_shape, seed)`` of a dropout after it: as
+            ``conv2d_bias_relu``'s.
 
     Returns:
         ``(out, mean, variance)``: the output tensor and the batch statistics as
@@ -197,20 +261,26 @@ def batch_norm_training(x, gamma, beta, epsilon, *, relu=False, residual=None):
     out = norm_kernels.normalize(
         value, scale, shift, empty(value.shape, dtype), residual=None if residual is None else residual._value, relu=relu
     )
+    keep_scale = _drop_in_place(out, dropout)
     need_weights = any(is_watched(t) for t in (gamma, beta) if t is not None)
 
     def grad(dy):
+        if keep_scale is not None and is_recording():
+            dy = math_ops.multiply(dy, Tensor(keep_scale))
+        elif keep_scale is not None:
+            dy = Tensor(_gated_gradient(dy._value, out, False, keep_scale))
         if is_recording():
             return _gradient_through(lambda *args: _batch_norm_by_ops(args, gamma, beta, epsilon, relu, residual), inputs, dy)
         dy_value = np.ascontiguousarray(dy._value)
-        gated = empty(value.shape, dtype) if relu else None
+        # The dropout's scaled gradient is a buffer of this op's own: the ReLU may gate it in place.
+        gated = (dy_value if keep_scale is not None else empty(value.shape, dtype)) if relu else None
         sum_g, sum_g_x_hat = norm_kernels.backward_sums(dy_value, value, mean, inverse_std, relu_out=out if relu else None, gated=gated)
         g = gated if relu else dy_value
         coefficients = norm_kernels.gradient_coefficients(
             sum_g, sum_g_x_hat, mean, inverse_std, None if gamma is None else gamma._value, count
         )
-        # With no residual to hand g to, dx may take g's own array.
-        into = gated if relu and residual is None else empty(value.shape, dtype)
+        # With no residual to hand g to, dx may take g's own array (when it is this op's).
+        into = g if (relu or keep_scale is not None) and residual is None else empty(value.shape, dtype)
         grads = [Tensor(norm_kernels.input_gradient(g, value, *coefficients, out=into))]
         if gamma is not None:
             grads.append(Tensor(sum_g_x_hat) if need_weights else None)

@@ -328,14 +328,24 @@ def dropout(x, rate, noise_shape=None, seed=None, name=None):
         raise ValueError(f"dropout: rate must be a number in [0, 1); received rate={rate!r}.")
     if rate == 0:
         return x
-    mask_shape = x.shape if noise_shape is None else shape_argument(noise_shape, "dropout", "noise_shape")
-    try:
-        np.broadcast_shapes(mask_shape, x.shape)
-    except ValueError:
-        raise ValueError(f"dropout: noise_shape={list(mask_shape)} does not broadcast to x.shape={tuple(x.shape)}.") from None
-    draw = cnnlab_random.generator_for(seed, "dropout").random(mask_shape, dtype=np.float32)
-    scale = (draw >= rate).astype(x.dtype) * x.dtype.type(1 / (1 - rate))
+    scale = _keep_scale(tuple(x.shape), x._value.dtype, rate, noise_shape, seed)
     return record(x._value * scale, (x,), lambda dy: (_gate(dy, scale),))
+
+
+def _keep_scale(shape, dtype, rate, noise_shape, seed):
+    """Dropout's random factor for values of ``shape``: 0 where dropped, ``1 / (1 - rate)`` where kept, an
+    array of ``noise_shape`` (default ``shape``) and ``dtype``, drawn from the generator ``seed`` picks.
+
+    The one place the mask is drawn, so that a Dropout run inside a fused op
+    (``fused_ops``) draws the same values as ``dropout``.
+    """
+    mask_shape = shape if noise_shape is None else shape_argument(noise_shape, "dropout", "noise_shape")
+    try:
+        np.broadcast_shapes(mask_shape, shape)
+    except ValueError:
+        raise ValueError(f"dropout: noise_shape={list(mask_shape)} does not broadcast to x.shape={shape}.") from None
+    draw = cnnlab_random.generator_for(seed, "dropout").random(mask_shape, dtype=np.float32)
+    return (draw >= rate).astype(dtype) * dtype.type(1 / (1 - rate))
 
 
 def moments(x, axes, shift=None, keepdims=False, name=None):

@@ -20,7 +20,16 @@ Rules, tried in order at each node:
    layer with its defaults, or ``Activation('relu')``) and reads nothing else: the
    normalization, the ReLU and their closed-form gradient as one op, in two passes over
    memory each way; the moving statistics updated from the batch's.
-5. Any other layer, and a layer called on several tensors or with arguments of its own
+5. ``max_pool_dropout``: a ``MaxPooling2D`` read by a ``Dropout`` alone (as rule 6 asks): the
+   pool and the dropout as one op.
+6. ``dropout``: a ``Dropout`` reading a step of rules 1-5 alone (with no arguments of its own,
+   and no model output): in training, folded into that step's op, which multiplies its
+   output in place by the keep factor (the same draws ``tf.nn.dropout`` makes, from the
+   same generator: the same mask and values as the layer's own call) and scales the
+   gradient in its backward pass; in inference the identity, as the layer.  Where the
+   step's op cannot take it this call (another activation after a Conv2D or Dense, the
+   step falling back to its layers), the Dropout layer runs after it.
+7. Any other layer, and a layer called on several tensors or with arguments of its own
    (``training=False``): ``layer(x, training=training)``.
 
 A graph may branch: a step whose output is read by several later steps is not fused with
@@ -35,7 +44,7 @@ A rule applies to a layer whose class computes what the rule's op computes: the
 layer's class or a subclass that does not override ``call``.  A fused step checks, each
 time it runs, what may have changed since the plan was made (the layer built, its
 activation, the input's dtype and shape); when the check fails, the layers run one by
-one as the last rule runs them.  A new fusion is one rule here and one op in
+one as rule 7 runs them.  A new fusion is one rule here and one op in
 ``ops.fused_ops``.
 """
 
@@ -45,7 +54,7 @@ from ...tensor import Tensor
 from .. import activations
 from ..layers.base import CallArguments, Layer
 from ..layers.conv import Conv2D
-from ..layers.core import Activation, Dense, ReLU
+from ..layers.core import Activation, Dense, Dropout, ReLU
 from ..layers.merging import Add
 from ..layers.normalization import BatchNormalization
 from ..layers.pooling import MaxPooling2D
@@ -108,7 +117,10 @@ class Plan:
             if index in absorbed:  # run by the residual step at its sum's place
                 index += 1
                 continue
-            step = residuals.get(index) or _apply_rules(nodes, index, readers, self.outputs)
+            step = residuals.get(index)
+            if step is None:
+                step = _apply_rules(nodes, index, readers, self.outputs)
+                _fold_dropout(step, nodes, index + len(step.layers), readers, self.outputs)
             steps.append(step)
             index += 1 if index in residuals else len(step.layers)
         self.steps = steps
@@ -183,7 +195,39 @@ def _apply_rules(nodes, index, readers, outputs):
         if following is not None and _is_plain_relu(following.layer) and _reads_only(following, node, readers, outputs):
             return BatchNormStep(node, following)
         return BatchNormStep(node)
+    if (
+        _computes_as(layer, MaxPooling2D)
+        and type(layer)._pool is MaxPooling2D._pool
+        and _drops_alone(following, node.output, readers, outputs)
+    ):
+        return PoolStep(node)
     return LayerStep(node)
+
+
+def _fold_dropout(step, nodes, position, readers, outputs):
+    """Rule 6: folds the node at ``position`` into ``step`` when it is a Dropout that reads the step's
+    output alone."""
+    if not isinstance(step, _FusedStep) or position >= len(nodes):
+        return
+    node = nodes[position]
+    if _drops_alone(node, step.output, readers, outputs):
+        step.dropout = node.layer
+        step.layers += (node.layer,)
+        step.output = node.output
+
+
+def _drops_alone(node, key, readers, outputs):
+    """Whether ``node`` is a Dropout called on the value under ``key`` alone (with no arguments of its
+    own), and nothing else (and no model output) needs that value."""
+    return (
+        node is not None
+        and _computes_as(node.layer, Dropout)
+        and node.inputs == (key,)
+        and node.pack is None
+        and not node.arguments
+        and readers.get(key) == 1
+        and key not in outputs
+    )
 
 
 def _reads_only(reader, node, readers, outputs):
@@ -288,24 +332,60 @@ def _one_by_one(layers, x, training):
     return x
 
 
-class ConvStep:
+class _FusedStep:
+    """What the steps of rules 1-5 share: the Dropout rule 6 may fold into their op (then the last
+    of their ``layers``)."""
+
+    dropout = None
+
+    def _folded(self, dtype, training):
+        """How the folded Dropout runs this call, on the op's output of ``dtype``: ``(rate, noise_shape,
+        seed)``, the op's ``dropout`` argument, when it drops values inside the op (built, taking
+        ``dtype`` without a cast, as its own call would); ``()`` when it is the identity
+        (inference, rate 0); None when there is none or it runs as a layer after the op (``_after``)."""
+        layer = self.dropout
+        if layer is None or not layer.built or layer._input_dtype != dtype or layer.input_spec is not None:
+            return None
+        if training is None:
+            training = layer._inherited_training
+        if not training or layer.rate == 0:  # the identity: Dropout's call returns its input
+            return ()
+        return (layer.rate, layer.noise_shape, layer.seed)
+
+    def _after(self, out, folded, training):
+        """``out`` past the folded Dropout, given what ``_folded`` said (the layer's own call when it did
+        not run in the op)."""
+        if self.dropout is None or folded is not None:
+            return out
+        return self.dropout(out, training=training)
+
+
+def _op_dropout(folded):
+    """``_FusedStep._folded``'s answer as the op's ``dropout`` argument."""
+    return folded or None
+
+
+class ConvStep(_FusedStep):
     """Rules 1 and 2: a Conv2D (and the 2x2 MaxPooling2D after it) as one op."""
 
     def __init__(self, node, pool_node=None):
         self.layers = (node.layer,) if pool_node is None else (node.layer, pool_node.layer)
+        self.pool = pool_node is not None
         self.inputs = node.inputs
         self.output = node.output if pool_node is None else pool_node.output
 
     def __call__(self, x, training):
         conv = self.layers[0]
-        pool = len(self.layers) == 2
-        if not _ready(conv, x) or (pool and not self._pools(conv, self.layers[1])):
+        if not _ready(conv, x) or (self.pool and not self._pools(conv, self.layers[1])):
             return _one_by_one(self.layers, x, training)
         relu = conv.activation is activations.relu
+        plain = relu or conv.activation is activations.linear
+        folded = self._folded(conv._dtype, training) if plain else None
         out = fused_ops.conv2d_bias_relu(
-            x, conv.kernel, conv.bias, conv.strides, conv.padding.upper(), conv.dilation_rate, relu, max_pool=pool
-        )
-        return out if relu or conv.activation is activations.linear else conv.activation(out)
+            x, conv.kernel, conv.bias, conv.strides, conv.padding.upper(), conv.dilation_rate, relu,
+            max_pool=self.pool, dropout=_op_dropout(folded),
+        )  # fmt: skip
+        return self._after(out if plain else conv.activation(out), folded, training)
 
     @staticmethod
     def _pools(conv, pool):
@@ -320,7 +400,7 @@ class ConvStep:
         )
 
 
-class DenseStep:
+class DenseStep(_FusedStep):
     """Rule 3: a Dense layer's product, bias and ReLU as one op."""
 
     def __init__(self, node):
@@ -329,23 +409,27 @@ class DenseStep:
     def __call__(self, x, training):
         dense = self.layers[0]
         if not _ready(dense, x):
-            return dense(x, training=training)
+            return _one_by_one(self.layers, x, training)
         relu = dense.activation is activations.relu
+        plain = relu or dense.activation is activations.linear
+        # On a higher-rank input the product runs on its rows: a noise shape would not fit them.
+        folded = self._folded(dense._dtype, training) if plain and x.ndim == 2 else None
         if x.ndim == 2:
-            out = fused_ops.dense_bias_relu(x, dense.kernel, dense.bias, relu)
+            out = fused_ops.dense_bias_relu(x, dense.kernel, dense.bias, relu, dropout=_op_dropout(folded))
         else:  # on the last axis of a higher-rank input
             leading = tuple(x.shape[:-1])
             flat = fused_ops.dense_bias_relu(array_ops.reshape(x, (-1, x.shape[-1])), dense.kernel, dense.bias, relu)
             out = array_ops.reshape(flat, (*leading, dense.units))
-        return out if relu or dense.activation is activations.linear else dense.activation(out)
+        return self._after(out if plain else dense.activation(out), folded, training)
 
 
-class BatchNormStep:
+class BatchNormStep(_FusedStep):
     """Rule 4: BatchNormalization in training, with the ReLU after it, as one op (in inference, the
     layers' own calls)."""
 
     def __init__(self, node, relu_node=None):
         self.layers = (node.layer,) if relu_node is None else (node.layer, relu_node.layer)
+        self.relu = relu_node is not None
         self.inputs = node.inputs
         self.output = node.output if relu_node is None else relu_node.output
 
@@ -356,12 +440,29 @@ class BatchNormStep:
         synchronized = norm.synchronized and collective_ops.in_parallel_job()
         if synchronized or not (training and norm.trainable and _ready(norm, x) and norm._channel_axis == x.ndim - 1):
             return _one_by_one(self.layers, x, training)
-        if len(self.layers) == 2 and not _is_plain_relu(self.layers[1]):
+        if self.relu and not _is_plain_relu(self.layers[1]):
             return _one_by_one(self.layers, x, training)
-        relu = len(self.layers) == 2
-        out, mean, variance = fused_ops.batch_norm_training(x, norm.gamma, norm.beta, norm.epsilon, relu=relu)
+        folded = self._folded(norm._dtype, training)
+        out, mean, variance = fused_ops.batch_norm_training(
+            x, norm.gamma, norm.beta, norm.epsilon, relu=self.relu, dropout=_op_dropout(folded)
+        )
         norm._update_moving_statistics(mean, variance)
-        return out
+        return self._after(out, folded, training)
+
+
+class PoolStep(_FusedStep):
+    """Rule 5: a MaxPooling2D with the Dropout after it as one op in training (in inference, the layers'
+    own calls)."""
+
+    def __init__(self, node):
+        self.layers, self.inputs, self.output = (node.layer,), node.inputs, node.output
+
+    def __call__(self, x, training):
+        pool = self.layers[0]
+        folded = self._folded(pool._dtype, training) if _ready(pool, x) else None
+        if not folded:
+            return _one_by_one(self.layers, x, training)
+        return fused_ops.max_pool2d_dropout(x, pool.pool_size, pool.strides, pool.padding.upper(), folded)
 
 
 class ResidualStep:
