@@ -111,7 +111,7 @@ def norm_relu_unfused(self, x, training):
     norm = self.layers[0]
     y, mean, variance = fused_ops.batch_norm_training(x, norm.gamma, norm.beta, norm.epsilon)
     norm._update_moving_statistics(mean, variance)
-    return self.layers[1](y) if len(self.layers) == 2 else y
+    return self._after(self.layers[1](y) if self.relu else y, None, training)
 
 def residual_unfused(self, x, shortcut, training):
     """ResidualStep without the fusion: the normalization as rule 4's op, then the Add and ReLU layers."""

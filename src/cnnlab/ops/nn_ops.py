@@ -345,7 +345,9 @@ def _keep_scale(shape, dtype, rate, noise_shape, seed):
     except ValueError:
         raise ValueError(f"dropout: noise_shape={list(mask_shape)} does not broadcast to x.shape={shape}.") from None
     draw = cnnlab_random.generator_for(seed, "dropout").random(mask_shape, dtype=np.float32)
-    return (draw >= rate).astype(dtype) * dtype.type(1 / (1 - rate))
+    keep = draw >= rate
+    # The flags times the factor in the result's dtype: 1 / (1 - rate) where kept, 0 where dropped.
+    return np.multiply(keep, dtype.type(1 / (1 - rate)), dtype=dtype, out=draw if dtype == draw.dtype else None)
 
 
 def moments(x, axes, shift=None, keepdims=False, name=None):

@@ -295,7 +295,7 @@ def _is_plain_relu(layer):
 
 
 class LayerStep:
-    """Rule 5: one layer, called as Keras calls it (a ``training`` given to the call itself, as in
+    """Rule 7: one layer, called as Keras calls it (a ``training`` given to the call itself, as in
     ``base_model(x, training=False)``, wins over the model's)."""
 
     def __init__(self, node):
