@@ -230,9 +230,9 @@ def test_sequential_runs_conv_then_pool_as_one_op_with_the_same_values_and_gradi
     calls = []
     fused_op = fused_ops.conv2d_bias_relu
 
-    def spy(*args, max_pool=False):
+    def spy(*args, max_pool=False, **kwargs):
         calls.append(max_pool)
-        return fused_op(*args, max_pool=max_pool)
+        return fused_op(*args, max_pool=max_pool, **kwargs)
 
     monkeypatch.setattr(fused_ops, "conv2d_bias_relu", spy)
     with tf.GradientTape() as tape:
@@ -263,9 +263,9 @@ def test_other_activations_and_pools_run_as_separate_layers(conv, pool, monkeypa
     model = tf.keras.Sequential([layers.Input((10, 10, 1)), conv(), pool()])
     fused_op = fused_ops.conv2d_bias_relu
 
-    def refuse_pool(*args, max_pool=False):
+    def refuse_pool(*args, max_pool=False, **kwargs):
         assert not max_pool
-        return fused_op(*args)
+        return fused_op(*args, **kwargs)
 
     monkeypatch.setattr(fused_ops, "conv2d_bias_relu", refuse_pool)
     x = rng.standard_normal((2, 10, 10, 1)).astype(np.float32)
