@@ -18,6 +18,7 @@ from cnnlab.keras.layers import (
     ReLU,
 )
 from cnnlab.keras.models import planner
+from cnnlab.kernels import dropout as dropout_kernels
 from cnnlab.ops import fused_ops
 
 rng = np.random.default_rng(31)
@@ -194,3 +195,27 @@ def test_a_dropout_in_the_fused_ops_scales_the_kept_values():
     kept = out != 0
     assert 0.7 < kept.mean() < 0.8
     np.testing.assert_array_equal(out[kept], x.numpy()[kept] * np.float32(1 / 0.75))
+
+
+@pytest.mark.parametrize(
+    "shape, noise_shape, contiguous",
+    [((64, 32, 32, 8), None, True), ((64, 32, 32, 8), (64, 1, 1, 8), True), ((6, 5, 4), None, False)],
+)
+def test_the_dropout_kernels_against_numpy(shape, noise_shape, contiguous):
+    """Split over the threads (a big array), broadcast (a noise shape) or not contiguous: NumPy's products."""
+    values = rng.standard_normal(shape).astype(np.float32)
+    if not contiguous:
+        values = np.ascontiguousarray(values.transpose(2, 1, 0)).transpose(2, 1, 0)
+    keep_scale = (rng.random(noise_shape or shape) >= 0.4).astype(np.float32) * np.float32(1 / 0.6)
+    expected = values * keep_scale
+    out = np.empty_like(values)
+    assert dropout_kernels.scale(values, keep_scale, out=out) is out
+    assert out.tobytes() == expected.tobytes()
+    relu_out = np.maximum(values, 0) * keep_scale  # the op's output: a ReLU, then the dropout
+    dy = rng.standard_normal(shape).astype(np.float32)
+    gradient = dropout_kernels.scale_gradient(dy, keep_scale, np.empty_like(dy), relu_out=relu_out)
+    assert gradient.tobytes() == (dy * keep_scale * (relu_out > 0)).tobytes()
+    np.testing.assert_array_equal(gradient, np.where((values > 0) & (keep_scale > 0), dy * keep_scale, 0))
+    expected = dy * keep_scale
+    assert dropout_kernels.scale_gradient(dy, keep_scale, dy) is dy  # in place
+    assert dy.tobytes() == expected.tobytes()

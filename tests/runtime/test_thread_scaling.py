@@ -11,6 +11,7 @@ from cnnlab import runtime
 from cnnlab.kernels import batch_norm as norm_kernels
 from cnnlab.kernels import broadcast, windows
 from cnnlab.kernels import conv as conv_kernels
+from cnnlab.kernels import dropout as dropout_kernels
 from cnnlab.kernels import matmul as products
 from cnnlab.kernels import pool as pool_kernels
 from cnnlab.kernels import relu as relu_kernels
@@ -57,6 +58,7 @@ X_WIDE, W_WIDE = normal(32, 8, 8, 64), normal(3, 3, 64, 64) * 0.05
 A, B = normal(600, 300), normal(300, 200)
 THIN_A, THIN_B = normal(9, 20000), normal(20000, 10)
 IMAGES = normal(64, 32, 32, 8)
+KEEP_SCALE = (rng.random(IMAGES.shape) >= 0.3).astype(np.float32) / np.float32(0.7)
 BN_X, BN_DY, BN_RES = normal(32, 16, 16, 32), normal(32, 16, 16, 32), normal(32, 16, 16, 32)
 SMALL_CHUNKS = [
     (tuning, "WINOGRAD_CHUNK_BYTES", 1 << 16), (tuning, "NORMALIZE_BLOCK_BYTES", 1 << 16), (tuning, "WINDOWS_PER_PRODUCT", 800)
@@ -93,7 +95,7 @@ KERNELS = {
         lambda: [products.matmul(A, B), products.matmul(B.T, A.T), products.matmul_in_pieces(THIN_A, THIN_B)], []),
     "2x2 max pool and its gradient": (lambda: pool_step(IMAGES, geometry_2d((32, 32), (2, 2), (2, 2))), []),
     "3x3 max pool by taps and its gradient": (lambda: pool_step(IMAGES, geometry_2d((32, 32), (3, 3), (2, 2), padding="SAME")), []),
-    "element-wise: ReLU, its gradient, a channel vector, padding, im2col, col2im": (lambda: elementwise(IMAGES), []),
+    "element-wise: ReLU, its gradient, a channel vector, padding, im2col, col2im, dropout": (lambda: elementwise(IMAGES), []),
     "batch normalization's passes": (lambda: batch_norm(BN_X, BN_DY, BN_RES), SMALL_CHUNKS),
 }
 
@@ -110,6 +112,8 @@ def elementwise(x):
     return [
         relu,
         relu_kernels.relu_backward(x * 3, relu, out=np.empty_like(x)),
+        dropout_kernels.scale(x, KEEP_SCALE, out=np.empty_like(x)),
+        dropout_kernels.scale_gradient(x * 3, KEEP_SCALE, np.empty_like(x), relu_out=relu * KEEP_SCALE),
         broadcast.apply(np.add, x, VECTOR),
         windows.pad_spatial(x, geo),
         columns,

@@ -31,6 +31,7 @@ import numpy as np
 from ..autodiff import GradientTape, is_recording, is_watched, record
 from ..kernels import batch_norm as norm_kernels
 from ..kernels import conv as conv_kernels
+from ..kernels import dropout as dropout_kernels
 from ..kernels import matmul as products
 from ..kernels import pool as pool_kernels
 from ..kernels import relu as relu_kernels
@@ -198,17 +199,17 @@ def _drop_in_place(out, dropout):
     if noise_shape is not None:  # None entries take the output's size, as in Keras's Dropout
         noise_shape = tuple(size if entry is None else entry for entry, size in zip(noise_shape, out.shape))
     keep_scale = nn_ops._keep_scale(out.shape, out.dtype, rate, noise_shape, seed)
-    np.multiply(out, keep_scale, out=out)
+    dropout_kernels.scale(out, keep_scale, out=out)
     return keep_scale
 
 
 def _gated_gradient(dy, out, relu, keep_scale):
     """The gradient reaching an op's output pass from ``dy`` (the gradient of its ``out``): times the
-    dropout's keep factor, then gated by the ReLU (``out > 0`` marks the cells both kept)."""
+    dropout's keep factor, then gated by the ReLU (``out > 0`` marks the cells both kept), in one
+    pass into a buffer of the op's own."""
     if keep_scale is None:
         return _relu_backward(dy, out) if relu else dy
-    scaled = np.multiply(dy, keep_scale, out=empty(dy.shape, dy.dtype))
-    return relu_kernels.relu_backward(scaled, out, out=scaled) if relu else scaled
+    return dropout_kernels.scale_gradient(dy, keep_scale, empty(dy.shape, dy.dtype), relu_out=out if relu else None)
 
 
 def _gate(dy, relu_out):

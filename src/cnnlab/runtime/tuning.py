@@ -77,6 +77,10 @@ WINOGRAD_CHUNK_BYTES = 1 << 20
 # inside a core's L2 cache).
 RELU_ROW = 1 << 14
 
+# Dropout's gradient is scaled and gated by the ReLU a block of this many values at a time
+# (three blocks of 64 KiB of float32 in a core's L2 cache between the two products).
+DROPOUT_BLOCK = 1 << 14
+
 # A per-channel vector is applied to rows of at most this many values (128 KiB of float32).
 BROADCAST_ROW_VALUES = 1 << 15
 
