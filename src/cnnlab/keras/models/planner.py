@@ -27,8 +27,9 @@ Rules, tried in order at each node:
    output in place by the keep factor (the same draws ``tf.nn.dropout`` makes, from the
    same generator: the same mask and values as the layer's own call) and scales the
    gradient in its backward pass; in inference the identity, as the layer.  Where the
-   step's op cannot take it this call (another activation after a Conv2D or Dense, the
-   step falling back to its layers), the Dropout layer runs after it.
+   step's op cannot take it this call (another activation after a Conv2D or Dense, a
+   Dense on a rank-3 input, the step falling back to its layers), the Dropout layer runs
+   after it.  (A Dropout after rule 0's step runs as its own layer.)
 7. Any other layer, and a layer called on several tensors or with arguments of its own
    (``training=False``): ``layer(x, training=training)``.
 
