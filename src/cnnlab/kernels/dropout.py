@@ -25,7 +25,7 @@ def scale(values, keep_scale, out):
     def part(cells):
         np.multiply(flat_values[cells], flat_scale[cells], out=flat_out[cells])
 
-    threads.parallel_parts(part, flat_out.size, 3 * flat_out.size)
+    threads.parallel_parts(part, flat_out.size, flat_out.size)
     return out
 
 
@@ -49,7 +49,7 @@ def scale_gradient(dy, keep_scale, out, relu_out=None):
             if flat_relu is not None:
                 np.multiply(flat_out[block], flat_relu[block] > 0, out=flat_out[block])
 
-    threads.parallel_parts(part, flat_out.size, (3 if relu_out is None else 4) * flat_out.size)
+    threads.parallel_parts(part, flat_out.size, flat_out.size)
     return out
 
 

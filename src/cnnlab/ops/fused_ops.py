@@ -177,7 +177,7 @@ def max_pool2d_dropout(x, ksize, strides, padding, dropout):
     if x._value.dtype.kind != "f":
         raise TypeError(f"max_pool2d_dropout: expected a float tensor for x; received dtype={x.dtype.name}.")
     geometry = pool_ops._pool_geometry(x, ksize, strides, padding, "NHWC", "max_pool2d", allow_explicit=True)
-    out, argmax = pool_kernels.max_pool(x._value, geometry, with_argmax=is_watched(x), empty=empty)
+    out, argmax = pool_kernels.max_pool(x._value, geometry, with_argmax=is_watched(x))
     keep_scale = _drop_in_place(out, dropout)
     input_shape = x.shape
 
@@ -185,7 +185,7 @@ def max_pool2d_dropout(x, ksize, strides, padding, dropout):
         if is_recording():
             return (pool_ops._max_pool_grad(math_ops.multiply(dy, Tensor(keep_scale)), argmax, input_shape, geometry),)
         scaled = _gated_gradient(dy._value, out, False, keep_scale)
-        return (Tensor(pool_kernels.max_pool_backward(scaled, argmax, tuple(input_shape), geometry, empty)),)
+        return (Tensor(pool_kernels.max_pool_backward(scaled, argmax, tuple(input_shape), geometry)),)
 
     return record(out, (x,), grad)
 
