@@ -35,9 +35,7 @@ def _blocks(rows):
     threads then take as many each)."""
     count = len(rows)
     by_bytes = max(1, tuning.NORMALIZE_BLOCK_BYTES // (rows.shape[1] * rows.itemsize))
-    chunks = tuning.MIN_CHUNKS
-    wanted = -(-max(-(-count // by_bytes), chunks) // chunks) * chunks
-    per_block = max(1, -(-count // min(count, wanted)))
+    per_block = max(1, -(-count // threads.balanced_chunk_count(count, by_bytes)))
     return per_block, -(-count // per_block)
 
 

@@ -171,8 +171,7 @@ def chunk_count(m, tiles, channels, itemsize, n):
     where the batch allows, so that two or four threads (which take whole chunks) get the
     same number of images."""
     per_image = (m + 2) ** 2 * tiles.per_image * channels * itemsize
-    by_bytes = -(-n // max(1, tuning.WINOGRAD_CHUNK_BYTES // per_image))
-    return max(1, min(n, -(-by_bytes // tuning.MIN_CHUNKS) * tuning.MIN_CHUNKS))
+    return threads.balanced_chunk_count(n, max(1, tuning.WINOGRAD_CHUNK_BYTES // per_image))
 
 
 def chunk_bounds(chunk_range, chunks, n):

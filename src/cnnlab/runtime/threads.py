@@ -163,6 +163,14 @@ def split(n, parts):
     return [slice(bounds[i], bounds[i + 1]) for i in range(parts)]
 
 
+def balanced_chunk_count(n, per_chunk):
+    """How many chunks ``n`` items go in, at most about ``per_chunk`` items each: a multiple of
+    ``tuning.MIN_CHUNKS`` (two or four threads, which take whole chunks, then take as many each),
+    but never more than ``n`` (and at least 1)."""
+    by_size = -(-n // per_chunk)
+    return max(1, min(n, -(-by_size // tuning.MIN_CHUNKS) * tuning.MIN_CHUNKS))
+
+
 def splits_work(n, elements):
     """Whether ``parallel_parts(task, n, elements)`` would hand out more than one part."""
     return min(count(), n) > 1 and elements >= tuning.MIN_ELEMENTS and not getattr(_in_part, "active", False)
