@@ -24,6 +24,52 @@ def keras_numpy(value):
     return keras3.ops.convert_to_numpy(value)
 
 
+# ---- learning-rate schedules ----------------------------------------------------------------------
+
+COSINE_CASES = [
+    {"initial_learning_rate": 0.1, "decay_steps": 100},
+    {"initial_learning_rate": 0.05, "decay_steps": 37, "alpha": 0.1},
+    {"initial_learning_rate": 0.0, "decay_steps": 50, "warmup_target": 0.2, "warmup_steps": 20},
+    {"initial_learning_rate": 0.01, "decay_steps": 10, "alpha": 0.5, "warmup_target": 0.1, "warmup_steps": 5},
+]
+
+
+@pytest.mark.parametrize("kwargs", COSINE_CASES, ids=[str(i) for i in range(len(COSINE_CASES))])
+def test_cosine_decay_matches_keras(kwargs):
+    """CosineDecay's rate at every step through the warm-up, the cosine and past its end, to 1e-6; the same config."""
+    ours = optimizers.schedules.CosineDecay(**kwargs)
+    theirs = keras3.optimizers.schedules.CosineDecay(**kwargs)
+    steps = range(0, int(kwargs["decay_steps"] + kwargs.get("warmup_steps", 0)) + 15)
+    np.testing.assert_allclose(
+        [float(ours(step)) for step in steps], [float(keras_numpy(theirs(step))) for step in steps], rtol=1e-6, atol=1e-8
+    )
+    assert ours.get_config() == theirs.get_config()
+    assert ours(tf.Variable(np.int64(3), trainable=False)).dtype == np.float32
+
+
+def test_cosine_decay_drives_an_optimizer_as_in_keras():
+    """SGD with momentum and a cosine schedule: four steps leave Keras's weights; the schedule survives a config."""
+    weights = rng.standard_normal((3, 2)).astype(np.float32)
+    ours = optimizers.SGD(optimizers.schedules.CosineDecay(0.1, decay_steps=3), momentum=0.9, nesterov=True)
+    theirs = keras3.optimizers.SGD(keras3.optimizers.schedules.CosineDecay(0.1, decay_steps=3), momentum=0.9, nesterov=True)
+    our_var, their_var = tf.Variable(weights), keras3.Variable(weights)
+    for _ in range(4):
+        grad = rng.standard_normal(weights.shape).astype(np.float32)
+        ours.apply_gradients([(tf.constant(grad), our_var)])
+        theirs.apply_gradients([(keras3.ops.convert_to_tensor(grad), their_var)])
+    np.testing.assert_allclose(our_var.numpy(), keras_numpy(their_var), rtol=1e-6, atol=1e-7)
+    again = optimizers.SGD.from_config(ours.get_config())
+    assert isinstance(again._learning_rate, optimizers.schedules.CosineDecay)
+    assert again._learning_rate.get_config() == ours._learning_rate.get_config()
+
+
+def test_cosine_decay_rejects_bad_lengths():
+    with pytest.raises(ValueError, match="decay_steps=0"):
+        optimizers.schedules.CosineDecay(0.1, decay_steps=0)
+    with pytest.raises(ValueError, match="warmup_steps=-2"):
+        optimizers.schedules.CosineDecay(0.1, decay_steps=10, warmup_target=0.2, warmup_steps=-2)
+
+
 # ---- optimizers ---------------------------------------------------------------------------------
 
 OPTIMIZER_CASES = [

@@ -189,7 +189,68 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
 
 
-_SCHEDULES = {cls.__name__: cls for cls in (ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay)}
+class CosineDecay(LearningRateSchedule):
+    """A cosine from ``initial_learning_rate`` down to ``alpha * initial_learning_rate``, after an
+    optional linear warm-up (Loshchilov & Hutter, SGDR, 2017).
+
+    Without a warm-up the rate at ``step`` is
+    ``initial_learning_rate * ((1 - alpha) * 0.5 * (1 + cos(pi * min(step, decay_steps) / decay_steps)) + alpha)``.
+    With ``warmup_target`` set, the rate first rises linearly from ``initial_learning_rate`` to
+    ``warmup_target`` over ``warmup_steps`` steps, then the cosine runs from ``warmup_target`` over
+    the next ``decay_steps`` steps; after them it stays at its last value.
+
+    Args:
+        initial_learning_rate: the rate at step 0.
+        decay_steps: positive; the length of the cosine, in steps.
+        alpha: the last rate as a fraction of the cosine's first.
+        name: a label kept in the config.
+        warmup_target: the rate the warm-up reaches (None: no warm-up).
+        warmup_steps: the length of the warm-up, in steps.
+
+    Example:
+        >>> lr = CosineDecay(0.1, decay_steps=100)
+        >>> [round(float(lr(s)), 4) for s in (0, 50, 100, 150)]
+        [0.1, 0.05, 0.0, 0.0]
+    """
+
+    def __init__(
+        self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay", warmup_target=None, warmup_steps=0
+    ):
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = _positive_decay_steps(decay_steps)
+        self.alpha = alpha
+        self.name = name
+        self.warmup_target = warmup_target
+        if warmup_target is not None and warmup_steps != 0:
+            _positive_decay_steps(warmup_steps, argument="warmup_steps")
+        self.warmup_steps = warmup_steps
+
+    def __call__(self, step):
+        step = _step_value(step)
+        if self.warmup_target is None:
+            return _as_learning_rate(self._cosine(min(step, self.decay_steps), self.initial_learning_rate))
+        step = min(step, self.decay_steps + self.warmup_steps)
+        if step < self.warmup_steps:
+            rise = self.warmup_target - self.initial_learning_rate
+            return _as_learning_rate(rise * (step / self.warmup_steps) + self.initial_learning_rate)
+        return _as_learning_rate(self._cosine(step - self.warmup_steps, self.warmup_target))
+
+    def _cosine(self, step, start):
+        cosine = 0.5 * (1.0 + math.cos(math.pi * (step / self.decay_steps)))
+        return start * ((1 - self.alpha) * cosine + self.alpha)
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "alpha": self.alpha,
+            "name": self.name,
+            "warmup_target": self.warmup_target,
+            "warmup_steps": self.warmup_steps,
+        }
+
+
+_SCHEDULES = {cls.__name__: cls for cls in (ExponentialDecay, InverseTimeDecay, PiecewiseConstantDecay, CosineDecay)}
 
 
 def serialize(schedule):
