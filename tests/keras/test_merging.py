@@ -197,3 +197,19 @@ def test_every_merge_layer_exports_to_onnx(tmp_path):
     x_a, x_b = rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal((3, 2, 4)).astype(np.float32)
     (got,) = ort.InferenceSession(str(tmp_path / "merges.onnx")).run(None, {"a": x_a, "b": x_b})
     np.testing.assert_allclose(got, model([x_a, x_b]).numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["Add", "Concatenate"])
+def test_a_loaded_model_with_a_merge_layer_saves_and_loads_again(tmp_path, name):
+    """A merge layer rebuilt from a file records one input shape per input, so the file it is saved to loads."""
+    inputs = keras.Input(shape=(4, 4, 2))
+    branch = keras.layers.Conv2D(2, 3, padding="same")(inputs)
+    outputs = getattr(keras.layers, name)(name="merge")([branch, inputs])
+    model = keras.Model(inputs, outputs)
+    model.save(tmp_path / "first.keras")
+    loaded = keras.models.load_model(tmp_path / "first.keras")
+    assert [tuple(shape) for shape in loaded.get_layer("merge")._build_input_shape] == [(None, 4, 4, 2)] * 2
+    loaded.save(tmp_path / "second.keras")
+    again = keras.models.load_model(tmp_path / "second.keras")
+    x = np.random.default_rng(3).standard_normal((2, 4, 4, 2)).astype(np.float32)
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -442,7 +442,9 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
             input_shape = tuple(build_config["input_shape"])
             instance.build(input_shape)
             if instance._build_input_shape is None:  # a layer without a build() of its own
-                instance._build_input_shape = (None, *input_shape[1:])
+                from .layers.base import _map_shapes, _unbatched
+
+                instance._build_input_shape = _map_shapes(_unbatched, input_shape)
         compile_config = config.get("compile_config")
         if compile_config:
             compile_from_config(instance, compile_config, custom_objects)

@@ -721,7 +721,8 @@ def _marks_built(build):
         build(self, input_shape, *args, **kwargs)
         self.built = True
         if self._build_input_shape is None and input_shape is not None:
-            self._build_input_shape = (None, *tuple(input_shape)[1:])
+            # One shape, or one per input of a merge layer: each with its batch axis unknown.
+            self._build_input_shape = _map_shapes(_unbatched, input_shape)
 
     return wrapper
 
