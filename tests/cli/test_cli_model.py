@@ -91,7 +91,7 @@ def test_a_diverging_run_stops_with_one_line(cli, tmp_path):
     assert not (tmp_path / "r" / "checkpoint").exists()
 
 
-@pytest.mark.parametrize("model_name", ["seed-dropout", "deep"])
+@pytest.mark.parametrize("model_name", ["seed-dropout", "deep", "small-resnet"])
 def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(cli, tmp_path, monkeypatch, model_name):
     args = ("train", "--model", model_name, "--epochs", "3", "--batch-size", "16", "--seed", "7")
     assert cli(*args, "--out", tmp_path / "straight")[0] == 0
@@ -366,3 +366,32 @@ def test_augment_without_shifts_mirrors_half_of_the_images_and_moves_nothing_els
 def test_the_deep_model_trains_on_mirrored_images_only(cli, tmp_path):
     status, out, _ = cli("train", "--model", "deep", "--epochs", "1", "--limit", "30", "--out", tmp_path / "d")
     assert status == 0 and out.splitlines()[0].endswith("adam lr 0.001, mirrored images")
+
+
+def test_small_resnet_trains_with_nesterov_sgd_on_a_cosine_to_zero(cli, tmp_path):
+    run = tmp_path / "r"
+    args = ("train", "--model", "small-resnet", "--limit", "30")
+    status, out, err = cli(*args, "--epochs", "2", "--batch-size", "8", "--out", run)
+    assert status == 0, err
+    assert out.splitlines()[0].endswith("sgd lr 0.05 on a cosine to 0, shifted and mirrored images")
+    optimizer = tf.keras.models.load_model(run / "model.keras").optimizer
+    assert isinstance(optimizer, tf.keras.optimizers.SGD)
+    assert (optimizer.momentum, optimizer.nesterov, optimizer.weight_decay) == (0.9, True, 5e-3)
+    schedule = optimizer._learning_rate
+    assert isinstance(schedule, tf.keras.optimizers.schedules.CosineDecay)
+    # 24 training images in batches of 8: 3 steps an epoch; the rate reaches 0 at the run's last step.
+    assert (schedule.initial_learning_rate, schedule.decay_steps, int(optimizer.iterations)) == (0.05, 6, 6)
+    assert float(schedule(6)) == 0.0 and float(schedule(3)) == pytest.approx(0.025)
+
+    # Given more epochs, a resumed run stretches its cosine to its new end.
+    status, out, err = cli("train", "--resume", run, "--epochs", "4")
+    assert status == 0, err
+    optimizer = tf.keras.models.load_model(run / "model.keras").optimizer
+    assert (optimizer._learning_rate.decay_steps, int(optimizer.iterations)) == (12, 12)
+
+    # Another optimizer keeps the model's schedule but not SGD's momentum and decay.
+    status, out, err = cli(*args, "--optimizer", "adam", "--epochs", "1", "--out", tmp_path / "a")
+    assert status == 0, err
+    assert "adam lr 0.001 on a cosine to 0" in out.splitlines()[0]
+    optimizer = tf.keras.models.load_model(tmp_path / "a" / "model.keras").optimizer
+    assert isinstance(optimizer, tf.keras.optimizers.Adam) and optimizer.weight_decay is None

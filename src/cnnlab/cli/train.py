@@ -195,8 +195,11 @@ def run(args):
     out_dir = settings["out"]
     detected = not args.resume and args.data is not None and args.dataset is None
     data = _prepare_data(settings, resumed=model is not None, report=detected)
+    steps_per_epoch = _steps(data["n_train"], settings["batch_size"])
     if model is None:
-        model = _new_model(settings, data["run_data"], steps_per_epoch=_steps(data["n_train"], settings["batch_size"]))
+        model = _new_model(settings, data["run_data"], steps_per_epoch)
+    else:
+        _stretch_cosine_schedule(model, steps_per_epoch * settings["epochs"])
     try:
         history, seconds = _train(model, settings, data, epochs_done, history, seconds)
     except KeyboardInterrupt:
@@ -573,13 +576,28 @@ def _new_model(settings, run_data, steps_per_epoch, processes=1):
     if _scales_lr(settings, processes):
         # The warm-up and the decay are set step by step by callbacks (_learning_rate_callbacks).
         learning_rate *= processes
+    elif spec.cosine_decay:
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            learning_rate, decay_steps=steps_per_epoch * settings["epochs"]
+        )
     elif spec.lr_decay_per_epoch != 1.0:
         learning_rate = keras.optimizers.schedules.ExponentialDecay(
             learning_rate, decay_steps=steps_per_epoch, decay_rate=spec.lr_decay_per_epoch, staircase=True
         )
-    optimizer = getattr(keras.optimizers, OPTIMIZERS[settings["optimizer"]][0])(learning_rate=learning_rate)
+    options = spec.optimizer_options if settings["optimizer"] == spec.optimizer else {}
+    optimizer = getattr(keras.optimizers, OPTIMIZERS[settings["optimizer"]][0])(learning_rate=learning_rate, **options)
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
+
+
+def _stretch_cosine_schedule(model, total_steps):
+    """A resumed run given another --epochs: its cosine learning-rate schedule, if it has one, now ends
+    with the new last step (the rate reaches 0 at the end of the run, not at the end of the old one)."""
+    from .. import keras
+
+    schedule = model.optimizer._learning_rate
+    if isinstance(schedule, keras.optimizers.schedules.CosineDecay):
+        schedule.decay_steps = total_steps
 
 
 def _epoch_generator(seed, epoch):
@@ -599,6 +617,8 @@ def _train(model, settings, data, epochs_done, history, seconds, job=None):
         processes = "" if job is None else f" on {job.size} processes (a global batch of {job.size * batch_size})"
         scaled = job is not None and _scales_lr(settings, job.size)
         lr = f"{settings['lr'] * job.size:g} after a {WARMUP_EPOCHS}-epoch warm-up" if scaled else settings["lr"]
+        if MODELS[settings["model"]].cosine_decay:
+            lr = f"{lr} on a cosine to 0"
         what = "pictures" if data["kind"] == PICTURES else "images"
         print(
             f"training {settings['model']} on {data['n_train']} {what}, validating on {data['n_val']}: "
@@ -733,9 +753,11 @@ def _run_in_job(args, job):
                 "process"
             )
         data = _prepare_data(settings, resumed=model is not None, write=job.rank == 0)
+        global_steps = _steps(data["n_train"], job.size * settings["batch_size"])
         if model is None:  # a new run, or another rank than the one that read the checkpoint
-            global_batch = job.size * settings["batch_size"]
-            model = _new_model(settings, data["run_data"], _steps(data["n_train"], global_batch), job.size)
+            model = _new_model(settings, data["run_data"], global_steps, job.size)
+        else:
+            _stretch_cosine_schedule(model, global_steps * settings["epochs"])
         # Every process starts from rank 0's weights and optimizer state (a checkpoint's, when resuming).
         model.optimizer.build(model.trainable_weights)
         distributed.broadcast_variables(model.variables, root_rank=0)
@@ -827,8 +849,23 @@ def _learning_rate_callbacks(settings, processes):
         return []
     scaled = settings["lr"] * processes
     callbacks = [distributed.callbacks.LearningRateWarmupCallback(initial_lr=scaled, warmup_epochs=WARMUP_EPOCHS)]
-    decay = MODELS[settings["model"]].lr_decay_per_epoch
-    if decay != 1.0:
+    spec = MODELS[settings["model"]]
+    decay = spec.lr_decay_per_epoch
+    if spec.cosine_decay:
+        decay_epochs = max(settings["epochs"] - WARMUP_EPOCHS, 1)
+
+        def cosine(epoch):  # epoch counted in fractions: from 1 after the warm-up to 0 at the run's end
+            return 0.5 * (1.0 + math.cos(math.pi * min((epoch - WARMUP_EPOCHS) / decay_epochs, 1.0)))
+
+        callbacks.append(
+            distributed.callbacks.LearningRateScheduleCallback(
+                initial_lr=scaled,
+                multiplier=cosine,
+                start_epoch=WARMUP_EPOCHS,
+                staircase=False,
+            )
+        )
+    elif decay != 1.0:
         callbacks.append(
             distributed.callbacks.LearningRateScheduleCallback(
                 initial_lr=scaled, multiplier=decay, start_epoch=WARMUP_EPOCHS
