@@ -395,3 +395,13 @@ def test_small_resnet_trains_with_nesterov_sgd_on_a_cosine_to_zero(cli, tmp_path
     assert "adam lr 0.001 on a cosine to 0" in out.splitlines()[0]
     optimizer = tf.keras.models.load_model(tmp_path / "a" / "model.keras").optimizer
     assert isinstance(optimizer, tf.keras.optimizers.Adam) and optimizer.weight_decay is None
+
+
+def test_scale_lr_runs_a_cosine_model_on_its_cosine_after_the_warm_up():
+    settings = {"model": "small-resnet", "lr": 0.05, "epochs": 15, "scale_lr": True}
+    warm_up, cosine = train._learning_rate_callbacks(settings, processes=2)
+    assert warm_up.initial_lr == cosine.initial_lr == 0.1
+    assert (cosine.start_epoch, cosine.staircase) == (train.WARMUP_EPOCHS, False)
+    # From the scaled rate after the 5-epoch warm-up to 0 at the end of epoch 15, counted in fractions.
+    assert [cosine.multiplier(epoch) for epoch in (5, 10, 15, 16)] == pytest.approx([1.0, 0.5, 0.0, 0.0])
+    assert train._learning_rate_callbacks(settings, processes=1) == []
