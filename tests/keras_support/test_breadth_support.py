@@ -41,7 +41,10 @@ def test_cosine_decay_matches_keras(kwargs):
     theirs = keras3.optimizers.schedules.CosineDecay(**kwargs)
     steps = range(0, int(kwargs["decay_steps"] + kwargs.get("warmup_steps", 0)) + 15)
     np.testing.assert_allclose(
-        [float(ours(step)) for step in steps], [float(keras_numpy(theirs(step))) for step in steps], rtol=1e-6, atol=1e-8
+        [float(ours(step)) for step in steps],
+        [float(keras_numpy(theirs(step))) for step in steps],
+        rtol=1e-6,
+        atol=1e-8,
     )
     assert ours.get_config() == theirs.get_config()
     assert ours(tf.Variable(np.int64(3), trainable=False)).dtype == np.float32
@@ -51,7 +54,8 @@ def test_cosine_decay_drives_an_optimizer_as_in_keras():
     """SGD with momentum and a cosine schedule: four steps leave Keras's weights; the schedule survives a config."""
     weights = rng.standard_normal((3, 2)).astype(np.float32)
     ours = optimizers.SGD(optimizers.schedules.CosineDecay(0.1, decay_steps=3), momentum=0.9, nesterov=True)
-    theirs = keras3.optimizers.SGD(keras3.optimizers.schedules.CosineDecay(0.1, decay_steps=3), momentum=0.9, nesterov=True)
+    their_schedule = keras3.optimizers.schedules.CosineDecay(0.1, decay_steps=3)
+    theirs = keras3.optimizers.SGD(their_schedule, momentum=0.9, nesterov=True)
     our_var, their_var = tf.Variable(weights), keras3.Variable(weights)
     for _ in range(4):
         grad = rng.standard_normal(weights.shape).astype(np.float32)

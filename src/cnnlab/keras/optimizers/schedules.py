@@ -194,7 +194,8 @@ class CosineDecay(LearningRateSchedule):
     optional linear warm-up (Loshchilov & Hutter, SGDR, 2017).
 
     Without a warm-up the rate at ``step`` is
-    ``initial_learning_rate * ((1 - alpha) * 0.5 * (1 + cos(pi * min(step, decay_steps) / decay_steps)) + alpha)``.
+    ``initial_learning_rate * ((1 - alpha) * cosine + alpha)`` with
+    ``cosine = 0.5 * (1 + cos(pi * min(step, decay_steps) / decay_steps))``.
     With ``warmup_target`` set, the rate first rises linearly from ``initial_learning_rate`` to
     ``warmup_target`` over ``warmup_steps`` steps, then the cosine runs from ``warmup_target`` over
     the next ``decay_steps`` steps; after them it stays at its last value.
