@@ -209,6 +209,8 @@ def test_a_loaded_model_with_a_merge_layer_saves_and_loads_again(tmp_path, name)
     model.save(tmp_path / "first.keras")
     loaded = keras.models.load_model(tmp_path / "first.keras")
     assert [tuple(shape) for shape in loaded.get_layer("merge")._build_input_shape] == [(None, 4, 4, 2)] * 2
+    alone = keras.layers.deserialize(keras.layers.serialize(loaded.get_layer("merge")))
+    assert [tuple(shape) for shape in alone._build_input_shape] == [(None, 4, 4, 2)] * 2
     loaded.save(tmp_path / "second.keras")
     again = keras.models.load_model(tmp_path / "second.keras")
     x = np.random.default_rng(3).standard_normal((2, 4, 4, 2)).astype(np.float32)
