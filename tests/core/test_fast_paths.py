@@ -701,6 +701,51 @@ def test_parallel_parts_covers_the_axis_once_and_raises_what_a_part_raises(monke
         threads.parallel_parts(fails, 10, elements=tuning.MIN_ELEMENTS)
 
 
+def test_parallel_chunks_runs_each_chunk_once_one_call_a_thread_and_raises_what_a_call_raises(monkeypatch):
+    import threading
+
+    from cnnlab.runtime import threads
+
+    monkeypatch.setattr(STATE, "resolved_threads", 3)
+    for n in (1, 2, 3, 40):
+        calls, taken = [], []
+
+        def task(indices):
+            calls.append(threading.get_ident())
+            for index in indices:
+                taken.append((index, threading.get_ident()))
+                time.sleep(0.0005)  # long enough for the workers to take chunks too
+
+        threads.parallel_chunks(task, n, elements=tuning.MIN_ELEMENTS)
+        assert len(calls) == len(set(calls)) == min(3, n)  # one call on each thread, none on more threads than chunks
+        assert sorted(index for index, _ in taken) == list(range(n))
+    assert len({thread for _, thread in taken}) == 3  # the 40 chunks were shared
+
+    small = []
+    threads.parallel_chunks(lambda indices: small.append(list(indices)), 10, elements=tuning.MIN_ELEMENTS - 1)
+    assert small == [list(range(10))]  # too little work to split: one call, here, the chunks in order
+
+    def nested(indices):  # inside a part: one call, in order, on that thread
+        for _ in indices:
+            inner = []
+            threads.parallel_chunks(lambda chunks: inner.append(list(chunks)), 4, elements=tuning.MIN_ELEMENTS)
+            assert inner == [[0, 1, 2, 3]]
+
+    threads.parallel_chunks(nested, 6, elements=tuning.MIN_ELEMENTS)
+    with STATE.workers_lock:  # another thread has the workers: one call here
+        alone = []
+        threads.parallel_chunks(lambda indices: alone.append(list(indices)), 5, elements=tuning.MIN_ELEMENTS)
+        assert alone == [[0, 1, 2, 3, 4]]
+
+    def fails(indices):
+        for index in indices:
+            if index == 7:
+                raise ValueError("chunk 7 failed")
+
+    with pytest.raises(ValueError, match="chunk 7 failed"):
+        threads.parallel_chunks(fails, 20, elements=tuning.MIN_ELEMENTS)
+
+
 def test_parallel_parts_from_two_threads_at_once_and_no_reference_kept(monkeypatch):
     import threading
     import weakref

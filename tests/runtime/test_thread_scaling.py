@@ -133,9 +133,11 @@ def batch_norm(x, dy, residual):
 
 @pytest.fixture
 def recorded_splits(monkeypatch):
-    """Each ``parallel_parts`` call: ``(parts expected by the rule, parts run, distinct threads)``."""
+    """Each ``parallel_parts`` or ``parallel_chunks`` call: ``(parts expected by the rule, parts run,
+    distinct threads)`` (a part of ``parallel_chunks``: a thread's call, whatever chunks it took;
+    that every chunk was taken once is checked here)."""
     calls = []
-    original = threads.parallel_parts
+    original_parts, original_chunks = threads.parallel_parts, threads.parallel_chunks
 
     def recording(task, n, elements):
         expected = min(threads.count(), n) if threads.splits_work(n, elements) else 1
@@ -145,10 +147,29 @@ def recorded_splits(monkeypatch):
             ran.append(threading.get_ident())
             return task(part)
 
-        original(traced, n, elements)
+        original_parts(traced, n, elements)
+        calls.append((expected, len(ran), len(set(ran))))
+
+    def recording_chunks(task, n, elements):
+        expected = min(threads.count(), n) if threads.splits_work(n, elements) else 1
+        ran, taken = [], []
+
+        def traced(indices):
+            ran.append(threading.get_ident())
+
+            def noted():
+                for index in indices:
+                    taken.append(index)
+                    yield index
+
+            return task(noted())
+
+        original_chunks(traced, n, elements)
+        assert sorted(taken) == list(range(n))
         calls.append((expected, len(ran), len(set(ran))))
 
     monkeypatch.setattr(threads, "parallel_parts", recording)
+    monkeypatch.setattr(threads, "parallel_chunks", recording_chunks)
     yield calls
     STATE.requested_threads = STATE.resolved_threads = None
 

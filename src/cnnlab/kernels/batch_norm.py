@@ -63,18 +63,18 @@ def statistics(x):
     per_block, count = _blocks(rows)
     sums = np.empty((count, 2, channels), x.dtype)
 
-    def part(block_range):
+    def part(indices):
         block_sums = np.empty((2, rows.shape[1]), x.dtype)
         shifted = np.empty((min(per_block, len(rows)), rows.shape[1]), x.dtype)
         ones = np.ones(len(shifted), x.dtype)
-        for index in range(block_range.start, block_range.stop):
+        for index in indices:
             block = rows[index * per_block : (index + 1) * per_block]
             work = np.subtract(block, shift_row, out=shifted[: len(block)])
             np.matmul(ones[: len(block)], work, out=block_sums[0])
             np.einsum("ij,ij->j", work, work, out=block_sums[1])
             _fold(block_sums, channels, sums[index])
 
-    threads.parallel_parts(part, count, rows.size)
+    threads.parallel_chunks(part, count, rows.size)
     total = sums.sum(axis=0, dtype=np.float64)  # the blocks in order
     size = x.size // channels
     mean_shifted, mean_squares = total[0] / size, total[1] / size
@@ -97,8 +97,8 @@ def normalize(x, scale, shift, out, *, residual=None, relu=False):
     zeros = np.zeros(rows.shape[1], x.dtype) if relu else None
     per_block, count = _blocks(rows)
 
-    def part(block_range):
-        for index in range(block_range.start, block_range.stop):
+    def part(indices):
+        for index in indices:
             block = slice(index * per_block, (index + 1) * per_block)
             target = out_rows[block]
             np.multiply(rows[block], scale_row, out=target)
@@ -108,7 +108,7 @@ def normalize(x, scale, shift, out, *, residual=None, relu=False):
             if relu:
                 np.maximum(target, zeros, out=target)
 
-    threads.parallel_parts(part, count, rows.size)
+    threads.parallel_chunks(part, count, rows.size)
     return out
 
 
@@ -127,12 +127,12 @@ def backward_sums(dy, x, mean, inverse_std, *, relu_out=None, gated=None):
     per_block, count = _blocks(rows)
     sums = np.empty((count, 2, channels), x.dtype)
 
-    def part(block_range):
+    def part(indices):
         block_sums = np.empty((2, rows.shape[1]), x.dtype)
         centred = np.empty((min(per_block, len(rows)), rows.shape[1]), x.dtype)
         positive = None if out_rows is None else np.empty(centred.shape, np.bool_)
         ones = np.ones(len(centred), x.dtype)
-        for index in range(block_range.start, block_range.stop):
+        for index in indices:
             block = slice(index * per_block, (index + 1) * per_block)
             g = dy_rows[block]
             size = len(g)
@@ -143,7 +143,7 @@ def backward_sums(dy, x, mean, inverse_std, *, relu_out=None, gated=None):
             np.einsum("ij,ij->j", g, work, out=block_sums[1])
             _fold(block_sums, channels, sums[index])
 
-    threads.parallel_parts(part, count, 3 * rows.size)
+    threads.parallel_chunks(part, count, 3 * rows.size)
     total = sums.sum(axis=0, dtype=np.float64)  # the blocks in order
     return total[0].astype(x.dtype), (total[1] * inverse_std).astype(x.dtype)
 
@@ -156,9 +156,9 @@ def input_gradient(g, x, g_scale, x_scale, offset, out):
     g_row, x_row, offset_row = np.tile(g_scale, tile), np.tile(x_scale, tile), np.tile(offset, tile)
     per_block, count = _blocks(rows)
 
-    def part(block_range):
+    def part(indices):
         scaled = np.empty((min(per_block, len(rows)), rows.shape[1]), x.dtype)
-        for index in range(block_range.start, block_range.stop):
+        for index in indices:
             block = slice(index * per_block, (index + 1) * per_block)
             target = out_rows[block]
             work = np.multiply(rows[block], x_row, out=scaled[: len(target)])
@@ -166,7 +166,7 @@ def input_gradient(g, x, g_scale, x_scale, offset, out):
             np.multiply(g_rows[block], g_row, out=target)
             target += work
 
-    threads.parallel_parts(part, count, 2 * rows.size)
+    threads.parallel_chunks(part, count, 2 * rows.size)
     return out
 
 

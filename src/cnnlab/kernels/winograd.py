@@ -174,10 +174,10 @@ def chunk_count(m, tiles, channels, itemsize, n):
     return threads.balanced_chunk_count(n, max(1, tuning.WINOGRAD_CHUNK_BYTES // per_image))
 
 
-def chunk_bounds(chunk_range, chunks, n):
-    """``(index, first, last)``: each chunk in ``chunk_range`` (a slice of the ``chunks`` chunk indices of
+def chunk_bounds(indices, chunks, n):
+    """``(index, first, last)``: each chunk of ``indices`` (an iterable of the ``chunks`` chunk indices of
     a batch of ``n``) and its images [first, last)."""
-    for index in range(chunk_range.start, chunk_range.stop):
+    for index in indices:
         yield index, n * index // chunks, n * (index + 1) // chunks
 
 
@@ -276,9 +276,9 @@ def conv2d(x, filters, geometry, m, out, *, bias=None, quarters=False, keep=Fals
     kept = empty((a * a, n * tiles.per_image, c), dtype) if keep else None
     corner = a + 1  # entry (1, 1) of a transformed tile: every output cell takes it once (see below)
 
-    def part(chunk_range):
+    def part(indices):
         work = _Work(tiles, -(-n // chunks), dtype)
-        for _, first, last in chunk_bounds(chunk_range, chunks, n):
+        for _, first, last in chunk_bounds(indices, chunks, n):
             count = (last - first) * tiles.per_image
             v = work.array("v", (a * a, count, c)) if kept is None else kept[:, first * tiles.per_image : last * tiles.per_image]
             _transform_input_chunk(_padded_chunk(x, geometry, tiles, first, last, work), tiles, mats, work, v)
@@ -293,7 +293,7 @@ def conv2d(x, filters, geometry, m, out, *, bias=None, quarters=False, keep=Fals
             _transform_both_axes(mats.AT, products.reshape(a, a, count * o), work.array("rows", (m, a, count * o)), y)
             _write_tiles(y.reshape(m, m, last - first, tiles.rows, tiles.cols, o), out, first, last, quarters, work)
 
-    threads.parallel_parts(part, chunks, elements=n * tiles.per_image * a * a * max(c, o))
+    threads.parallel_chunks(part, chunks, elements=n * tiles.per_image * a * a * max(c, o))
     return TiledInput(kept, tiles, quarters) if keep else None
 
 
@@ -307,13 +307,13 @@ def transform_input(x, geometry, m, empty=np.empty):
     kept = empty((a * a, n * tiles.per_image, c), x.dtype)
     chunks = chunk_count(m, tiles, c, x.itemsize, n)
 
-    def part(chunk_range):
+    def part(indices):
         work = _Work(tiles, -(-n // chunks), x.dtype)
-        for _, first, last in chunk_bounds(chunk_range, chunks, n):
+        for _, first, last in chunk_bounds(indices, chunks, n):
             v = kept[:, first * tiles.per_image : last * tiles.per_image]
             _transform_input_chunk(_padded_chunk(x, geometry, tiles, first, last, work), tiles, mats, work, v)
 
-    threads.parallel_parts(part, chunks, elements=kept.size)
+    threads.parallel_chunks(part, chunks, elements=kept.size)
     return TiledInput(kept, tiles, False)
 
 
@@ -489,9 +489,9 @@ def backward(kept, d_out, filters, geometry, input_shape, *, need_input=True, ne
     padded_height, padded_width = tiles.rows * m + 2, tiles.cols * m + 2
     in_place = (top, left, padded_height, padded_width) == (0, 0, height, width)
 
-    def part(chunk_range):
+    def part(indices):
         work = _Work(tiles, -(-n // chunks), dtype)
-        for index, first, last in chunk_bounds(chunk_range, chunks, n):
+        for index, first, last in chunk_bounds(indices, chunks, n):
             count = (last - first) * tiles.per_image
             cells = _gradient_tiles(d_out, tiles, first, last, kept.quarters, work)
             if whole:
@@ -519,7 +519,7 @@ def backward(kept, d_out, filters, geometry, input_shape, *, need_input=True, ne
                     d_input[first:last, rows:].fill(0)  # input a 'valid' conv never read
                     d_input[first:last, :rows, cols:].fill(0)
 
-    threads.parallel_parts(part, chunks, elements=all_tiles * a * a * max(c, o))
+    threads.parallel_chunks(part, chunks, elements=all_tiles * a * a * max(c, o))
     d_filters = None
     if whole:
         d_transformed = np.empty((a * a, c, o), dtype)

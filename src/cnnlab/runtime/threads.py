@@ -201,6 +201,51 @@ def parallel_parts(task, n, elements):
     _side_by_side(workers, [(task, part) for part in others], lambda: task(first))
 
 
+def parallel_chunks(task, n, elements):
+    """Calls ``task(indices)`` once on each thread, at the same time: together the calls take every
+    chunk index in ``range(n)`` once, each thread the next one not yet taken as it comes free.
+
+    For work already cut into chunks that do not depend on the thread count (Winograd's chunks of
+    images, batch normalization's blocks of rows), each written to its own place: a thread that
+    starts late (the hand-off to a worker takes a while to wake it) or runs slow (waiting for the
+    interpreter lock, or for a core) takes fewer chunks, so the threads finish together, where
+    fixed parts of whole chunks leave one waiting for the other.  Which thread runs a chunk
+    changes nothing in its values.
+
+    Args:
+        task: a function of an iterator of chunk indices, which runs each chunk it yields (so
+            that it can make its working arrays once for all of them); chunks run in any
+            order, two at a time, so they must not write to the same places.
+        n: how many chunks.
+        elements: about how many array elements the whole work touches; below
+            ``tuning.MIN_ELEMENTS`` (or with one thread, or inside a part) ``task`` runs
+            once, here, on ``range(n)`` (in order).
+
+    Returns when every chunk is done; an exception raised by any call is raised here (the
+    other threads finish the chunks they take meanwhile).
+    """
+    threads = min(count(), n)
+    if threads < 2 or elements < tuning.MIN_ELEMENTS or getattr(_in_part, "active", False):
+        task(iter(range(n)))
+        return
+    workers = _take_workers(threads - 1)
+    if workers is None:
+        task(iter(range(n)))
+        return
+    next_index = itertools.count().__next__  # atomic under the GIL: no two threads get the same index
+
+    def taken():
+        index = next_index()
+        while index < n:
+            yield index
+            index = next_index()
+
+    def run(_):
+        task(taken())
+
+    _side_by_side(workers, [(run, None)] * len(workers), lambda: run(None))
+
+
 def parallel_items(task, n, after_own_item=None):
     """Calls ``task(i)`` for every ``i`` in ``range(n)``, the calling thread and the workers each taking the next ``i``.
 
