@@ -665,6 +665,29 @@ def test_per_channel_broadcast_by_rows_equals_numpy(array_shape, vector_shape, n
     np.testing.assert_array_equal(broadcast.apply(np.add, array[:, ::2], vector), array[:, ::2] + vector)
 
 
+@pytest.mark.parametrize("numpy_fn", [np.add, np.subtract, np.multiply, np.divide, np.maximum, np.minimum, np.power, np.less])
+def test_two_big_arrays_of_one_shape_split_over_the_cores_equal_numpy(numpy_fn, monkeypatch):
+    from cnnlab.kernels import broadcast
+    from cnnlab.runtime import threads
+
+    a = rng.uniform(0.1, 3.0, (80, 28, 28, 5)).astype(np.float32)  # positive: a real power
+    b = rng.uniform(0.5, 2.0, a.shape).astype(np.float32)
+    calls = []
+    parallel_parts = threads.parallel_parts
+    monkeypatch.setattr(threads, "parallel_parts", lambda *args: calls.append(args[1:]) or parallel_parts(*args))
+    monkeypatch.setattr(STATE, "resolved_threads", 3)
+    got = broadcast.apply(numpy_fn, a, b)
+    np.testing.assert_array_equal(got, numpy_fn(a, b))
+    assert got.dtype == numpy_fn(a, b).dtype
+    # split only where the cut cannot change a bit (power's SIMD lanes and tail may round apart)
+    assert calls == ([(a.size, a.size)] if numpy_fn in broadcast.SPLIT_ANYWHERE else [])
+    calls.clear()
+    np.testing.assert_array_equal(broadcast.apply(numpy_fn, a[:4], b[:4]), numpy_fn(a[:4], b[:4]))  # too small
+    np.testing.assert_array_equal(broadcast.apply(numpy_fn, a[:, ::2], b[:, ::2]), numpy_fn(a[:, ::2], b[:, ::2]))
+    np.testing.assert_array_equal(broadcast.apply(numpy_fn, a, b.astype(np.float64)), numpy_fn(a, b.astype(np.float64)))
+    assert calls == []
+
+
 # ---- work split over the cores ----------------------------------------------------------------
 
 

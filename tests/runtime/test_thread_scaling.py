@@ -95,7 +95,7 @@ KERNELS = {
         lambda: [products.matmul(A, B), products.matmul(B.T, A.T), products.matmul_in_pieces(THIN_A, THIN_B)], []),
     "2x2 max pool and its gradient": (lambda: pool_step(IMAGES, geometry_2d((32, 32), (2, 2), (2, 2))), []),
     "3x3 max pool by taps and its gradient": (lambda: pool_step(IMAGES, geometry_2d((32, 32), (3, 3), (2, 2), padding="SAME")), []),
-    "element-wise: ReLU, its gradient, a channel vector, padding, im2col, col2im, dropout": (lambda: elementwise(IMAGES), []),
+    "element-wise: ReLU, its gradient, a channel vector, a sum, padding, im2col, col2im, dropout": (lambda: elementwise(IMAGES), []),
     "batch normalization's passes": (lambda: batch_norm(BN_X, BN_DY, BN_RES), SMALL_CHUNKS),
 }
 
@@ -115,6 +115,7 @@ def elementwise(x):
         dropout_kernels.scale(x, KEEP_SCALE, out=np.empty_like(x)),
         dropout_kernels.scale_gradient(x * 3, KEEP_SCALE, np.empty_like(x), relu_out=relu * KEEP_SCALE),
         broadcast.apply(np.add, x, VECTOR),
+        broadcast.apply(np.add, x, relu),  # two arrays of one shape
         windows.pad_spatial(x, geo),
         columns,
         windows.col2im(columns.reshape(*x.shape[:3], 3, 3, x.shape[3]), x.shape, geo),

@@ -6,12 +6,20 @@ its inner loop every C values.  Seen as rows of whole trailing axes, such as
 (N, H * W * C), against ``b`` repeated H * W times, the same op runs over long
 contiguous rows, split over cnnlab's threads for big arrays (``runtime.threads``).
 The longer the row, the less NumPy's loop restarts; the tiled vector stays in cache.
+
+Two big arrays of one shape (a gradient summed over the two paths of a residual block)
+are split over the threads too, for the ops that give the same bits however they are cut.
 """
 
 import numpy as np
 
-from ..runtime import threads
+from ..runtime import threads, tuning
 from ..runtime.tuning import BROADCAST_ROW_VALUES as ROW_VALUES
+
+# Ufuncs each of whose values is one correctly rounded operation on two inputs: cut anywhere,
+# they give the same bits.  (``np.power`` and the like may round a SIMD loop's lanes and its
+# scalar tail differently, so where an array is cut would matter.)
+SPLIT_ANYWHERE = frozenset((np.add, np.subtract, np.multiply, np.true_divide, np.maximum, np.minimum))
 
 
 def apply(numpy_fn, a, b):
@@ -22,7 +30,31 @@ def apply(numpy_fn, a, b):
     if _is_channel_vector_for(a, b):
         rows, vector = _rows_and_tiled_vector(b, a)
         return _by_rows(numpy_fn, rows, vector, vector_first=True).reshape(b.shape)
+    if _are_big_twins(a, b) and numpy_fn in SPLIT_ANYWHERE:
+        return _by_parts(numpy_fn, a, b)
     return numpy_fn(a, b)
+
+
+def _are_big_twins(a, b):
+    """Whether ``a`` and ``b`` are float arrays of one shape and dtype, C-contiguous, big enough to split."""
+    return (
+        isinstance(a, np.ndarray)
+        and isinstance(b, np.ndarray)
+        and a.shape == b.shape
+        and a.dtype == b.dtype
+        and a.dtype.kind == "f"
+        and a.size >= tuning.MIN_ELEMENTS
+        and a.flags.c_contiguous
+        and b.flags.c_contiguous
+    )
+
+
+def _by_parts(numpy_fn, a, b):
+    """``numpy_fn(a, b)`` for two arrays of one shape, their flat values split over the cores."""
+    out = np.empty(a.shape, a.dtype)
+    flat_a, flat_b, flat_out = a.reshape(-1), b.reshape(-1), out.reshape(-1)
+    threads.parallel_parts(lambda part: numpy_fn(flat_a[part], flat_b[part], out=flat_out[part]), a.size, a.size)
+    return out
 
 
 def _by_rows(numpy_fn, rows, vector, vector_first):
