@@ -5,7 +5,7 @@ A training step of ``relu(batch_norm(x) + residual)`` needs, at the least, one p
 of the gated gradient and one writing ``dx``.  Each pass here is that one pass: the
 array is cut into blocks of whole rows (``tuning.NORMALIZE_BLOCK_BYTES``), and each
 block goes through all of a pass's steps while it is in cache, the threads taking
-blocks.  The blocks do not depend on the thread count, and the per-block sums are
+blocks as they come free (``threads.parallel_chunks``).  The blocks do not depend on the thread count, and the per-block sums are
 combined in block order, so neither do the values.
 
 The statistics take one pass: the sums of ``x - K`` and of its squares, ``K`` each

@@ -17,7 +17,7 @@ tile axis at a time.  Their rounding grows with m: F(4x4, 3x3) is some ten times
 exact than im2col in float32 (the tests state each strategy's error against float64).
 
 The work goes a chunk of images at a time (``tuning.WINOGRAD_CHUNK_BYTES``), each thread
-taking whole chunks, so that a chunk's tiles stay in cache from one stage to the next
+taking whole chunks as it comes free (``threads.parallel_chunks``), so that a chunk's tiles stay in cache from one stage to the next
 (the input is padded a chunk at a time too, and each stage reuses the working arrays of
 the stages done before it).  The chunks, a multiple of ``tuning.MIN_CHUNKS`` of them, do
 not depend on the thread count, so neither do the values.

@@ -14,6 +14,10 @@ the calling thread.  A task that itself asks for ``parallel_parts`` from inside 
 worker's or the caller's own) runs there in one piece, so parts never queue behind one
 another; so does work asked for while another thread has the workers.
 
+Work already cut into chunks that do not depend on the thread count (Winograd's, batch
+normalization's) is shared out a chunk at a time instead, with ``parallel_chunks``: each
+thread takes the next chunk as it comes free, so a worker woken late takes fewer.
+
 Small batches make small kernels, where each hand-off costs as much as the part it hands
 over.  A loop of independent batches (``predict``'s) is shared out whole instead, with
 ``parallel_items``: every thread takes the next batch and runs all of it, so the threads
