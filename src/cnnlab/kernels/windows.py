@@ -6,6 +6,8 @@ samples; the only Python loops run over the KH*KW kernel taps.  Functions that m
 arrays take ``empty``, the allocator to get them from (``np.empty`` by default).
 """
 
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -82,11 +84,16 @@ def windows(padded, geometry, by_pool_quarter=False):
         strides = (step_h * sh, step_w * sw, step_n, 2 * step_h * sh, 2 * step_w * sw, *taps)
     else:
         shape, strides = (n, oh, ow, *kernel, c), (step_n, step_h * sh, step_w * sw, *taps)
-    if padded.flags.c_contiguous:  # the same view as ``as_strided``'s, made in a quarter of its time
-        view = np.ndarray(shape, padded.dtype, buffer=padded, strides=strides)
+    return _read_only_view(padded, shape, strides)
+
+
+def _read_only_view(array, shape, strides):
+    """A read-only view of ``array`` from its first element with the given shape and strides (in bytes)."""
+    if array.flags.c_contiguous:  # the same view as ``as_strided``'s, made in a quarter of its time
+        view = np.ndarray(shape, array.dtype, buffer=array, strides=strides)
         view.flags.writeable = False
         return view
-    return as_strided(padded, shape=shape, strides=strides, writeable=False)
+    return as_strided(array, shape=shape, strides=strides, writeable=False)
 
 
 def pixels(array):
@@ -124,12 +131,18 @@ def im2col(x, geometry, ones_column=False, empty=np.empty, by_pool_quarter=False
     n, _, _, c = x.shape
     (oh, ow), (kh, kw) = geometry.out_shape, geometry.kernel
     positions, size = n * oh * ow, kh * kw * c
-    fields = windows(pad_spatial(x, geometry, empty=empty), geometry, by_pool_quarter)
+    padded = pad_spatial(x, geometry, empty=empty)
+    fields = windows(padded, geometry, by_pool_quarter)
     lead = (slice(None),) * (fields.ndim - 6)  # the (2, 2) quarter axes, if any, come before the images
     position_shape = fields.shape[:-3]
     if c <= tuning.TAP_MAJOR_MAX_CHANNELS:
         rows = empty((size + ones_column, positions), x.dtype)
         taps = rows[:size].reshape(kh, kw, c, *position_shape)
+        if by_pool_quarter and math.prod(_quarter_offsets(geometry)) < 4 * kh * kw:
+            _copy_quarter_taps_by_offsets(padded, geometry, taps, empty)
+            if ones_column:
+                rows[size] = 1
+            return rows.T
         # The fields with their tap and channel axes first: one copy writes every tap's row.
         by_tap = fields.transpose(-3, -2, -1, *range(fields.ndim - 3))
         at_images = (slice(None),) * (3 + len(lead))  # then the images axis
@@ -150,6 +163,43 @@ def im2col(x, geometry, ones_column=False, empty=np.empty, by_pool_quarter=False
     if ones_column:
         cols[:, size] = 1
     return cols
+
+
+def _quarter_offsets(geometry):
+    """How many input rows and columns the taps of the four pooling quarters' windows start at:
+    tap ``(i, j)`` of quarter ``(qi, qj)`` starts at ``(qi*SH + i*DH, qj*SW + j*DW)``."""
+    (sh, sw), (dh, dw), (kh, kw) = geometry.strides, geometry.dilations, geometry.kernel
+    return sh + (kh - 1) * dh + 1, sw + (kw - 1) * dw + 1
+
+
+def _copy_quarter_taps_by_offsets(padded, geometry, taps, empty):
+    """Fills ``taps`` (KH, KW, C, 2, 2, N, OH/2, OW/2), im2col's tap-major rows in the pooling
+    quarters' order, from the padded input through the distinct offsets the taps start at.
+
+    Taps of different quarters share offsets (a 3x3 stride-1 conv's 36 blocks of one tap and
+    quarter start at 16).  Copied from the input, every block is a loop over short rows of
+    values two strides apart, whose start-up costs more than the copying; here each offset's
+    block is gathered once into a contiguous array, and every tap's block is then one long
+    contiguous copy out of it.
+    """
+    n, _, _, c = padded.shape
+    step_n, step_h, step_w, step_c = padded.strides
+    (sh, sw), (dh, dw) = geometry.strides, geometry.dilations
+    half_h, half_w = taps.shape[-2:]
+    offset_rows, offset_cols = _quarter_offsets(geometry)
+    shape = (offset_rows, offset_cols, c, n, half_h, half_w)
+    source = _read_only_view(padded, shape, (step_h, step_w, step_c, step_n, 2 * sh * step_h, 2 * sw * step_w))
+    by_offset = empty(shape, padded.dtype)
+    s_row, s_col, s_channel, *s_positions = by_offset.strides
+    by_tap = _read_only_view(
+        by_offset, taps.shape, (dh * s_row, dw * s_col, s_channel, sh * s_row, sw * s_col, *s_positions)
+    )
+
+    def copy_part(images):
+        np.copyto(by_offset[:, :, :, images], source[:, :, :, images])
+        np.copyto(taps[:, :, :, :, :, images], by_tap[:, :, :, :, :, images])
+
+    threads.parallel_parts(copy_part, n, taps.size)
 
 
 def col2im(field_grads, input_shape, geometry, empty=np.empty):
