@@ -33,8 +33,9 @@ def by_quarter(nhwc):
 
 @pytest.mark.parametrize("channels", [1, 3, 4])
 @pytest.mark.parametrize(
-    "input_hw, strides, dilations, padding",  # outputs 8x10, 4x6, 6x8
-    [((8, 10), 1, 1, "SAME"), ((8, 12), 2, 1, "SAME"), ((10, 10), 1, 2, "VALID")],
+    # outputs 8x10, 4x6, 6x8, 6x6 (an input row and column past the last window)
+    "input_hw, strides, dilations, padding",
+    [((8, 10), 1, 1, "SAME"), ((8, 12), 2, 1, "SAME"), ((10, 10), 1, 2, "VALID"), ((14, 13), 2, 1, "VALID")],
 )
 def test_im2col_by_pool_quarter_holds_the_fields_of_each_quarter(channels, input_hw, strides, dilations, padding):
     x = rng.standard_normal((3, *input_hw, channels)).astype(np.float32)
