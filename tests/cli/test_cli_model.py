@@ -72,7 +72,7 @@ def test_augmentation_follows_the_model_unless_told(cli, tmp_path):
     status, out, _ = cli(
         "train", "--model", "deep", "--epochs", "1", "--limit", "30", "--no-augment", "--out", tmp_path / "b"
     )
-    assert status == 0 and out.splitlines()[0].endswith("adam lr 0.001")
+    assert status == 0 and out.splitlines()[0].endswith("sgd lr 0.05 on a cosine to 0")
 
 
 def test_another_optimizer_gets_its_keras_default_learning_rate(cli, tmp_path):
@@ -363,9 +363,11 @@ def test_augment_without_shifts_mirrors_half_of_the_images_and_moves_nothing_els
     assert 0.35 < mirrored.mean() < 0.65
 
 
-def test_the_deep_model_trains_on_mirrored_images_only(cli, tmp_path):
+def test_the_deep_model_trains_on_shifted_and_mirrored_images_with_nesterov_sgd(cli, tmp_path):
     status, out, _ = cli("train", "--model", "deep", "--epochs", "1", "--limit", "30", "--out", tmp_path / "d")
-    assert status == 0 and out.splitlines()[0].endswith("adam lr 0.001, mirrored images")
+    assert status == 0 and out.splitlines()[0].endswith("sgd lr 0.05 on a cosine to 0, shifted and mirrored images")
+    optimizer = tf.keras.models.load_model(tmp_path / "d" / "model.keras").optimizer
+    assert (optimizer.momentum, optimizer.nesterov, optimizer.weight_decay) == (0.9, True, 5e-3)
 
 
 def test_small_resnet_trains_with_nesterov_sgd_on_a_cosine_to_zero(cli, tmp_path):
