@@ -359,14 +359,6 @@ def _keras_module(cls):
     return None
 
 
-def _unbatched_shapes(shape):
-    """A build_config's input shape with the batch axis unknown: one shape, or one per input of a
-    merge layer (a list of shapes)."""
-    if shape and all(isinstance(item, (list, tuple)) for item in shape):
-        return [(None, *tuple(item)[1:]) for item in shape]
-    return (None, *tuple(shape)[1:])
-
-
 def _build_config(obj):
     """A built layer's input shape (layers alone keep ``_build_input_shape``)."""
     if getattr(obj, "built", False) and getattr(obj, "_build_input_shape", None) is not None:
@@ -449,8 +441,6 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
         ):
             input_shape = tuple(build_config["input_shape"])
             instance.build(input_shape)
-            if instance._build_input_shape is None:  # a layer without a build() of its own
-                instance._build_input_shape = _unbatched_shapes(input_shape)
         compile_config = config.get("compile_config")
         if compile_config:
             compile_from_config(instance, compile_config, custom_objects)

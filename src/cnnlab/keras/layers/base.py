@@ -494,6 +494,13 @@ class Layer:
     def build(self, input_shape):
         """Create the weights for inputs of ``input_shape`` (batch axis first, may be None)."""
         self.built = True
+        self._record_build_shape(input_shape)
+
+    def _record_build_shape(self, input_shape):
+        """Keep the shape the layer was first built for (saved as its ``build_config``): one shape, or
+        one per input of a merge layer, each with its batch axis unknown."""
+        if self._build_input_shape is None and input_shape is not None:
+            self._build_input_shape = _map_shapes(_unbatched, input_shape)
 
     def call(self, inputs):
         """The layer's computation; override it."""
@@ -720,9 +727,7 @@ def _marks_built(build):
     def wrapper(self, input_shape=None, *args, **kwargs):
         build(self, input_shape, *args, **kwargs)
         self.built = True
-        if self._build_input_shape is None and input_shape is not None:
-            # One shape, or one per input of a merge layer: each with its batch axis unknown.
-            self._build_input_shape = _map_shapes(_unbatched, input_shape)
+        self._record_build_shape(input_shape)
 
     return wrapper
 
