@@ -34,6 +34,8 @@ import numpy as np
 
 NUM_CLASSES = 10
 INPUT_SHAPE = (28, 28, 1)
+# The SGD of the deep and small-resnet recipes: Nesterov momentum and Keras's decoupled weight decay.
+NESTEROV_SGD = {"momentum": 0.9, "nesterov": True, "weight_decay": 5e-3}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,7 +174,7 @@ MODELS = {
         "conv 32, then conv 64 x2, with BatchNorm and Dropout, mirrored images and 1-pixel shifts; SGD (Nesterov,"
         " weight decay), lr 0.05 on a cosine to 0, batch 64, 24 epochs",
         optimizer="sgd",
-        optimizer_options={"momentum": 0.9, "nesterov": True, "weight_decay": 5e-3},
+        optimizer_options=NESTEROV_SGD,
         learning_rate=0.05,
         batch_size=64,
         epochs=24,
@@ -185,7 +187,7 @@ MODELS = {
         "conv 32, three residual stages (32, 64, 128 filters) with BatchNorm, global average pooling, mirrored"
         " and 1-pixel shifts; SGD (Nesterov, weight decay), lr 0.05 on a cosine to 0, batch 64, 22 epochs",
         optimizer="sgd",
-        optimizer_options={"momentum": 0.9, "nesterov": True, "weight_decay": 5e-3},
+        optimizer_options=NESTEROV_SGD,
         learning_rate=0.05,
         batch_size=64,
         epochs=22,
