@@ -62,7 +62,10 @@ MEMORY_ALLOWANCE = 1 << 30
 # What a load may read in the fuzz (``max_bytes``); the allowance above leaves room for
 # a few layers' worth of one sample's arrays when a loaded model predicts.
 FUZZ_MAX_BYTES = 1 << 26
-SECONDS_PER_FILE = 10
+# A load's limit in CPU time (the process's, all its threads): a loop that never ends uses CPU
+# without end, whereas a machine busy with other work only slows the clock.  A child blocked
+# without using CPU is caught by ``run_family``'s wall-clock ``timeout``.
+CPU_SECONDS_PER_FILE = 10
 
 
 # ---- JSON helpers ---------------------------------------------------------------------------------
@@ -1080,7 +1083,7 @@ class _Timeout(Exception):
 
 
 def _alarm(signum, frame):
-    raise _Timeout(f"no result after {SECONDS_PER_FILE} s")
+    raise _Timeout(f"no result after {CPU_SECONDS_PER_FILE} s of CPU time")
 
 
 def _address_space():
@@ -1102,7 +1105,7 @@ def run_child(family_name, first, count, seed, report):
         deflated_mib_of_zeros()  # the harness's own memory, before the limit
         limit = _address_space() + MEMORY_ALLOWANCE
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        signal.signal(signal.SIGALRM, _alarm)
+        signal.signal(signal.SIGPROF, _alarm)
         path = os.path.join(directory, "mutant")
         for number in range(first, first + count):
             rng = np.random.default_rng([seed, number])
@@ -1124,7 +1127,7 @@ def run_child(family_name, first, count, seed, report):
 
 def _load_one(family, path, context, rng, documented):
     """``(outcome, detail)``: 'loaded', 'documented', or 'escape' with what escaped."""
-    signal.alarm(SECONDS_PER_FILE)
+    signal.setitimer(signal.ITIMER_PROF, CPU_SECONDS_PER_FILE)
     try:
         model = family.load(path, context, rng)
         if model is not None and "sample" in context:
@@ -1140,7 +1143,7 @@ def _load_one(family, path, context, rng, documented):
     except Exception as error:  # noqa: BLE001 - the harness records whatever got out
         return "escape", f"{type(error).__name__}: {str(error)[:300]}"
     finally:
-        signal.alarm(0)
+        signal.setitimer(signal.ITIMER_PROF, 0)
 
 
 @dataclasses.dataclass
