@@ -143,7 +143,7 @@ def register(subparsers):
     parser.add_argument(
         "--augment",
         action=argparse.BooleanOptionalAction,
-        help="train on randomly mirrored (and, except for deep, shifted) images (default: on for deep only)",
+        help="train on randomly shifted and mirrored images (default: on for deep and small-resnet)",
     )
     parser.add_argument(
         "--limit", type=positive_int, metavar="N", help="use only the first N training images (quick runs)"
