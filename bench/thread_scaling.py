@@ -34,7 +34,6 @@ import hashes  # noqa: E402 - the generated data
 
 import cnnlab as tf  # noqa: E402
 from cnnlab.kernels import batch_norm, conv  # noqa: E402
-from cnnlab.runtime.state import STATE  # noqa: E402
 
 MODELS = {"deep": "deep-adam64", "resnet": "resnet-adam64"}
 STEPS_PER_ROUND = 5
@@ -96,12 +95,12 @@ def main():
     steps = dict.fromkeys(counts, 0.0)
     switches = dict.fromkeys(counts, 0)
     for count in counts:  # warm-up: every count's working arrays made once
-        STATE.resolved_threads = count
+        tf.runtime.set_num_threads(count)
         for _ in range(2):
             model.train_on_batch(x, y)
     for round_number in range(args.rounds):
         for count in counts if round_number % 2 == 0 else counts[::-1]:
-            STATE.resolved_threads = count
+            tf.runtime.set_num_threads(count)
             totals.clear()
             before = resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw
             start = time.perf_counter()
@@ -110,7 +109,6 @@ def main():
             steps[count] += time.perf_counter() - start
             switches[count] += resource.getrusage(resource.RUSAGE_SELF).ru_nvcsw - before
             kernels[count].update(totals)
-    STATE.resolved_threads = None
 
     per_step = args.rounds * STEPS_PER_ROUND
     width = max(len(label) for label in kernels[1])
