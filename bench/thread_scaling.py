@@ -26,13 +26,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_train  # noqa: E402 - the benchmark's models
 import hashes  # noqa: E402 - the generated data
 
 import cnnlab as tf  # noqa: E402
+from cnnlab.cli.common import model_input  # noqa: E402
 from cnnlab.kernels import batch_norm, conv  # noqa: E402
 
 MODELS = {"deep": "deep-adam64", "resnet": "resnet-adam64"}
@@ -86,8 +85,8 @@ def main():
     tf.random.set_seed(0)
     model = bench_train.cnnlab_config_model(tf, MODELS[args.model])
     model.compile(optimizer=tf.keras.optimizers.Adam(1e-3), loss=tf.keras.losses.SparseCategoricalCrossentropy())
-    (x, y), _ = hashes.generated_data(64, 1)
-    x = (x[..., None] / np.float32(255)).astype(np.float32)
+    (images, y), _ = hashes.generated_data(64, 1)
+    x = model_input(images)
 
     totals = collections.Counter()
     timed_kernels(totals)
