@@ -505,11 +505,11 @@ def test_conv2d_filter_gradient_of_a_big_batch_sums_pieces_of_positions():
 
 
 def _openblas_threads():
-    """OpenBLAS's thread count as threadpoolctl reads it (None: no OpenBLAS loaded)."""
+    """The thread counts of the OpenBLAS libraries loaded, as threadpoolctl reads them (a set: one
+    count when they all agree; empty: no OpenBLAS loaded)."""
     import threadpoolctl
 
-    counts = [lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["internal_api"] == "openblas"]
-    return counts[0] if counts else None
+    return {lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["internal_api"] == "openblas"}
 
 
 def test_blas_matmul_is_numpy_matmul_and_puts_the_thread_count_back(monkeypatch):
@@ -524,13 +524,14 @@ def test_blas_matmul_is_numpy_matmul_and_puts_the_thread_count_back(monkeypatch)
     np.testing.assert_array_equal(products.matmul(a.T.copy().T, b), np.matmul(a, b))  # Fortran-ordered operand
     if not STATE.blas_setter:
         pytest.skip("NumPy's BLAS here is not an OpenBLAS with openblas_set_num_threads_local")
-    assert STATE.blas_setter._flags_ & __import__("ctypes")._FUNCFLAG_PYTHONAPI  # keeps the GIL
+    for function in STATE.blas_setter.functions:
+        assert function._flags_ & __import__("ctypes")._FUNCFLAG_PYTHONAPI  # keeps the GIL
     original = STATE.blas_setter(3)
     try:
         products.matmul(a, b)
-        assert _openblas_threads() == 3  # the count set before the call is back
+        assert _openblas_threads() == {3}  # the count set before the call is back
         blas_threads.begin_product()
-        assert _openblas_threads() == 1
+        assert _openblas_threads() == {1}
         blas_threads.end_product()
     finally:
         STATE.blas_setter(original)
@@ -550,7 +551,7 @@ def test_openblas_runs_cnnlab_products_on_one_thread_and_gets_its_count_back(mon
     numpy_matmul = np.matmul
 
     def matmul(a, b, out=None):
-        counts.append(STATE.blas_setter(1))  # the count during the product (left as it was: 1)
+        counts.append(set(STATE.blas_setter(1)))  # the counts during the product (left as they were: 1)
         return numpy_matmul(a, b, out=out)
 
     monkeypatch.setattr(products.np, "matmul", matmul)
@@ -561,11 +562,56 @@ def test_openblas_runs_cnnlab_products_on_one_thread_and_gets_its_count_back(mon
     previous = STATE.blas_setter(2)
     try:
         threads.parallel_parts(lambda part: [products.matmul(a, b, out=out[i]) for i in range(part.start, part.stop)], 400, 400)
-        assert _openblas_threads() == 2  # back to the count found before
+        assert _openblas_threads() == {2}  # back to the count found before
     finally:
         STATE.blas_setter(previous)
-    assert counts == [1] * 400
+    assert counts == [{1}] * 400
     np.testing.assert_array_equal(out, np.broadcast_to(numpy_matmul(a, b), out.shape))
+
+
+ANOTHER_OPENBLAS_FIRST = """
+import json, sys
+import numpy as np
+import scipy.linalg  # SciPy's wheels load an OpenBLAS of their own, besides NumPy's
+import threadpoolctl
+from cnnlab.kernels import matmul as products
+from cnnlab.runtime.state import STATE
+
+def counts():
+    return [lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["internal_api"] == "openblas"]
+
+threadpoolctl.threadpool_limits(limits=2, user_api="blas")  # every library at 2, as on a 2-core machine
+seen = []
+numpy_matmul = np.matmul
+def matmul(a, b, out=None):
+    seen.append(counts())
+    return numpy_matmul(a, b, out=out)
+products.np.matmul = matmul
+products.matmul(np.ones((3, 3), np.float32), np.ones((3, 3), np.float32))
+products.np.matmul = numpy_matmul
+print(json.dumps({"libraries": len(counts()), "during": seen, "after": counts()}))
+"""
+
+
+def test_every_openblas_loaded_runs_cnnlab_products_on_one_thread():
+    """A process with SciPy's OpenBLAS loaded besides NumPy's (loaded first, so listed first): the
+    switch sets them all to one thread during cnnlab's products (the one NumPy calls among them),
+    then puts back each one's count.  It once switched only the first found, SciPy's, and NumPy's
+    products then ran on OpenBLAS's own threads, their rows cut where cnnlab's split does not cut."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(("OPENBLAS", "OMP_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", ANOTHER_OPENBLAS_FIRST], capture_output=True, text=True, env=environment, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["libraries"] >= 2  # NumPy's and SciPy's
+    assert report["during"] == [[1] * report["libraries"]]
+    assert report["after"] == [2] * report["libraries"]
 
 
 # ---- cross-entropy gradients: NumPy when nothing records them, ops when a tape does ---------------

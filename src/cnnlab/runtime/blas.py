@@ -22,6 +22,11 @@ BLAS thread, in one of two ways:
   over, and waits to get it back, while another thread runs Python.  With another BLAS
   (MKL, Accelerate) or an older OpenBLAS no switch is found, and products run as NumPy
   runs them.
+
+  A process may hold several OpenBLAS libraries (SciPy's wheels bring their own, besides
+  NumPy's), and nothing tells which one NumPy calls: the switch sets every OpenBLAS
+  loaded when cnnlab's first product looks it up (NumPy's is loaded with NumPy, so it is
+  among them) and puts back each one's own count.
 """
 
 import ctypes
@@ -43,7 +48,7 @@ def begin_product():
         return
     setter = STATE.blas_setter
     if setter is None:
-        setter = STATE.blas_setter = _find_one_thread_switch() or False
+        setter = STATE.blas_setter = _find_one_thread_switch()
     if setter is False:
         return
     with STATE.blas_lock:
@@ -62,20 +67,48 @@ def end_product():
             STATE.blas_setter(STATE.blas_saved_count)
 
 
+class OneThreadSwitch:
+    """``openblas_set_num_threads_local`` of every OpenBLAS library found, as one call.
+
+    ``switch(count)`` sets each library to ``count`` threads and returns their previous counts, a
+    tuple (one per library, in ``functions``' order); ``switch(counts)`` with such a tuple puts
+    back each library's own count.
+    """
+
+    def __init__(self, functions):
+        self.functions = tuple(functions)
+
+    def __call__(self, counts):
+        if isinstance(counts, int):
+            counts = (counts,) * len(self.functions)
+        return tuple(function(count) for function, count in zip(self.functions, counts))
+
+
 def _find_one_thread_switch():
-    """OpenBLAS's ``openblas_set_num_threads_local`` as a GIL-keeping function, or None."""
+    """A ``OneThreadSwitch`` of every OpenBLAS loaded that has ``openblas_set_num_threads_local``, each
+    function a GIL-keeping one; False when there is none."""
     import threadpoolctl
 
+    functions = []
     for library in threadpoolctl.ThreadpoolController().select(internal_api="openblas").lib_controllers:
-        try:
-            handle = ctypes.PyDLL(library.filepath)  # already loaded by NumPy: this only looks it up
-        except OSError:
-            continue
-        for prefix in ("", "scipy_"):
-            for suffix in ("", "64_", "_64"):
-                setter = getattr(handle, f"{prefix}openblas_set_num_threads_local{suffix}", None)
-                if setter is not None:
-                    setter.argtypes = [ctypes.c_int]
-                    setter.restype = ctypes.c_int  # the previous count
-                    return setter
+        function = _one_thread_function(library.filepath)
+        if function is not None:
+            functions.append(function)
+    return OneThreadSwitch(functions) if functions else False
+
+
+def _one_thread_function(filepath):
+    """The library's ``openblas_set_num_threads_local`` (whatever its symbols' prefix and suffix) as a
+    GIL-keeping function, or None."""
+    try:
+        handle = ctypes.PyDLL(filepath)  # already loaded: this only looks it up
+    except OSError:
+        return None
+    for prefix in ("", "scipy_"):
+        for suffix in ("", "64_", "_64"):
+            function = getattr(handle, f"{prefix}openblas_set_num_threads_local{suffix}", None)
+            if function is not None:
+                function.argtypes = [ctypes.c_int]
+                function.restype = ctypes.c_int  # the previous count
+                return function
     return None

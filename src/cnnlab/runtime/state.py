@@ -32,7 +32,8 @@ class RuntimeState:
         # tasks they run.
         self.workers = []
         self.workers_lock = threading.Lock()
-        # cnnlab's products in flight (on any thread) and the BLAS thread count found before them.
+        # cnnlab's products in flight (on any thread) and the BLAS thread counts found before them
+        # (one per OpenBLAS library the switch sets).
         self.blas_products_in_flight = 0
         self.blas_saved_count = None
         self.blas_lock = threading.Lock()
