@@ -305,6 +305,34 @@ def test_updates_are_in_place_and_not_recorded():
     assert not np.allclose(w.numpy(), 1.0)
 
 
+@pytest.mark.parametrize(
+    "make_optimizer",
+    [lambda: optimizers.Adam(0.01), lambda: optimizers.Adam(0.01, amsgrad=True), lambda: optimizers.AdamW(0.01)],
+)
+def test_small_variables_updated_together_get_the_values_of_updates_one_by_one(make_optimizer):
+    """Adam updates its small variables as one flat array: bit for bit what one update per variable
+    gives, its slots too, with a big variable among them, mixed dtypes, and a variable given twice."""
+    rng = np.random.default_rng(7)
+    shapes = [(3, 3, 1, 10), (10,), (1960, 100), (100,), (100, 10), (10,)]
+    initial = [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
+    grads = [[rng.standard_normal(shape).astype(np.float32) for shape in shapes] for _ in range(4)]
+    results = []
+    for together in (True, False):
+        optimizer = make_optimizer()
+        optimizer._element_wise_update = together
+        variables = [tf.Variable(value) for value in initial]
+        extra = [tf.Variable(np.ones(3)), tf.Variable(np.ones((2, 2)))]  # float64: a group of their own
+        for step_grads in grads:
+            optimizer.apply_gradients([*zip(step_grads, variables), *((np.full(v.shape, 0.5), v) for v in extra)])
+        twice = tf.Variable(np.ones(4, np.float32))
+        optimizer.apply_gradients([(np.full(4, 0.5, np.float32), twice), (np.full(4, -2.0, np.float32), twice)])
+        results.append([v.numpy() for v in [*variables, *extra, twice]] + [v.numpy() for v in optimizer.variables])
+    assert len(results[0]) == len(results[1])
+    for grouped, one_by_one in zip(*results):
+        np.testing.assert_array_equal(grouped, one_by_one)
+        assert grouped.dtype == one_by_one.dtype
+
+
 def test_float64_variables_keep_their_dtype():
     w = tf.Variable(np.array([1.0, 2.0]))  # float64
     optimizers.RMSprop(0.1, momentum=0.5).apply_gradients([(np.array([0.5, -0.5]), w)])

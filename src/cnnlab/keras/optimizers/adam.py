@@ -69,6 +69,8 @@ class Adam(Optimizer):
         # As Keras builds them: momentum and velocity per variable, then the maxima (AMSGrad).
         self._slot_groups = (("momentum", "velocity"),) + ((("velocity_hat",),) if self.amsgrad else ())
 
+    _element_wise_update = True
+
     def _update_step(self, variable, gradient, slots, scratch, learning_rate):
         step = int(self._iterations) + 1
         alpha = learning_rate * math.sqrt(1.0 - self.beta_2**step) / (1.0 - self.beta_1**step)

@@ -96,6 +96,7 @@ class Optimizer:
         self._index_of = {}  # id(variable) -> its position in _variables_seen
         self._slots = []  # per variable seen: {slot name: Variable}
         self._scratch = {}  # (shape, dtype) -> a work array shared by same-shaped updates
+        self._flat_groups = {}  # (dtype, shapes) of small variables updated together -> a _FlatGroup
 
     # ---- what subclasses provide ------------------------------------------------------
     #: The per-variable state this optimizer keeps, in groups, in the order Keras creates it:
@@ -103,6 +104,13 @@ class Optimizer:
     #: (Adam's ``(("momentum", "velocity"),)`` lists m0, v0, m1, v1, ...).  ``variables``,
     #: ``get_state`` and the saved files follow this order.
     _slot_groups = ()
+
+    #: Whether ``_update_step`` computes each element from the same elements of the variable, the
+    #: gradient and the slots alone, with scalars that are the same for every variable of a step.
+    #: Such an optimizer updates the small variables of a step (biases, small kernels) as one flat
+    #: array: the same operations on each element, so the same values, in a dozen NumPy calls
+    #: instead of a dozen per variable.
+    _element_wise_update = False
 
     @property
     def _slot_names(self):
@@ -299,13 +307,23 @@ class Optimizer:
         grads = self._clip_gradients([_gradient_array(op, g, v) for g, v in present])
         learning_rate = self._current_learning_rate()
         self._prepare_step()
+        # A variable given twice is updated twice, in turn: then none waits to be updated together.
+        together = self._element_wise_update and len({id(variable) for variable in variables}) == len(variables)
+        small = {}  # dtype -> [(gradient, value, slots)] of the small variables to update together
         for grad, variable in zip(grads, variables):
             slots = self._slots[self._slot_index(variable)]
             value = variable._value
             if self.weight_decay is not None:
                 value *= 1.0 - self.weight_decay * learning_rate
-            scratch = self._scratch_for(value)
-            self._update_step(value, grad, {name: slot._value for name, slot in slots.items()}, scratch, learning_rate)
+            if together and value.size <= _SMALL_VARIABLE_SIZE:
+                small.setdefault(value.dtype, []).append((grad, value, slots))
+            else:
+                self._update_one(value, grad, slots, learning_rate)
+        for group in small.values():
+            if len(group) > 1:
+                self._update_together(group, learning_rate)
+            else:
+                self._update_one(group[0][1], group[0][0], group[0][2], learning_rate)
         self._iterations._value += 1
         for variable in variables:  # as Keras 3: a weight's constraint projects it after each update
             if variable.constraint is not None:
@@ -362,6 +380,26 @@ class Optimizer:
         grads = tape.gradient(loss, var_list)
         return self.apply_gradients(zip(grads, var_list))
 
+    def _update_one(self, value, grad, slots, learning_rate):
+        slot_values = {name: slot._value for name, slot in slots.items()}
+        self._update_step(value, grad, slot_values, self._scratch_for(value), learning_rate)
+
+    def _update_together(self, small, learning_rate):
+        """``_update_step`` once over the variables of ``small`` (``(gradient, value, slots)``, one dtype),
+        gathered into flat arrays; their new values and slots are copied back."""
+        key = (small[0][1].dtype, *(value.shape for _, value, _ in small))
+        group = self._flat_groups.get(key)
+        if group is None:
+            group = self._flat_groups[key] = _FlatGroup([value for _, value, _ in small], self._slot_names)
+        group.gather([grad for grad, _, _ in small], group.gradient)
+        group.gather([value for _, value, _ in small], group.value)
+        for name in self._slot_names:
+            group.gather([slots[name]._value for _, _, slots in small], group.slots[name])
+        self._update_step(group.value, group.gradient, group.slots, group.scratch, learning_rate)
+        group.scatter(group.value, [value for _, value, _ in small])
+        for name in self._slot_names:
+            group.scatter(group.slots[name], [slots[name]._value for _, _, slots in small])
+
     def _scratch_for(self, value):
         key = (value.shape, value.dtype)
         scratch = self._scratch.get(key)
@@ -413,6 +451,33 @@ class Optimizer:
         rate = self._learning_rate
         rate = float(rate.numpy()) if isinstance(rate, Variable) else rate
         return f"<{type(self).__name__} name={self.name!r} learning_rate={rate!r} iterations={int(self._iterations)}>"
+
+
+# Variables of at most this many elements are updated together by an element-wise optimizer: for
+# them the NumPy calls' start-up, not the arithmetic, is the cost.
+_SMALL_VARIABLE_SIZE = 4096
+
+
+class _FlatGroup:
+    """Flat work arrays for updating some small variables together: their values, gradients and slots
+    one after another in the order given, and a scratch array."""
+
+    def __init__(self, values, slot_names):
+        sizes = [value.size for value in values]
+        self.bounds = np.cumsum([0, *sizes]).tolist()
+        self.shapes = [value.shape for value in values]
+        dtype, total = values[0].dtype, self.bounds[-1]
+        self.value, self.gradient, self.scratch = (np.empty(total, dtype) for _ in range(3))
+        self.slots = {name: np.empty(total, dtype) for name in slot_names}
+
+    def gather(self, arrays, flat):
+        """Copies ``arrays`` (in the group's order) one after another into ``flat``."""
+        np.concatenate([array.reshape(-1) for array in arrays], out=flat)
+
+    def scatter(self, flat, arrays):
+        """Copies the segments of ``flat`` back into ``arrays``, in place."""
+        for array, start, stop, shape in zip(arrays, self.bounds, self.bounds[1:], self.shapes):
+            np.copyto(array, flat[start:stop].reshape(shape))
 
 
 def _is_rate_function(learning_rate):
