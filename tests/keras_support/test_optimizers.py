@@ -322,8 +322,11 @@ def test_small_variables_updated_together_get_the_values_of_updates_one_by_one(m
         optimizer._element_wise_update = together
         variables = [tf.Variable(value) for value in initial]
         extra = [tf.Variable(np.ones(3)), tf.Variable(np.ones((2, 2)))]  # float64: a group of their own
-        for step_grads in grads:
+        for step, step_grads in enumerate(grads):
             optimizer.apply_gradients([*zip(step_grads, variables), *((np.full(v.shape, 0.5), v) for v in extra)])
+            if step == 1:  # a slot given a new array (not assigned in place) is still the state updated
+                slot = optimizer._slots[0][optimizer._slot_names[0]]
+                slot._value = slot._value.copy()
         twice = tf.Variable(np.ones(4, np.float32))
         optimizer.apply_gradients([(np.full(4, 0.5, np.float32), twice), (np.full(4, -2.0, np.float32), twice)])
         results.append([v.numpy() for v in [*variables, *extra, twice]] + [v.numpy() for v in optimizer.variables])

@@ -8,7 +8,9 @@ function holding the update formula (the PyTorch habit: state in the class, math
 one function).
 
 Updates are done in place on each Variable's array with NumPy ``out=`` arguments,
-never through cnnlab ops, so no tape records them and no temporaries pile up.
+never through cnnlab ops, so no tape records them and no temporaries pile up.  (An
+element-wise optimizer updates small variables together in flat arrays, where their
+slots then live: see ``_element_wise_update``.)
 """
 
 import re
@@ -109,7 +111,7 @@ class Optimizer:
     #: gradient and the slots alone, with scalars that are the same for every variable of a step.
     #: Such an optimizer updates the small variables of a step (biases, small kernels) as one flat
     #: array: the same operations on each element, so the same values, in a dozen NumPy calls
-    #: instead of a dozen per variable.
+    #: instead of a dozen per variable (``_FlatGroup``).
     _element_wise_update = False
 
     @property
@@ -386,19 +388,18 @@ class Optimizer:
 
     def _update_together(self, small, learning_rate):
         """``_update_step`` once over the variables of ``small`` (``(gradient, value, slots)``, one dtype),
-        gathered into flat arrays; their new values and slots are copied back."""
+        gathered into flat arrays; their new values are copied back.  Their slots live in the flat
+        arrays (each slot Variable holds a view of its segment), so they need no copies."""
         key = (small[0][1].dtype, *(value.shape for _, value, _ in small))
         group = self._flat_groups.get(key)
-        if group is None:
-            group = self._flat_groups[key] = _FlatGroup([value for _, value, _ in small], self._slot_names)
-        group.gather([grad for grad, _, _ in small], group.gradient)
-        group.gather([value for _, value, _ in small], group.value)
-        for name in self._slot_names:
-            group.gather([slots[name]._value for _, _, slots in small], group.slots[name])
+        slots = [slot_dict for _, _, slot_dict in small]
+        if group is None or not group.holds(slots):
+            group = self._flat_groups[key] = _FlatGroup([value for _, value, _ in small], slots, self._slot_names)
+        np.concatenate([grad.reshape(-1) for grad, _, _ in small], out=group.gradient)
+        np.concatenate([value.reshape(-1) for _, value, _ in small], out=group.value)
         self._update_step(group.value, group.gradient, group.slots, group.scratch, learning_rate)
-        group.scatter(group.value, [value for _, value, _ in small])
-        for name in self._slot_names:
-            group.scatter(group.slots[name], [slots[name]._value for _, _, slots in small])
+        for (_, value, _), segment in zip(small, group.value_segments):
+            np.copyto(value, segment)
 
     def _scratch_for(self, value):
         key = (value.shape, value.dtype)
@@ -459,25 +460,40 @@ _SMALL_VARIABLE_SIZE = 4096
 
 
 class _FlatGroup:
-    """Flat work arrays for updating some small variables together: their values, gradients and slots
-    one after another in the order given, and a scratch array."""
+    """Flat arrays for updating some small variables together: their values, gradients and slots one
+    after another in the order given, and a scratch array.
 
-    def __init__(self, values, slot_names):
-        sizes = [value.size for value in values]
-        self.bounds = np.cumsum([0, *sizes]).tolist()
-        self.shapes = [value.shape for value in values]
-        dtype, total = values[0].dtype, self.bounds[-1]
+    The slots move into the flat arrays: each slot Variable's value becomes a view of its segment
+    (its current values copied in), so that an update of the flat slot is an update of the slot.
+    """
+
+    def __init__(self, values, slots, slot_names):
+        bounds = np.cumsum([0, *(value.size for value in values)]).tolist()
+        dtype, total = values[0].dtype, bounds[-1]
         self.value, self.gradient, self.scratch = (np.empty(total, dtype) for _ in range(3))
-        self.slots = {name: np.empty(total, dtype) for name in slot_names}
+        self.value_segments = self._segments(self.value, bounds, values)
+        self.slots = {}
+        self._slot_views = []  # (slot Variable, the view it must hold)
+        for name in slot_names:
+            flat = self.slots[name] = np.empty(total, dtype)
+            variables = [slot_dict[name] for slot_dict in slots]
+            for variable, view in zip(variables, self._segments(flat, bounds, values)):
+                np.copyto(view, variable._value)
+                variable._value = view
+                self._slot_views.append((variable, view))
 
-    def gather(self, arrays, flat):
-        """Copies ``arrays`` (in the group's order) one after another into ``flat``."""
-        np.concatenate([array.reshape(-1) for array in arrays], out=flat)
+    @staticmethod
+    def _segments(flat, bounds, values):
+        return [flat[start:stop].reshape(value.shape) for start, stop, value in zip(bounds, bounds[1:], values)]
 
-    def scatter(self, flat, arrays):
-        """Copies the segments of ``flat`` back into ``arrays``, in place."""
-        for array, start, stop, shape in zip(arrays, self.bounds, self.bounds[1:], self.shapes):
-            np.copyto(array, flat[start:stop].reshape(shape))
+    def holds(self, slots):
+        """Whether ``slots`` (one dict of slot Variables per variable, in order) are the ones this group
+        holds, each still holding its view (an assignment in place keeps it; a new array does not)."""
+        names = self.slots
+        given = [slot_dict[name] for name in names for slot_dict in slots]
+        return len(given) == len(self._slot_views) and all(
+            variable is held and variable._value is view for variable, (held, view) in zip(given, self._slot_views)
+        )
 
 
 def _is_rate_function(learning_rate):
