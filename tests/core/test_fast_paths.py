@@ -570,12 +570,11 @@ def test_openblas_runs_cnnlab_products_on_one_thread_and_gets_its_count_back(mon
 
 
 ANOTHER_OPENBLAS_FIRST = """
-import json, sys
+import json
 import numpy as np
 import scipy.linalg  # SciPy's wheels load an OpenBLAS of their own, besides NumPy's
 import threadpoolctl
 from cnnlab.kernels import matmul as products
-from cnnlab.runtime.state import STATE
 
 def counts():
     return [lib["num_threads"] for lib in threadpoolctl.threadpool_info() if lib["internal_api"] == "openblas"]
