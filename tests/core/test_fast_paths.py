@@ -307,6 +307,37 @@ def test_col2im_splits_a_big_batch_over_the_cores_with_the_same_sums():
     np.testing.assert_array_equal(got, np.stack(one_by_one))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("padding", ["SAME", "VALID"])
+def test_stride_2_col2im_gives_the_tap_by_tap_sums(padding, dtype):
+    # The 3x3 stride-2 path writes each (row, column) parity phase once; the tap-by-tap kernel adds
+    # every tap onto a zeroed padded array.  The same terms in the same order: equal values (a
+    # -0.0 may stay -0.0 where the tap-by-tap sum turns it into 0.0).
+    taken = 0
+    for height in range(3, 14):
+        for width in (3, 4, 7, 10):
+            geometry = geometry_2d((height, width), (3, 3), (2, 2), padding=padding)
+            (oh, ow), shape = geometry.out_shape, (3, height, width, 5)
+            field_grads = rng.standard_normal((3, oh, ow, 3, 3, 5)).astype(dtype)
+            padded = np.empty(conv_kernels.padded_shape(shape, geometry), dtype)
+            conv_kernels.add_windows(padded, field_grads, list(conv_kernels.tap_slices(geometry)), 3)
+            expected = conv_kernels.crop_spatial(padded, geometry, shape)
+            got = conv_kernels.col2im(field_grads, shape, geometry)
+            np.testing.assert_array_equal(got, expected)
+            assert got.dtype == dtype
+            taken += geometry.rows.pad_before == geometry.cols.pad_before == 0
+    assert taken == {"SAME": 5 * 2, "VALID": 11 * 4}[padding]  # 'same' on even sizes, 'valid' on all: the new path
+
+
+def test_stride_2_col2im_splits_a_big_batch_over_the_cores_with_the_same_sums():
+    geometry = geometry_2d((28, 28), (3, 3), (2, 2), padding="SAME")
+    field_grads = rng.standard_normal((16, 14, 14, 3, 3, 32)).astype(np.float32)
+    assert field_grads.size >= tuning.MIN_ELEMENTS
+    got = conv_kernels.col2im(field_grads, (16, 28, 28, 32), geometry)
+    one_by_one = [conv_kernels.col2im(field_grads[i : i + 1], (1, 28, 28, 32), geometry)[0] for i in range(16)]
+    np.testing.assert_array_equal(got, np.stack(one_by_one))
+
+
 def test_no_flipped_correlation_for_strides_or_padding_beyond_the_window():
     assert padding_helpers.full_correlation_geometry(geometry_2d((6, 6), (3, 3), (2, 2))) is None
     assert padding_helpers.full_correlation_geometry(geometry_2d((6, 6), (3, 3), padding=((3, 0), (0, 0)))) is None

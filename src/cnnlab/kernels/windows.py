@@ -206,7 +206,16 @@ def col2im(field_grads, input_shape, geometry, empty=np.empty):
     """Sum per-window gradients (N, OH, OW, KH, KW, C) back onto an input of ``input_shape``.
 
     The adjoint of ``windows``: each input pixel receives the sum over the windows that saw it.
+    A 3x3 window of stride 2 with no padding before the input (a stride-2 'same' conv on an
+    even-sized image, a 'valid' one on an odd-sized one) goes by ``_add_stride_2_windows``,
+    straight into the gradient; the same sums, in the same order.
     """
+    if _stride_2_windows_fit(field_grads.shape, input_shape, geometry):
+        d_input = empty(tuple(input_shape), field_grads.dtype)
+        threads.parallel_parts(
+            lambda images: _add_stride_2_windows(d_input[images], field_grads[images]), input_shape[0], field_grads.size
+        )
+        return d_input
     padded = empty(padded_shape(input_shape, geometry), field_grads.dtype)
     kw, taps = geometry.kernel[1], list(tap_slices(geometry))
     threads.parallel_parts(
@@ -220,3 +229,68 @@ def add_windows(padded, field_grads, taps, kw):
     padded.fill(0)
     for tap, (rows, cols) in enumerate(taps):
         padded[:, rows, cols, :] += field_grads[:, :, :, tap // kw, tap % kw, :]
+
+
+def _stride_2_windows_fit(field_grads_shape, input_shape, geometry):
+    """Whether ``_add_stride_2_windows`` computes this ``col2im``: 3x3 windows, stride 2, no dilation, no
+    padding before the input, which has at least 2*OH rows and 2*OW columns (some 'same' padding after
+    it, or none, or rows and columns after the last window that a 'valid' conv leaves unread)."""
+    _, oh, ow, *_ = field_grads_shape
+    _, h, w, _ = input_shape
+    return (
+        geometry.kernel == (3, 3)
+        and geometry.strides == (2, 2)
+        and geometry.dilations == (1, 1)
+        and geometry.rows.pad_before == geometry.cols.pad_before == 0
+        and oh > 0
+        and ow > 0
+        and h >= 2 * oh
+        and w >= 2 * ow
+    )
+
+
+def _add_stride_2_windows(d_input, field_grads):
+    """``col2im`` of 3x3 windows at stride 2 (see ``_stride_2_windows_fit``), written into ``d_input`` (N, H, W, C)
+    from ``field_grads`` (N, OH, OW, 3, 3, C).
+
+    Window (k, l) covers rows 2k .. 2k+2 and columns 2l .. 2l+2.  An odd row 2k+1 is seen by tap row 1
+    of window row k alone; an even row 2k by tap row 0 of window row k and tap row 2 of window row
+    k-1; likewise the columns.  So each of the four (row parity, column parity) phases of the input
+    is one copy or a sum of two or four shifted taps, each written once: no zeroing first, and no
+    strided read-modify-write per tap.  A pixel's terms are added in ``add_windows``'s tap order
+    (row-major), so the sums round as ``add_windows``'s do.  A last row or column past ``2*OH``
+    (``2*OW``), the padding after a 'same' input, is not written; rows and columns after ``2*OH + 1``
+    (``2*OW + 1``), which no window reads, are zeros.
+    """
+    _, oh, ow, _, _, _ = field_grads.shape
+    _, h, w, _ = d_input.shape
+    last_row, last_col = h > 2 * oh, w > 2 * ow  # row 2*OH / column 2*OW is part of the input
+    d_input[:, 2 * oh + 1 :].fill(0)
+    d_input[:, : 2 * oh + 1, 2 * ow + 1 :].fill(0)
+
+    def tap(i, j):
+        return field_grads[:, :, :, i, j]
+
+    def pair(first, second, into, last):
+        """``into`` (..., OW [+ 1], C) over even columns 2l: ``first[l] + second[l-1]``, column 0 ``first[0]``
+        alone, column OW (when ``last``) ``second[OW-1]`` alone."""
+        np.copyto(pixels(into[..., :1, :]), pixels(first[..., :1, :]))
+        np.add(first[..., 1:, :], second[..., :-1, :], out=into[..., 1:ow, :])
+        if last:
+            np.copyto(pixels(into[..., ow:, :]), pixels(second[..., ow - 1 :, :]))
+
+    np.copyto(pixels(d_input[:, 1 : 2 * oh : 2, 1 : 2 * ow : 2]), pixels(tap(1, 1)))  # odd rows, odd columns
+    pair(tap(1, 0), tap(1, 2), d_input[:, 1 : 2 * oh : 2, 0::2], last_col)  # odd rows, even columns
+    even_odd = d_input[:, 0::2, 1 : 2 * ow : 2]  # even rows, odd columns: tap (0, 1) of row k, (2, 1) of k-1
+    np.copyto(pixels(even_odd[:, :1]), pixels(tap(0, 1)[:, :1]))
+    np.add(tap(0, 1)[:, 1:], tap(2, 1)[:, :-1], out=even_odd[:, 1:oh])
+    if last_row:
+        np.copyto(pixels(even_odd[:, oh:]), pixels(tap(2, 1)[:, oh - 1 :]))
+    # Even rows, even columns: taps (0, 0), (0, 2) of window row k, then (2, 0), (2, 2) of row k-1.
+    even_even = d_input[:, 0::2, 0::2]
+    pair(tap(0, 0), tap(0, 2), even_even[:, :oh], last_col)
+    below = even_even[:, 1:oh]
+    below[:, :, :ow] += tap(2, 0)[:, : oh - 1]
+    below[:, :, 1:] += tap(2, 2)[:, : oh - 1, : ow + last_col - 1]
+    if last_row:
+        pair(tap(2, 0)[:, oh - 1], tap(2, 2)[:, oh - 1], even_even[:, oh], last_col)
