@@ -41,7 +41,8 @@ Input gradient, ``conv2d_backprop_input`` (after a ``winograd`` forward, a train
   degrees (input and output channels swapped), through the forward's dispatcher (so by
   ``winograd`` where its rule says).
 * ``by_col2im``: otherwise each window's share ``dy @ W.T``, added back onto the image
-  with one strided slice per kernel tap (``windows.col2im``).
+  with one strided slice per kernel tap (``windows.col2im``; 3x3 windows at stride 2 with
+  no padding before, by the input's four parity phases, each written once).
 * ``in_bands``: ``by_col2im``'s shares would exceed ``WORKING_MEMORY_BYTES``: a band of
   output rows at a time.
 
