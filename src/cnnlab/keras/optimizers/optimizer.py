@@ -39,7 +39,8 @@ class Optimizer:
             ``iterations`` before every update), or a callable taking no arguments.
         name: the optimizer's name, kept in its config.
         weight_decay: if set, every updated variable is first shrunk by
-            ``variable * weight_decay * learning_rate`` (Keras's decoupled decay).
+            ``variable * weight_decay * learning_rate`` (Keras's decoupled decay), but for
+            those ``exclude_from_weight_decay`` names.
         clipnorm: if set, each gradient is rescaled so its L2 norm is at most this.
         clipvalue: if set, each gradient is clipped elementwise to ``[-clipvalue, clipvalue]``.
         global_clipnorm: if set, all gradients are rescaled together so that their
@@ -99,6 +100,9 @@ class Optimizer:
         self._slots = []  # per variable seen: {slot name: Variable}
         self._scratch = {}  # (shape, dtype) -> a work array shared by same-shaped updates
         self._flat_groups = {}  # (dtype, shapes) of small variables updated together -> a _FlatGroup
+        self._no_decay_ids = set()  # id() of the variables exclude_from_weight_decay named
+        self._no_decay_pattern = None  # and the pattern of the names it gave
+        self._decays = {}  # id(variable) -> whether weight decay shrinks it (_use_weight_decay)
 
     # ---- what subclasses provide ------------------------------------------------------
     #: The per-variable state this optimizer keeps, in groups, in the order Keras creates it:
@@ -187,6 +191,48 @@ class Optimizer:
         return self._iterations
 
     # ---- variables and state ------------------------------------------------------------
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Exclude variables from weight decay (Keras 3's method): the variables of ``var_list``, and
+        every variable whose name contains one of ``var_names`` (regular expressions searched in
+        ``variable.name``: ``var_names=["bias", "gamma", "beta"]`` spares the biases and the
+        normalizations' scales and offsets).  Each call replaces the exclusions of the one before.
+
+        Raises:
+            ValueError: the optimizer is already built (it has updated or built variables), as Keras.
+            TypeError: ``var_list`` holds something else than Variables, or ``var_names`` something
+                else than strings.
+
+        Example::
+
+            optimizer = keras.optimizers.SGD(0.05, momentum=0.9, weight_decay=5e-4)
+            optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+        """
+        if self.built:
+            raise ValueError("`exclude_from_weight_decay()` can only be configured before the optimizer is built.")
+        self._set_weight_decay_exclusions(var_list, var_names)
+
+    def _set_weight_decay_exclusions(self, var_list, var_names):
+        op = f"{type(self).__name__}.exclude_from_weight_decay"
+        var_list, var_names = list(var_list or ()), list(var_names or ())
+        for variable in var_list:
+            if not isinstance(variable, Variable):
+                raise TypeError(f"{op}: var_list must hold Variables; received a {type(variable).__name__}.")
+        for name in var_names:
+            if not isinstance(name, str):
+                raise TypeError(f"{op}: var_names must hold strings; received {name!r}.")
+        self._no_decay_ids = {id(variable) for variable in var_list}
+        self._no_decay_pattern = re.compile("|".join(sorted(set(var_names)))) if var_names else None
+        self._decays = {}
+
+    def _use_weight_decay(self, variable):
+        """Whether weight decay shrinks ``variable`` (see ``exclude_from_weight_decay``)."""
+        decays = self._decays.get(id(variable))
+        if decays is None:
+            pattern = self._no_decay_pattern
+            decays = id(variable) not in self._no_decay_ids and (pattern is None or pattern.search(variable.name) is None)
+            self._decays[id(variable)] = decays
+        return decays
+
     @property
     def built(self):
         """Whether the optimizer has made the state of some variables (``build``, or a first update), as
@@ -315,7 +361,7 @@ class Optimizer:
         for grad, variable in zip(grads, variables):
             slots = self._slots[self._slot_index(variable)]
             value = variable._value
-            if self.weight_decay is not None:
+            if self.weight_decay is not None and self._use_weight_decay(variable):
                 value *= 1.0 - self.weight_decay * learning_rate
             if together and value.size <= _SMALL_VARIABLE_SIZE:
                 small.setdefault(value.dtype, []).append((grad, value, slots))
