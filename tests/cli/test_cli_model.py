@@ -399,27 +399,6 @@ def test_small_resnet_trains_with_nesterov_sgd_on_a_cosine_to_zero(cli, tmp_path
     assert isinstance(optimizer, tf.keras.optimizers.Adam) and optimizer.weight_decay is None
 
 
-def test_small_resnets_weight_decay_spares_the_normalizations_and_the_bias_resumed_too(cli, tmp_path, monkeypatch):
-    optimizers = []
-    setter = tf.keras.optimizers.Optimizer._set_weight_decay_exclusions
-
-    def recorded(optimizer, var_list, var_names):
-        optimizers.append(optimizer)
-        return setter(optimizer, var_list, var_names)
-
-    monkeypatch.setattr(tf.keras.optimizers.Optimizer, "_set_weight_decay_exclusions", recorded)
-    run = tmp_path / "r"
-    args = ("train", "--model", "small-resnet", "--limit", "30", "--batch-size", "8")
-    for more in (("--epochs", "1", "--out", run), ("--resume", run, "--epochs", "2")):
-        status, _, err = cli(*(args if more[0] == "--epochs" else args[:1]), *more)
-        assert status == 0, err
-    assert len(optimizers) == 2  # the new run's optimizer, and the resumed run's, loaded from its checkpoint
-    for optimizer in optimizers:
-        decayed = {v.name: optimizer._use_weight_decay(v) for v in optimizer._variables_seen}
-        assert decayed == {"kernel": True, "gamma": False, "beta": False, "bias": False}
-        assert sum(optimizer._use_weight_decay(v) for v in optimizer._variables_seen) == 10  # 9 convs, the Dense kernel
-
-
 def test_scale_lr_runs_a_cosine_model_on_its_cosine_after_the_warm_up():
     settings = {"model": "small-resnet", "lr": 0.05, "epochs": 15, "scale_lr": True}
     warm_up, cosine = train._learning_rate_callbacks(settings, processes=2)

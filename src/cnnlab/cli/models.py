@@ -18,8 +18,7 @@
   small ResNet, a functional model whose stages end in ``Add`` and ``ReLU`` (files of it
   with one ``ResidualBlock`` layer per stage load too: cli/resnet.py).  Trained on
   mirrored images shifted by up to a pixel, SGD with Nesterov momentum 0.9 and
-  decoupled weight decay 5e-3 (of the convolutions' and the Dense layer's kernels: not of
-  the normalizations' scales and offsets, nor the Dense bias), the learning rate 0.05 falling along a cosine to 0 over
+  decoupled weight decay 5e-3, the learning rate 0.05 falling along a cosine to 0 over
   the run (Keras's CosineDecay), batch 64, 22 epochs.
 
 The test accuracy and training time each model reaches, with the command that measures
@@ -56,8 +55,6 @@ class ModelSpec:
             (``keras.optimizers.schedules.CosineDecay``) instead.
         augment: train on randomly shifted and flipped copies of the images.
         max_shift: the largest shift, in pixels, of an augmented image (0: flips only).
-        no_weight_decay: names (regular expressions) of the variables the optimizer's weight decay
-            spares (``optimizer.exclude_from_weight_decay(var_names=...)``).
     """
 
     build: object
@@ -71,7 +68,6 @@ class ModelSpec:
     cosine_decay: bool = False
     augment: bool = False
     max_shift: int = 2
-    no_weight_decay: tuple = ()
 
 
 def _seed(dropout):
@@ -198,7 +194,6 @@ MODELS = {
         cosine_decay=True,
         augment=True,
         max_shift=1,
-        no_weight_decay=("gamma", "beta", "bias"),
     ),
 }
 

@@ -303,10 +303,6 @@ def _resume(args):
             )
         settings["epochs"] = args.epochs
     model, _ = run_data_module.load_run_model(os.path.join(args.resume, CHECKPOINT_DIR, state["model_file"]))
-    spec = MODELS[settings["model"]]
-    if model.optimizer.weight_decay and spec.no_weight_decay:
-        # Not in the saved optimizer's config (nor in Keras's): set again, as the run began.
-        model.optimizer._set_weight_decay_exclusions(None, list(spec.no_weight_decay))
     return settings, model, epochs_done, state["history"], state["seconds"]
 
 
@@ -590,8 +586,6 @@ def _new_model(settings, run_data, steps_per_epoch, processes=1):
         )
     options = spec.optimizer_options if settings["optimizer"] == spec.optimizer else {}
     optimizer = getattr(keras.optimizers, OPTIMIZERS[settings["optimizer"]][0])(learning_rate=learning_rate, **options)
-    if optimizer.weight_decay and spec.no_weight_decay:
-        optimizer.exclude_from_weight_decay(var_names=list(spec.no_weight_decay))
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
