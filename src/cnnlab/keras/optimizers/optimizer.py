@@ -209,9 +209,6 @@ class Optimizer:
         """
         if self.built:
             raise ValueError("`exclude_from_weight_decay()` can only be configured before the optimizer is built.")
-        self._set_weight_decay_exclusions(var_list, var_names)
-
-    def _set_weight_decay_exclusions(self, var_list, var_names):
         op = f"{type(self).__name__}.exclude_from_weight_decay"
         var_list, var_names = list(var_list or ()), list(var_names or ())
         for variable in var_list:
