@@ -272,20 +272,22 @@ def _add_stride_2_windows(d_input, field_grads):
         return field_grads[:, :, :, i, j]
 
     def pair(first, second, into, last):
-        """``into`` (..., OW [+ 1], C) over even columns 2l: ``first[l] + second[l-1]``, column 0 ``first[0]``
-        alone, column OW (when ``last``) ``second[OW-1]`` alone."""
+        """``into`` (..., K [+ 1], C) over the even places 2l of an axis that ``first`` and ``second`` have K
+        windows along (the one before the channels): ``first[l] + second[l-1]``, place 0 ``first[0]``
+        alone, place K (when ``last``) ``second[K-1]`` alone."""
+        k = first.shape[-2]
         np.copyto(pixels(into[..., :1, :]), pixels(first[..., :1, :]))
-        np.add(first[..., 1:, :], second[..., :-1, :], out=into[..., 1:ow, :])
+        np.add(first[..., 1:, :], second[..., :-1, :], out=into[..., 1:k, :])
         if last:
-            np.copyto(pixels(into[..., ow:, :]), pixels(second[..., ow - 1 :, :]))
+            np.copyto(pixels(into[..., k:, :]), pixels(second[..., k - 1 :, :]))
+
+    def by_rows(array):
+        return array.swapaxes(1, 2)  # (N, columns, rows, C): the rows are the axis before the channels
 
     np.copyto(pixels(d_input[:, 1 : 2 * oh : 2, 1 : 2 * ow : 2]), pixels(tap(1, 1)))  # odd rows, odd columns
     pair(tap(1, 0), tap(1, 2), d_input[:, 1 : 2 * oh : 2, 0::2], last_col)  # odd rows, even columns
-    even_odd = d_input[:, 0::2, 1 : 2 * ow : 2]  # even rows, odd columns: tap (0, 1) of row k, (2, 1) of k-1
-    np.copyto(pixels(even_odd[:, :1]), pixels(tap(0, 1)[:, :1]))
-    np.add(tap(0, 1)[:, 1:], tap(2, 1)[:, :-1], out=even_odd[:, 1:oh])
-    if last_row:
-        np.copyto(pixels(even_odd[:, oh:]), pixels(tap(2, 1)[:, oh - 1 :]))
+    # Even rows, odd columns: tap (0, 1) of window row k, then (2, 1) of row k-1.
+    pair(by_rows(tap(0, 1)), by_rows(tap(2, 1)), by_rows(d_input[:, 0::2, 1 : 2 * ow : 2]), last_row)
     # Even rows, even columns: taps (0, 0), (0, 2) of window row k, then (2, 0), (2, 2) of row k-1.
     even_even = d_input[:, 0::2, 0::2]
     pair(tap(0, 0), tap(0, 2), even_even[:, :oh], last_col)
