@@ -772,24 +772,29 @@ def test_parallel_parts_covers_the_axis_once_and_raises_what_a_part_raises(monke
 
     monkeypatch.setattr(STATE, "resolved_threads", 3)
     seen = []
-    threads.parallel_parts(seen.append, 10, elements=tuning.MIN_ELEMENTS)
+    threads.parallel_parts(seen.append, 10, elements=4 * tuning.MIN_ELEMENTS)
     assert sorted((part.start, part.stop) for part in seen) == [(0, 3), (3, 6), (6, 10)]
     small = []
     threads.parallel_parts(small.append, 10, elements=tuning.MIN_ELEMENTS - 1)  # too little work to split
     assert small == [slice(0, 10)]
+    halves = []
+    threads.parallel_parts(halves.append, 10, elements=tuning.MIN_ELEMENTS)  # no part under half of it
+    assert sorted((part.start, part.stop) for part in halves) == [(0, 5), (5, 10)]
+    assert [threads.part_count(10, work * tuning.MIN_ELEMENTS // 2) for work in (1, 2, 3, 4)] == [1, 2, 3, 3]
+    assert threads.part_count(2, 4 * tuning.MIN_ELEMENTS) == 2  # nor more parts than n
 
     def nested(part):  # a part asking for parts again runs them in one piece, inside its thread
         inner = []
-        threads.parallel_parts(inner.append, part.stop - part.start, elements=tuning.MIN_ELEMENTS)
+        threads.parallel_parts(inner.append, part.stop - part.start, elements=4 * tuning.MIN_ELEMENTS)
         seen.append(len(inner))
 
     seen.clear()
-    threads.parallel_parts(nested, 30, elements=tuning.MIN_ELEMENTS)
+    threads.parallel_parts(nested, 30, elements=4 * tuning.MIN_ELEMENTS)
     assert seen == [1, 1, 1]  # the calling thread's own part too: the workers are busy with theirs
-    threads.parallel_parts(nested, 30, elements=tuning.MIN_ELEMENTS)  # and the next call splits again
+    threads.parallel_parts(nested, 30, elements=4 * tuning.MIN_ELEMENTS)  # and the next call splits again
     assert seen == [1, 1, 1, 1, 1, 1]
     inner = []
-    threads.parallel_parts(inner.append, 30, elements=tuning.MIN_ELEMENTS)
+    threads.parallel_parts(inner.append, 30, elements=4 * tuning.MIN_ELEMENTS)
     assert len(inner) == 3
 
     def fails(part):
@@ -797,7 +802,7 @@ def test_parallel_parts_covers_the_axis_once_and_raises_what_a_part_raises(monke
             raise ValueError(f"part {part.start} failed")
 
     with pytest.raises(ValueError, match="part [1-9] failed"):
-        threads.parallel_parts(fails, 10, elements=tuning.MIN_ELEMENTS)
+        threads.parallel_parts(fails, 10, elements=4 * tuning.MIN_ELEMENTS)
 
 
 def test_parallel_chunks_runs_each_chunk_once_one_call_a_thread_and_raises_what_a_call_raises(monkeypatch):
@@ -815,7 +820,7 @@ def test_parallel_chunks_runs_each_chunk_once_one_call_a_thread_and_raises_what_
                 taken.append((index, threading.get_ident()))
                 time.sleep(0.0005)  # long enough for the workers to take chunks too
 
-        threads.parallel_chunks(task, n, elements=tuning.MIN_ELEMENTS)
+        threads.parallel_chunks(task, n, elements=4 * tuning.MIN_ELEMENTS)
         assert len(calls) == len(set(calls)) == min(3, n)  # one call on each thread, none on more threads than chunks
         assert sorted(index for index, _ in taken) == list(range(n))
     assert len({thread for _, thread in taken}) == 3  # the 40 chunks were shared
@@ -827,13 +832,13 @@ def test_parallel_chunks_runs_each_chunk_once_one_call_a_thread_and_raises_what_
     def nested(indices):  # inside a part: one call, in order, on that thread
         for _ in indices:
             inner = []
-            threads.parallel_chunks(lambda chunks: inner.append(list(chunks)), 4, elements=tuning.MIN_ELEMENTS)
+            threads.parallel_chunks(lambda chunks: inner.append(list(chunks)), 4, elements=4 * tuning.MIN_ELEMENTS)
             assert inner == [[0, 1, 2, 3]]
 
-    threads.parallel_chunks(nested, 6, elements=tuning.MIN_ELEMENTS)
+    threads.parallel_chunks(nested, 6, elements=4 * tuning.MIN_ELEMENTS)
     with STATE.workers_lock:  # another thread has the workers: one call here
         alone = []
-        threads.parallel_chunks(lambda indices: alone.append(list(indices)), 5, elements=tuning.MIN_ELEMENTS)
+        threads.parallel_chunks(lambda indices: alone.append(list(indices)), 5, elements=4 * tuning.MIN_ELEMENTS)
         assert alone == [[0, 1, 2, 3, 4]]
 
     def fails(indices):
@@ -842,7 +847,7 @@ def test_parallel_chunks_runs_each_chunk_once_one_call_a_thread_and_raises_what_
                 raise ValueError("chunk 7 failed")
 
     with pytest.raises(ValueError, match="chunk 7 failed"):
-        threads.parallel_chunks(fails, 20, elements=tuning.MIN_ELEMENTS)
+        threads.parallel_chunks(fails, 20, elements=4 * tuning.MIN_ELEMENTS)
 
 
 def test_parallel_parts_from_two_threads_at_once_and_no_reference_kept(monkeypatch):

@@ -11,7 +11,7 @@ import pytest
 
 import cnnlab as tf
 from cnnlab import runtime
-from cnnlab.runtime import threads
+from cnnlab.runtime import threads, tuning
 from cnnlab.runtime.state import STATE
 
 # Run in a fresh interpreter: what the process looks like before and after importing the whole
@@ -115,6 +115,7 @@ def machine(monkeypatch, cores, allowed):
 
 def test_the_default_thread_count_is_the_cores_this_process_may_use_shared_under_mpi(fresh_thread_setting):
     monkeypatch = fresh_thread_setting
+    monkeypatch.setattr(tuning, "DEFAULT_MAX_THREADS", 64)
     machine(monkeypatch, cores=8, allowed=8)
     assert runtime.num_threads() == 8
     machine(monkeypatch, cores=8, allowed=3)  # taskset / a launcher's binding: its share already
@@ -129,6 +130,24 @@ def test_the_default_thread_count_is_the_cores_this_process_may_use_shared_under
         machine(monkeypatch, cores=8, allowed=8)
         assert runtime.num_threads() == 1  # at least one
         monkeypatch.delenv(name)
+
+
+def test_the_default_thread_count_stops_at_the_default_most_but_a_count_asked_for_does_not(fresh_thread_setting):
+    monkeypatch = fresh_thread_setting
+    assert tuning.DEFAULT_MAX_THREADS == 4
+    for cores, expected in ((1, 1), (2, 2), (4, 4), (16, 4), (128, 4)):
+        machine(monkeypatch, cores=cores, allowed=cores)
+        assert runtime.num_threads() == expected
+    monkeypatch.setenv(threads.LOCAL_PROCESS_VARIABLES[0], "2")  # two MPI processes on 16 cores: 8 each, then 4
+    machine(monkeypatch, cores=16, allowed=16)
+    assert runtime.num_threads() == 4
+    monkeypatch.setenv("CNNLAB_NUM_THREADS", "16")
+    STATE.resolved_threads = None
+    assert runtime.num_threads() == 16
+    monkeypatch.delenv("CNNLAB_NUM_THREADS")
+    runtime.set_num_threads(12)
+    assert runtime.num_threads() == 12
+    runtime.set_num_threads(None)
 
 
 def test_the_thread_count_follows_the_setting_then_the_environment(fresh_thread_setting):

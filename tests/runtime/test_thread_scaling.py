@@ -63,6 +63,8 @@ BN_X, BN_DY, BN_RES = normal(32, 16, 16, 32), normal(32, 16, 16, 32), normal(32,
 SMALL_CHUNKS = [
     (tuning, "WINOGRAD_CHUNK_BYTES", 1 << 16), (tuning, "NORMALIZE_BLOCK_BYTES", 1 << 16), (tuning, "WINDOWS_PER_PRODUCT", 800)
 ]
+# for the smallest inputs: parts of a quarter of the usual smallest, so that they split in up to 8
+SMALL_PARTS = [(tuning, "MIN_ELEMENTS", 1 << 16)]
 VECTOR = normal(8)
 BIAS = normal(16)
 
@@ -73,9 +75,9 @@ KERNELS = {
     "conv, im2col by chunks": (lambda: conv_step(X8, W8, geometry((20, 20), padding="VALID")), strategy(None)),
     "conv + pool quarters, im2col": (lambda: conv_step(X8, W8, geometry((20, 20)), max_pool=True), strategy(None)),
     "conv + pool by windows (inference)": (
-        lambda: [conv_kernels.conv2d(X1, W1, geometry((28, 28)), relu=True, max_pool=True).out], strategy(None) + SMALL_CHUNKS),
+        lambda: [conv_kernels.conv2d(X1, W1, geometry((28, 28)), relu=True, max_pool=True).out], strategy(None) + SMALL_CHUNKS + SMALL_PARTS),
     "conv in bands": (lambda: conv_step(X8, W8, geometry((20, 20))), strategy(None) + [(tuning, "WORKING_MEMORY_BYTES", 1 << 16)]),
-    "conv, Winograd F(2x2)": (lambda: conv_step(X16, W16, geometry((16, 16)), bias=BIAS), strategy(2) + SMALL_CHUNKS),
+    "conv, Winograd F(2x2)": (lambda: conv_step(X16, W16, geometry((16, 16)), bias=BIAS), strategy(2) + SMALL_CHUNKS + SMALL_PARTS),
     "conv, Winograd F(4x4), tiles over the edge": (lambda: conv_step(X_BIG[:, :30, :30], W16, geometry((30, 30), padding="VALID")), strategy(4) + SMALL_CHUNKS),
     "conv, Winograd F(4x4), many channels: the filter gradient's products over all tiles": (
         lambda: conv_step(X_WIDE, W_WIDE, geometry((8, 8))), strategy(4) + SMALL_CHUNKS),
@@ -141,7 +143,7 @@ def recorded_splits(monkeypatch):
     original_parts, original_chunks = threads.parallel_parts, threads.parallel_chunks
 
     def recording(task, n, elements):
-        expected = min(threads.count(), n) if threads.splits_work(n, elements) else 1
+        expected = threads.part_count(n, elements)
         ran = []
 
         def traced(part):
@@ -152,7 +154,7 @@ def recorded_splits(monkeypatch):
         calls.append((expected, len(ran), len(set(ran))))
 
     def recording_chunks(task, n, elements):
-        expected = min(threads.count(), n) if threads.splits_work(n, elements) else 1
+        expected = threads.part_count(n, elements)
         ran, taken = [], []
 
         def traced(indices):

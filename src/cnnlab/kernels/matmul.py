@@ -55,8 +55,14 @@ def by_row_parts(task, m, k, n):
         return
     group = tuning.ROW_GROUP
     threads.parallel_parts(
-        lambda groups: task(slice(groups.start * group, min(groups.stop * group, m))), _groups(m), elements=m * k * n
+        lambda groups: task(slice(groups.start * group, min(groups.stop * group, m))), _groups(m), _work(m, k, n)
     )
+
+
+def _work(m, k, n):
+    """An (m, k) @ (k, n) product's work in ``runtime.threads``'s elements: ``tuning.SPLIT_MULTIPLY_ADDS``
+    weighs ``tuning.MIN_ELEMENTS`` (so each part has at least half of it)."""
+    return m * k * n * tuning.MIN_ELEMENTS // max(1, tuning.SPLIT_MULTIPLY_ADDS)
 
 
 def row_part_bounds(m, k, n):
@@ -66,7 +72,7 @@ def row_part_bounds(m, k, n):
     if not splits(m, k, n):
         return [0, m]
     groups = _groups(m)
-    return [part.start * tuning.ROW_GROUP for part in threads.split(groups, min(threads.count(), groups))] + [m]
+    return [part.start * tuning.ROW_GROUP for part in threads.split(groups, threads.part_count(groups, _work(m, k, n)))] + [m]
 
 
 def matmul_rows(a, b, out):

@@ -18,9 +18,11 @@ How many threads cnnlab's kernels use, first match wins:
 3. the cores this process may run on (its CPU affinity); under MPI, a process free to
    run on every core takes an equal share of them with the job's other processes on this
    machine, from ``OMPI_COMM_WORLD_LOCAL_SIZE`` (Open MPI), ``MPI_LOCALNRANKS`` (MPICH,
-   Intel MPI) or ``PMI_LOCAL_SIZE``, at least one.
+   Intel MPI) or ``PMI_LOCAL_SIZE``, at least one; and no more than
+   ``tuning.DEFAULT_MAX_THREADS`` (4): past that, a kernel's parts cost more in hand-offs
+   than the cores save (docs/performance.md, "More cores"). Ask for more with 1. or 2.
 
-The count changes how big products are split, and so may change their rounding.
+The count changes no value: every kernel gives the same bits on any number of threads.
 """
 
 from . import blas, memory

@@ -10,7 +10,9 @@ the whole process: starting a thread per call would cost more than most parts.  
 handed to a waiting worker with two locks, one it waits on to start and one the caller
 waits on for the end (a ``concurrent.futures`` pool's queue, futures and conditions are
 Python, and cost twice as long per hand-off).  Work below ``tuning.MIN_ELEMENTS`` runs on
-the calling thread.  A task that itself asks for ``parallel_parts`` from inside a part (a
+the calling thread, and bigger work goes in parts of at least half of that (``part_count``):
+on many cores, a part costs its wake-up and its turns of the interpreter lock, which the
+threads take one at a time, whatever the part's size.  A task that itself asks for ``parallel_parts`` from inside a part (a
 worker's or the caller's own) runs there in one piece, so parts never queue behind one
 another; so does work asked for while another thread has the workers.
 
@@ -74,7 +76,8 @@ def _resolve_count():
 
 
 def default_count():
-    """The cores this process may run on, shared among the MPI processes on this machine.
+    """The cores this process may run on, shared among the MPI processes on this machine, but no
+    more than ``tuning.DEFAULT_MAX_THREADS``.
 
     A process that a launcher bound to some of the machine's cores (``mpirun``'s default
     binding, ``taskset``) may run on those cores only: its CPU affinity is its share.  A
@@ -87,7 +90,7 @@ def default_count():
         cores = os.cpu_count() or 1
     if cores == (os.cpu_count() or cores):
         cores //= local_processes()
-    return max(1, cores)
+    return max(1, min(cores, tuning.DEFAULT_MAX_THREADS))
 
 
 def local_processes():
@@ -175,26 +178,39 @@ def balanced_chunk_count(n, per_chunk):
     return max(1, min(n, -(-by_size // tuning.MIN_CHUNKS) * tuning.MIN_CHUNKS))
 
 
+def part_count(n, elements):
+    """How many parts ``parallel_parts(task, n, elements)`` cuts ``range(n)`` into (and how many threads
+    ``parallel_chunks`` runs): one per thread, but no more than ``n``, and none smaller than half of
+    ``tuning.MIN_ELEMENTS`` elements (so work of ``MIN_ELEMENTS`` splits in two, and twice that in
+    up to four): a part handed to a worker costs a wake-up and a few turns of the interpreter lock,
+    more than a small part saves.  1 below ``MIN_ELEMENTS``, or inside a part."""
+    if elements < tuning.MIN_ELEMENTS or getattr(_in_part, "active", False):
+        return 1
+    grain = tuning.MIN_ELEMENTS // 2
+    return max(1, min(count(), n, elements // grain if grain else n))
+
+
 def splits_work(n, elements):
     """Whether ``parallel_parts(task, n, elements)`` would hand out more than one part."""
-    return min(count(), n) > 1 and elements >= tuning.MIN_ELEMENTS and not getattr(_in_part, "active", False)
+    return part_count(n, elements) > 1
 
 
 def parallel_parts(task, n, elements):
-    """Calls ``task(part)`` for slices ``part`` covering ``range(n)``, one per thread, at the same time.
+    """Calls ``task(part)`` for slices ``part`` covering ``range(n)``, one per thread (``part_count``), at the same time.
 
     Args:
         task: a function of one slice (of the batch axis, usually) that writes its results
             in place; the parts never overlap, so neither do the tasks' writes.
         n: the length of the axis to split.
-        elements: about how many array elements the whole work touches; below
-            ``tuning.MIN_ELEMENTS`` (or with one thread, or inside a part) ``task`` runs
-            once, here, on ``slice(0, n)``.
+        elements: about how many array elements the whole work touches (or the number
+            that costs as long); below ``tuning.MIN_ELEMENTS`` (or with one thread, or
+            inside a part) ``task`` runs once, here, on ``slice(0, n)``, and each part
+            has at least half of that (``part_count``).
 
     Returns when every part is done; an exception raised by any part is raised here.
     """
-    parts = min(count(), n)
-    if parts < 2 or elements < tuning.MIN_ELEMENTS or getattr(_in_part, "active", False):
+    parts = part_count(n, elements)
+    if parts < 2:
         task(slice(0, n))
         return
     workers = _take_workers(parts - 1)
@@ -223,13 +239,13 @@ def parallel_chunks(task, n, elements):
         n: how many chunks.
         elements: about how many array elements the whole work touches; below
             ``tuning.MIN_ELEMENTS`` (or with one thread, or inside a part) ``task`` runs
-            once, here, on ``range(n)`` (in order).
+            once, here, on ``range(n)`` (in order); else on ``part_count(n, elements)`` threads.
 
     Returns when every chunk is done; an exception raised by any call is raised here (the
     other threads finish the chunks they take meanwhile).
     """
-    threads = min(count(), n)
-    if threads < 2 or elements < tuning.MIN_ELEMENTS or getattr(_in_part, "active", False):
+    threads = part_count(n, elements)
+    if threads < 2:
         task(iter(range(n)))
         return
     workers = _take_workers(threads - 1)

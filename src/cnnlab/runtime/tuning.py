@@ -12,6 +12,14 @@ change its rounding (noted), which the benchmark models' hashes (bench/hashes.py
 # ~100,000 elements.
 MIN_ELEMENTS = 1 << 18
 
+# Without a thread count asked for, cnnlab's kernels split their work over the cores this
+# process may use, but over no more than this many threads: each part handed to a thread costs
+# a wake-up and turns of the interpreter lock, which the threads take one at a time, so a
+# parallel region's fixed cost grows with the thread count (about 30 microseconds a thread
+# on a 16-core Xeon, bench/many_cores.py's machine), and the benchmark's models trained no
+# faster on 8 or 16 threads than on 4 there (docs/performance.md, "More cores").
+DEFAULT_MAX_THREADS = 4
+
 # predict() runs two batches side by side (one per thread) only when a batch takes at least
 # this long: below it, the threads spend more time handing the interpreter lock to each
 # other than they save.
