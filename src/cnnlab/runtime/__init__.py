@@ -22,7 +22,9 @@ How many threads cnnlab's kernels use, first match wins:
    ``tuning.DEFAULT_MAX_THREADS`` (4): past that, a kernel's parts cost more in hand-offs
    than the cores save (docs/performance.md, "More cores"). Ask for more with 1. or 2.
 
-The count changes no value: every kernel gives the same bits on any number of threads.
+The count is not meant to change any value: each kernel is cut only where the same bits
+come out on any number of threads (docs/performance.md), and
+``tests/runtime/test_thread_scaling.py`` checks each on 1 to 8 threads.
 """
 
 from . import blas, memory

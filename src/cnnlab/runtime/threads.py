@@ -12,9 +12,10 @@ waits on for the end (a ``concurrent.futures`` pool's queue, futures and conditi
 Python, and cost twice as long per hand-off).  Work below ``tuning.MIN_ELEMENTS`` runs on
 the calling thread, and bigger work goes in parts of at least half of that (``part_count``):
 on many cores, a part costs its wake-up and its turns of the interpreter lock, which the
-threads take one at a time, whatever the part's size.  A task that itself asks for ``parallel_parts`` from inside a part (a
-worker's or the caller's own) runs there in one piece, so parts never queue behind one
-another; so does work asked for while another thread has the workers.
+threads take one at a time, whatever the part's size.  A task that itself asks for
+``parallel_parts`` from inside a part (a worker's or the caller's own) runs there in one
+piece, so parts never queue behind one another; so does work asked for while another
+thread has the workers.
 
 Work already cut into chunks that do not depend on the thread count (Winograd's, batch
 normalization's) is shared out a chunk at a time instead, with ``parallel_chunks``: each
