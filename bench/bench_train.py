@@ -115,6 +115,11 @@ def cnnlab_config_model(tf, config):
     return cnnlab_model(tf, deep=config == "deep-adam64")
 
 
+def cnnlab_optimizer(tf, config):
+    """The optimizer of a Keras configuration: SGD 0.01 for classic-sgd128, else Adam 1e-3."""
+    return tf.keras.optimizers.SGD(0.01) if config == "classic-sgd128" else tf.keras.optimizers.Adam(1e-3)
+
+
 def run_cnnlab(config, epochs=1):
     import cnnlab as tf
 
@@ -126,8 +131,7 @@ def run_cnnlab(config, epochs=1):
         return run_cnnlab_tape(tf, x_train, y_train)
     model = cnnlab_config_model(tf, config)
     batch = BATCH.get(config, 32)
-    optimizer = tf.keras.optimizers.SGD(0.01) if config == "classic-sgd128" else tf.keras.optimizers.Adam(1e-3)
-    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=cnnlab_optimizer(tf, config), loss="categorical_crossentropy", metrics=["accuracy"])
     if config == "predict10k":
         start = time.perf_counter()
         model.predict(x_test, batch_size=32, verbose=0)
@@ -232,6 +236,18 @@ def torch_resnet(torch):
     return model
 
 
+def torch_config_model(torch, config):
+    """The PyTorch model of a configuration (``cnnlab_config_model``'s twin)."""
+    return torch_resnet(torch) if config == "resnet-adam64" else torch_model(torch, deep=config == "deep-adam64")
+
+
+def torch_optimizer(torch, config, parameters):
+    """The optimizer of a configuration (``cnnlab_optimizer``'s twin, Keras's Adam epsilon)."""
+    if config in ("classic-sgd128", "tape-sgd128"):
+        return torch.optim.SGD(parameters, lr=0.01)
+    return torch.optim.Adam(parameters, lr=1e-3, eps=1e-7)
+
+
 def run_torch(config, epochs=1, threads=None):
     import torch
 
@@ -242,7 +258,7 @@ def run_torch(config, epochs=1, threads=None):
     x_train = torch.from_numpy(np.ascontiguousarray(x_train.transpose(0, 3, 1, 2)))
     x_test = torch.from_numpy(np.ascontiguousarray(x_test.transpose(0, 3, 1, 2)))
     y_train = torch.from_numpy(y_train)
-    model = torch_resnet(torch) if config == "resnet-adam64" else torch_model(torch, deep=config == "deep-adam64")
+    model = torch_config_model(torch, config)
     if config == "predict10k":
         start = time.perf_counter()
         model.eval()
@@ -252,10 +268,7 @@ def run_torch(config, epochs=1, threads=None):
         return [time.perf_counter() - start]
     batch = BATCH[config]
     model.train()
-    if config in ("classic-sgd128", "tape-sgd128"):
-        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    else:
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    optimizer = torch_optimizer(torch, config, model.parameters())
     loss_fn = torch.nn.CrossEntropyLoss()
     epoch_times = []
     for _ in range(epochs):
@@ -296,17 +309,22 @@ def measure(framework, config, epochs=1, torch_threads=None):
 def describe_machine(torch_threads):
     import torch
 
-    models = [line.split(":", 1)[1].strip() for line in _read_lines("/proc/cpuinfo") if line.startswith("model name")]
-    cpu = models[0] if models else "CPU model unknown"
+    cpu = cpu_model()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     threads = torch.get_num_threads() if torch_threads is None else torch_threads
     print(f"{cpu}, {cores} cores; numpy {np.__version__}, torch {torch.__version__} on {threads} thread(s)")
     # Each framework's vector instructions: a pinned OpenBLAS core type (OPENBLAS_CORETYPE) on a
     # newer CPU halves NumPy's product speed while PyTorch still runs its AVX-512 kernels.
-    print(f"NumPy's BLAS: {_blas_kernels()}; PyTorch's kernels: {torch.backends.cpu.get_cpu_capability()}")
+    print(f"NumPy's BLAS: {blas_kernels()}; PyTorch's kernels: {torch.backends.cpu.get_cpu_capability()}")
 
 
-def _blas_kernels():
+def cpu_model():
+    """The CPU's model name, from /proc/cpuinfo (or "CPU model unknown")."""
+    models = [line.split(":", 1)[1].strip() for line in _read_lines("/proc/cpuinfo") if line.startswith("model name")]
+    return models[0] if models else "CPU model unknown"
+
+
+def blas_kernels():
     import threadpoolctl
 
     blas = [pool for pool in threadpoolctl.threadpool_info() if pool.get("user_api") == "blas"]

@@ -74,8 +74,7 @@ def worker(config, train, test):
     if config == "tape-sgd128":
         return {"weights": digest([v.numpy() for v in bench_train.train_cnnlab_tape(tf, x_train, y_train)])}
     model = bench_train.cnnlab_config_model(tf, config)
-    optimizer = tf.keras.optimizers.SGD(0.01) if config == "classic-sgd128" else tf.keras.optimizers.Adam(1e-3)
-    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=bench_train.cnnlab_optimizer(tf, config), loss="categorical_crossentropy", metrics=["accuracy"])
     if config == "predict10k":
         return {"predictions": digest([model.predict(x_test, batch_size=32, verbose=0)])}
     model.fit(x_train, tf.keras.utils.to_categorical(y_train, 10), batch_size=bench_train.BATCH[config], epochs=1, verbose=0)

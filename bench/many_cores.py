@@ -49,8 +49,7 @@ def run_cnnlab(config, threads, warmup, steps):
     batch = bench_train.BATCH[config]
     x, y = images((warmup + steps) * batch)
     model = bench_train.cnnlab_config_model(tf, config)
-    optimizer = tf.keras.optimizers.SGD(0.01) if config == "classic-sgd128" else tf.keras.optimizers.Adam(1e-3)
-    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=bench_train.cnnlab_optimizer(tf, config), loss="categorical_crossentropy", metrics=["accuracy"])
     ends = []
     timer = tf.keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: ends.append(time.perf_counter()))
     model.fit(x, tf.keras.utils.to_categorical(y, 10), batch_size=batch, epochs=1, shuffle=False, verbose=0, callbacks=[timer])
@@ -66,12 +65,9 @@ def run_torch(config, threads, warmup, steps):
     x, y = images((warmup + steps) * batch)
     x = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
     y = torch.from_numpy(y)
-    model = bench_train.torch_resnet(torch) if config == "resnet-adam64" else bench_train.torch_model(torch, deep=config == "deep-adam64")
+    model = bench_train.torch_config_model(torch, config)
     model.train()
-    if config == "classic-sgd128":
-        optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    else:
-        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    optimizer = bench_train.torch_optimizer(torch, config, model.parameters())
     loss_fn = torch.nn.CrossEntropyLoss()
     ends = []
     for first in range(0, len(x), batch):
@@ -118,14 +114,11 @@ def measure(framework, config, threads, warmup, steps):
 
 
 def describe():
-    import threadpoolctl
     import torch
 
-    models = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")]
-    blas = [f"{info.get('internal_api')} {info.get('version')} ({info.get('architecture')})" for info in threadpoolctl.threadpool_info() if info.get("user_api") == "blas"]
     return (
-        f"{models[0] if models else 'CPU model unknown'}, {len(os.sched_getaffinity(0))} cores usable; "
-        f"Python {platform.python_version()}, NumPy {np.__version__} ({', '.join(blas) or 'BLAS unknown'}), PyTorch {torch.__version__}"
+        f"{bench_train.cpu_model()}, {len(os.sched_getaffinity(0))} cores usable; Python {platform.python_version()}, "
+        f"NumPy {np.__version__} (BLAS: {bench_train.blas_kernels()}), PyTorch {torch.__version__}"
     )
 
 

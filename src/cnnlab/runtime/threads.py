@@ -191,11 +191,6 @@ def part_count(n, elements):
     return max(1, min(count(), n, elements // grain if grain else n))
 
 
-def splits_work(n, elements):
-    """Whether ``parallel_parts(task, n, elements)`` would hand out more than one part."""
-    return part_count(n, elements) > 1
-
-
 def parallel_parts(task, n, elements):
     """Calls ``task(part)`` for slices ``part`` covering ``range(n)``, one per thread (``part_count``), at the same time.
 
